@@ -1,0 +1,84 @@
+/**
+ * The one place that selects the tensor backend.
+ *
+ * `@tensorflow/tfjs-core` is the tensor and autograd API everywhere; this module registers the
+ * gradients, loads the requested backend and, for wasm, the training kernels it lacks
+ * (see ./wasm_training_kernels.ts). Node-only backends are loaded with dynamic imports so the
+ * browser bundle does not pull them in.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core alone registers no gradients in Node ("gradient function not found for RealDiv").
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+
+export const BACKEND_NAMES = ['cpu', 'wasm', 'tensorflow', 'webgpu', 'webgl'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export class BackendError extends Error {
+  override name = 'BackendError';
+}
+
+export interface BackendOptions {
+  /** Threads for backends that have a thread pool (wasm in browsers, tensorflow). */
+  numThreads?: number;
+}
+
+export function isBackendName(name: string): name is BackendName {
+  return (BACKEND_NAMES as readonly string[]).includes(name);
+}
+
+const loaders: Record<BackendName, (opts: BackendOptions) => Promise<void>> = {
+  cpu: async () => {
+    await import('@tensorflow/tfjs-backend-cpu');
+  },
+  wasm: async (opts) => {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    if (opts.numThreads !== undefined) wasm.setThreadsCount(opts.numThreads);
+    const { registerWasmTrainingKernels } = await import('./wasm_training_kernels.js');
+    registerWasmTrainingKernels();
+  },
+  tensorflow: async () => {
+    const pkg = '@tensorflow/tfjs-node';
+    try {
+      await import(pkg);
+    } catch (err) {
+      throw new BackendError(
+        `backend 'tensorflow' needs the optional package ${pkg}, which is not installed ` +
+          `(${(err as Error).message.split('\n')[0]}). Install it with \`npm install ${pkg}\`, ` +
+          `or choose another backend (--backend cpu|wasm).`,
+      );
+    }
+  },
+  webgpu: async () => {
+    const pkg = '@tensorflow/tfjs-backend-webgpu';
+    try {
+      await import(pkg);
+    } catch {
+      throw new BackendError(`backend 'webgpu' needs ${pkg} and a WebGPU-capable browser.`);
+    }
+  },
+  webgl: async () => {
+    const pkg = '@tensorflow/tfjs-backend-webgl';
+    try {
+      await import(pkg);
+    } catch {
+      throw new BackendError(`backend 'webgl' needs ${pkg} and a WebGL-capable browser.`);
+    }
+  },
+};
+
+/** Loads and activates a backend. Throws {@link BackendError} with a clear message on failure. */
+export async function initBackend(name: string, opts: BackendOptions = {}): Promise<BackendName> {
+  if (!isBackendName(name)) {
+    throw new BackendError(`unknown backend '${name}'; choose one of: ${BACKEND_NAMES.join(', ')}`);
+  }
+  await loaders[name](opts);
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new BackendError(`backend '${name}' failed to initialise on this machine`);
+  await tf.ready();
+  return name;
+}
+
+/** The active backend's name. */
+export function currentBackend(): string {
+  return tf.getBackend();
+}
