@@ -16,9 +16,36 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { getGlobalSeed, Rng } from './random.js';
 
+/** A new value for a non-trainable weight (batch-norm moving statistics), produced by a call. */
+export interface StateUpdate {
+  variable: tf.Variable;
+  value: tf.Tensor;
+}
+
 export interface CallArgs {
   /** Training mode: dropout active, batch-norm uses batch statistics and updates moving ones. */
   training?: boolean;
+  /**
+   * Where layers put new values of non-trainable state (moving mean/variance) in training mode.
+   * When given, layers push `{variable, value}` here and do NOT assign; the caller (the step) keeps
+   * the values out of `tf.tidy` and assigns them, or a compiled step returns them as graph outputs.
+   * When absent, layers assign directly (plain eager use).
+   */
+  stateUpdates?: StateUpdate[];
+  /**
+   * Random stream for dropout masks and stochastic depth in training mode. The trainer passes its
+   * checkpointed stream; without one a layer uses a stream derived from the global seed and its path.
+   */
+  rng?: Rng;
+}
+
+/** Applies a state update: pushes it to `args.stateUpdates` when collecting, else assigns. */
+export function updateState(args: CallArgs, variable: tf.Variable, value: tf.Tensor): void {
+  if (args.stateUpdates) {
+    args.stateUpdates.push({ variable, value: tf.keep(value) });
+  } else {
+    variable.assign(value);
+  }
 }
 
 /** Draws an initial value for a weight of the given shape from `rng`. */
