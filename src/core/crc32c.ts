@@ -12,7 +12,8 @@ const TABLE = (() => {
   }
   // Slicing-by-8 tables.
   for (let i = 0; i < 256; i++) {
-    for (let s = 1; s < 8; s++) t[s * 256 + i] = (t[(s - 1) * 256 + i] >>> 8) ^ t[t[(s - 1) * 256 + i] & 0xff];
+    for (let s = 1; s < 8; s++)
+      t[s * 256 + i] = (t[(s - 1) * 256 + i] >>> 8) ^ t[t[(s - 1) * 256 + i] & 0xff];
   }
   return t;
 })();

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradients in Node ("gradient function not found for RealDiv").
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import 'vision-garden/tfjs-gradients';
 
 export const BACKEND_NAMES = ['cpu', 'wasm', 'tensorflow', 'webgpu', 'webgl'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -75,6 +75,11 @@ export async function initBackend(name: string, opts: BackendOptions = {}): Prom
   const ok = await tf.setBackend(name);
   if (!ok) throw new BackendError(`backend '${name}' failed to initialise on this machine`);
   await tf.ready();
+  if (name === 'cpu') {
+    // The cpu backend prints a "install tfjs-node" banner on first use; our CLI says which
+    // backends exist instead.
+    (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+  }
   return name;
 }
 

@@ -1,0 +1,175 @@
+/**
+ * The `vision-garden` command line. The only layer that knows the screen: everything else reports
+ * through return values and trainer events.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import '../tasks/index.js';
+import { BACKEND_NAMES } from '../core/backend/index.js';
+import { configToYaml } from '../core/config/load.js';
+import { experiments } from '../core/registry.js';
+import {
+  disposeRun,
+  resolveExperiment,
+  runExperiment,
+  type Mode,
+} from '../train/run_experiment.js';
+import { runDemo } from './demo.js';
+import { formatMetrics, progressEvents } from './progress.js';
+
+/** Parsed flags (commander keeps snake_case option names as they are). */
+interface RunFlags {
+  experiment: string;
+  config_file: string[];
+  params_override: string[];
+  model_dir: string;
+  backend?: string;
+  plain?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function addExperimentOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption(
+      '--experiment <name>',
+      'registered experiment name (see `vision-garden experiments`)',
+    )
+    .option(
+      '--config_file <file>',
+      'YAML config file; repeat to apply several in order',
+      collect,
+      [],
+    )
+    .option(
+      '--params_override <overrides>',
+      "overrides: 'a.b=1,c.d=x', a YAML/JSON string, or a YAML file; repeatable, applied last",
+      collect,
+      [],
+    );
+}
+
+function backendOption(): Option {
+  return new Option(
+    '--backend <name>',
+    'tensor backend (default: runtime.backend, else wasm)',
+  ).choices([...BACKEND_NAMES]);
+}
+
+async function runMode(mode: Mode, flags: RunFlags): Promise<void> {
+  const events = progressEvents({ plain: flags.plain });
+  try {
+    const r = await runExperiment({
+      mode,
+      experiment: flags.experiment,
+      configFiles: flags.config_file,
+      paramsOverrides: flags.params_override,
+      modelDir: flags.model_dir,
+      backend: flags.backend,
+      events,
+    });
+    events.stop();
+    if (r.eval) console.log(`final eval @ step ${r.step}: ${formatMetrics(r.eval)}`);
+    else console.log(`done: step ${r.step}, checkpoints in ${flags.model_dir}`);
+    disposeRun(r);
+  } finally {
+    events.stop();
+  }
+}
+
+function buildProgram(): Command {
+  const program = new Command('vision-garden')
+    .description('TensorFlow Model Garden vision models in TypeScript')
+    .option('--verbose', 'print stack traces on errors')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const modes: [string, Mode, string][] = [
+    ['train', 'train', 'train to trainer.train_steps, resuming from model_dir'],
+    ['evaluate', 'eval', 'evaluate the latest checkpoint in model_dir'],
+    [
+      'train_and_eval',
+      'train_and_eval',
+      'train, evaluating every trainer.validation_interval steps',
+    ],
+    ['continuous_eval', 'continuous_eval', 'evaluate each new checkpoint written to model_dir'],
+  ];
+  for (const [name, mode, description] of modes) {
+    addExperimentOptions(program.command(name).description(description))
+      .requiredOption('--model_dir <dir>', 'directory for checkpoints, params.yaml and summaries')
+      .addOption(backendOption())
+      .option('--plain', 'plain progress lines even on a terminal')
+      .action(async (opts: RunFlags) => runMode(mode, opts));
+  }
+
+  program
+    .command('experiments')
+    .description('list registered experiments')
+    .action(() => {
+      const rows = experiments.entries().map(([name, e]) => [name, e.taskType, e.description]);
+      const w0 = Math.max(10, ...rows.map((r) => r[0].length));
+      const w1 = Math.max(4, ...rows.map((r) => r[1].length));
+      console.log(`${'experiment'.padEnd(w0)}  ${'task'.padEnd(w1)}  description`);
+      for (const [n, t, d] of rows) console.log(`${n.padEnd(w0)}  ${t.padEnd(w1)}  ${d}`);
+    });
+
+  addExperimentOptions(
+    program.command('config').description('print the resolved experiment config as YAML'),
+  ).action((opts: RunFlags) => {
+    const r = resolveExperiment({
+      experiment: opts.experiment,
+      configFiles: opts.config_file,
+      paramsOverrides: opts.params_override,
+    });
+    process.stdout.write(configToYaml(r.config));
+  });
+
+  program
+    .command('demo')
+    .description(
+      'train, evaluate, save and predict with the built-in default (generated shapes; no download)',
+    )
+    .option('--model_dir <dir>', 'where to write the run', 'runs/demo')
+    .option(
+      '--params_override <overrides>',
+      'overrides for the compact_resnet_shapes experiment',
+      collect,
+      [],
+    )
+    .addOption(backendOption())
+    .option('--plain', 'plain progress lines even on a terminal')
+    .action(
+      async (opts: {
+        model_dir: string;
+        params_override: string[];
+        backend?: string;
+        plain?: boolean;
+      }) => {
+        await runDemo({
+          modelDir: opts.model_dir,
+          paramsOverride: opts.params_override,
+          backend: opts.backend,
+          plain: opts.plain,
+        });
+      },
+    );
+  return program;
+}
+
+/** Runs the CLI; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const verbose = argv.includes('--verbose');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has already printed its message (help, unknown option, missing argument).
+      return err.exitCode;
+    }
+    const e = err as Error;
+    if (verbose) console.error(e.stack ?? String(e));
+    else console.error(`vision-garden: ${e.message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,344 @@
+/**
+ * Convolution layers with Keras semantics: Conv2D and DepthwiseConv2D (NHWC), Conv3D (NDHWC).
+ *
+ * Padding follows TF: 'same' gives out = ceil(in / stride) with pad_total =
+ * max((out - 1)·stride + (k - 1)·dilation + 1 - in, 0), floor(pad_total / 2) before and the rest
+ * after (bottom/right get the extra pixel); 'valid' pads nothing.
+ *
+ * Dilated (atrous) convolutions are computed as TF's `tf.nn.convolution` does: pad, spaceToBatchND
+ * with the dilation as block shape, an undilated stride-1 'valid' convolution, batchToSpaceND.
+ * This gives the same result as a dilated kernel and, unlike tfjs' dilated kernels, has gradients.
+ * As in TF, a stride > 1 together with a dilation > 1 is rejected.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { Layer, type CallArgs, type Initializer, type LayerOptions } from '../../core/layer.js';
+import { getInitializer, type InitializerIdentifier } from '../../core/initializers.js';
+import { getActivation, type ActivationFn } from './activations.js';
+import { checkPadding, setKerasDefaultName, toTuple, type Padding } from './layer_utils.js';
+
+/**
+ * TF padding of one spatial dimension: `[before, after]` and the output size.
+ * @param inSize input size along the dimension
+ * @param kernel kernel size (undilated)
+ */
+export function tfPadding(
+  inSize: number,
+  kernel: number,
+  stride: number,
+  dilation: number,
+  padding: Padding,
+): { before: number; after: number; outSize: number } {
+  const effective = (kernel - 1) * dilation + 1;
+  if (padding === 'valid') {
+    return { before: 0, after: 0, outSize: Math.ceil((inSize - effective + 1) / stride) };
+  }
+  const outSize = Math.ceil(inSize / stride);
+  const total = Math.max((outSize - 1) * stride + effective - inSize, 0);
+  const before = Math.floor(total / 2);
+  return { before, after: total - before, outSize };
+}
+
+/**
+ * Runs an undilated stride-1 'valid' convolution `conv` as a dilated one (TF's
+ * with_space_to_batch): x is [batch, ...spatial, channels].
+ */
+function atrousConvolution(
+  x: tf.Tensor,
+  kernel: number[],
+  dilation: number[],
+  padding: Padding,
+  conv: (t: tf.Tensor) => tf.Tensor,
+): tf.Tensor {
+  const paddings: [number, number][] = [];
+  const crops: [number, number][] = [];
+  kernel.forEach((k, i) => {
+    const d = dilation[i];
+    const { before, after } = tfPadding(x.shape[i + 1], k, 1, d, padding);
+    const padded = x.shape[i + 1] + before + after;
+    // Extra padding so the padded size is a multiple of the block; cropped off afterwards.
+    const extra = (d - (padded % d)) % d;
+    paddings.push([before, after + extra]);
+    crops.push([0, extra]);
+  });
+  const blocks = tf.spaceToBatchND(x, dilation, paddings);
+  const y = conv(blocks);
+  return tf.batchToSpaceND(y, dilation, crops);
+}
+
+function checkStridesDilation(what: string, strides: number[], dilation: number[]): void {
+  if (strides.some((s) => s > 1) && dilation.some((d) => d > 1)) {
+    // tf.nn.convolution: "If any value of strides is > 1, then all values of dilation_rate must be 1."
+    throw new Error(
+      `${what}: strides [${strides}] with dilationRate [${dilation}] is not supported ` +
+        `(as in TensorFlow, output striding cannot be combined with atrous convolution; ` +
+        `one of them must be 1)`,
+    );
+  }
+}
+
+function checkSpatial(
+  what: string,
+  x: tf.Tensor,
+  kernel: number[],
+  dilation: number[],
+  padding: Padding,
+) {
+  if (padding !== 'valid') return;
+  kernel.forEach((k, i) => {
+    const effective = (k - 1) * dilation[i] + 1;
+    if (x.shape[i + 1] < effective) {
+      throw new Error(
+        `${what}: input shape [${x.shape}] is smaller than the (dilated) kernel ` +
+          `[${kernel.map((kk, j) => (kk - 1) * dilation[j] + 1)}] with padding 'valid'`,
+      );
+    }
+  });
+}
+
+interface ConvCommonOptions extends LayerOptions {
+  /** Kernel size, one number for all spatial dims or one per dim. */
+  kernelSize: number | number[];
+  /** Default 1. */
+  strides?: number | number[];
+  /** Default 'valid' (Keras); Model Garden mostly passes 'same'. */
+  padding?: Padding;
+  /** Default 1. */
+  dilationRate?: number | number[];
+  /** Default true. */
+  useBias?: boolean;
+  /** Default zeros. */
+  biasInitializer?: InitializerIdentifier;
+  /** Applied after the bias; default none (linear). */
+  activation?: string | null;
+}
+
+export interface Conv2DOptions extends ConvCommonOptions {
+  /** Output channels. */
+  filters: number;
+  /** Default glorot_uniform (Keras); Model Garden passes VarianceScaling / he_normal. */
+  kernelInitializer?: InitializerIdentifier;
+}
+
+abstract class ConvBase extends Layer {
+  readonly kernelSize: number[];
+  readonly strides: number[];
+  readonly padding: Padding;
+  readonly dilationRate: number[];
+  readonly useBias: boolean;
+  protected readonly biasInitializer: Initializer;
+  protected readonly activationFn: ActivationFn;
+  protected readonly activationName: string | null;
+  protected kernel: tf.Variable | null = null;
+  protected bias: tf.Variable | null = null;
+
+  constructor(opts: ConvCommonOptions, rank: number, kerasName: string, className: string) {
+    super(opts);
+    setKerasDefaultName(this, opts, kerasName);
+    const what = `${className} '${this.name}'`;
+    this.kernelSize = toTuple(opts.kernelSize, rank, `${what}: kernelSize`);
+    this.strides = toTuple(opts.strides ?? 1, rank, `${what}: strides`);
+    this.dilationRate = toTuple(opts.dilationRate ?? 1, rank, `${what}: dilationRate`);
+    this.padding = checkPadding(opts.padding ?? 'valid', `${what}: padding`);
+    checkStridesDilation(what, this.strides, this.dilationRate);
+    this.useBias = opts.useBias ?? true;
+    this.biasInitializer = getInitializer(opts.biasInitializer ?? 'zeros');
+    this.activationName = opts.activation ?? null;
+    this.activationFn = getActivation(this.activationName);
+  }
+
+  protected describe(): string {
+    return `${this.constructor.name} '${this.fullPath()}'`;
+  }
+
+  protected checkInput(x: tf.Tensor, minRank: number): number {
+    if (x.rank < minRank) {
+      throw new Error(
+        `${this.describe()}: expected an input of rank >= ${minRank}, got shape [${x.shape}]`,
+      );
+    }
+    return x.shape[x.rank - 1];
+  }
+
+  /** Convolves a [batch, ...spatial, channels] tensor of exactly rank `spatial + 2`. */
+  protected convolve(
+    x: tf.Tensor,
+    op: (t: tf.Tensor, strides: number[], pad: Padding, dil: number[]) => tf.Tensor,
+  ): tf.Tensor {
+    checkSpatial(this.describe(), x, this.kernelSize, this.dilationRate, this.padding);
+    const ones = this.dilationRate.map(() => 1);
+    if (this.dilationRate.every((d) => d === 1)) return op(x, this.strides, this.padding, ones);
+    return atrousConvolution(x, this.kernelSize, this.dilationRate, this.padding, (t) =>
+      op(t, ones, 'valid', ones),
+    );
+  }
+
+  protected finish(y: tf.Tensor): tf.Tensor {
+    const withBias = this.bias ? tf.add(y, this.bias) : y;
+    return this.activationName ? this.activationFn(withBias) : withBias;
+  }
+}
+
+/**
+ * 2-D convolution (Keras `Conv2D`). Input [batch, h, w, in] (extra leading batch dims allowed, as
+ * in Keras); kernel `kernel` [kh, kw, in, filters] (HWIO), bias `bias` [filters].
+ */
+export class Conv2D extends ConvBase {
+  readonly filters: number;
+  private readonly kernelInitializer: Initializer;
+
+  constructor(opts: Conv2DOptions) {
+    super(opts, 2, 'conv2d', 'Conv2D');
+    if (!Number.isInteger(opts.filters) || opts.filters < 1) {
+      throw new Error(
+        `Conv2D '${this.name}': filters must be a positive integer, got ${opts.filters}`,
+      );
+    }
+    this.filters = opts.filters;
+    this.kernelInitializer = getInitializer(opts.kernelInitializer ?? 'glorot_uniform');
+  }
+
+  protected override build(x: tf.Tensor): void {
+    const inChannels = this.checkInput(x, 4);
+    this.kernel = this.addWeight('kernel', [...this.kernelSize, inChannels, this.filters], {
+      initializer: this.kernelInitializer,
+      regularize: true,
+    });
+    if (this.useBias) {
+      this.bias = this.addWeight('bias', [this.filters], { initializer: this.biasInitializer });
+    }
+  }
+
+  protected call(x: tf.Tensor, _args: CallArgs): tf.Tensor {
+    this.checkInput(x, 4);
+    const kernel = this.kernel as tf.Variable;
+    return tf.tidy(() => {
+      const lead = x.shape.slice(0, x.rank - 3);
+      const x4 = x.rank === 4 ? x : tf.reshape(x, [-1, ...x.shape.slice(x.rank - 3)]);
+      const y = this.convolve(x4, (t, s, pad, d) =>
+        tf.conv2d(t as tf.Tensor4D, kernel as tf.Tensor4D, [s[0], s[1]], pad, 'NHWC', [d[0], d[1]]),
+      );
+      const out = this.finish(y);
+      return x.rank === 4 ? out : tf.reshape(out, [...lead, ...out.shape.slice(1)]);
+    });
+  }
+}
+
+export interface DepthwiseConv2DOptions extends ConvCommonOptions {
+  /** Output channels per input channel; default 1. */
+  depthMultiplier?: number;
+  /** Default glorot_uniform (Keras). */
+  depthwiseInitializer?: InitializerIdentifier;
+}
+
+/**
+ * Depthwise 2-D convolution (Keras `DepthwiseConv2D`). Input [batch, h, w, in]; weight
+ * `depthwise_kernel` [kh, kw, in, depthMultiplier], bias `bias` [in · depthMultiplier].
+ */
+export class DepthwiseConv2D extends ConvBase {
+  readonly depthMultiplier: number;
+  private readonly depthwiseInitializer: Initializer;
+
+  constructor(opts: DepthwiseConv2DOptions) {
+    super(opts, 2, 'depthwise_conv2d', 'DepthwiseConv2D');
+    const m = opts.depthMultiplier ?? 1;
+    if (!Number.isInteger(m) || m < 1) {
+      throw new Error(
+        `DepthwiseConv2D '${this.name}': depthMultiplier must be a positive integer, got ${m}`,
+      );
+    }
+    this.depthMultiplier = m;
+    this.depthwiseInitializer = getInitializer(opts.depthwiseInitializer ?? 'glorot_uniform');
+  }
+
+  protected override build(x: tf.Tensor): void {
+    if (x.rank !== 4)
+      throw new Error(`${this.describe()}: expected a rank-4 NHWC input, got shape [${x.shape}]`);
+    const inChannels = (x.shape as number[])[3];
+    this.kernel = this.addWeight(
+      'depthwise_kernel',
+      [...this.kernelSize, inChannels, this.depthMultiplier],
+      { initializer: this.depthwiseInitializer, regularize: true },
+    );
+    if (this.useBias) {
+      this.bias = this.addWeight('bias', [inChannels * this.depthMultiplier], {
+        initializer: this.biasInitializer,
+      });
+    }
+  }
+
+  protected call(x: tf.Tensor, _args: CallArgs): tf.Tensor {
+    if (x.rank !== 4)
+      throw new Error(`${this.describe()}: expected a rank-4 NHWC input, got shape [${x.shape}]`);
+    const kernel = this.kernel as tf.Variable;
+    return tf.tidy(() =>
+      this.finish(
+        this.convolve(x, (t, s, pad, d) =>
+          tf.depthwiseConv2d(t as tf.Tensor4D, kernel as tf.Tensor4D, [s[0], s[1]], pad, 'NHWC', [
+            d[0],
+            d[1],
+          ]),
+        ),
+      ),
+    );
+  }
+}
+
+export interface Conv3DOptions extends ConvCommonOptions {
+  /** Output channels. */
+  filters: number;
+  /** Default glorot_uniform (Keras). */
+  kernelInitializer?: InitializerIdentifier;
+}
+
+/**
+ * 3-D convolution (Keras `Conv3D`). Input [batch, d, h, w, in] (NDHWC); kernel `kernel`
+ * [kd, kh, kw, in, filters], bias `bias` [filters].
+ */
+export class Conv3D extends ConvBase {
+  readonly filters: number;
+  private readonly kernelInitializer: Initializer;
+
+  constructor(opts: Conv3DOptions) {
+    super(opts, 3, 'conv3d', 'Conv3D');
+    if (!Number.isInteger(opts.filters) || opts.filters < 1) {
+      throw new Error(
+        `Conv3D '${this.name}': filters must be a positive integer, got ${opts.filters}`,
+      );
+    }
+    this.filters = opts.filters;
+    this.kernelInitializer = getInitializer(opts.kernelInitializer ?? 'glorot_uniform');
+  }
+
+  protected override build(x: tf.Tensor): void {
+    if (x.rank !== 5)
+      throw new Error(`${this.describe()}: expected a rank-5 NDHWC input, got shape [${x.shape}]`);
+    this.kernel = this.addWeight(
+      'kernel',
+      [...this.kernelSize, (x.shape as number[])[4], this.filters],
+      {
+        initializer: this.kernelInitializer,
+        regularize: true,
+      },
+    );
+    if (this.useBias) {
+      this.bias = this.addWeight('bias', [this.filters], { initializer: this.biasInitializer });
+    }
+  }
+
+  protected call(x: tf.Tensor, _args: CallArgs): tf.Tensor {
+    if (x.rank !== 5)
+      throw new Error(`${this.describe()}: expected a rank-5 NDHWC input, got shape [${x.shape}]`);
+    const kernel = this.kernel as tf.Variable;
+    return tf.tidy(() =>
+      this.finish(
+        this.convolve(x, (t, s, pad, d) =>
+          tf.conv3d(t as tf.Tensor5D, kernel as tf.Tensor5D, [s[0], s[1], s[2]], pad, 'NDHWC', [
+            d[0],
+            d[1],
+            d[2],
+          ]),
+        ),
+      ),
+    );
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Image classification task config, field for field as Model Garden's
+ * `configs/image_classification.py` (DataConfig, ImageClassificationModel, Losses, Evaluation,
+ * ImageClassificationTask), so its YAML files parse here. Fields the in-memory pipeline does not
+ * use yet (aug_crop, aug_type, mixup_and_cutmix, ... — the Data issue's augmentation) are accepted
+ * and kept for round trips.
+ */
+import { z } from 'zod';
+import {
+  bool,
+  config,
+  extendConfig,
+  float,
+  int,
+  list,
+  optBool,
+  optFloat,
+  optInt,
+  optList,
+  optStr,
+  optSub,
+  str,
+  sub,
+} from '../../core/config/schema.js';
+import { dataConfig, experimentConfigSchema, taskConfig } from '../../core/config/definitions.js';
+import {
+  augmentationConfig,
+  dataDecoderConfig,
+  mixupAndCutmixConfig,
+  normActivationConfig,
+  randomErasingConfig,
+} from '../../core/config/vision_common.js';
+import { backboneConfig } from '../../modeling/backbones/config.js';
+
+export const classificationDataConfig = extendConfig(dataConfig, {
+  weights: z.null().default(null),
+  global_batch_size: int(0),
+  is_training: bool(true),
+  dtype: str('float32'),
+  shuffle_buffer_size: int(10000),
+  cycle_length: int(10),
+  is_multilabel: bool(false),
+  aug_rand_hflip: bool(true),
+  aug_crop: optBool(true),
+  crop_area_range: optList(z.number()).default([0.08, 1.0]),
+  aug_type: optSub(augmentationConfig),
+  three_augment: bool(false),
+  color_jitter: float(0),
+  random_erasing: optSub(randomErasingConfig),
+  file_type: str('tfrecord'),
+  image_field_key: str('image/encoded'),
+  label_field_key: str('image/class/label'),
+  decode_jpeg_only: bool(true),
+  mixup_and_cutmix: optSub(mixupAndCutmixConfig),
+  decoder: sub(dataDecoderConfig),
+  aug_policy: optStr(),
+  randaug_magnitude: optInt(10),
+  center_crop_fraction: optFloat(0.875),
+  tf_resize_method: str('bilinear'),
+});
+
+export const imageClassificationModelConfig = config({
+  num_classes: int(0),
+  input_size: list(z.int()),
+  backbone: sub(backboneConfig),
+  dropout_rate: float(0),
+  norm_activation: normActivationConfig.prefault({ use_sync_bn: false }),
+  add_head_batch_norm: bool(false),
+  kernel_initializer: str('random_uniform'),
+  output_softmax: bool(false),
+});
+
+export const classificationLossesConfig = config({
+  loss_weight: float(1.0),
+  one_hot: bool(true),
+  label_smoothing: float(0.0),
+  l2_weight_decay: float(0.0),
+  soft_labels: bool(false),
+  use_binary_cross_entropy: bool(false),
+});
+
+export const classificationEvaluationConfig = config({
+  top_k: int(5),
+  precision_and_recall_thresholds: optList(z.number()),
+  report_per_class_precision_and_recall: bool(false),
+});
+
+export const imageClassificationTaskConfig = taskConfig({
+  model: sub(imageClassificationModelConfig),
+  train_data: classificationDataConfig.prefault({ is_training: true }),
+  validation_data: classificationDataConfig.prefault({ is_training: false }),
+  losses: sub(classificationLossesConfig),
+  evaluation: sub(classificationEvaluationConfig),
+  init_checkpoint: optStr(),
+  init_checkpoint_modules: str('all'),
+  model_output_keys: optList(z.int()).default([]),
+  freeze_backbone: bool(false),
+});
+
+export const imageClassificationExperimentConfig = experimentConfigSchema(
+  imageClassificationTaskConfig,
+);
+
+export type ClassificationDataConfig = z.infer<typeof classificationDataConfig>;
+export type ImageClassificationModelConfig = z.infer<typeof imageClassificationModelConfig>;
+export type ImageClassificationTaskConfig = z.infer<typeof imageClassificationTaskConfig>;
+export type ImageClassificationExperimentConfig = z.infer<
+  typeof imageClassificationExperimentConfig
+>;

@@ -1,0 +1,2 @@
+/** Importing this module registers every task family and its experiments. */
+import './image_classification/index.js';

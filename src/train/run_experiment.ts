@@ -1,0 +1,125 @@
+/**
+ * Experiment name → config → task → trainer, as Model Garden's `train_lib.run_experiment`.
+ * Resolves the config (experiment defaults → config files → overrides), writes
+ * `model_dir/params.yaml`, selects the backend, builds the task through the registries and runs
+ * the requested mode.
+ */
+import { mkdirSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../core/backend/index.js';
+import { resolveConfig } from '../core/config/index.js';
+import { writeParamsYaml } from '../core/config/load.js';
+import type { ExperimentConfigBase } from '../core/config/definitions.js';
+import { experiments, tasks, type TaskEntry } from '../core/registry.js';
+import { setGlobalSeed } from '../core/random.js';
+import type { AnyTask } from '../core/task.js';
+import { Trainer, type EvalResults, type TrainerEvents } from './trainer.js';
+
+export const MODES = ['train', 'eval', 'train_and_eval', 'continuous_eval'] as const;
+export type Mode = (typeof MODES)[number];
+
+export interface ExperimentSpec {
+  experiment: string;
+  configFiles?: string[];
+  paramsOverrides?: string[];
+}
+
+export interface ResolvedExperiment {
+  name: string;
+  config: ExperimentConfigBase;
+  taskEntry: TaskEntry;
+}
+
+/** Resolves an experiment's config from its registered defaults, files and overrides. */
+export function resolveExperiment(spec: ExperimentSpec): ResolvedExperiment {
+  const entry = experiments.get(spec.experiment);
+  const taskEntry = tasks.get(entry.taskType);
+  const config = resolveConfig(taskEntry.experimentSchema, {
+    base: entry.factory(),
+    files: spec.configFiles ?? [],
+    overrides: spec.paramsOverrides ?? [],
+  }) as ExperimentConfigBase;
+  return { name: spec.experiment, config, taskEntry };
+}
+
+/** Default backend in Node until the ONNX engine lands: wasm (native-speed convs via XNNPACK). */
+export const DEFAULT_NODE_BACKEND = 'wasm';
+
+/** The seed of an experiment: train_data.seed when set, else 0. */
+export function experimentSeed(config: ExperimentConfigBase): number {
+  return config.task.train_data.seed ?? 0;
+}
+
+export interface RunOptions extends ExperimentSpec {
+  mode: Mode;
+  modelDir: string;
+  /** Overrides runtime.backend. */
+  backend?: string;
+  events?: TrainerEvents;
+}
+
+export interface RunResult {
+  config: ExperimentConfigBase;
+  task: AnyTask;
+  trainer: Trainer<never, never, never> | null;
+  eval: EvalResults | null;
+  step: number;
+}
+
+/** Builds the task and a trainer for a resolved experiment (backend must be initialised). */
+export function buildTrainer(
+  resolved: ResolvedExperiment,
+  modelDir: string,
+  events?: TrainerEvents,
+): { task: AnyTask; trainer: Trainer<never, never, never> } {
+  const { config, taskEntry } = resolved;
+  const seed = experimentSeed(config);
+  setGlobalSeed(seed);
+  const task = taskEntry.create(config.task) as AnyTask;
+  const trainer = new Trainer({
+    task,
+    trainer: config.trainer,
+    modelDir,
+    seed,
+    events,
+  }) as unknown as Trainer<never, never, never>;
+  return { task, trainer };
+}
+
+export async function runExperiment(opts: RunOptions): Promise<RunResult> {
+  const resolved = resolveExperiment(opts);
+  const { config } = resolved;
+  const backend = opts.backend || config.runtime.backend || DEFAULT_NODE_BACKEND;
+  await initBackend(backend, { numThreads: config.runtime.num_threads || undefined });
+  mkdirSync(opts.modelDir, { recursive: true });
+  if (opts.mode !== 'eval' && opts.mode !== 'continuous_eval')
+    writeParamsYaml(opts.modelDir, config);
+  const { task, trainer } = buildTrainer(resolved, opts.modelDir, opts.events);
+  let evalResults: EvalResults | null = null;
+  try {
+    switch (opts.mode) {
+      case 'train':
+        await trainer.train(false);
+        break;
+      case 'train_and_eval':
+        evalResults = await trainer.train(true);
+        break;
+      case 'eval':
+        evalResults = await trainer.evaluateLatest();
+        break;
+      case 'continuous_eval':
+        evalResults = await trainer.continuousEval();
+        break;
+    }
+  } finally {
+    await trainer.close();
+  }
+  const step = trainer.step;
+  return { config, task, trainer, eval: evalResults, step };
+}
+
+/** Frees a run's model and optimizer state. */
+export function disposeRun(r: RunResult): void {
+  r.trainer?.dispose();
+  tf.disposeVariables();
+}
