@@ -37,10 +37,12 @@ export type PipelineState = Record<string, unknown>;
  * A source of batches. Training pipelines repeat forever; evaluation pipelines end (`null`) after
  * every example was seen exactly once.
  */
-export interface InputPipeline<B> {
+export interface InputPipeline<B, S extends PipelineState = PipelineState> {
+  /** Next batch, or null when a non-repeating pipeline is exhausted. The caller owns the batch. */
   next(): Promise<B | null>;
-  getState(): PipelineState;
-  setState(state: PipelineState): void;
+  /** Resumable position (epoch, index, RNG state) stored in checkpoints. */
+  getState(): S;
+  setState(state: S): void;
   /** Examples per epoch, if known. */
   readonly cardinality?: number;
   dispose?(): void;

@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, type RngState } from '../core/random.js';
+import type { InputPipeline } from '../core/task.js';
 
 /** A JSON value (what a pipeline state may hold). */
 export type JsonValue =
@@ -29,7 +30,7 @@ export type SavedRng = {
  * Resumable position of an input pipeline; JSON-serialisable, stored in checkpoints. (A type
  * alias rather than an interface so it is assignable to `Record<string, unknown>`.)
  */
-export type PipelineState = {
+export type InMemoryPipelineState = {
   /** Which pipeline wrote the state, so a state from another kind is rejected. */
   kind: string;
   /** Index of the epoch in progress (0-based). */
@@ -41,18 +42,6 @@ export type PipelineState = {
   /** Pipeline-specific extras (e.g. shard and record offset). */
   extra?: Record<string, JsonValue>;
 };
-
-/** Source of training or evaluation batches. */
-export interface InputPipeline<B> {
-  /** Next batch, or null when a non-repeating pipeline is exhausted. */
-  next(): Promise<B | null>;
-  /** Resumable position (epoch, index within the epoch's order, RNG state) for checkpoints. */
-  getState(): PipelineState;
-  setState(state: PipelineState): void;
-  /** Examples per epoch, if known. */
-  readonly cardinality?: number;
-  dispose?(): void;
-}
 
 /** A classification batch; the caller owns (and disposes) both tensors. */
 export type ImageClassificationBatch = {
@@ -142,7 +131,10 @@ function checkPositiveInt(field: string, v: number): void {
 }
 
 /** In-memory image classification pipeline; see the module comment for its semantics. */
-export class InMemoryImageClassification implements InputPipeline<ImageClassificationBatch> {
+export class InMemoryImageClassification implements InputPipeline<
+  ImageClassificationBatch,
+  InMemoryPipelineState
+> {
   readonly cardinality: number;
   readonly batchSize: number;
   readonly isTraining: boolean;
@@ -304,7 +296,7 @@ export class InMemoryImageClassification implements InputPipeline<ImageClassific
     }
   }
 
-  getState(): PipelineState {
+  getState(): InMemoryPipelineState {
     return {
       kind: STATE_KIND,
       epoch: this.epoch,
@@ -314,7 +306,7 @@ export class InMemoryImageClassification implements InputPipeline<ImageClassific
     };
   }
 
-  setState(state: PipelineState): void {
+  setState(state: InMemoryPipelineState): void {
     if (state.kind !== STATE_KIND) {
       throw new Error(`pipeline state kind '${state.kind}' does not match '${STATE_KIND}'`);
     }

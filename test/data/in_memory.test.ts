@@ -7,7 +7,7 @@ import {
   InMemoryImageClassification,
   type ImageClassificationBatch,
   type InMemoryImageClassificationOptions,
-  type PipelineState,
+  type InMemoryPipelineState,
 } from '../../src/data/in_memory.js';
 import { assertClose } from '../helpers.js';
 
@@ -152,7 +152,7 @@ test('getState/setState resumes with exactly the batches of an uninterrupted run
   const first = new InMemoryImageClassification(opts);
   await take(first, 7);
   // through JSON, as in a checkpoint
-  const saved = JSON.parse(JSON.stringify(first.getState())) as PipelineState;
+  const saved = JSON.parse(JSON.stringify(first.getState())) as InMemoryPipelineState;
   const expected = await take(first, 5);
 
   const resumed = new InMemoryImageClassification(opts);
