@@ -23,7 +23,7 @@ export interface CompactResNetSpec {
 
 /** Architectures as data: one row per variant. */
 export const COMPACT_RESNET_SPECS: Record<string, CompactResNetSpec> = {
-  // ~0.7M parameters: 3 groups of 2 blocks, 32→64→128 filters, output stride 4.
+  // ~0.70M parameters: 3 groups of 2 blocks, 32→64→128 filters, output stride 4.
   s: {
     stemFilters: 32,
     groups: [
@@ -32,7 +32,7 @@ export const COMPACT_RESNET_SPECS: Record<string, CompactResNetSpec> = {
       [128, 2, 2],
     ],
   },
-  // ~2.8M parameters: wider, for harder low-resolution data.
+  // ~2.79M parameters: wider, for harder low-resolution data.
   m: {
     stemFilters: 64,
     groups: [
@@ -41,7 +41,7 @@ export const COMPACT_RESNET_SPECS: Record<string, CompactResNetSpec> = {
       [256, 2, 2],
     ],
   },
-  // ~0.2M parameters: the demo's tiny model, one block per group.
+  // 78,904 parameters with an 8-class head: the demo's tiny model, one block per group.
   xs: {
     stemFilters: 16,
     groups: [
@@ -68,7 +68,7 @@ export class CompactResNet extends Layer<tf.Tensor, Endpoints> {
   readonly outputSpecs: Record<string, { channels: number; stride: number }> = {};
 
   constructor(opts: CompactResNetOptions) {
-    super({ name: opts.name ?? 'compact_res_net' });
+    super({ name: opts.name ?? 'compact_resnet' });
     const spec = COMPACT_RESNET_SPECS[opts.modelId];
     if (!spec) {
       throw new Error(
