@@ -6,9 +6,9 @@
  *   p ← p − lr·g/(sqrt(accumulator) + ε)
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { adagradConfig } from '../../core/config/optimization.js';
 import { checkClipping, kerasClipGradients, requireSlot, resolveConfig } from './base.js';
 import {
-  ADAGRAD_DEFAULTS,
   type AdagradConfig,
   type Optimizer,
   type ParamUpdateInput,
@@ -21,7 +21,7 @@ export class Adagrad implements Optimizer {
   readonly config: ResolvedAdagradConfig;
 
   constructor(cfg: AdagradConfig | null = null) {
-    this.config = resolveConfig(cfg, ADAGRAD_DEFAULTS, 'optimizer.adagrad');
+    this.config = resolveConfig(cfg, adagradConfig, 'optimizer.adagrad');
     checkClipping(this.config, 'optimizer.adagrad');
     if (!(this.config.initial_accumulator_value >= 0)) {
       throw new Error(

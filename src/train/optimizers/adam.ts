@@ -13,6 +13,7 @@
  * backend epsilon 1e-7 (`epsilon or backend_config.epsilon()`), as in Keras.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { adamConfig } from '../../core/config/optimization.js';
 import {
   checkClipping,
   checkRange,
@@ -23,7 +24,6 @@ import {
   kerasEpsilon,
 } from './base.js';
 import {
-  ADAM_DEFAULTS,
   type AdamConfig,
   type Optimizer,
   type ParamUpdateInput,
@@ -78,7 +78,7 @@ export class Adam implements Optimizer {
   readonly config: ResolvedAdamConfig;
 
   constructor(cfg: AdamConfig | null = null) {
-    this.config = resolveConfig(cfg, ADAM_DEFAULTS, 'optimizer.adam');
+    this.config = resolveConfig(cfg, adamConfig, 'optimizer.adam');
     checkClipping(this.config, 'optimizer.adam');
     checkAdamHyper(this.config, 'optimizer.adam');
     this.config.epsilon = kerasEpsilon(this.config.epsilon);

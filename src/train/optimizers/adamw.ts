@@ -15,6 +15,7 @@
  * the Keras path plus `:0` (see base.ts `tfVariableName`).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { adamWeightDecayConfig } from '../../core/config/optimization.js';
 import { clipByGlobalNorm } from '../clipping.js';
 import { checkAdamHyper, kerasAdamStep } from './adam.js';
 import {
@@ -28,7 +29,6 @@ import {
   kerasEpsilon,
 } from './base.js';
 import {
-  ADAMW_DEFAULTS,
   type AdamWeightDecayConfig,
   type Optimizer,
   type ParamUpdateInput,
@@ -43,7 +43,7 @@ export class AdamWeightDecay implements Optimizer {
   private readonly exclude: RegExp[];
 
   constructor(cfg: AdamWeightDecayConfig | null = null) {
-    this.config = resolveConfig(cfg, ADAMW_DEFAULTS, 'optimizer.adamw');
+    this.config = resolveConfig(cfg, adamWeightDecayConfig, 'optimizer.adamw');
     checkClipping(this.config, 'optimizer.adamw');
     checkAdamHyper(this.config, 'optimizer.adamw');
     this.include = compilePatterns(

@@ -4,51 +4,29 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { clipByGlobalNorm, clipByNorm, clipByValue } from '../clipping.js';
-import type { BaseOptimizerConfig } from './types.js';
-
-/** Fields that hold lists of regex patterns (nullable) rather than numbers. */
-const PATTERN_FIELDS = new Set([
-  'include_in_weight_decay',
-  'exclude_from_weight_decay',
-  'exclude_from_layer_adaptation',
-]);
+import type { z } from 'zod';
+import type { BaseOptimizerConfig } from '../../core/config/optimization.js';
+import { ConfigError } from '../../core/config/errors.js';
+import { validateConfig } from '../../core/config/resolve.js';
 
 /**
- * Returns `defaults` overridden by the non-null fields of `cfg`, checking each field's type.
+ * Parses an optimizer sub-config with its schema: missing fields take Model Garden's defaults;
+ * unknown fields and wrong types fail with a ConfigError naming the field.
  * @param where names the config in error messages, e.g. `optimizer.sgd`.
  */
-export function resolveConfig<T extends object>(
+export function resolveConfig<S extends z.ZodType>(
   cfg: object | null | undefined,
-  defaults: T,
+  schema: S,
   where: string,
-): T {
-  const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
-  if (cfg === null || cfg === undefined) return out as T;
-  if (typeof cfg !== 'object' || Array.isArray(cfg)) {
-    throw new Error(`${where}: expected an object, got ${JSON.stringify(cfg)}`);
+): z.output<S> {
+  try {
+    return validateConfig(schema, cfg ?? {}, where);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    // Report full dotted paths (`optimizer.adam.beta_1`), as resolveConfig does for a whole config.
+    const issues = err.issues.map((i) => ({ ...i, path: i.path ? `${where}.${i.path}` : where }));
+    throw new ConfigError(where, issues);
   }
-  const known = defaults as Record<string, unknown>;
-  for (const [key, value] of Object.entries(cfg)) {
-    if (!(key in known)) {
-      throw new Error(`${where}: unknown field '${key}' (known: ${Object.keys(known).join(', ')})`);
-    }
-    if (value === null || value === undefined) continue;
-    const d = known[key];
-    const field = `${where}.${key}`;
-    if (PATTERN_FIELDS.has(key)) {
-      if (!Array.isArray(value) || value.some((p) => typeof p !== 'string')) {
-        throw new Error(`${field}: expected a list of strings, got ${JSON.stringify(value)}`);
-      }
-    } else if (d === null || typeof d === 'number') {
-      if (typeof value !== 'number' || !Number.isFinite(value)) {
-        throw new Error(`${field}: expected a finite number, got ${JSON.stringify(value)}`);
-      }
-    } else if (typeof value !== typeof d) {
-      throw new Error(`${field}: expected a ${typeof d}, got ${JSON.stringify(value)}`);
-    }
-    out[key] = value;
-  }
-  return out as T;
 }
 
 /** Throws unless `lo <= value <= hi`. */

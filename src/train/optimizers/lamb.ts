@@ -12,6 +12,7 @@
  * are matched after stripping the `:0` suffix, i.e. against the bare Keras path.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { lambConfig } from '../../core/config/optimization.js';
 import {
   checkClipping,
   compilePatterns,
@@ -24,7 +25,6 @@ import {
 } from './base.js';
 import { checkAdamHyper } from './adam.js';
 import {
-  LAMB_DEFAULTS,
   type LambConfig,
   type Optimizer,
   type ParamUpdateInput,
@@ -58,7 +58,7 @@ export class Lamb implements Optimizer {
   private readonly excludeAdaptation: RegExp[];
 
   constructor(cfg: LambConfig | null = null) {
-    this.config = resolveConfig(cfg, LAMB_DEFAULTS, 'optimizer.lamb');
+    this.config = resolveConfig(cfg, lambConfig, 'optimizer.lamb');
     checkClipping(this.config, 'optimizer.lamb');
     checkAdamHyper({ ...this.config, amsgrad: false }, 'optimizer.lamb');
     this.excludeDecay = compilePatterns(

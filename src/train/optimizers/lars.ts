@@ -14,6 +14,7 @@
  * are TF variable names (Keras path + `:0`). Slot: `momentum`.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { larsConfig } from '../../core/config/optimization.js';
 import {
   checkClipping,
   compilePatterns,
@@ -26,7 +27,6 @@ import {
 } from './base.js';
 import { trustRatio } from './lamb.js';
 import {
-  LARS_DEFAULTS,
   type LarsConfig,
   type Optimizer,
   type ParamUpdateInput,
@@ -41,7 +41,7 @@ export class Lars implements Optimizer {
   private readonly excludeAdaptation: RegExp[];
 
   constructor(cfg: LarsConfig | null = null) {
-    this.config = resolveConfig(cfg, LARS_DEFAULTS, 'optimizer.lars');
+    this.config = resolveConfig(cfg, larsConfig, 'optimizer.lars');
     checkClipping(this.config, 'optimizer.lars');
     this.excludeDecay = compilePatterns(
       this.config.exclude_from_weight_decay,

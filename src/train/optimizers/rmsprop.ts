@@ -11,6 +11,7 @@
  * `momentum` (only when momentum > 0), `mg` (only when centered), Keras's slot names and order.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { rmspropConfig } from '../../core/config/optimization.js';
 import {
   checkClipping,
   checkRange,
@@ -21,7 +22,6 @@ import {
   kerasEpsilon,
 } from './base.js';
 import {
-  RMSPROP_DEFAULTS,
   type Optimizer,
   type ParamUpdateInput,
   type ParamUpdateOutput,
@@ -34,7 +34,7 @@ export class Rmsprop implements Optimizer {
   readonly config: ResolvedRmspropConfig;
 
   constructor(cfg: RmspropConfig | null = null) {
-    this.config = resolveConfig(cfg, RMSPROP_DEFAULTS, 'optimizer.rmsprop');
+    this.config = resolveConfig(cfg, rmspropConfig, 'optimizer.rmsprop');
     checkClipping(this.config, 'optimizer.rmsprop');
     checkRange(this.config.momentum, 0, 1, 'optimizer.rmsprop.momentum');
     checkRange(this.config.rho, 0, 1, 'optimizer.rmsprop.rho');

@@ -13,6 +13,7 @@
  * constant lr both forms give the same parameters.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { sgdConfig } from '../../core/config/optimization.js';
 import {
   checkClipping,
   checkRange,
@@ -22,7 +23,6 @@ import {
   zerosSlot,
 } from './base.js';
 import {
-  SGD_DEFAULTS,
   type Optimizer,
   type ParamUpdateInput,
   type ParamUpdateOutput,
@@ -41,7 +41,7 @@ export class Sgd implements Optimizer {
   readonly config: ResolvedSgdConfig;
 
   constructor(cfg: SgdConfig | null = null) {
-    this.config = resolveConfig(cfg, SGD_DEFAULTS, 'optimizer.sgd');
+    this.config = resolveConfig(cfg, sgdConfig, 'optimizer.sgd');
     checkClipping(this.config, 'optimizer.sgd');
     checkRange(this.config.momentum, 0, 1, 'optimizer.sgd.momentum');
     this.name = this.config.name;

@@ -5,12 +5,21 @@
  * training step, optimizer included, into a single graph; {@link OptimizerState} in ./state.ts is
  * the small stateful driver for eager use.
  *
- * Config interfaces use Model Garden's field names exactly
- * (official/modeling/optimization/configs/optimizer_config.py and optimization_config.py). Every
- * field is optional; a missing or `null` field takes Model Garden's default, so both hand-written
- * partial configs and fully defaulted, schema-parsed configs fit.
+ * Config types are those of the zod schemas in src/core/config/optimization.ts: every field is
+ * optional on input and takes Model Garden's default, so both hand-written partial configs and
+ * fully defaulted, schema-parsed configs fit.
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import type { z } from 'zod';
+import type {
+  adagradConfig,
+  adamConfig,
+  adamWeightDecayConfig,
+  lambConfig,
+  larsConfig,
+  rmspropConfig,
+  sgdConfig,
+} from '../../core/config/optimization.js';
 
 /** Input of one parameter's update. */
 export interface ParamUpdateInput {
@@ -51,72 +60,27 @@ export interface Optimizer {
 
 // ---------------------------------------------------------------------------- config shapes
 
-/** Keras gradient clipping options shared by every optimizer config (BaseOptimizerConfig). */
-export interface BaseOptimizerConfig {
-  name?: string;
-  clipnorm?: number | null;
-  clipvalue?: number | null;
-  global_clipnorm?: number | null;
-}
+/*
+ * Optimizer configs are the zod schemas of src/core/config/optimization.ts (Model Garden's fields
+ * and defaults, official/modeling/optimization/configs/optimizer_config.py). Optimizers accept the
+ * schema's input type (any subset of the fields) and parse it, so defaults live in one place.
+ */
+export type SgdConfig = z.input<typeof sgdConfig>;
+export type AdamConfig = z.input<typeof adamConfig>;
+export type AdamWeightDecayConfig = z.input<typeof adamWeightDecayConfig>;
+export type RmspropConfig = z.input<typeof rmspropConfig>;
+export type LambConfig = z.input<typeof lambConfig>;
+export type LarsConfig = z.input<typeof larsConfig>;
+export type AdagradConfig = z.input<typeof adagradConfig>;
 
-/** tf.keras.optimizers.legacy.SGD. */
-export interface SgdConfig extends BaseOptimizerConfig {
-  /** Keras legacy time-inverse decay: lr / (1 + decay * iterations). */
-  decay?: number;
-  nesterov?: boolean;
-  momentum?: number;
-}
-
-/** tf.keras.optimizers.legacy.Adam. */
-export interface AdamConfig extends BaseOptimizerConfig {
-  beta_1?: number;
-  beta_2?: number;
-  epsilon?: number;
-  amsgrad?: boolean;
-}
-
-/** Model Garden legacy_adamw.AdamWeightDecay. */
-export interface AdamWeightDecayConfig extends AdamConfig {
-  weight_decay_rate?: number;
-  include_in_weight_decay?: string[] | null;
-  exclude_from_weight_decay?: string[] | null;
-  gradient_clip_norm?: number;
-}
-
-/** tf.keras.optimizers.legacy.RMSprop. */
-export interface RmspropConfig extends BaseOptimizerConfig {
-  rho?: number;
-  momentum?: number;
-  epsilon?: number;
-  centered?: boolean;
-}
-
-/** Model Garden lamb.LAMB. */
-export interface LambConfig extends BaseOptimizerConfig {
-  beta_1?: number;
-  beta_2?: number;
-  epsilon?: number;
-  weight_decay_rate?: number;
-  exclude_from_weight_decay?: string[] | null;
-  exclude_from_layer_adaptation?: string[] | null;
-}
-
-/** Model Garden lars.LARS. */
-export interface LarsConfig extends BaseOptimizerConfig {
-  momentum?: number;
-  eeta?: number;
-  weight_decay_rate?: number;
-  nesterov?: boolean;
-  classic_momentum?: boolean;
-  exclude_from_weight_decay?: string[] | null;
-  exclude_from_layer_adaptation?: string[] | null;
-}
-
-/** tf.keras.optimizers.legacy.Adagrad. */
-export interface AdagradConfig extends BaseOptimizerConfig {
-  initial_accumulator_value?: number;
-  epsilon?: number;
-}
+/** A config with every field present (Model Garden's defaults filled in). */
+export type ResolvedSgdConfig = z.output<typeof sgdConfig>;
+export type ResolvedAdamConfig = z.output<typeof adamConfig>;
+export type ResolvedAdamWeightDecayConfig = z.output<typeof adamWeightDecayConfig>;
+export type ResolvedRmspropConfig = z.output<typeof rmspropConfig>;
+export type ResolvedLambConfig = z.output<typeof lambConfig>;
+export type ResolvedLarsConfig = z.output<typeof larsConfig>;
+export type ResolvedAdagradConfig = z.output<typeof adagradConfig>;
 
 /** Optimizer types {@link buildOptimizer} implements. */
 export const OPTIMIZER_TYPES = [
@@ -145,82 +109,3 @@ export interface OptimizerOneOf {
   adagrad?: AdagradConfig | null;
   [other: string]: unknown;
 }
-
-// ---------------------------------------------------------------------------- defaults
-
-/** A config with every field present (Model Garden's defaults filled in). */
-export type ResolvedSgdConfig = Required<SgdConfig>;
-export type ResolvedAdamConfig = Required<AdamConfig>;
-export type ResolvedAdamWeightDecayConfig = Required<AdamWeightDecayConfig>;
-export type ResolvedRmspropConfig = Required<RmspropConfig>;
-export type ResolvedLambConfig = Required<LambConfig>;
-export type ResolvedLarsConfig = Required<LarsConfig>;
-export type ResolvedAdagradConfig = Required<AdagradConfig>;
-
-const NO_CLIPPING = { clipnorm: null, clipvalue: null, global_clipnorm: null };
-
-/** Model Garden defaults, from official/modeling/optimization/configs/optimizer_config.py. */
-export const SGD_DEFAULTS: ResolvedSgdConfig = {
-  name: 'SGD',
-  ...NO_CLIPPING,
-  decay: 0.0,
-  nesterov: false,
-  momentum: 0.0,
-};
-
-export const ADAM_DEFAULTS: ResolvedAdamConfig = {
-  name: 'Adam',
-  ...NO_CLIPPING,
-  beta_1: 0.9,
-  beta_2: 0.999,
-  epsilon: 1e-7,
-  amsgrad: false,
-};
-
-export const ADAMW_DEFAULTS: ResolvedAdamWeightDecayConfig = {
-  ...ADAM_DEFAULTS,
-  name: 'AdamWeightDecay',
-  weight_decay_rate: 0.0,
-  include_in_weight_decay: null,
-  exclude_from_weight_decay: null,
-  gradient_clip_norm: 1.0,
-};
-
-export const RMSPROP_DEFAULTS: ResolvedRmspropConfig = {
-  name: 'RMSprop',
-  ...NO_CLIPPING,
-  rho: 0.9,
-  momentum: 0.0,
-  epsilon: 1e-7,
-  centered: false,
-};
-
-export const LAMB_DEFAULTS: ResolvedLambConfig = {
-  name: 'LAMB',
-  ...NO_CLIPPING,
-  beta_1: 0.9,
-  beta_2: 0.999,
-  epsilon: 1e-6,
-  weight_decay_rate: 0.0,
-  exclude_from_weight_decay: null,
-  exclude_from_layer_adaptation: null,
-};
-
-export const LARS_DEFAULTS: ResolvedLarsConfig = {
-  name: 'LARS',
-  ...NO_CLIPPING,
-  momentum: 0.9,
-  eeta: 0.001,
-  weight_decay_rate: 0.0,
-  nesterov: false,
-  classic_momentum: true,
-  exclude_from_weight_decay: null,
-  exclude_from_layer_adaptation: null,
-};
-
-export const ADAGRAD_DEFAULTS: ResolvedAdagradConfig = {
-  name: 'Adagrad',
-  ...NO_CLIPPING,
-  initial_accumulator_value: 0.1,
-  epsilon: 1e-7,
-};

@@ -61,5 +61,8 @@ test('Model Garden defaults fill missing fields', () => {
   assert.equal(opt.config.amsgrad, false);
   assert.equal(new Adam({ epsilon: 0 }).config.epsilon, 1e-7);
   assert.throws(() => new Adam({ beta_1: 'x' } as unknown as object), /optimizer\.adam\.beta_1/);
-  assert.throws(() => new Adam({ beta1: 0.5 } as unknown as object), /unknown field 'beta1'/);
+  assert.throws(
+    () => new Adam({ beta1: 0.5 } as unknown as object),
+    /optimizer\.adam\.beta1: unknown key 'beta1' \(did you mean 'beta_1'/,
+  );
 });

@@ -93,6 +93,6 @@ test('factory errors name the problem', () => {
   );
   assert.throws(
     () => buildOptimizer({ type: 'rmsprop', rmsprop: { rho: 'high' as unknown as number } }),
-    /optimizer\.rmsprop\.rho: expected a finite number/,
+    /optimizer\.rmsprop\.rho: expected number, got string "high"/,
   );
 });
