@@ -13,6 +13,7 @@ import {
   runExperiment,
   type Mode,
 } from '../train/run_experiment.js';
+import { registerDataCommands } from './data_commands.js';
 import { runDemo } from './demo.js';
 import { formatMetrics, progressEvents } from './progress.js';
 
@@ -152,6 +153,7 @@ function buildProgram(): Command {
         });
       },
     );
+  registerDataCommands(program);
   return program;
 }
 

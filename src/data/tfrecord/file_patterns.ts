@@ -81,7 +81,10 @@ async function expandGlob(pattern: string): Promise<string[]> {
 async function expandOne(spec: string): Promise<string[]> {
   const sharded = /^(.+)@(\d+)$/.exec(spec);
   if (sharded && !(await isFile(spec))) {
-    const files = shardedFileNames(sharded[1], Number(sharded[2]));
+    const plain = shardedFileNames(sharded[1], Number(sharded[2]));
+    // Model Garden's tfrecord_lib names shards `prefix-00000-of-00016.tfrecord`; accept both.
+    const suffixed = plain.map((f) => `${f}.tfrecord`);
+    const files = (await isFile(plain[0])) || !(await isFile(suffixed[0])) ? plain : suffixed;
     for (const f of files) {
       if (!(await isFile(f)))
         throw new TFRecordSourceError(`sharded spec '${spec}': shard file not found: ${f}`);

@@ -1,7 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { DataLossError, readTFRecords, type TFRecord } from '../../../src/data/tfrecord/index.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DataLossError,
+  readTFRecords,
+  TFRecordWriter,
+  type TFRecord,
+} from '../../../src/data/tfrecord/index.js';
 import { sharedData } from '../../helpers.js';
 
 const golden = (name: string) => sharedData('tfrecord-golden', name);
@@ -166,5 +174,22 @@ test('missing files and empty patterns give errors naming them', async () => {
   await assert.rejects(
     collect(readTFRecords(golden('detection@3'))),
     /shard file not found: .*detection-00000-of-00003/,
+  );
+});
+
+test("prefix@N also finds Model Garden's `prefix-0000i-of-0000N.tfrecord` shard names", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'vg-shards-'));
+  for (let i = 0; i < 2; i++) {
+    const w = new TFRecordWriter(join(dir, `train-0000${i}-of-00002.tfrecord`));
+    await w.write(new Uint8Array([i + 1]));
+    await w.close();
+  }
+  const recs = await collect(readTFRecords(join(dir, 'train@2')));
+  assert.deepEqual(
+    recs.map((r) => [r.file.endsWith(`.tfrecord`), r.data[0]]),
+    [
+      [true, 1],
+      [true, 2],
+    ],
   );
 });
