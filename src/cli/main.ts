@@ -14,6 +14,7 @@ import {
   type Mode,
 } from '../train/run_experiment.js';
 import { registerDataCommands } from './data_commands.js';
+import { registerEvaluateCoco } from './evaluate_coco.js';
 import { runDemo } from './demo.js';
 import { formatMetrics, progressEvents } from './progress.js';
 
@@ -154,6 +155,7 @@ function buildProgram(): Command {
       },
     );
   registerDataCommands(program);
+  registerEvaluateCoco(program);
   return program;
 }
 
