@@ -15,46 +15,21 @@
  *  - evaluation / export swap the averages into the model (`swap_weights`) and back.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { z } from 'zod';
+import { emaConfig } from '../core/config/optimization.js';
+import { validateConfig } from '../core/config/resolve.js';
 
-/** Model Garden's EMAConfig fields (configs/optimizer_config.py). */
-export interface EmaConfigLike {
-  name?: string;
-  trainable_weights_only?: boolean;
-  average_decay?: number;
-  start_step?: number;
-  dynamic_decay?: boolean;
-  clipnorm?: number | null;
-  clipvalue?: number | null;
-  global_clipnorm?: number | null;
-}
+/** EMAConfig input: any subset of Model Garden's fields (configs/optimizer_config.py). */
+export type EmaConfigLike = z.input<typeof emaConfig>;
 
-export interface ResolvedEmaConfig {
-  trainable_weights_only: boolean;
-  average_decay: number;
-  start_step: number;
-  dynamic_decay: boolean;
-}
+/** EMAConfig with Model Garden's defaults filled in. */
+export type ResolvedEmaConfig = z.output<typeof emaConfig>;
 
-export const EMA_DEFAULTS: ResolvedEmaConfig = {
-  trainable_weights_only: true,
-  average_decay: 0.99,
-  start_step: 0,
-  dynamic_decay: true,
-};
-
-/** Fills Model Garden's defaults for missing or null fields and checks the values. */
+/** Fills Model Garden's defaults (from the one schema in core/config) and checks the values. */
 export function resolveEmaConfig(cfg: EmaConfigLike | null | undefined): ResolvedEmaConfig {
-  const out: ResolvedEmaConfig = {
-    trainable_weights_only: cfg?.trainable_weights_only ?? EMA_DEFAULTS.trainable_weights_only,
-    average_decay: cfg?.average_decay ?? EMA_DEFAULTS.average_decay,
-    start_step: cfg?.start_step ?? EMA_DEFAULTS.start_step,
-    dynamic_decay: cfg?.dynamic_decay ?? EMA_DEFAULTS.dynamic_decay,
-  };
+  const out = validateConfig(emaConfig, cfg ?? {}, 'optimizer_config.ema');
   if (!(out.average_decay >= 0 && out.average_decay <= 1)) {
     throw new Error(`ema.average_decay must be in [0, 1], got ${out.average_decay}`);
-  }
-  if (!Number.isFinite(out.start_step)) {
-    throw new Error(`ema.start_step must be a finite number, got ${out.start_step}`);
   }
   return out;
 }
