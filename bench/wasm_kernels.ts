@@ -8,7 +8,11 @@
  * a shape are timed interleaved, five runs each (after one warm-up), and the median is printed with
  * the backprop/forward ratios.
  *
+ * tfjs-backend-cpu's Conv2DBackpropFilter is a scalar JS loop (~20 s for the 32×32 layer), so cpu
+ * gets `--cpu-runs` (default 1) runs and skips layers above 300 M multiply-adds unless `--cpu-all`.
+ *
  *   npx tsx bench/wasm_kernels.ts [--runs 5] [--backends wasm,cpu] [--filter depthwise]
+ *                                 [--cpu-runs 1] [--cpu-all]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/core/backend/index.js';
@@ -42,10 +46,18 @@ interface Options {
   runs: number;
   backends: string[];
   filter: string;
+  cpuRuns: number;
+  cpuAll: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { runs: 5, backends: ['wasm', 'cpu'], filter: '' };
+  const opts: Options = {
+    runs: 5,
+    backends: ['wasm', 'cpu'],
+    filter: '',
+    cpuRuns: 1,
+    cpuAll: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
     if (argv[i] === '--runs' && value) {
@@ -54,6 +66,14 @@ function parseArgs(argv: string[]): Options {
         throw new Error(`--runs must be a positive integer, got '${value}'`);
       }
       i++;
+    } else if (argv[i] === '--cpu-runs' && value) {
+      opts.cpuRuns = Number(value);
+      if (!Number.isInteger(opts.cpuRuns) || opts.cpuRuns < 1) {
+        throw new Error(`--cpu-runs must be a positive integer, got '${value}'`);
+      }
+      i++;
+    } else if (argv[i] === '--cpu-all') {
+      opts.cpuAll = true;
     } else if (argv[i] === '--backends' && value) {
       opts.backends = value.split(',');
       i++;
@@ -71,6 +91,13 @@ function caseName(c: BenchCase): string {
   const [n, h, w, ch] = c.xShape;
   const outC = c.kind === 'conv' ? c.out : ch * c.out;
   return `${c.kind} [${n},${h},${w},${ch}→${outC}] ${c.k}x${c.k} s${c.stride}`;
+}
+
+/** Multiply-adds of the forward pass. */
+function forwardMacs(c: BenchCase): number {
+  const [n, h, w, ch] = c.xShape;
+  const positions = n * Math.ceil(h / c.stride) * Math.ceil(w / c.stride);
+  return positions * c.k * c.k * ch * c.out; // out: output channels or depthwise multiplier
 }
 
 function filterShape(c: BenchCase): number[] {
@@ -169,7 +196,12 @@ async function main(): Promise<void> {
         `${'filt/fwd'.padStart(10)}${'inp/fwd'.padStart(9)}`,
     );
     for (const c of cases) {
-      const [fwd, filt, inp] = benchCase(c, opts.runs);
+      const isCpu = backend === 'cpu';
+      if (isCpu && !opts.cpuAll && forwardMacs(c) > 300e6) {
+        console.log(`${caseName(c).padEnd(38)}  (skipped on cpu: too slow; --cpu-all runs it)`);
+        continue;
+      }
+      const [fwd, filt, inp] = benchCase(c, isCpu ? opts.cpuRuns : opts.runs);
       console.log(
         `${caseName(c).padEnd(38)}${fwd.toFixed(2).padStart(9)}${filt.toFixed(2).padStart(9)}` +
           `${inp.toFixed(2).padStart(9)}${(filt / fwd).toFixed(2).padStart(10)}` +

@@ -10,7 +10,7 @@
  *
  * | kernel                                | built from (see ./wasm/)                                   |
  * | ------------------------------------- | ---------------------------------------------------------- |
- * | Conv2DBackpropFilter                  | PadV2 + per-tap StridedSlice + BatchMatMul(transposeA) + Concat |
+ * | Conv2DBackpropFilter                  | one XNNPACK Conv2D on transposed operands (x as [inC, H, W, N], dy as the filter; stride ↔ dilation), or Transpose + one matmul for 1×1 |
  * | DepthwiseConv2dNativeBackpropFilter   | PadV2 + Transpose + per-tap StridedSlice + batched BatchMatMul + Concat |
  * | DepthwiseConv2dNativeBackpropInput    | zero-interleave (Reshape+PadV2) + PadV2/Slice + Reverse + DepthwiseConv2dNative (+ Sum for multiplier > 1) |
  * | UnsortedSegmentSum                    | ScatterNd (adds duplicate rows) + GreaterEqual/Less/LogicalAnd/Select to drop out-of-range ids + Slice |
@@ -18,17 +18,22 @@
  * Kernels wasm has but that are wrong (checked against tfjs-backend-cpu and loop references in
  * test/core/backend/) or slow are replaced:
  *
- * | Conv2DBackpropInput                   | zero-interleave (Reshape+PadV2) + PadV2/Slice + Reverse + Transpose + Conv2D (XNNPACK) |
+ * | Conv2DBackpropInput                   | stride > 1: one stride-1 Conv2D per sub-pixel phase + interleave (Concat + rank-3 Transpose); else PadV2/Slice + Reverse + Transpose + Conv2D; 1×1: one matmul |
+ * | Conv3DBackpropFilterV2, Conv3DBackpropInputV2 | the Conv2D compositions above over (batch, output depth) planes, depth taps stacked as rows / input channels |
+ * | MaxPool3D                             | PadV2(-∞)/Slice + two XNNPACK 2D MaxPools ((H, W), then (D, ·)) |
  * | MaxPoolGrad, MaxPool3DGrad            | PadV2(-inf) + per-tap StridedSlice + Equal with the output, first max wins (LogicalAnd/Not/Or) + Select + interleave/place (PadV2/Slice) + Add |
  * | ResizeBilinearGrad, ResizeNearestNeighborGrad | Ryᵀ·dy·Rx with cached [out, in] interpolation matrices: Transpose + 2 BatchMatMul |
  *
  * wasm's own Conv2DBackpropInput is a scalar C++ loop; the composition runs through the XNNPACK
- * convolution and also accepts a `dilations` attr. wasm's MaxPoolGrad/MaxPool3DGrad and resize
- * gradients disagree with the cpu backend (and with TF) on ordinary shapes.
+ * convolution and also accepts a `dilations` attr. wasm's MaxPoolGrad/MaxPool3DGrad, resize
+ * gradients and Conv3D backprops disagree with the cpu backend (and with TF) on ordinary shapes;
+ * wasm's MaxPool3D starts every window's maximum at FLT_MIN, so all-negative windows (always with
+ * a 1×1×1 window) come out as 1.2e-38.
  *
- * Known wasm defects not fixed here: the gradients of tf.conv3d on wasm disagree with cpu (the
- * Conv3DBackpropFilterV2/InputV2 kernels are the suspects; not yet isolated), and the MaxPool3D
- * *forward* kernel is wrong for a 1×1×1 window.
+ * Speed notes (bench/wasm_kernels.ts): wasm's BatchMatMul uses XNNPACK only for batch 1 without
+ * transposes (otherwise a scalar loop), its Slice copies the whole input through JS, its
+ * StridedSlice and Transposes above rank 4 are per-element loops; the compositions avoid them on
+ * large tensors.
  *
  * The Conv2D/depthwise backprops support strides, dilations (depthwise: from the attrs; Conv2D:
  * when a caller passes them), SAME/VALID/explicit padding and, for Conv2D, NCHW via transposes.
@@ -41,6 +46,8 @@ import {
   depthwiseConv2dBackpropFilter,
   depthwiseConv2dBackpropInput,
 } from './wasm/depthwise_backprop.js';
+import { conv3dBackpropFilterV2, conv3dBackpropInputV2 } from './wasm/conv3d_backprop.js';
+import { maxPool3D } from './wasm/max_pool_3d.js';
 import { maxPool3DGrad, maxPoolGrad } from './wasm/max_pool_grad.js';
 import { resizeBilinearGrad, resizeNearestNeighborGrad } from './wasm/resize_grad.js';
 import { unsortedSegmentSum } from './wasm/unsorted_segment_sum.js';
@@ -191,6 +198,9 @@ const ADDED_KERNELS: { kernelName: string; kernelFunc: KernelFn; replaces?: bool
   { kernelName: 'DepthwiseConv2dNativeBackpropFilter', kernelFunc: depthwiseConv2dBackpropFilter },
   { kernelName: 'DepthwiseConv2dNativeBackpropInput', kernelFunc: depthwiseConv2dBackpropInput },
   { kernelName: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum },
+  { kernelName: 'Conv3DBackpropFilterV2', kernelFunc: conv3dBackpropFilterV2, replaces: true },
+  { kernelName: 'Conv3DBackpropInputV2', kernelFunc: conv3dBackpropInputV2, replaces: true },
+  { kernelName: 'MaxPool3D', kernelFunc: maxPool3D, replaces: true },
   { kernelName: 'MaxPoolGrad', kernelFunc: maxPoolGrad, replaces: true },
   { kernelName: 'MaxPool3DGrad', kernelFunc: maxPool3DGrad, replaces: true },
   { kernelName: 'ResizeBilinearGrad', kernelFunc: resizeBilinearGrad, replaces: true },

@@ -166,7 +166,24 @@ abstract class ConvBase extends Layer {
   ): tf.Tensor {
     checkSpatial(this.describe(), x, this.kernelSize, this.dilationRate, this.padding);
     const ones = this.dilationRate.map(() => 1);
-    if (this.dilationRate.every((d) => d === 1)) return op(x, this.strides, this.padding, ones);
+    if (this.dilationRate.every((d) => d === 1)) {
+      if (this.padding === 'same' && this.kernelSize.length === 3) {
+        // tfjs-core's 3-D SAME padding drops TF's max(0, ·) (get3DPadAndOutInfo), so a stride
+        // larger than the kernel reads shifted positions; pad explicitly as TF does.
+        const spatial = x.shape.slice(x.rank - 4, x.rank - 1);
+        const pads = spatial.map((n, i) => {
+          const p = tfPadding(n, this.kernelSize[i], this.strides[i], 1, 'same');
+          return [p.before, p.after] as [number, number];
+        });
+        const full: [number, number][] = [
+          ...x.shape.slice(0, x.rank - 4).map(() => [0, 0] as [number, number]),
+          ...pads,
+          [0, 0],
+        ];
+        return op(tf.pad(x, full), this.strides, 'valid', ones);
+      }
+      return op(x, this.strides, this.padding, ones);
+    }
     return atrousConvolution(x, this.kernelSize, this.dilationRate, this.padding, (t) =>
       op(t, ones, 'valid', ones),
     );

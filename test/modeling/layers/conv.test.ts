@@ -207,6 +207,8 @@ test('Conv3D equals an explicit-loop NDHWC convolution', () => {
     { size: [4, 5, 6], k: 3, s: 2, d: 1, pad: 'same' as const },
     { size: [5, 5, 4], k: 2, s: 1, d: 2, pad: 'same' as const },
     { size: [5, 6, 5], k: 3, s: 1, d: 1, pad: 'valid' as const },
+    // stride > kernel with even sizes: TF pads 0 in front (tfjs-core's 3-D SAME would pad -1).
+    { size: [6, 6, 4], k: 1, s: 2, d: 1, pad: 'same' as const },
   ]) {
     const conv = new Conv3D({
       filters: 2,

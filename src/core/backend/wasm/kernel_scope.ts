@@ -120,12 +120,13 @@ export class KernelScope {
 
   /**
    * Pads where an amount is positive and crops where it is negative, so the result has size
-   * `before + x.shape[d] + after` along each dimension `d`.
+   * `before + x.shape[d] + after` along each dimension `d`. Padding uses `value`.
    */
-  padOrCrop(x: tf.TensorInfo, paddings: Paddings): tf.TensorInfo {
+  padOrCrop(x: tf.TensorInfo, paddings: Paddings, value = 0): tf.TensorInfo {
     const padded = this.pad(
       x,
       paddings.map(([a, b]) => [Math.max(a, 0), Math.max(b, 0)]),
+      value,
     );
     if (paddings.every(([a, b]) => a >= 0 && b >= 0)) return padded;
     const begin = paddings.map(([a]) => Math.max(-a, 0));

@@ -93,7 +93,9 @@ function maxPoolGradND(args: KernelArgs, kernelName: string, spatial: 2 | 3): tf
     Math.max(g.padFront[d] + n, (g.outSize[d] - 1) * g.stride[d] + g.filter[d]),
   );
   return KernelScope.compute(args.backend as WasmBackendHandle, (s) => {
-    const xPad = s.pad(
+    // tfjs's 3D SAME padding can be negative at the front (it omits TF's max(0, ·)): the
+    // forward pass then skips leading input rows, which padOrCrop crops here too.
+    const xPad = s.padOrCrop(
       input,
       [
         [0, 0],
@@ -148,7 +150,12 @@ function maxPoolGradND(args: KernelArgs, kernelName: string, spatial: 2 | 3): tf
       acc = nextAcc;
     }
     if (!acc) throw new Error(`${kernelName}: empty pooling window`);
-    return s.slice(acc, [0, ...g.padFront, 0], [batch, ...g.inSize, channels]);
+    // Padded coordinate p is input coordinate p - padFront.
+    return s.padOrCrop(acc, [
+      [0, 0],
+      ...g.inSize.map((n, d): [number, number] => [-g.padFront[d], n + g.padFront[d] - padded[d]]),
+      [0, 0],
+    ]);
   });
 }
 
