@@ -2,24 +2,26 @@
  * Random regularisers active only in training mode: Keras `Dropout` and Model Garden's
  * `StochasticDepth` (official/vision/modeling/layers/nn_layers.py).
  *
- * Masks come from `tf.randomUniform(..., seed)` with the seed drawn from `args.rng` (the trainer's
- * checkpointed stream) or, without one, from the layer's own stream derived from the global seed
- * and its path, so runs are reproducible either way.
+ * Masks come from `randomUniform` (src/core/random_ops.ts: `tf.randomUniform` with an op seed drawn
+ * from a stream) using `args.rng` (the trainer's checkpointed stream) or, without one, the layer's
+ * own stream derived from the global seed and its path, so runs are reproducible either way. Going
+ * through that hook lets a compiled step feed fresh masks each step instead of freezing one.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type CallArgs, type LayerOptions } from '../../core/layer.js';
 import { getGlobalSeed, Rng } from '../../core/random.js';
+import { randomUniform } from '../../core/random_ops.js';
 import { checkRate, setKerasDefaultName } from './layer_utils.js';
 
 /** A layer with a lazily derived random stream of its own. */
 abstract class RandomLayer extends Layer {
   private ownRng: Rng | null = null;
 
-  /** A fresh op seed from `args.rng` or this layer's stream (derived on first use, by path). */
-  protected nextSeed(args: CallArgs): number {
-    if (args.rng) return args.rng.seed();
+  /** The stream masks are drawn from: `args.rng`, else this layer's own (derived by path). */
+  protected stream(args: CallArgs): Rng {
+    if (args.rng) return args.rng;
     this.ownRng ??= Rng.derive(getGlobalSeed(), `${this.fullPath()}/random`);
-    return this.ownRng.seed();
+    return this.ownRng;
   }
 }
 
@@ -69,9 +71,9 @@ export class Dropout extends RandomLayer {
   protected call(x: tf.Tensor, args: CallArgs): tf.Tensor {
     if (!args.training || this.rate === 0) return x;
     const shape = this.maskShape(x);
-    const seed = this.nextSeed(args);
+    const rng = this.stream(args);
     return tf.tidy(() => {
-      const u = tf.randomUniform(shape, 0, 1, 'float32', seed);
+      const u = randomUniform(shape, rng);
       const keep = tf.cast(tf.greaterEqual(u, this.rate), x.dtype);
       return tf.mul(x, tf.mul(keep, 1 / (1 - this.rate)));
     });
@@ -102,10 +104,10 @@ export class StochasticDepth extends RandomLayer {
   protected call(x: tf.Tensor, args: CallArgs): tf.Tensor {
     if (!args.training || !this.dropRate) return x;
     const keepProb = 1 - this.dropRate;
-    const seed = this.nextSeed(args);
+    const rng = this.stream(args);
     return tf.tidy(() => {
       const shape = [x.shape[0], ...new Array<number>(x.rank - 1).fill(1)];
-      const binary = tf.floor(tf.add(tf.randomUniform(shape, 0, 1, 'float32', seed), keepProb));
+      const binary = tf.floor(tf.add(randomUniform(shape, rng), keepProb));
       return tf.mul(tf.div(x, keepProb), binary);
     });
   }

@@ -1,0 +1,120 @@
+/**
+ * Compiles a tensor function to one ONNX Runtime session: traces one eager run on the cpu backend
+ * (./trace.ts), lowers the recorded kernels (./lower.ts) and opens a session (./session.ts).
+ * The compiled function takes tensors of the traced shapes and dtypes.
+ *
+ * This is the building block of the compiled step runner (./compiled_step.ts) and is useful on its
+ * own for inference graphs and kernel tests.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as ort from 'onnxruntime-node';
+import type { Rng } from '../core/random.js';
+import { uniformFromSeed } from '../core/random_ops.js';
+import { lowerTrace, type LoweredModel } from './lower.js';
+import { createSession, fromOrt, toOrt, type SessionOptions } from './session.js';
+import { Trace, type TracedRandom, type TracedValue } from './trace.js';
+
+export interface CompiledFunction {
+  /**
+   * Runs the graph on inputs named and shaped as at compile time; returns the outputs. Random
+   * draws the traced function made (src/core/random_ops.ts) are redrawn from `rng`, one seed per
+   * draw in draw order, so a function that draws from one stream gives the values an eager run
+   * with an equal stream would.
+   */
+  run(inputs: Record<string, tf.Tensor>, rng?: Rng): Promise<tf.Tensor[]>;
+  /** Number of random draws the traced function made. */
+  readonly randomDraws: number;
+  /** ONNX op types of the graph, in node order. */
+  readonly opTypes: string[];
+  /** The serialised ONNX model. */
+  readonly model: Uint8Array;
+  dispose(): Promise<void>;
+}
+
+/** Traces `fn` on `example` inputs; returns the lowered model (throws on unmapped kernels). */
+export function traceAndLower(
+  example: Record<string, tf.Tensor>,
+  fn: (inputs: Record<string, tf.Tensor>) => tf.Tensor[],
+): LoweredModel & { randoms: TracedRandom[] } {
+  const trace = new Trace();
+  for (const [name, t] of Object.entries(example)) trace.bindInput(name, t);
+  let outputs: TracedValue[] = [];
+  tf.tidy(() => {
+    trace.run(() => {
+      outputs = fn(example).map((t) => trace.lookup(t));
+    });
+  });
+  if (trace.dataReads.length) {
+    throw new Error(
+      `engine: the function reads traced values in JavaScript (${trace.dataReads[0]}); ` +
+        'its graph would depend on one run',
+    );
+  }
+  return { ...lowerTrace(trace, outputs), randoms: trace.randoms };
+}
+
+/** Compiles `fn` for inputs shaped like `example`. */
+export async function compileFunction(
+  example: Record<string, tf.Tensor>,
+  fn: (inputs: Record<string, tf.Tensor>) => tf.Tensor[],
+  opts: SessionOptions = {},
+): Promise<CompiledFunction> {
+  const lowered = traceAndLower(example, fn);
+  const session = await createSession(lowered.bytes, opts);
+  const outValues = lowered.outputNames.map((_, i) => i);
+  const shapes = new Map(Object.entries(example).map(([k, t]) => [k, t.shape.join(',')]));
+  return {
+    opTypes: lowered.opTypes,
+    model: lowered.bytes,
+    randomDraws: lowered.randoms.length,
+    async run(inputs, rng) {
+      const feeds: Record<string, ort.Tensor> = {};
+      const drawn: tf.Tensor[] = [];
+      if (lowered.randoms.length) {
+        if (!rng) {
+          throw new Error(
+            `engine: the compiled function makes ${lowered.randoms.length} random draw(s); pass an Rng to run()`,
+          );
+        }
+        lowered.randoms.forEach((r) => {
+          drawn.push(uniformFromSeed(r.shape, rng.seed(), r.minval, r.maxval));
+        });
+      }
+      for (const gi of lowered.inputs) {
+        if (gi.kind === 'random') {
+          feeds[gi.onnxName] = toOrt(drawn[gi.index]);
+          continue;
+        }
+        const t = inputs[gi.name];
+        if (!t) throw new Error(`engine: missing input '${gi.name}'`);
+        if (t.shape.join(',') !== shapes.get(gi.name) || t.dtype !== gi.value.dtype) {
+          throw new Error(
+            `engine: input '${gi.name}' is [${t.shape}] ${t.dtype}, compiled for [${gi.value.shape}] ${gi.value.dtype}`,
+          );
+        }
+        feeds[gi.onnxName] = toOrt(t);
+      }
+      let result: ort.InferenceSession.OnnxValueMapType;
+      try {
+        result = await session.run(feeds);
+      } finally {
+        tf.dispose(drawn);
+      }
+      return outValues.map((i) => {
+        const name = lowered.outputNames[i];
+        const dims = result[name].dims as number[];
+        return fromOrt(result[name], [...dims], outDtype(result[name].type));
+      });
+    },
+    async dispose() {
+      await session.release();
+    },
+  };
+}
+
+function outDtype(ortType: string): tf.DataType {
+  if (ortType === 'float32') return 'float32';
+  if (ortType === 'int32') return 'int32';
+  if (ortType === 'bool') return 'bool';
+  throw new Error(`engine: unexpected ONNX output type ${ortType}`);
+}

@@ -1,0 +1,481 @@
+/**
+ * The compiled step runner: the {@link StepRunner} of src/core/step.ts, with each training and
+ * evaluation step captured once per input signature into one ONNX graph and run by one
+ * onnxruntime-node session.
+ *
+ * Capture: the first step of a signature (batch keys, shapes, dtypes) runs the eager step once on
+ * the tfjs cpu backend under a kernel {@link Trace}, WITHOUT assigning anything: forward
+ * (`task.forward`), every loss term, gradients (tfjs's own gradient definitions via
+ * `tf.variableGrads`), the optimizer's gradient transform and pure per-weight update
+ * (`Optimizer.update`), batch-norm state updates (collected through `CallArgs.stateUpdates`) and
+ * the EMA step. Graph inputs are the batch, `lr`, `step`, `ema_decay`, every model weight,
+ * optimizer slot and EMA shadow, and every random draw (dropout, stochastic depth); graph outputs
+ * are every loss term, the model outputs and the new weights, slots, moving statistics and
+ * shadows. The tracing run draws its random numbers from a copy of the trainer's stream, so the
+ * real stream is not advanced (a layer that draws from its own stream, without `args.rng`,
+ * advances it once).
+ *
+ * Each step then: draws the random inputs from the trainer's stream exactly as the eager layers
+ * would (one `rng.seed()` per draw, in draw order), feeds the current variable values, runs the
+ * session, assigns the new values to the tfjs variables and returns losses as numbers and model
+ * outputs as tfjs tensors.
+ *
+ * A step that cannot be compiled (a kernel without an ONNX lowering, JavaScript reads of traced
+ * values, variables read but not known to the step) runs eagerly for that signature, after one
+ * warning that names the reason.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as ort from 'onnxruntime-node';
+import type { Layer, StateUpdate } from '../core/layer.js';
+import { Rng } from '../core/random.js';
+import { uniformFromSeed } from '../core/random_ops.js';
+import type { StepResult, StepRunner } from '../core/step.js';
+import type { Batch, Losses } from '../core/task.js';
+import { EagerStepRunner, type EagerStepOptions } from '../train/eager_step.js';
+import { emaDecay, emaUpdate } from '../train/ema.js';
+import { lowerTrace, UnmappedKernelsError, type LoweredModel } from './lower.js';
+import { createSession, fromOrt, scalarOf, toOrt, type SessionOptions } from './session.js';
+import { Trace, type TracedRandom, type TracedValue } from './trace.js';
+
+export interface CompiledStepOptions extends SessionOptions {
+  /** Receives the one-per-signature fallback warnings; default `console.warn`. */
+  warn?: (message: string) => void;
+}
+
+/** A variable the graph reads and may write: weight, slot or EMA shadow. */
+interface StateVariable {
+  /** Graph input name: `model/<path>`, `slot/<path>/<slot>`, `ema/<path>`. */
+  name: string;
+  variable: tf.Variable;
+}
+
+/** A leaf of the model-output structure: the output index that holds it. */
+type OutputTemplate =
+  | { tensor: number }
+  | { value: unknown }
+  | { array: OutputTemplate[] }
+  | {
+      object: [string, OutputTemplate][];
+    };
+
+interface Program {
+  kind: 'compiled';
+  session: ort.InferenceSession;
+  lowered: LoweredModel;
+  randoms: TracedRandom[];
+  /** The stream each draw is redrawn from every step (aligned with `randoms`). */
+  streams: Rng[];
+  /** Draw indices that are graph inputs (the others only consume their seed). */
+  liveRandoms: Set<number>;
+  /** Loss term name → output index. */
+  losses: [string, number][];
+  outputs: OutputTemplate;
+  /** Variables to assign from outputs, in eager assignment order. */
+  assignments: { variable: tf.Variable; output: number }[];
+  /** Output index → [shape, dtype]. */
+  outputInfo: TracedValue[];
+}
+
+interface Fallback {
+  kind: 'eager';
+}
+
+function isTensor(x: unknown): x is tf.Tensor {
+  return x instanceof tf.Tensor;
+}
+
+/** Input signature of a batch: keys, shapes and dtypes. */
+function signature(mode: string, batch: Batch): string {
+  const keys = Object.keys(batch).sort();
+  return `${mode}|${keys.map((k) => `${k}:${batch[k].shape.join('x')}:${batch[k].dtype}`).join('|')}`;
+}
+
+/** Replaces a variable's buffer by a private copy when another bound tensor shares it. */
+function ownBuffer(v: tf.Variable): void {
+  tf.tidy(() => v.assign(tf.tensor(v.dataSync().slice(), v.shape, v.dtype)));
+}
+
+export class CompiledStepRunner<
+  M extends Layer<unknown, unknown>,
+  B extends Batch,
+  O,
+> implements StepRunner<B, O> {
+  private readonly programs = new Map<string, Program | Fallback>();
+  private eager: EagerStepRunner<M, B, O> | null = null;
+  private readonly warn: (message: string) => void;
+
+  constructor(
+    private readonly parts: EagerStepOptions<M, B, O>,
+    private readonly opts: CompiledStepOptions = {},
+  ) {
+    this.warn = opts.warn ?? ((m) => console.warn(m));
+  }
+
+  /** How the step for this batch signature runs: 'compiled', 'eager', or 'new' if not yet seen. */
+  modeFor(mode: 'train' | 'eval', batch: B): 'compiled' | 'eager' | 'new' {
+    const p = this.programs.get(signature(mode, batch));
+    return p ? p.kind : 'new';
+  }
+
+  private eagerRunner(): EagerStepRunner<M, B, O> {
+    this.eager ??= new EagerStepRunner(this.parts);
+    return this.eager;
+  }
+
+  /** Weights, slots and shadows, each with its own buffer (distinct graph inputs). */
+  private stateVariables(training: boolean): StateVariable[] {
+    const { model, optimizer, ema } = this.parts;
+    const out: StateVariable[] = model.weights().map((w) => ({
+      name: `model/${w.path}`,
+      variable: w.variable,
+    }));
+    if (training) {
+      for (const s of optimizer.slotVariables())
+        out.push({ name: `slot/${s.name}`, variable: s.variable });
+      if (ema)
+        for (const s of ema.variables()) out.push({ name: `ema/${s.name}`, variable: s.variable });
+    }
+    const seen = new Set<object>();
+    for (const s of out) {
+      if (seen.has(s.variable.dataId)) ownBuffer(s.variable);
+      seen.add(s.variable.dataId);
+    }
+    return out;
+  }
+
+  async trainStep(batch: B, learningRate: number, step: number): Promise<StepResult<O>> {
+    if (!Number.isFinite(learningRate)) {
+      throw new Error(`optimizer: learning rate must be finite, got ${learningRate}`);
+    }
+    if (!(step >= 1)) throw new Error(`optimizer: step is 1-based, got ${step}`);
+    const key = signature('train', batch);
+    let program = this.programs.get(key);
+    if (!program) {
+      program = await this.compileTrain(batch, learningRate, step);
+      this.programs.set(key, program);
+    }
+    if (program.kind === 'eager') return this.eagerRunner().trainStep(batch, learningRate, step);
+    const scalars: Record<string, number> = {
+      lr: learningRate,
+      step,
+      ema_decay: this.parts.ema ? emaDecay(this.parts.ema.config, step) : 0,
+    };
+    const result = await this.run(program, batch, scalars, true);
+    result.logs.learning_rate = learningRate;
+    return result;
+  }
+
+  async evalStep(batch: B): Promise<StepResult<O>> {
+    const key = signature('eval', batch);
+    let program = this.programs.get(key);
+    if (!program) {
+      program = await this.compileEval(batch);
+      this.programs.set(key, program);
+    }
+    if (program.kind === 'eager') return this.eagerRunner().evalStep(batch);
+    return this.run(program, batch, {}, false);
+  }
+
+  /** Traces one training step (nothing assigned) and builds its session. */
+  private async compileTrain(batch: B, lr: number, step: number): Promise<Program | Fallback> {
+    const { task, model, optimizer, ema, rng } = this.parts;
+    const trainable = model.trainableWeights();
+    if (trainable.length === 0) throw new Error(`${model.name} has no trainable weights`);
+    const params = trainable.map((w) => ({ path: w.path, variable: w.variable }));
+    optimizer.ensureSlots(params);
+    const state = this.stateVariables(true);
+    const traceRng = new Rng();
+    traceRng.setState(rng.getState());
+    const trace = new Trace();
+    const scalars = {
+      lr: tf.scalar(lr),
+      step: tf.scalar(step),
+      ema_decay: tf.scalar(ema ? emaDecay(ema.config, step) : 0),
+    };
+    for (const [k, t] of Object.entries(scalars)) trace.bindInput(k, t);
+    const tracedBatch = this.bindBatch(trace, batch);
+    for (const s of state) trace.bindInput(s.name, s.variable);
+
+    const outs: TracedValue[] = [];
+    const losses: [string, number][] = [];
+    const assignments: { variable: tf.Variable; output: number }[] = [];
+    let template: OutputTemplate = { value: null };
+    const emit = (t: tf.Tensor) => {
+      outs.push(trace.lookup(t));
+      return outs.length - 1;
+    };
+    tf.tidy(() =>
+      trace.run(() => {
+        const stateUpdates: StateUpdate[] = [];
+        let forward: { losses: Losses; outputs: O } | null = null;
+        const { grads } = tf.variableGrads(
+          () => {
+            const r = task.forward(model, tracedBatch, {
+              training: true,
+              stateUpdates,
+              rng: traceRng,
+            });
+            forward = { losses: r.losses, outputs: r.outputs };
+            tf.keep(r.losses.total_loss);
+            for (const v of Object.values(r.losses)) tf.keep(v);
+            keepTensors(r.outputs);
+            return r.losses.total_loss;
+          },
+          params.map((p) => p.variable),
+        );
+        const f = forward as unknown as { losses: Losses; outputs: O };
+        for (const [name, t] of Object.entries(f.losses)) losses.push([name, emit(t)]);
+        template = this.templateOf(f.outputs, emit);
+        const gradList = params.map((p) => {
+          const g = grads[p.variable.name];
+          if (!g) throw new Error(`no gradient for ${p.path}`);
+          return g;
+        });
+        const transformed = optimizer.optimizer.transformGradients(gradList);
+        const newValue = new Map<tf.Variable, tf.Tensor>();
+        params.forEach((p, i) => {
+          const slots: Record<string, tf.Tensor> = {};
+          for (const name of optimizer.optimizer.slotNames(p.path)) {
+            const v = optimizer.slot(p.path, name);
+            if (!v) throw new Error(`optimizer slot '${p.path}/${name}' was not created`);
+            slots[name] = v;
+          }
+          const out = optimizer.optimizer.update({
+            path: p.path,
+            param: p.variable,
+            grad: transformed[i],
+            slots,
+            lr: scalars.lr,
+            step: scalars.step,
+          });
+          newValue.set(p.variable, out.param);
+          for (const name of Object.keys(slots)) {
+            const value = out.slots[name];
+            if (!value) {
+              throw new Error(
+                `${optimizer.optimizer.name}: update of '${p.path}' returned no slot '${name}'`,
+              );
+            }
+            newValue.set(optimizer.slot(p.path, name) as tf.Variable, value);
+          }
+        });
+        for (const u of stateUpdates) newValue.set(u.variable, u.value);
+        if (ema) {
+          const byPath = new Map(model.weights().map((w) => [w.path, w.variable]));
+          for (const s of ema.variables()) {
+            const weight = byPath.get(s.name);
+            if (!weight) throw new Error(`EMA: no model weight '${s.name}'`);
+            const current = newValue.get(weight) ?? weight;
+            newValue.set(
+              s.variable,
+              emaUpdate(s.variable, current, scalars.ema_decay as tf.Scalar),
+            );
+          }
+        }
+        for (const [variable, value] of newValue)
+          assignments.push({ variable, output: emit(value) });
+        for (const u of stateUpdates) u.value.dispose();
+        tf.dispose(Object.values(f.losses));
+        disposeTensors(f.outputs);
+      }),
+    );
+    tf.dispose(Object.values(scalars));
+    // Draws from the traced copy of the trainer's stream come from the trainer's stream itself.
+    const streamOf = (r: TracedRandom) => (r.rng === traceRng ? rng : r.rng);
+    return this.finish(trace, outs, losses, template, assignments, 'training', streamOf);
+  }
+
+  /** Traces one evaluation forward pass and builds its session. */
+  private async compileEval(batch: B): Promise<Program | Fallback> {
+    const { task, model } = this.parts;
+    const state = this.stateVariables(false);
+    const trace = new Trace();
+    const tracedBatch = this.bindBatch(trace, batch);
+    for (const s of state) trace.bindInput(s.name, s.variable);
+    const outs: TracedValue[] = [];
+    const losses: [string, number][] = [];
+    let template: OutputTemplate = { value: null };
+    const emit = (t: tf.Tensor) => {
+      outs.push(trace.lookup(t));
+      return outs.length - 1;
+    };
+    tf.tidy(() =>
+      trace.run(() => {
+        const r = task.forward(model, tracedBatch, { training: false });
+        for (const [name, t] of Object.entries(r.losses)) losses.push([name, emit(t)]);
+        template = this.templateOf(r.outputs, emit);
+      }),
+    );
+    return this.finish(trace, outs, losses, template, [], 'evaluation', (r) => r.rng);
+  }
+
+  /** Binds batch tensors as `batch/<key>` (copying any that share a buffer). */
+  private bindBatch(trace: Trace, batch: B): B {
+    const out: Record<string, tf.Tensor> = {};
+    const seen = new Set<object>();
+    for (const key of Object.keys(batch).sort()) {
+      let t = batch[key];
+      if (seen.has(t.dataId)) t = tf.tensor(t.dataSync().slice(), t.shape, t.dtype);
+      seen.add(t.dataId);
+      trace.bindInput(`batch/${key}`, t);
+      out[key] = t;
+    }
+    return out as B;
+  }
+
+  private templateOf(o: unknown, emit: (t: tf.Tensor) => number): OutputTemplate {
+    if (isTensor(o)) return { tensor: emit(o) };
+    if (Array.isArray(o)) return { array: o.map((v) => this.templateOf(v, emit)) };
+    if (o && typeof o === 'object') {
+      return { object: Object.entries(o).map(([k, v]) => [k, this.templateOf(v, emit)]) };
+    }
+    return { value: o };
+  }
+
+  private async finish(
+    trace: Trace,
+    outs: TracedValue[],
+    losses: [string, number][],
+    template: OutputTemplate,
+    assignments: { variable: tf.Variable; output: number }[],
+    what: string,
+    streamOf: (r: TracedRandom) => Rng,
+  ): Promise<Program | Fallback> {
+    const reason = (() => {
+      if (trace.dataReads.length) {
+        return `it reads traced values in JavaScript (${trace.dataReads.slice(0, 3).join('; ')})`;
+      }
+      if (trace.unboundVariables.length) {
+        return `it reads variables that are not model weights, slots or EMA shadows (${trace.unboundVariables.slice(0, 3).join(', ')})`;
+      }
+      return null;
+    })();
+    let lowered: LoweredModel;
+    try {
+      if (reason) throw new Error(reason);
+      lowered = lowerTrace(trace, outs);
+    } catch (err) {
+      const why =
+        err instanceof UnmappedKernelsError
+          ? `kernel(s) without an ONNX lowering: ${err.kernels.join(', ')}`
+          : (err as Error).message;
+      this.warn(`engine: the ${what} step runs eagerly on tfjs (not compiled): ${why}`);
+      return { kind: 'eager' };
+    }
+    const session = await createSession(lowered.bytes, this.opts);
+    const liveRandoms = new Set<number>();
+    for (const gi of lowered.inputs) if (gi.kind === 'random') liveRandoms.add(gi.index);
+    return {
+      kind: 'compiled',
+      session,
+      lowered,
+      randoms: trace.randoms,
+      streams: trace.randoms.map(streamOf),
+      liveRandoms,
+      losses,
+      outputs: template,
+      assignments,
+      outputInfo: outs,
+    };
+  }
+
+  private async run(
+    program: Program,
+    batch: B,
+    scalars: Record<string, number>,
+    training: boolean,
+  ): Promise<StepResult<O>> {
+    const { lowered } = program;
+    const byName = new Map<string, tf.Tensor>();
+    for (const s of this.stateVariables(training)) byName.set(s.name, s.variable);
+    for (const [k, t] of Object.entries(batch)) byName.set(`batch/${k}`, t);
+    const temporaries: tf.Tensor[] = [];
+    const randomTensors = new Map<number, tf.Tensor>();
+    program.randoms.forEach((r, i) => {
+      // Every traced draw consumes one seed, live or not, exactly as the eager layers do.
+      const seed = program.streams[i].seed();
+      if (program.liveRandoms.has(i)) {
+        const t = uniformFromSeed(r.shape, seed, r.minval, r.maxval);
+        randomTensors.set(i, t);
+        temporaries.push(t);
+      }
+    });
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const gi of lowered.inputs) {
+      if (gi.kind === 'random') {
+        feeds[gi.onnxName] = toOrt(randomTensors.get(gi.index) as tf.Tensor);
+        continue;
+      }
+      if (gi.name in scalars) {
+        const t = tf.scalar(scalars[gi.name]);
+        temporaries.push(t);
+        feeds[gi.onnxName] = toOrt(t);
+        continue;
+      }
+      const t = byName.get(gi.name);
+      if (!t)
+        throw new Error(`engine: the compiled step needs input '${gi.name}', which is missing`);
+      if (!tf.util.arraysEqual(t.shape, gi.value.shape) || t.dtype !== gi.value.dtype) {
+        throw new Error(
+          `engine: '${gi.name}' is [${t.shape}] ${t.dtype}, the step was compiled for [${gi.value.shape}] ${gi.value.dtype}`,
+        );
+      }
+      feeds[gi.onnxName] = toOrt(t);
+    }
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await program.session.run(feeds);
+    } finally {
+      tf.dispose(temporaries);
+    }
+    const outputAt = (i: number): ort.Tensor => result[lowered.outputNames[i]] as ort.Tensor;
+    const tensorAt = (i: number): tf.Tensor => {
+      const info = program.outputInfo[i];
+      return fromOrt(outputAt(i), info.shape, info.dtype);
+    };
+    const logs: Record<string, number> = {};
+    for (const [name, i] of program.losses) logs[name] = scalarOf(outputAt(i));
+    for (const a of program.assignments) {
+      const value = tensorAt(a.output);
+      a.variable.assign(value);
+      value.dispose();
+    }
+    const outputs = rebuild(program.outputs, tensorAt) as O;
+    return { logs, outputs };
+  }
+
+  dispose(): void {
+    for (const p of this.programs.values()) {
+      if (p.kind === 'compiled') void p.session.release();
+    }
+    this.programs.clear();
+  }
+}
+
+function disposeTensors(o: unknown): void {
+  if (isTensor(o)) o.dispose();
+  else if (o && typeof o === 'object') for (const v of Object.values(o)) disposeTensors(v);
+}
+
+function keepTensors(o: unknown): void {
+  if (isTensor(o)) tf.keep(o);
+  else if (o && typeof o === 'object') for (const v of Object.values(o)) keepTensors(v);
+}
+
+function rebuild(t: OutputTemplate, tensorAt: (i: number) => tf.Tensor): unknown {
+  if ('tensor' in t) return tensorAt(t.tensor);
+  if ('array' in t) return t.array.map((v) => rebuild(v, tensorAt));
+  if ('object' in t) return Object.fromEntries(t.object.map(([k, v]) => [k, rebuild(v, tensorAt)]));
+  return t.value;
+}
+
+/**
+ * A compiled step runner over the same parts the eager runner takes (the trainer's `StepParts`).
+ * Plug it in with `new Trainer({ ..., stepRunnerFactory: (parts) => createCompiledStepRunner(parts) })`.
+ */
+export function createCompiledStepRunner<M extends Layer<unknown, unknown>, B extends Batch, O>(
+  parts: EagerStepOptions<M, B, O>,
+  opts: CompiledStepOptions = {},
+): CompiledStepRunner<M, B, O> {
+  return new CompiledStepRunner(parts, opts);
+}

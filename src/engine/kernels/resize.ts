@@ -1,0 +1,113 @@
+/**
+ * Image resizing as separable interpolation matrices: y = A_h · x · A_wᵀ per image and channel.
+ *
+ *  - ResizeBilinear / ResizeNearestNeighbor: A_h and A_w are obtained by running tfjs's own resize
+ *    on identity images when the graph is built, so the compiled op weights pixels exactly as the
+ *    eager kernel (align_corners / half_pixel_centers included).
+ *  - ResizeBilinearGrad: the cpu kernel spreads dy with source coordinate r·scale (it ignores
+ *    half_pixel_centers); its matrices are built here with that same rule, dx = A_hᵀ · dy · A_w.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { attr } from '../graph_builder.js';
+import { input, output, type KernelContext, type KernelLowering } from './context.js';
+
+type ResizeFn = (
+  images: tf.Tensor4D,
+  size: [number, number],
+  align: boolean,
+  half: boolean,
+) => tf.Tensor;
+
+/** Interpolation weights [outSize, inSize] of one axis, from tfjs's resize of an identity. */
+function forwardMatrix(
+  resize: ResizeFn,
+  inSize: number,
+  outSize: number,
+  align: boolean,
+  half: boolean,
+): Float32Array {
+  return tf.tidy(() => {
+    const eye = tf.reshape(tf.eye(inSize), [1, inSize, 1, inSize]) as tf.Tensor4D;
+    return resize(eye, [outSize, 1], align, half).dataSync() as Float32Array;
+  });
+}
+
+/** The cpu ResizeBilinearGrad weights of one axis, [outSize, inSize]. */
+function gradMatrix(inSize: number, outSize: number, align: boolean): Float32Array {
+  const effIn = align && outSize > 1 ? inSize - 1 : inSize;
+  const effOut = align && outSize > 1 ? outSize - 1 : outSize;
+  const scale = effIn / effOut;
+  const m = new Float32Array(outSize * inSize);
+  for (let r = 0; r < outSize; r++) {
+    const src = r * scale;
+    const lo = Math.floor(src);
+    const hi = Math.min(Math.ceil(src), inSize - 1);
+    const lerp = src - lo;
+    m[r * inSize + lo] += 1 - lerp;
+    m[r * inSize + hi] += lerp;
+  }
+  return m;
+}
+
+function transposed(m: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(m.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = m[r * cols + c];
+  return t;
+}
+
+/** y[n,i,j,c] = Σ rows[i,h]·cols[j,w]·x[n,h,w,c]; rows [outH, inH], cols [outW, inW]. */
+function separable(
+  ctx: KernelContext,
+  x: string,
+  rows: { values: Float32Array; out: number; in: number },
+  cols: { values: Float32Array; out: number; in: number },
+): void {
+  const { b } = ctx;
+  const nchw = b.op('Transpose', [x], { perm: attr.ints([0, 3, 1, 2]) });
+  const rowM = b.constant(rows.values, [rows.out, rows.in], 'float32');
+  const colT = b.constant(
+    transposed(cols.values, cols.out, cols.in),
+    [cols.in, cols.out],
+    'float32',
+  );
+  const y = b.op('MatMul', [b.op('MatMul', [rowM, nchw]), colT]);
+  const nhwc = b.op('Transpose', [y], { perm: attr.ints([0, 2, 3, 1]) });
+  ctx.b.op('Reshape', [nhwc, b.int64s(output(ctx).shape)], {}, output(ctx).name);
+}
+
+const resize =
+  (fn: ResizeFn): KernelLowering =>
+  (ctx) => {
+    const images = input(ctx, 'images');
+    const [, inH, inW] = images.shape;
+    const [, outH, outW] = output(ctx).shape;
+    const align = Boolean(ctx.attrs.alignCorners);
+    const half = Boolean(ctx.attrs.halfPixelCenters);
+    separable(
+      ctx,
+      images.name,
+      { values: forwardMatrix(fn, inH, outH, align, half), out: outH, in: inH },
+      { values: forwardMatrix(fn, inW, outW, align, half), out: outW, in: inW },
+    );
+  };
+
+const resizeBilinearGrad: KernelLowering = (ctx) => {
+  const images = input(ctx, 'images');
+  const dy = input(ctx, 'dy');
+  const [, inH, inW] = images.shape;
+  const [, outH, outW] = dy.shape;
+  const align = Boolean(ctx.attrs.alignCorners);
+  // dx = A_hᵀ · dy · A_w: the "rows" matrix is A_hᵀ [inH, outH], the "cols" one A_wᵀ [inW, outW].
+  separable(
+    ctx,
+    dy.name,
+    { values: transposed(gradMatrix(inH, outH, align), outH, inH), out: inH, in: outH },
+    { values: transposed(gradMatrix(inW, outW, align), outW, inW), out: inW, in: outW },
+  );
+};
+
+export const RESIZE_KERNELS: Record<string, KernelLowering> = {
+  ResizeBilinear: resize((im, size, a, h) => tf.image.resizeBilinear(im, size, a, h)),
+  ResizeNearestNeighbor: resize((im, size, a, h) => tf.image.resizeNearestNeighbor(im, size, a, h)),
+  ResizeBilinearGrad: resizeBilinearGrad,
+};

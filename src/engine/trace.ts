@@ -1,0 +1,304 @@
+/**
+ * Kernel tracing: records every tfjs kernel call a function makes while it runs eagerly on the
+ * cpu backend, so the call sequence can be rebuilt as one ONNX graph (./graph_builder.ts).
+ *
+ * How: {@link installKernelHooks} replaces each registered cpu kernel with a wrapper that calls the
+ * original and, while a {@link Trace} is active, logs the kernel name, its attributes and the
+ * TensorInfos it read and wrote. A tensor is identified by its backend `dataId` plus shape and
+ * dtype (the cpu `Reshape`/`Identity` kernels return their input's dataId with a new shape, so
+ * one dataId can carry several "views").
+ *
+ * Every tensor a kernel reads that no traced kernel wrote is classified when first seen:
+ *  - an input the caller bound with {@link Trace.bindInput} (weights, slots, batch, lr, step ...);
+ *  - a random draw reported by src/core/random_ops.ts (fed fresh on every compiled step);
+ *  - otherwise a constant created inside the traced function (`tf.scalar(0.5)`, gradient seeds):
+ *    its values are copied at once and become an ONNX initializer.
+ * A read of a traced (non-constant) tensor's values from JavaScript during the trace (`dataSync`,
+ * `data`, `arraySync`) means the function's control flow or constants may depend on data; the
+ * trace records it in {@link Trace.dataReads} and the compiled step refuses to compile it.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '../core/random.js';
+import { setRandomObserver, type RandomDraw } from '../core/random_ops.js';
+
+/** A tensor seen by the trace: a view (shape, dtype) of one backend buffer. */
+export interface TracedValue {
+  /** Unique within the trace. */
+  readonly id: number;
+  readonly shape: number[];
+  readonly dtype: tf.DataType;
+  readonly source: ValueSource;
+}
+
+export type ValueSource =
+  | { kind: 'kernel'; call: number; output: number }
+  | { kind: 'input'; name: string }
+  | { kind: 'random'; index: number }
+  | { kind: 'constant'; values: tf.TypedArray }
+  /** Same buffer as `of`, read with another shape (a cpu Reshape that shares data). */
+  | { kind: 'view'; of: number };
+
+/** One recorded kernel call. Inputs keep the kernel's input names and their order. */
+export interface KernelCall {
+  readonly index: number;
+  readonly kernelName: string;
+  readonly attrs: Readonly<Record<string, unknown>>;
+  readonly inputs: { name: string; value: TracedValue }[];
+  readonly outputs: TracedValue[];
+}
+
+/** A random tensor drawn during the trace, with the stream it came from. */
+export interface TracedRandom {
+  readonly value: TracedValue;
+  readonly shape: number[];
+  readonly minval: number;
+  readonly maxval: number;
+  readonly rng: Rng;
+}
+
+interface BufferViews {
+  views: TracedValue[];
+}
+
+type AnyKernelFunc = tf.KernelConfig['kernelFunc'];
+
+let activeTrace: Trace | null = null;
+function activate(trace: Trace | null): void {
+  activeTrace = trace;
+}
+
+/** Depth of kernel calls in progress: kernels read their own inputs, which is no data dependence. */
+let kernelDepth = 0;
+const originalKernels = new Map<string, AnyKernelFunc>();
+let readPatched = false;
+
+/** The wrapped original cpu kernel functions, by kernel name (for tests and diagnostics). */
+export function hookedKernelNames(): string[] {
+  return [...originalKernels.keys()];
+}
+
+interface CpuBackendLike {
+  readSync(dataId: object): unknown;
+  read(dataId: object): Promise<unknown>;
+  data: { get(dataId: object): { values: tf.TypedArray | null } | undefined };
+}
+
+function cpuBackend(): CpuBackendLike {
+  const backend = tf.findBackend('cpu') as unknown as CpuBackendLike | null;
+  if (!backend) {
+    throw new Error(
+      "engine: the tfjs cpu backend is not registered; import '@tensorflow/tfjs-backend-cpu' " +
+        "(or initBackend('cpu')) before tracing",
+    );
+  }
+  return backend;
+}
+
+/**
+ * Wraps every kernel registered for the cpu backend (idempotent; kernels registered later are
+ * wrapped on the next call). Outside an active trace the wrappers only forward the call.
+ */
+export function installKernelHooks(): void {
+  for (const config of tf.getKernelsForBackend('cpu')) {
+    if (originalKernels.has(config.kernelName)) continue;
+    const original = config.kernelFunc;
+    const name = config.kernelName;
+    originalKernels.set(name, original);
+    const wrapped: AnyKernelFunc = (params) => {
+      kernelDepth++;
+      let out: tf.TensorInfo | tf.TensorInfo[];
+      try {
+        out = original(params);
+      } finally {
+        kernelDepth--;
+      }
+      activeTrace?.recordCall(name, params.inputs, params.attrs ?? {}, out);
+      return out;
+    };
+    tf.unregisterKernel(name, 'cpu');
+    tf.registerKernel({ ...config, kernelFunc: wrapped });
+  }
+  if (!readPatched) {
+    const backend = cpuBackend();
+    const readSync = backend.readSync.bind(backend);
+    const read = backend.read.bind(backend);
+    backend.readSync = (dataId: object) => {
+      activeTrace?.noteRead(dataId);
+      return readSync(dataId);
+    };
+    backend.read = (dataId: object) => {
+      activeTrace?.noteRead(dataId);
+      return read(dataId);
+    };
+    readPatched = true;
+  }
+}
+
+function copyAttrs(attrs: tf.NamedAttrMap): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(attrs)) {
+    out[k] = Array.isArray(v) ? JSON.parse(JSON.stringify(v)) : v;
+  }
+  return out;
+}
+
+/** A recording of the kernel calls of one function run. Use {@link traceFunction}. */
+export class Trace {
+  readonly calls: KernelCall[] = [];
+  readonly randoms: TracedRandom[] = [];
+  readonly inputs = new Map<string, TracedValue>();
+  /** Descriptions of JavaScript reads of traced values (data dependence). */
+  readonly dataReads: string[] = [];
+  /**
+   * Names of tfjs variables the function read that were not bound as inputs: their values were
+   * frozen into constants, which is wrong if they ever change.
+   */
+  readonly unboundVariables: string[] = [];
+  private variableBuffers = new Map<object, string>();
+  private readonly buffers = new Map<object, BufferViews>();
+  private readonly byId = new Map<number, TracedValue>();
+  private nextId = 0;
+
+  private newValue(shape: number[], dtype: tf.DataType, source: ValueSource): TracedValue {
+    const value: TracedValue = { id: this.nextId++, shape: [...shape], dtype, source };
+    this.byId.set(value.id, value);
+    return value;
+  }
+
+  /** The value with id `id`. */
+  value(id: number): TracedValue {
+    const v = this.byId.get(id);
+    if (!v) throw new Error(`trace: no value with id ${id}`);
+    return v;
+  }
+
+  /** Declares `tensor` a named graph input (call before {@link run}). */
+  bindInput(name: string, tensor: tf.Tensor): TracedValue {
+    if (this.inputs.has(name)) throw new Error(`trace: input '${name}' is bound twice`);
+    if (this.buffers.has(tensor.dataId)) {
+      throw new Error(`trace: input '${name}' shares its buffer with an input bound earlier`);
+    }
+    const value = this.newValue(tensor.shape, tensor.dtype, { kind: 'input', name });
+    this.buffers.set(tensor.dataId, { views: [value] });
+    this.inputs.set(name, value);
+    return value;
+  }
+
+  /** Registers a random draw (called by the random-op observer). */
+  private bindRandom(draw: RandomDraw): void {
+    const t = draw.tensor;
+    const value = this.newValue(t.shape, t.dtype, { kind: 'random', index: this.randoms.length });
+    this.buffers.set(t.dataId, { views: [value] });
+    this.randoms.push({
+      value,
+      shape: draw.shape,
+      minval: draw.minval,
+      maxval: draw.maxval,
+      rng: draw.rng,
+    });
+  }
+
+  /** The traced value a tensor (or TensorInfo) stands for, creating a view or constant if new. */
+  lookup(info: tf.TensorInfo): TracedValue {
+    const buf = this.buffers.get(info.dataId);
+    if (!buf) {
+      const stored = cpuBackend().data.get(info.dataId);
+      if (!stored || !stored.values) {
+        throw new Error(
+          `trace: tensor [${info.shape}] ${info.dtype} has no cpu data (created on another backend?)`,
+        );
+      }
+      const variable = this.variableBuffers.get(info.dataId);
+      if (variable !== undefined) this.unboundVariables.push(variable);
+      const values = stored.values.slice() as tf.TypedArray;
+      const value = this.newValue(info.shape, info.dtype, { kind: 'constant', values });
+      this.buffers.set(info.dataId, { views: [value] });
+      return value;
+    }
+    const same = buf.views.find(
+      (v) => v.dtype === info.dtype && tf.util.arraysEqual(v.shape, info.shape),
+    );
+    if (same) return same;
+    const base = buf.views[0];
+    if (
+      base.dtype !== info.dtype ||
+      tf.util.sizeFromShape(base.shape) !== tf.util.sizeFromShape(info.shape)
+    ) {
+      throw new Error(
+        `trace: buffer seen as [${base.shape}] ${base.dtype} is read as [${info.shape}] ${info.dtype}`,
+      );
+    }
+    const view = this.newValue(info.shape, info.dtype, { kind: 'view', of: base.id });
+    buf.views.push(view);
+    return view;
+  }
+
+  /** Logs one kernel call (from the kernel wrappers). */
+  recordCall(
+    kernelName: string,
+    inputs: tf.NamedTensorInfoMap,
+    attrs: tf.NamedAttrMap,
+    out: tf.TensorInfo | tf.TensorInfo[],
+  ): void {
+    const index = this.calls.length;
+    const ins: { name: string; value: TracedValue }[] = [];
+    for (const [name, info] of Object.entries(inputs)) {
+      if (info) ins.push({ name, value: this.lookup(info) });
+    }
+    const outs = (Array.isArray(out) ? out : [out]).map((info, i) => {
+      const value = this.newValue(info.shape, info.dtype, {
+        kind: 'kernel',
+        call: index,
+        output: i,
+      });
+      const buf = this.buffers.get(info.dataId);
+      // A kernel that returns an input's buffer (Identity, Reshape, Cast to the same dtype)
+      // produces a new value; later readers of that buffer with this shape see the new value.
+      if (buf) buf.views.unshift(value);
+      else this.buffers.set(info.dataId, { views: [value] });
+      return value;
+    });
+    this.calls.push({ index, kernelName, attrs: copyAttrs(attrs), inputs: ins, outputs: outs });
+  }
+
+  /** Notes a JavaScript read of a buffer (from the patched backend read functions). */
+  noteRead(dataId: object): void {
+    if (kernelDepth > 0) return;
+    const buf = this.buffers.get(dataId);
+    if (!buf) return;
+    const v = buf.views[0];
+    if (v.source.kind === 'constant') return;
+    this.dataReads.push(`[${v.shape}] ${v.dtype} (${v.source.kind})`);
+  }
+
+  /** Runs `fn` with this trace active and returns its result. */
+  run<T>(fn: () => T): T {
+    if (activeTrace) throw new Error('trace: traces cannot nest');
+    installKernelHooks();
+    if (tf.getBackend() !== 'cpu') {
+      throw new Error(`trace: the active tfjs backend must be 'cpu', it is '${tf.getBackend()}'`);
+    }
+    this.variableBuffers = new Map(
+      Object.values(tf.engine().registeredVariables).map((v) => [v.dataId, v.name]),
+    );
+    activate(this);
+    const previous = setRandomObserver((draw) => this.bindRandom(draw));
+    try {
+      return fn();
+    } finally {
+      activate(null);
+      setRandomObserver(previous);
+    }
+  }
+}
+
+/** Traces one run of `fn` with `inputs` bound by name; returns the trace and `fn`'s result. */
+export function traceFunction<T>(
+  inputs: Record<string, tf.Tensor>,
+  fn: () => T,
+): { trace: Trace; result: T } {
+  const trace = new Trace();
+  for (const [name, t] of Object.entries(inputs)) trace.bindInput(name, t);
+  const result = trace.run(fn);
+  return { trace, result };
+}

@@ -1,0 +1,101 @@
+/**
+ * The kernel tracer: what it records and how it classifies tensors it did not see produced, and
+ * the ONNX model bytes the builder writes (decoded back field by field).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/core/backend/index.js';
+import { Rng } from '../../src/core/random.js';
+import { randomUniform } from '../../src/core/random_ops.js';
+import { compileFunction } from '../../src/engine/compile.js';
+import { attr, GraphBuilder } from '../../src/engine/graph_builder.js';
+import { decodeModel } from '../../src/engine/onnx_proto.js';
+import { Trace } from '../../src/engine/trace.js';
+
+await initBackend('cpu');
+
+test('records kernels with attributes and classifies inputs, constants, random draws and views', () => {
+  const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+  const trace = new Trace();
+  trace.bindInput('x', x);
+  const rng = new Rng(3);
+  tf.tidy(() =>
+    trace.run(() => {
+      const u = randomUniform([2, 3], rng);
+      const y = tf.mul(tf.add(x, u), tf.scalar(0.5));
+      return tf.sum(tf.reshape(y, [3, 2]), 0);
+    }),
+  );
+  const names = trace.calls.map((c) => c.kernelName);
+  assert.deepEqual(names, ['Add', 'Multiply', 'Reshape', 'Sum']);
+  const [add, mul, , sum] = trace.calls;
+  assert.equal(add.inputs[0].value.source.kind, 'input');
+  assert.equal(add.inputs[1].value.source.kind, 'random');
+  assert.equal(trace.randoms.length, 1);
+  assert.equal(trace.randoms[0].rng, rng);
+  const half = mul.inputs[1].value.source;
+  assert.equal(half.kind, 'constant');
+  assert.deepEqual(Array.from((half as { values: Float32Array }).values), [0.5]);
+  assert.deepEqual(sum.attrs, { axis: 0, keepDims: false });
+  assert.deepEqual(sum.inputs[0].value.shape, [3, 2]);
+  assert.deepEqual(trace.dataReads, []);
+  x.dispose();
+});
+
+test('flags JavaScript reads of traced values and unbound variables', () => {
+  const v = tf.variable(tf.tensor1d([1, 2]), true, 'trace_test_unbound');
+  const x = tf.tensor1d([3, 4]);
+  const trace = new Trace();
+  trace.bindInput('x', x);
+  tf.tidy(() =>
+    trace.run(() => {
+      const y = tf.add(x, v);
+      const threshold = y.dataSync()[0];
+      return tf.mul(y, threshold);
+    }),
+  );
+  assert.equal(trace.dataReads.length, 1);
+  assert.deepEqual(trace.unboundVariables, ['trace_test_unbound']);
+  v.dispose();
+  x.dispose();
+});
+
+test('the graph builder writes an opset-17 ModelProto that decodes field by field and runs', async () => {
+  const b = new GraphBuilder();
+  b.addInput('a', [2], 'float32');
+  const two = b.constant([2, 2], [2], 'float32');
+  b.op('Mul', ['a', two], {}, 'y');
+  b.op('Softmax', ['y'], { axis: attr.int(-1) }, 'z');
+  b.addOutput('z', [2], 'float32');
+  const m = decodeModel(b.toBytes()) as {
+    ir_version: number;
+    opset_import: { domain?: string; version: number }[];
+    graph: {
+      node: {
+        op_type: string;
+        input: string[];
+        attribute?: { name: string; i: number; type: number }[];
+      }[];
+      initializer: { dims: number[]; data_type: number; raw_data: number[] }[];
+      input: { name: string }[];
+    };
+  };
+  assert.equal(m.ir_version, 8);
+  assert.equal(m.opset_import[0].version, 17);
+  assert.deepEqual(
+    m.graph.node.map((n) => n.op_type),
+    ['Mul', 'Softmax'],
+  );
+  assert.deepEqual(m.graph.node[1].attribute, [{ name: 'axis', i: -1, type: 2 }]);
+  assert.equal(m.graph.initializer[0].data_type, 1);
+  // 2.0f little-endian is 00 00 00 40.
+  assert.deepEqual(m.graph.initializer[0].raw_data, [0, 0, 0, 64, 0, 0, 0, 64]);
+  // End to end on ORT: softmax(2·[0, ln 3]) = [1, 9] / 10.
+  const a = tf.tensor1d([0, Math.log(3)]);
+  const f = await compileFunction({ a }, (i) => [tf.softmax(tf.mul(i.a, 2))]);
+  const [z] = await f.run({ a });
+  const got = z.dataSync();
+  assert.ok(Math.abs(got[0] - 0.1) < 1e-6 && Math.abs(got[1] - 0.9) < 1e-6, `${got}`);
+  await f.dispose();
+});
