@@ -49,8 +49,9 @@ export async function runDemo(
     experiment: DEMO_EXPERIMENT,
     paramsOverrides: opts.paramsOverride,
   });
-  await initBackend(opts.backend || resolved.config.runtime.backend || DEFAULT_NODE_BACKEND);
-  const { task, trainer } = buildTrainer(resolved, opts.modelDir);
+  const backend = opts.backend || resolved.config.runtime.backend || DEFAULT_NODE_BACKEND;
+  await initBackend(backend);
+  const { task, trainer } = buildTrainer(resolved, opts.modelDir, undefined, backend);
   const restored = await trainer.restoreLatest(true);
   trainer.ema?.swapIn();
   const truth = SHAPE_CLASS_NAMES[Math.floor(Math.random() * SHAPE_CLASS_NAMES.length)];

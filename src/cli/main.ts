@@ -53,7 +53,7 @@ function addExperimentOptions(cmd: Command): Command {
 function backendOption(): Option {
   return new Option(
     '--backend <name>',
-    'tensor backend (default: runtime.backend, else wasm)',
+    'backend: onnx = compiled steps on ONNX Runtime (default: runtime.backend, else onnx)',
   ).choices([...BACKEND_NAMES]);
 }
 

@@ -6,7 +6,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../core/backend/index.js';
+import { initBackend, usesCompiledSteps } from '../core/backend/index.js';
+import { createCompiledStepRunner } from '../engine/compiled_step.js';
 import { resolveConfig } from '../core/config/index.js';
 import { writeParamsYaml } from '../core/config/load.js';
 import type { ExperimentConfigBase } from '../core/config/definitions.js';
@@ -42,8 +43,8 @@ export function resolveExperiment(spec: ExperimentSpec): ResolvedExperiment {
   return { name: spec.experiment, config, taskEntry };
 }
 
-/** Default backend in Node until the ONNX engine lands: wasm (native-speed convs via XNNPACK). */
-export const DEFAULT_NODE_BACKEND = 'wasm';
+/** Default backend in Node: the ONNX Runtime engine (compiled train and eval steps). */
+export const DEFAULT_NODE_BACKEND = 'onnx';
 
 /** The seed of an experiment: train_data.seed when set, else 0. */
 export function experimentSeed(config: ExperimentConfigBase): number {
@@ -71,6 +72,7 @@ export function buildTrainer(
   resolved: ResolvedExperiment,
   modelDir: string,
   events?: TrainerEvents,
+  backend: string = resolved.config.runtime.backend || DEFAULT_NODE_BACKEND,
 ): { task: AnyTask; trainer: Trainer<never, never, never> } {
   const { config, taskEntry } = resolved;
   const seed = experimentSeed(config);
@@ -82,6 +84,13 @@ export function buildTrainer(
     modelDir,
     seed,
     events,
+    stepRunnerFactory: usesCompiledSteps(backend)
+      ? (parts) =>
+          createCompiledStepRunner(parts, {
+            intraOpNumThreads: config.runtime.num_threads || undefined,
+            warn: (m) => (events?.onMessage ? events.onMessage(m) : console.warn(m)),
+          })
+      : undefined,
   }) as unknown as Trainer<never, never, never>;
   return { task, trainer };
 }
@@ -94,7 +103,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   mkdirSync(opts.modelDir, { recursive: true });
   if (opts.mode !== 'eval' && opts.mode !== 'continuous_eval')
     writeParamsYaml(opts.modelDir, config);
-  const { task, trainer } = buildTrainer(resolved, opts.modelDir, opts.events);
+  const { task, trainer } = buildTrainer(resolved, opts.modelDir, opts.events, backend);
   let evalResults: EvalResults | null = null;
   try {
     switch (opts.mode) {

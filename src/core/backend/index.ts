@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradients in Node ("gradient function not found for RealDiv").
 import 'vision-garden/tfjs-gradients';
 
-export const BACKEND_NAMES = ['cpu', 'wasm', 'tensorflow', 'webgpu', 'webgl'] as const;
+export const BACKEND_NAMES = ['onnx', 'cpu', 'wasm', 'tensorflow', 'webgpu', 'webgl'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export class BackendError extends Error {
@@ -26,7 +26,17 @@ export function isBackendName(name: string): name is BackendName {
   return (BACKEND_NAMES as readonly string[]).includes(name);
 }
 
-const loaders: Record<BackendName, (opts: BackendOptions) => Promise<void>> = {
+/**
+ * tfjs backend that carries eager work for each name. `onnx` is the engine (src/engine): training
+ * and evaluation steps are compiled to one ONNX graph and run by onnxruntime-node; the eager ops
+ * around them (input batches, metrics, the one traced step) run on tfjs-backend-cpu, whose kernels
+ * the tracer records.
+ */
+export function tfjsBackendFor(name: BackendName): Exclude<BackendName, 'onnx'> {
+  return name === 'onnx' ? 'cpu' : name;
+}
+
+const loaders: Record<Exclude<BackendName, 'onnx'>, (opts: BackendOptions) => Promise<void>> = {
   cpu: async () => {
     await import('@tensorflow/tfjs-backend-cpu');
   },
@@ -71,16 +81,22 @@ export async function initBackend(name: string, opts: BackendOptions = {}): Prom
   if (!isBackendName(name)) {
     throw new BackendError(`unknown backend '${name}'; choose one of: ${BACKEND_NAMES.join(', ')}`);
   }
-  await loaders[name](opts);
-  const ok = await tf.setBackend(name);
+  const tfjsName = tfjsBackendFor(name);
+  await loaders[tfjsName](opts);
+  const ok = await tf.setBackend(tfjsName);
   if (!ok) throw new BackendError(`backend '${name}' failed to initialise on this machine`);
   await tf.ready();
-  if (name === 'cpu') {
+  if (tfjsName === 'cpu') {
     // The cpu backend prints a "install tfjs-node" banner on first use; our CLI says which
     // backends exist instead.
     (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
   }
   return name;
+}
+
+/** Whether steps run compiled on ONNX Runtime for this backend name. */
+export function usesCompiledSteps(name: string): boolean {
+  return name === 'onnx';
 }
 
 /** The active backend's name. */
