@@ -8,68 +8,40 @@
  * `offset` evaluate the Keras schedule at `step - offset`, with no clamping (as Model Garden's
  * offset wrapper). Values are computed in float64; TF computes them in float32.
  *
- * Config interfaces use Model Garden's field names (configs/learning_rate_config.py and the
- * LrConfig / WarmupConfig oneOfs in configs/optimization_config.py); missing or null fields take
- * Model Garden's defaults.
+ * Configs are parsed with the schemas of src/core/config/optimization.ts (Model Garden's field names
+ * and defaults), so missing fields take Model Garden's defaults.
  */
+import type { z } from 'zod';
+import {
+  constantLrConfig,
+  cosineLrConfig,
+  directPowerLrConfig,
+  exponentialLrConfig,
+  linearWarmupConfig,
+  polynomialLrConfig,
+  polynomialWarmupConfig,
+  powerAndLinearDecayLrConfig,
+  powerDecayWithOffsetLrConfig,
+  stepwiseLrConfig,
+} from '../core/config/optimization.js';
+import { validateConfig } from '../core/config/resolve.js';
 
 /** A learning-rate schedule: updates already done (0-based) → learning rate. */
 export type LearningRateFn = (step: number) => number;
 
-export interface ConstantLrConfig {
-  name?: string;
-  learning_rate?: number;
-}
-export interface StepwiseLrConfig {
-  name?: string;
-  boundaries?: number[] | null;
-  values?: number[] | null;
-  offset?: number;
-}
-export interface ExponentialLrConfig {
-  name?: string;
-  initial_learning_rate?: number | null;
-  decay_steps?: number | null;
-  decay_rate?: number | null;
-  staircase?: boolean | null;
-  offset?: number;
-}
-export interface PolynomialLrConfig {
-  name?: string;
-  initial_learning_rate?: number | null;
-  decay_steps?: number | null;
-  end_learning_rate?: number;
-  power?: number;
-  cycle?: boolean;
-  offset?: number;
-}
-export interface CosineLrConfig {
-  name?: string;
-  initial_learning_rate?: number | null;
-  decay_steps?: number | null;
-  alpha?: number;
-  offset?: number;
-}
-export interface DirectPowerLrConfig {
-  name?: string;
-  initial_learning_rate?: number | null;
-  power?: number;
-}
-export interface PowerAndLinearDecayLrConfig {
-  name?: string;
-  initial_learning_rate?: number | null;
-  total_decay_steps?: number | null;
-  power?: number;
-  linear_decay_fraction?: number;
-  offset?: number;
-}
-export interface PowerDecayWithOffsetLrConfig {
-  name?: string;
-  initial_learning_rate?: number | null;
-  power?: number;
-  offset?: number;
-  pre_offset_learning_rate?: number;
-}
+/*
+ * Config shapes are the zod schemas of src/core/config/optimization.ts (Model Garden's fields and
+ * defaults, configs/learning_rate_config.py). Each branch is parsed with its schema here, so a
+ * hand-written partial config gets the same defaults as a resolved experiment config.
+ */
+export type ConstantLrConfig = z.input<typeof constantLrConfig>;
+export type StepwiseLrConfig = z.input<typeof stepwiseLrConfig>;
+export type ExponentialLrConfig = z.input<typeof exponentialLrConfig>;
+export type PolynomialLrConfig = z.input<typeof polynomialLrConfig>;
+export type CosineLrConfig = z.input<typeof cosineLrConfig>;
+export type DirectPowerLrConfig = z.input<typeof directPowerLrConfig>;
+export type PowerAndLinearDecayLrConfig = z.input<typeof powerAndLinearDecayLrConfig>;
+export type PowerDecayWithOffsetLrConfig = z.input<typeof powerDecayWithOffsetLrConfig>;
 
 /** Model Garden's LrConfig oneOf: `type` selects the sub-config used. */
 export interface LrOneOf {
@@ -85,16 +57,8 @@ export interface LrOneOf {
   [other: string]: unknown;
 }
 
-export interface LinearWarmupConfig {
-  name?: string;
-  warmup_learning_rate?: number;
-  warmup_steps?: number | null;
-}
-export interface PolynomialWarmupConfig {
-  name?: string;
-  power?: number;
-  warmup_steps?: number | null;
-}
+export type LinearWarmupConfig = z.input<typeof linearWarmupConfig>;
+export type PolynomialWarmupConfig = z.input<typeof polynomialWarmupConfig>;
 
 /** Model Garden's WarmupConfig oneOf; no warmup when `type` is null or missing. */
 export interface WarmupOneOf {
@@ -118,39 +82,15 @@ export const WARMUP_TYPES = ['linear', 'polynomial'] as const;
 
 // ---------------------------------------------------------------------------- field access
 
-function num(
-  cfg: object | null | undefined,
-  key: string,
-  dflt: number | null,
-  where: string,
-): number {
-  const v = (cfg as Record<string, unknown> | null | undefined)?.[key];
-  if (v === null || v === undefined) {
-    if (dflt === null) throw new Error(`${where}.${key} must be set (Model Garden has no default)`);
-    return dflt;
-  }
-  if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new Error(`${where}.${key}: expected a finite number, got ${JSON.stringify(v)}`);
-  }
-  return v;
+/** Parses one oneOf branch with its schema (defaults filled, fields checked, paths named). */
+function branch<S extends z.ZodType>(schema: S, cfg: unknown, where: string): z.output<S> {
+  return validateConfig(schema, cfg ?? {}, where);
 }
 
-function bool(cfg: object | null | undefined, key: string, dflt: boolean, where: string): boolean {
-  const v = (cfg as Record<string, unknown> | null | undefined)?.[key];
-  if (v === null || v === undefined) return dflt;
-  if (typeof v !== 'boolean') {
-    throw new Error(`${where}.${key}: expected a boolean, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-function numList(cfg: object | null | undefined, key: string, where: string): number[] {
-  const v = (cfg as Record<string, unknown> | null | undefined)?.[key];
-  if (v === null || v === undefined) throw new Error(`${where}.${key} must be set`);
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
-    throw new Error(`${where}.${key}: expected a list of numbers, got ${JSON.stringify(v)}`);
-  }
-  return v as number[];
+/** A field Model Garden leaves `None` by default, which a schedule needs. */
+function required<T>(value: T | null, field: string): T {
+  if (value === null) throw new Error(`${field} must be set (Model Garden has no default)`);
+  return value;
 }
 
 function positive(v: number, field: string): number {
@@ -239,59 +179,60 @@ export function buildSchedule(cfg: LrOneOf): LearningRateFn {
   const where = `learning_rate.${type}`;
   switch (type) {
     case 'constant': {
-      const lr = num(cfg.constant, 'learning_rate', 0.1, where);
+      const lr = branch(constantLrConfig, cfg.constant, where).learning_rate;
       return () => lr;
     }
     case 'stepwise': {
-      const c = cfg.stepwise;
-      const fn = piecewiseConstant(numList(c, 'boundaries', where), numList(c, 'values', where));
-      return withOffset(fn, num(c, 'offset', 0, where));
+      const c = branch(stepwiseLrConfig, cfg.stepwise, where);
+      const fn = piecewiseConstant(
+        required(c.boundaries, `${where}.boundaries`),
+        required(c.values, `${where}.values`),
+      );
+      return withOffset(fn, c.offset);
     }
     case 'exponential': {
-      const c = cfg.exponential;
+      const c = branch(exponentialLrConfig, cfg.exponential, where);
       const fn = exponentialDecay(
-        num(c, 'initial_learning_rate', null, where),
-        positive(num(c, 'decay_steps', null, where), `${where}.decay_steps`),
-        num(c, 'decay_rate', null, where),
-        bool(c, 'staircase', false, where),
+        required(c.initial_learning_rate, `${where}.initial_learning_rate`),
+        positive(required(c.decay_steps, `${where}.decay_steps`), `${where}.decay_steps`),
+        required(c.decay_rate, `${where}.decay_rate`),
+        c.staircase ?? false,
       );
-      return withOffset(fn, num(c, 'offset', 0, where));
+      return withOffset(fn, c.offset);
     }
     case 'polynomial': {
-      const c = cfg.polynomial;
+      const c = branch(polynomialLrConfig, cfg.polynomial, where);
       const fn = polynomialDecay(
-        num(c, 'initial_learning_rate', null, where),
-        positive(num(c, 'decay_steps', null, where), `${where}.decay_steps`),
-        num(c, 'end_learning_rate', 0.0001, where),
-        num(c, 'power', 1.0, where),
-        bool(c, 'cycle', false, where),
+        required(c.initial_learning_rate, `${where}.initial_learning_rate`),
+        positive(required(c.decay_steps, `${where}.decay_steps`), `${where}.decay_steps`),
+        c.end_learning_rate,
+        c.power,
+        c.cycle,
       );
-      return withOffset(fn, num(c, 'offset', 0, where));
+      return withOffset(fn, c.offset);
     }
     case 'cosine': {
-      const c = cfg.cosine;
+      const c = branch(cosineLrConfig, cfg.cosine, where);
       const fn = cosineDecay(
-        num(c, 'initial_learning_rate', null, where),
-        positive(num(c, 'decay_steps', null, where), `${where}.decay_steps`),
-        num(c, 'alpha', 0.0, where),
+        required(c.initial_learning_rate, `${where}.initial_learning_rate`),
+        positive(required(c.decay_steps, `${where}.decay_steps`), `${where}.decay_steps`),
+        c.alpha,
       );
-      return withOffset(fn, num(c, 'offset', 0, where));
+      return withOffset(fn, c.offset);
     }
     case 'power': {
       // DirectPowerDecay: lr0 · max(step, 1)^power.
-      const c = cfg.power;
-      const lr0 = num(c, 'initial_learning_rate', null, where);
-      const power = num(c, 'power', -0.5, where);
+      const c = branch(directPowerLrConfig, cfg.power, where);
+      const lr0 = required(c.initial_learning_rate, `${where}.initial_learning_rate`);
+      const power = c.power;
       return (step) => lr0 * Math.pow(Math.max(step, 1), power);
     }
     case 'power_linear': {
       // PowerAndLinearDecay: lr0 · max(s,1)^power · min(1, (T − s)/(T·f)), floored at 0; s = step − offset.
-      const c = cfg.power_linear;
-      const lr0 = num(c, 'initial_learning_rate', null, where);
-      const total = num(c, 'total_decay_steps', null, where);
-      const power = num(c, 'power', -0.5, where);
-      const fraction = num(c, 'linear_decay_fraction', 0.1, where);
-      const offset = num(c, 'offset', 0, where);
+      const c = branch(powerAndLinearDecayLrConfig, cfg.power_linear, where);
+      const lr0 = required(c.initial_learning_rate, `${where}.initial_learning_rate`);
+      const total = required(c.total_decay_steps, `${where}.total_decay_steps`);
+      const { power, linear_decay_fraction: fraction, offset } = c;
       return (step) => {
         const s = step - offset;
         let lr = lr0 * Math.pow(Math.max(s, 1), power);
@@ -305,11 +246,9 @@ export function buildSchedule(cfg: LrOneOf): LearningRateFn {
     case 'power_with_offset': {
       // PowerDecayWithOffset: pre_offset_learning_rate while step <= offset, else
       // lr0 · max(step − offset, 1)^power; capped at pre_offset_learning_rate.
-      const c = cfg.power_with_offset;
-      const lr0 = num(c, 'initial_learning_rate', null, where);
-      const power = num(c, 'power', -0.5, where);
-      const offset = num(c, 'offset', 0, where);
-      const pre = num(c, 'pre_offset_learning_rate', 1.0e6, where);
+      const c = branch(powerDecayWithOffsetLrConfig, cfg.power_with_offset, where);
+      const lr0 = required(c.initial_learning_rate, `${where}.initial_learning_rate`);
+      const { power, offset, pre_offset_learning_rate: pre } = c;
       return (step) => {
         const after = Math.pow(Math.max(step - offset, 1), power) * lr0;
         return Math.min(step > offset ? after : pre, pre);
@@ -339,16 +278,16 @@ export function applyWarmup(
   const where = `warmup.${type}`;
   switch (type) {
     case 'linear': {
-      const c = cfg.linear;
-      const steps = num(c, 'warmup_steps', null, where);
-      const start = num(c, 'warmup_learning_rate', 0, where);
+      const c = branch(linearWarmupConfig, cfg.linear, where);
+      const steps = required(c.warmup_steps, `${where}.warmup_steps`);
+      const start = c.warmup_learning_rate;
       const end = after(steps);
       return (step) => (step < steps ? start + (step / steps) * (end - start) : after(step));
     }
     case 'polynomial': {
-      const c = cfg.polynomial;
-      const steps = num(c, 'warmup_steps', null, where);
-      const power = num(c, 'power', 1, where);
+      const c = branch(polynomialWarmupConfig, cfg.polynomial, where);
+      const steps = required(c.warmup_steps, `${where}.warmup_steps`);
+      const power = c.power;
       const peak = after(steps);
       return (step) => {
         if (!(step < steps)) return after(step);

@@ -20,7 +20,7 @@ test('stepwise: PiecewiseConstantDecay boundaries are inclusive on the left inte
   assert.deepEqual(values(shifted, [110, 111, 210, 211]), [1.0, 0.5, 0.5, 0.1]);
   assert.throws(
     () => buildLearningRate({ type: 'stepwise', stepwise: { boundaries: [1], values: [1] } }),
-    /one element fewer than values/,
+    /values needs one entry more than boundaries/,
   );
   assert.throws(
     () => buildLearningRate({ type: 'stepwise', stepwise: { values: [1] } }),
