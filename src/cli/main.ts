@@ -16,6 +16,7 @@ import {
 import { registerDataCommands } from './data_commands.js';
 import { registerEvaluateCoco } from './evaluate_coco.js';
 import { runDemo } from './demo.js';
+import { registerSummary } from './summary.js';
 import { formatMetrics, progressEvents } from './progress.js';
 
 /** Parsed flags (commander keeps snake_case option names as they are). */
@@ -156,6 +157,7 @@ function buildProgram(): Command {
     );
   registerDataCommands(program);
   registerEvaluateCoco(program);
+  registerSummary(program);
   return program;
 }
 

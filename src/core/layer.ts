@@ -81,6 +81,23 @@ export interface Weight {
 
 let variableCounter = 0;
 
+/** Depth of {@link withShapeOnlyBuild} calls in progress. */
+let shapeOnlyDepth = 0;
+
+/**
+ * Runs `fn` with weights created as zeros instead of drawn from their initializers: the same
+ * build path, shapes and paths, none of the random draws. For counting parameters and FLOPs of
+ * large models (ViT-L, ResNet-RS-350) quickly; the weights are not a trainable initialisation.
+ */
+export function withShapeOnlyBuild<T>(fn: () => T): T {
+  shapeOnlyDepth++;
+  try {
+    return fn();
+  } finally {
+    shapeOnlyDepth--;
+  }
+}
+
 function snakeCase(name: string): string {
   return name
     .replace(/([a-z])([A-Z])/g, '$1_$2')
@@ -179,7 +196,8 @@ export abstract class Layer<I = tf.Tensor, O = tf.Tensor> {
     const rng = Rng.derive(getGlobalSeed(), path);
     const dtype = opts.dtype ?? 'float32';
     const variable = tf.tidy(() => {
-      const init = opts.initializer(shape, rng, dtype);
+      const init =
+        shapeOnlyDepth > 0 ? tf.zeros(shape, dtype) : opts.initializer(shape, rng, dtype);
       if (!tf.util.arraysEqual(init.shape, shape)) {
         throw new Error(`${path}: initializer returned shape [${init.shape}], wanted [${shape}]`);
       }

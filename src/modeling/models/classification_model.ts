@@ -60,11 +60,17 @@ export class ClassificationModel extends Layer<tf.Tensor, tf.Tensor> {
     );
   }
 
-  /** The backbone's last (deepest) endpoint. */
+  /**
+   * The backbone's last endpoint: the deepest level when endpoints are levels ('2'..'5'),
+   * otherwise the largest key (Model Garden takes `max(endpoints.keys())`; ViT's is 'pre_logits').
+   */
   features(x: tf.Tensor, args: CallArgs): tf.Tensor {
     const endpoints = this.backbone.apply(x, args);
-    const levels = Object.keys(endpoints).map(Number);
-    return endpoints[String(Math.max(...levels))];
+    const keys = Object.keys(endpoints);
+    const key = keys.every((k) => /^\d+$/.test(k))
+      ? String(Math.max(...keys.map(Number)))
+      : [...keys].sort().at(-1)!;
+    return endpoints[key];
   }
 
   protected call(x: tf.Tensor, args: CallArgs): tf.Tensor {

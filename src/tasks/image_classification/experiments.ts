@@ -123,3 +123,196 @@ registerExperiment('compact_resnet_fashion_mnist', {
   taskType: 'image_classification',
   description: 'compact ResNet (xs) on Fashion-MNIST from Debian dataset-fashion-mnist, 3 epochs',
 });
+
+// ImageNet experiments of Model Garden (official/vision/configs/image_classification.py).
+const IMAGENET_TRAIN_EXAMPLES = 1281167;
+const IMAGENET_VAL_EXAMPLES = 50000;
+const IMAGENET_INPUT_PATH_BASE = 'imagenet-2012-tfrecord';
+
+/** Train/validation data on the ImageNet TFRecords, MG's paths and batch sizes. */
+function imagenetData(trainBatch: number, evalBatch: number, train: object = {}) {
+  return {
+    train_data: {
+      input_path: `${IMAGENET_INPUT_PATH_BASE}/train*`,
+      is_training: true,
+      global_batch_size: trainBatch,
+      ...train,
+    },
+    validation_data: {
+      input_path: `${IMAGENET_INPUT_PATH_BASE}/valid*`,
+      is_training: false,
+      global_batch_size: evalBatch,
+    },
+  };
+}
+
+/** Per-epoch loop, summary, checkpoint and validation cadence, as all MG ImageNet experiments. */
+function imagenetTrainer(stepsPerEpoch: number, epochs: number, evalBatch: number) {
+  return {
+    steps_per_loop: stepsPerEpoch,
+    summary_interval: stepsPerEpoch,
+    checkpoint_interval: stepsPerEpoch,
+    train_steps: epochs * stepsPerEpoch,
+    validation_steps: Math.floor(IMAGENET_VAL_EXAMPLES / evalBatch),
+    validation_interval: stepsPerEpoch,
+  };
+}
+
+const linearWarmup = (steps: number) => ({
+  type: 'linear',
+  linear: { warmup_steps: steps, warmup_learning_rate: 0 },
+});
+
+/** MG `resnet_imagenet`: ResNet-50, 90 epochs, stepwise LR 0.1·bs/256 ÷10 at 30/60/80. */
+export function resnetImagenet(): ImageClassificationExperimentConfig {
+  const batch = 4096;
+  const spe = Math.floor(IMAGENET_TRAIN_EXAMPLES / batch);
+  const base = (0.1 * batch) / 256;
+  return complete({
+    runtime: { enable_xla: true },
+    task: {
+      model: {
+        num_classes: 1001,
+        input_size: [224, 224, 3],
+        backbone: { type: 'resnet', resnet: { model_id: 50 } },
+        norm_activation: { norm_momentum: 0.9, norm_epsilon: 1e-5, use_sync_bn: false },
+      },
+      losses: { l2_weight_decay: 1e-4 },
+      ...imagenetData(batch, batch),
+    },
+    trainer: {
+      ...imagenetTrainer(spe, 90, batch),
+      optimizer_config: {
+        optimizer: { type: 'sgd', sgd: { momentum: 0.9 } },
+        learning_rate: {
+          type: 'stepwise',
+          stepwise: {
+            boundaries: [30 * spe, 60 * spe, 80 * spe],
+            values: [base, base / 10, base / 100, base / 1000],
+          },
+        },
+        warmup: linearWarmup(5 * spe),
+      },
+    },
+  });
+}
+
+/** MG `resnet_rs_imagenet`: ResNet-RS-50 at 160, swish, SE 0.25, RandAugment 10, EMA, cosine 350 epochs. */
+export function resnetRsImagenet(): ImageClassificationExperimentConfig {
+  const batch = 4096;
+  const spe = Math.floor(IMAGENET_TRAIN_EXAMPLES / batch);
+  return complete({
+    task: {
+      model: {
+        num_classes: 1001,
+        input_size: [160, 160, 3],
+        backbone: {
+          type: 'resnet',
+          resnet: {
+            model_id: 50,
+            stem_type: 'v1',
+            resnetd_shortcut: true,
+            replace_stem_max_pool: true,
+            se_ratio: 0.25,
+            stochastic_depth_drop_rate: 0.0,
+          },
+        },
+        dropout_rate: 0.25,
+        norm_activation: {
+          norm_momentum: 0.0,
+          norm_epsilon: 1e-5,
+          use_sync_bn: false,
+          activation: 'swish',
+        },
+      },
+      losses: { l2_weight_decay: 4e-5, label_smoothing: 0.1 },
+      ...imagenetData(batch, batch, {
+        aug_type: { type: 'randaug', randaug: { magnitude: 10 } },
+      }),
+    },
+    trainer: {
+      ...imagenetTrainer(spe, 350, batch),
+      optimizer_config: {
+        optimizer: { type: 'sgd', sgd: { momentum: 0.9 } },
+        ema: { average_decay: 0.9999, trainable_weights_only: false },
+        learning_rate: {
+          type: 'cosine',
+          cosine: { initial_learning_rate: 1.6, decay_steps: 350 * spe },
+        },
+        warmup: linearWarmup(5 * spe),
+      },
+    },
+  });
+}
+
+/** MG `deit_imagenet_pretrain`: ViT-B/16 under DeiT settings (AdamW 0.05, RandAugment 9, MixUp/CutMix). */
+export function deitImagenetPretrain(): ImageClassificationExperimentConfig {
+  const batch = 4096;
+  const labelSmoothing = 0.1;
+  const spe = Math.floor(IMAGENET_TRAIN_EXAMPLES / batch);
+  return complete({
+    task: {
+      model: {
+        num_classes: 1001,
+        input_size: [224, 224, 3],
+        kernel_initializer: 'zeros',
+        backbone: {
+          type: 'vit',
+          vit: {
+            model_name: 'vit-b16',
+            representation_size: 768,
+            init_stochastic_depth_rate: 0.1,
+            original_init: false,
+            transformer: { dropout_rate: 0.0, attention_dropout_rate: 0.0 },
+          },
+        },
+      },
+      losses: {
+        l2_weight_decay: 0.0,
+        label_smoothing: labelSmoothing,
+        one_hot: false,
+        soft_labels: true,
+      },
+      ...imagenetData(batch, batch, {
+        aug_type: { type: 'randaug', randaug: { magnitude: 9, exclude_ops: ['Cutout'] } },
+        mixup_and_cutmix: { label_smoothing: labelSmoothing },
+      }),
+    },
+    trainer: {
+      ...imagenetTrainer(spe, 300, batch),
+      optimizer_config: {
+        optimizer: {
+          type: 'adamw',
+          adamw: {
+            weight_decay_rate: 0.05,
+            include_in_weight_decay: ['.*(kernel|weight):0$'],
+            gradient_clip_norm: 0.0,
+          },
+        },
+        learning_rate: {
+          type: 'cosine',
+          cosine: { initial_learning_rate: (0.0005 * batch) / 512, decay_steps: 300 * spe },
+        },
+        warmup: linearWarmup(5 * spe),
+      },
+    },
+  });
+}
+
+registerExperiment('resnet_imagenet', {
+  factory: resnetImagenet,
+  taskType: 'image_classification',
+  description: 'Model Garden resnet_imagenet: ResNet-50 on ImageNet, 90 epochs, batch 4096',
+});
+
+registerExperiment('resnet_rs_imagenet', {
+  factory: resnetRsImagenet,
+  taskType: 'image_classification',
+  description: 'Model Garden resnet_rs_imagenet: ResNet-RS-50 at 160x160, 350 epochs, EMA',
+});
+
+registerExperiment('deit_imagenet_pretrain', {
+  factory: deitImagenetPretrain,
+  taskType: 'image_classification',
+  description: 'Model Garden deit_imagenet_pretrain: ViT-B/16 with DeiT settings, 300 epochs',
+});

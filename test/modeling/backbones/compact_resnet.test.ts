@@ -26,7 +26,10 @@ test('compact ResNet xs: endpoints per level and a hand-counted parameter total'
   // head: 64*8 + 8 = 520
   assert.equal(model.countParams(), 496 + 5056 + 14720 + 58112 + 520);
   // Non-trainable: moving mean and variance of the 10 batch norms (2 * channels each).
-  assert.equal(model.countParams() - model.countTrainableParams(), 2 * (16 + 3 * 16 + 3 * 32 + 3 * 64));
+  assert.equal(
+    model.countParams() - model.countTrainableParams(),
+    2 * (16 + 3 * 16 + 3 * 32 + 3 * 64),
+  );
   model.dispose();
 });
 
