@@ -3,53 +3,37 @@
  * Inputs are plain arrays built in the test, so each backend gets its own copy of the data.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
-import { register } from 'node:module';
-import { registerWasmTrainingKernels } from '../../../src/core/backend/wasm_training_kernels.js';
+import { initBackend } from '../../../src/core/backend/index.js';
 import { Rng } from '../../../src/core/random.js';
 import { assertClose } from '../../helpers.js';
 import assert from 'node:assert/strict';
 
 export type BackendId = 'cpu' | 'wasm';
 
-/**
- * Resolution hook for tfjs-core's ESM `dist/` tree, whose relative imports have no extension
- * (`'../ops/mul'`), which Node's ESM loader refuses; `./gradients` is both a file and a folder.
- */
-const TFJS_DIST_RESOLVE_HOOK = `
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-export async function resolve(specifier, context, next) {
-  const parent = context.parentURL ?? '';
-  if (parent.includes('/@tensorflow/tfjs-core/dist/') && specifier.startsWith('.') &&
-      !specifier.endsWith('.js')) {
-    const file = new URL(specifier + '.js', parent);
-    if (existsSync(fileURLToPath(file))) return next(file.href, context);
-    return next(new URL(specifier + '/index.js', parent).href, context);
-  }
-  return next(specifier, context);
-}`;
-
-/**
- * Registers tfjs-core's gradient functions, which its Node bundle lacks. They live only in the
- * ESM tree (`dist/register_all_gradients.js`); the gradient and kernel registries and the engine
- * are process-global, so registering from that tree serves the Node bundle too.
- */
-export async function ensureGradients(): Promise<void> {
-  if (tf.getGradient('Conv2D')) return;
-  register('data:text/javascript,' + encodeURIComponent(TFJS_DIST_RESOLVE_HOOK));
-  await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+/** Initialises both backends through the one backend module (gradients + wasm training kernels). */
+export async function initBothBackends(): Promise<void> {
+  await initBackend('wasm');
+  await initBackend('cpu');
+  assert.ok(tf.findBackend('wasm') && tf.findBackend('cpu'), 'both backends initialised');
 }
 
-/** Registers gradients and the training kernels and initialises both backends. */
-export async function initBothBackends(): Promise<void> {
-  await ensureGradients();
-  registerWasmTrainingKernels();
-  for (const b of ['cpu', 'wasm'] as const) {
-    assert.ok(await tf.setBackend(b), `backend ${b} failed to initialise`);
-    await tf.ready();
-  }
+/** Gradients of <f(a, b), w> for random a, b and a random weighting w of the output. */
+export function grads2(f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, sa: number[], sb: number[]) {
+  return () => {
+    const a = randomTensor(1, sa);
+    const b = randomTensor(2, sb);
+    const w = randomTensor(3, f(a, b).shape);
+    return tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(f(p, q), w)))([a, b]);
+  };
+}
+
+/** Gradient of <f(a), w> for a random a and a random weighting w of the output. */
+export function grad1(f: (a: tf.Tensor) => tf.Tensor, sa: number[]) {
+  return () => {
+    const a = randomTensor(1, sa);
+    const w = randomTensor(3, f(a).shape);
+    return tf.grad((p: tf.Tensor) => tf.sum(tf.mul(f(p), w)))(a);
+  };
 }
 
 /** `n` uniform values in [-1, 1) from a seeded stream. */

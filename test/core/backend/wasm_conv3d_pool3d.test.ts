@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   assertSameOnBothBackends,
+  grad1,
+  grads2,
   initBothBackends,
   randomTensor,
   randomValues,
@@ -18,24 +20,6 @@ await initBothBackends();
 
 type Pad = 'same' | 'valid';
 type Triple = [number, number, number];
-
-/** Gradients of <f(a, b), w> for random a, b and a random weighting w of the output. */
-function grads2(f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, sa: number[], sb: number[]) {
-  return () => {
-    const a = randomTensor(1, sa);
-    const b = randomTensor(2, sb);
-    const w = randomTensor(3, f(a, b).shape);
-    return tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(f(p, q), w)))([a, b]);
-  };
-}
-
-function grad1(f: (a: tf.Tensor) => tf.Tensor, sa: number[]) {
-  return () => {
-    const a = randomTensor(1, sa);
-    const w = randomTensor(3, f(a).shape);
-    return tf.grad((p: tf.Tensor) => tf.sum(tf.mul(f(p), w)))(a);
-  };
-}
 
 /** Direct-loop conv3d backprops (NDHWC, filter [fd, fh, fw, inC, outC]), pads from tfjs. */
 function referenceConv3dBackprops(

@@ -13,6 +13,8 @@ import {
 } from '../../../src/core/backend/wasm_training_kernels.js';
 import {
   assertSameOnBothBackends,
+  grad1,
+  grads2,
   initBothBackends,
   randomTensor,
   randomValues,
@@ -24,24 +26,6 @@ await initBothBackends();
 
 type Pad = 'same' | 'valid';
 const X_SHAPE = [2, 7, 9, 3];
-
-/** Gradients of <f(a, b), w> for random a, b and a random weighting w of the output. */
-function grads2(f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, sa: number[], sb: number[]) {
-  return () => {
-    const a = randomTensor(1, sa);
-    const b = randomTensor(2, sb);
-    const w = randomTensor(3, f(a, b).shape);
-    return tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(f(p, q), w)))([a, b]);
-  };
-}
-
-function grad1(f: (a: tf.Tensor) => tf.Tensor, sa: number[]) {
-  return () => {
-    const a = randomTensor(1, sa);
-    const w = randomTensor(3, f(a).shape);
-    return tf.grad((p: tf.Tensor) => tf.sum(tf.mul(f(p), w)))(a);
-  };
-}
 
 test('every training kernel is registered for wasm, and registering twice is harmless', () => {
   registerWasmTrainingKernels();
