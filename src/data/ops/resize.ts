@@ -1,0 +1,183 @@
+/**
+ * `tf.image.resize` (TF2, antialias off) on typed-array images: bilinear and nearest neighbour
+ * with half-pixel centres.
+ *
+ * TensorFlow's kernels (tensorflow/core/kernels/image/resize_bilinear_op.cc,
+ * resize_nearest_neighbor_op.cc, util/image_resizer_state.h) use, per axis,
+ * `scale = in_size / out_size` and
+ *   - bilinear: `src = (dst + 0.5) * scale - 0.5`, `lower = max(floor(src), 0)`,
+ *     `upper = min(ceil(src), in_size - 1)`, `lerp = src - floor(src)`, then
+ *     `top = tl + (tr - tl) * xlerp`, `bottom = bl + (br - bl) * xlerp`,
+ *     `out = top + (bottom - top) * ylerp`, all in float32;
+ *   - nearest: `src = clamp(floor((dst + 0.5) * scale), 0, in_size - 1)`.
+ * Bilinear output is float32 whatever the input type (as tf.image.resize); nearest keeps the
+ * input's type. Arithmetic here is rounded to float32 at each step, as the kernels compute.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { allocLike, checkImage, checkMasks, type Image, type InstanceMasks } from './image.js';
+import type { PixelArray } from './image.js';
+
+const f32 = Math.fround;
+
+export type ResizeMethod = 'bilinear' | 'nearest';
+
+/** Per-output-index source rows/columns and weights of TF's half-pixel bilinear resize. */
+interface BilinearTaps {
+  lower: Int32Array;
+  upper: Int32Array;
+  lerp: Float32Array;
+}
+
+function bilinearTaps(outSize: number, inSize: number): BilinearTaps {
+  const scale = f32(inSize / outSize);
+  const lower = new Int32Array(outSize);
+  const upper = new Int32Array(outSize);
+  const lerp = new Float32Array(outSize);
+  for (let i = 0; i < outSize; i++) {
+    const src = f32(f32(f32(i + 0.5) * scale) - 0.5);
+    const fl = Math.floor(src);
+    lower[i] = Math.max(fl, 0);
+    upper[i] = Math.min(Math.ceil(src), inSize - 1);
+    lerp[i] = f32(src - fl);
+  }
+  return { lower, upper, lerp };
+}
+
+/** Source index per output index of TF's half-pixel nearest-neighbour resize. */
+function nearestTaps(outSize: number, inSize: number): Int32Array {
+  const scale = f32(inSize / outSize);
+  const idx = new Int32Array(outSize);
+  for (let i = 0; i < outSize; i++) {
+    const src = Math.floor(f32(f32(i + 0.5) * scale));
+    idx[i] = Math.max(0, Math.min(src, inSize - 1));
+  }
+  return idx;
+}
+
+function checkSize(where: string, height: number, width: number): void {
+  if (!Number.isInteger(height) || !Number.isInteger(width) || height <= 0 || width <= 0) {
+    throw new RangeError(`${where}: output size must be positive integers, got ${height}x${width}`);
+  }
+}
+
+/**
+ * Bilinear resize of an HWC image to `[height, width]` with TF's half-pixel centres
+ * (`tf.image.resize(image, size, 'bilinear')`). Returns float32.
+ */
+export function resizeBilinear(image: Image, height: number, width: number): Image<Float32Array> {
+  checkImage('resizeBilinear', image);
+  checkSize('resizeBilinear', height, width);
+  const { data: src, width: inW, channels: c } = image;
+  const ys = bilinearTaps(height, image.height);
+  const xs = bilinearTaps(width, inW);
+  const out = new Float32Array(height * width * c);
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    const top = ys.lower[y] * inW;
+    const bot = ys.upper[y] * inW;
+    const yl = ys.lerp[y];
+    for (let x = 0; x < width; x++) {
+      const l = xs.lower[x];
+      const r = xs.upper[x];
+      const xl = xs.lerp[x];
+      const tl = (top + l) * c;
+      const tr = (top + r) * c;
+      const bl = (bot + l) * c;
+      const br = (bot + r) * c;
+      for (let k = 0; k < c; k++) {
+        const vtl = src[tl + k];
+        const vbl = src[bl + k];
+        const t = f32(vtl + f32(f32(src[tr + k] - vtl) * xl));
+        const b = f32(vbl + f32(f32(src[br + k] - vbl) * xl));
+        out[o++] = f32(t + f32(f32(b - t) * yl));
+      }
+    }
+  }
+  return { data: out, height, width, channels: c };
+}
+
+/**
+ * Nearest-neighbour resize of an HWC image to `[height, width]` with TF's half-pixel centres
+ * (`tf.image.resize(image, size, 'nearest')`). Keeps the input's array type.
+ */
+export function resizeNearest<T extends PixelArray>(
+  image: Image<T>,
+  height: number,
+  width: number,
+): Image<T> {
+  checkImage('resizeNearest', image);
+  checkSize('resizeNearest', height, width);
+  const { data: src, width: inW, channels: c } = image;
+  const ys = nearestTaps(height, image.height);
+  const xs = nearestTaps(width, inW);
+  const out = allocLike(src, height * width * c);
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    const row = ys[y] * inW;
+    for (let x = 0; x < width; x++) {
+      const s = (row + xs[x]) * c;
+      for (let k = 0; k < c; k++) out[o++] = src[s + k];
+    }
+  }
+  return { data: out, height, width, channels: c };
+}
+
+/** Resizes with the named method (bilinear returns float32; nearest keeps the type). */
+export function resizeImage(
+  image: Image,
+  height: number,
+  width: number,
+  method: ResizeMethod = 'bilinear',
+): Image {
+  if (method === 'bilinear') return resizeBilinear(image, height, width);
+  if (method === 'nearest') return resizeNearest(image, height, width);
+  throw new RangeError(`resizeImage: unknown method '${String(method)}' (bilinear or nearest)`);
+}
+
+/** Nearest-neighbour resize of [N, H, W] instance masks to `[height, width]` (half-pixel). */
+export function resizeMasksNearest<T extends PixelArray>(
+  masks: InstanceMasks<T>,
+  height: number,
+  width: number,
+): InstanceMasks<T> {
+  checkMasks('resizeMasksNearest', masks);
+  checkSize('resizeMasksNearest', height, width);
+  const ys = nearestTaps(height, masks.height);
+  const xs = nearestTaps(width, masks.width);
+  const plane = masks.height * masks.width;
+  const out = allocLike(masks.data, masks.count * height * width);
+  let o = 0;
+  for (let n = 0; n < masks.count; n++) {
+    for (let y = 0; y < height; y++) {
+      const row = n * plane + ys[y] * masks.width;
+      for (let x = 0; x < width; x++) out[o++] = masks.data[row + xs[x]];
+    }
+  }
+  return { data: out, count: masks.count, height, width };
+}
+
+/**
+ * The tfjs-tensor variant: `tf.image.resizeBilinear` / `resizeNearestNeighbor` with
+ * `halfPixelCenters = true`, which implement the same formulas as TF's kernels. `image` is
+ * [H, W, C] or [B, H, W, C]; the result is float32 for bilinear and keeps the dtype for nearest.
+ */
+export function resizeTensor<R extends tf.Rank.R3 | tf.Rank.R4>(
+  image: tf.Tensor<R>,
+  size: [number, number],
+  method: ResizeMethod = 'bilinear',
+): tf.Tensor<R> {
+  checkSize('resizeTensor', size[0], size[1]);
+  if (image.rank !== 3 && image.rank !== 4) {
+    throw new RangeError(
+      `resizeTensor: image must be [H, W, C] or [B, H, W, C], got rank ${image.rank}`,
+    );
+  }
+  const x = image as unknown as tf.Tensor3D | tf.Tensor4D;
+  if (method === 'bilinear') {
+    return tf.image.resizeBilinear(x, size, false, true) as unknown as tf.Tensor<R>;
+  }
+  if (method === 'nearest') {
+    return tf.image.resizeNearestNeighbor(x, size, false, true) as unknown as tf.Tensor<R>;
+  }
+  throw new RangeError(`resizeTensor: unknown method '${String(method)}' (bilinear or nearest)`);
+}

@@ -1,0 +1,136 @@
+/**
+ * Resize against TF's half-pixel formulas written as plain loops here (double precision), a
+ * hand-derived 2x2 -> 4x4 case, and the tfjs-tensor variant against the same loops.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { Rng } from '../../../src/core/random.js';
+import {
+  resizeBilinear,
+  resizeMasksNearest,
+  resizeNearest,
+  resizeTensor,
+  type Image,
+} from '../../../src/data/ops/index.js';
+import { assertClose } from '../../helpers.js';
+
+/** TF bilinear, half_pixel_centers=True, straight from the kernel's description. */
+function refBilinear(img: Image, oh: number, ow: number): Float64Array {
+  const out = new Float64Array(oh * ow * img.channels);
+  const sy = img.height / oh;
+  const sx = img.width / ow;
+  const at = (y: number, x: number, k: number) => img.data[(y * img.width + x) * img.channels + k];
+  for (let y = 0; y < oh; y++) {
+    const fy = (y + 0.5) * sy - 0.5;
+    const y0 = Math.max(Math.floor(fy), 0);
+    const y1 = Math.min(Math.ceil(fy), img.height - 1);
+    const ly = fy - Math.floor(fy);
+    for (let x = 0; x < ow; x++) {
+      const fx = (x + 0.5) * sx - 0.5;
+      const x0 = Math.max(Math.floor(fx), 0);
+      const x1 = Math.min(Math.ceil(fx), img.width - 1);
+      const lx = fx - Math.floor(fx);
+      for (let k = 0; k < img.channels; k++) {
+        const top = at(y0, x0, k) + (at(y0, x1, k) - at(y0, x0, k)) * lx;
+        const bot = at(y1, x0, k) + (at(y1, x1, k) - at(y1, x0, k)) * lx;
+        out[(y * ow + x) * img.channels + k] = top + (bot - top) * ly;
+      }
+    }
+  }
+  return out;
+}
+
+function refNearest(img: Image, oh: number, ow: number): Float64Array {
+  const out = new Float64Array(oh * ow * img.channels);
+  for (let y = 0; y < oh; y++) {
+    const iy = Math.min(Math.floor((y + 0.5) * (img.height / oh)), img.height - 1);
+    for (let x = 0; x < ow; x++) {
+      const ix = Math.min(Math.floor((x + 0.5) * (img.width / ow)), img.width - 1);
+      for (let k = 0; k < img.channels; k++) {
+        out[(y * ow + x) * img.channels + k] = img.data[(iy * img.width + ix) * img.channels + k];
+      }
+    }
+  }
+  return out;
+}
+
+function randomImage(rng: Rng, h: number, w: number, c: number): Image<Uint8Array> {
+  const data = new Uint8Array(h * w * c);
+  for (let i = 0; i < data.length; i++) data[i] = rng.int(256);
+  return { data, height: h, width: w, channels: c };
+}
+
+const SIZES: [number, number, number, number][] = [
+  [5, 7, 11, 3],
+  [13, 9, 4, 6],
+  [8, 8, 8, 8],
+  [3, 10, 7, 25],
+  [1, 6, 3, 2],
+];
+
+test('bilinear: hand-derived 2x2 -> 4x4 (taps -0.25, 0.25, 0.75, 1.25)', () => {
+  const img: Image = { data: Uint8Array.of(0, 4, 8, 12), height: 2, width: 2, channels: 1 };
+  const out = resizeBilinear(img, 4, 4);
+  assert.deepEqual(Array.from(out.data), [0, 1, 3, 4, 2, 3, 5, 6, 6, 7, 9, 10, 8, 9, 11, 12]);
+  assert.ok(out.data instanceof Float32Array);
+});
+
+test('bilinear matches the loop reference (up- and down-sampling, uint8 and float32)', () => {
+  const rng = new Rng(7);
+  for (const [h, w, oh, ow] of SIZES) {
+    const img = randomImage(rng, h, w, 3);
+    assertClose(resizeBilinear(img, oh, ow).data, refBilinear(img, oh, ow), {
+      atol: 1e-3,
+      rtol: 1e-5,
+      msg: `${h}x${w}->${oh}x${ow}`,
+    });
+    const f: Image = { ...img, data: Float32Array.from(img.data, (v) => v / 3) };
+    assertClose(resizeBilinear(f, oh, ow).data, refBilinear(f, oh, ow), { atol: 1e-3 });
+  }
+});
+
+test('nearest: hand-derived 1x4 -> 1x2 picks columns 1 and 3; matches the loop reference', () => {
+  const row: Image = { data: Uint8Array.of(10, 20, 30, 40), height: 1, width: 4, channels: 1 };
+  assert.deepEqual(Array.from(resizeNearest(row, 1, 2).data), [20, 40]);
+  const rng = new Rng(8);
+  for (const [h, w, oh, ow] of SIZES) {
+    const img = randomImage(rng, h, w, 2);
+    const out = resizeNearest(img, oh, ow);
+    assert.ok(out.data instanceof Uint8Array);
+    assert.deepEqual(Array.from(out.data), Array.from(refNearest(img, oh, ow)));
+  }
+});
+
+test('mask nearest resize equals per-instance image resize', () => {
+  const rng = new Rng(9);
+  const a = randomImage(rng, 5, 6, 1);
+  const b = randomImage(rng, 5, 6, 1);
+  const masks = { data: Uint8Array.from([...a.data, ...b.data]), count: 2, height: 5, width: 6 };
+  const out = resizeMasksNearest(masks, 9, 4);
+  assert.deepEqual(Array.from(out.data), [...refNearest(a, 9, 4), ...refNearest(b, 9, 4)]);
+});
+
+test('tfjs variant (halfPixelCenters) matches the same loops', async () => {
+  await tf.setBackend('cpu');
+  const rng = new Rng(10);
+  for (const [h, w, oh, ow] of SIZES) {
+    const img = randomImage(rng, h, w, 3);
+    const x = tf.tensor3d(Float32Array.from(img.data), [h, w, 3]);
+    const bil = resizeTensor(x, [oh, ow], 'bilinear');
+    const nn = resizeTensor(x, [oh, ow], 'nearest');
+    assertClose(bil.dataSync(), refBilinear(img, oh, ow), { atol: 1e-3 });
+    assert.deepEqual(Array.from(nn.dataSync()), Array.from(refNearest(img, oh, ow)));
+    tf.dispose([x, bil, nn]);
+  }
+});
+
+test('bad sizes are named', () => {
+  const img: Image = { data: new Uint8Array(12), height: 2, width: 2, channels: 3 };
+  assert.throws(() => resizeBilinear(img, 0, 3), /output size/);
+  assert.throws(
+    () => resizeBilinear({ ...img, data: new Uint8Array(5) }, 2, 2),
+    /image data has 5 values/,
+  );
+});
