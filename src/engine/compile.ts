@@ -1,6 +1,6 @@
 /**
- * Compiles a tensor function to one ONNX Runtime session: traces one eager run on the cpu backend
- * (./trace.ts), lowers the recorded kernels (./lower.ts) and opens a session (./session.ts).
+ * Compiles a tensor function to one ONNX Runtime session: traces one eager run on the active
+ * tfjs backend, cpu or wasm (./trace.ts), lowers the recorded kernels (./lower.ts) and opens a session (./session.ts).
  * The compiled function takes tensors of the traced shapes and dtypes.
  *
  * This is the building block of the compiled step runner (./compiled_step.ts) and is useful on its

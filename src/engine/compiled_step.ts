@@ -4,7 +4,8 @@
  * onnxruntime-node session.
  *
  * Capture: the first step of a signature (batch keys, shapes, dtypes) runs the eager step once on
- * the tfjs cpu backend under a kernel {@link Trace}, WITHOUT assigning anything: forward
+ * the active tfjs backend (wasm under `--backend onnx`, or cpu) under a kernel {@link Trace},
+ * WITHOUT assigning anything: forward
  * (`task.forward`), every loss term, gradients (tfjs's own gradient definitions via
  * `tf.variableGrads`), the optimizer's gradient transform and pure per-weight update
  * (`Optimizer.update`), batch-norm state updates (collected through `CallArgs.stateUpdates`) and
@@ -76,6 +77,25 @@ interface Program {
   outputInfo: TracedValue[];
 }
 
+/**
+ * Cumulative wall time of the compiled steps' phases, in milliseconds (for benchmarks):
+ *  - `trace`: the eager step(s) run under a trace (one per input signature);
+ *  - `lower`: lowering traces to ONNX; `session`: creating the ORT sessions;
+ *  - `feed`: random draws and tfjs → ORT input tensors (weights, slots, shadows, batch);
+ *  - `run`: `InferenceSession.run`;
+ *  - `fetch`: losses to numbers, new values assigned to the tfjs variables, output tensors.
+ */
+export interface StepPhaseTimes {
+  /** Compiled steps run (training and evaluation). */
+  steps: number;
+  traceMs: number;
+  lowerMs: number;
+  sessionMs: number;
+  feedMs: number;
+  runMs: number;
+  fetchMs: number;
+}
+
 interface Fallback {
   kind: 'eager';
 }
@@ -103,6 +123,16 @@ export class CompiledStepRunner<
   private readonly programs = new Map<string, Program | Fallback>();
   private eager: EagerStepRunner<M, B, O> | null = null;
   private readonly warn: (message: string) => void;
+  /** Where compiled steps spend their time (training and evaluation steps together). */
+  readonly phaseTimes: StepPhaseTimes = {
+    steps: 0,
+    traceMs: 0,
+    lowerMs: 0,
+    sessionMs: 0,
+    feedMs: 0,
+    runMs: 0,
+    fetchMs: 0,
+  };
 
   constructor(
     private readonly parts: EagerStepOptions<M, B, O>,
@@ -204,6 +234,7 @@ export class CompiledStepRunner<
       outs.push(trace.lookup(t));
       return outs.length - 1;
     };
+    const traceStart = performance.now();
     tf.tidy(() =>
       trace.run(() => {
         const stateUpdates: StateUpdate[] = [];
@@ -279,6 +310,7 @@ export class CompiledStepRunner<
         disposeTensors(f.outputs);
       }),
     );
+    this.phaseTimes.traceMs += performance.now() - traceStart;
     tf.dispose(Object.values(scalars));
     // Draws from the traced copy of the trainer's stream come from the trainer's stream itself.
     const streamOf = (r: TracedRandom) => (r.rng === traceRng ? rng : r.rng);
@@ -299,6 +331,7 @@ export class CompiledStepRunner<
       outs.push(trace.lookup(t));
       return outs.length - 1;
     };
+    const traceStart = performance.now();
     tf.tidy(() =>
       trace.run(() => {
         const r = task.forward(model, tracedBatch, { training: false });
@@ -306,6 +339,7 @@ export class CompiledStepRunner<
         template = this.templateOf(r.outputs, emit);
       }),
     );
+    this.phaseTimes.traceMs += performance.now() - traceStart;
     return this.finish(trace, outs, losses, template, [], 'evaluation', (r) => r.rng);
   }
 
@@ -353,7 +387,9 @@ export class CompiledStepRunner<
     let lowered: LoweredModel;
     try {
       if (reason) throw new Error(reason);
+      const lowerStart = performance.now();
       lowered = lowerTrace(trace, outs);
+      this.phaseTimes.lowerMs += performance.now() - lowerStart;
     } catch (err) {
       const why =
         err instanceof UnmappedKernelsError
@@ -362,7 +398,9 @@ export class CompiledStepRunner<
       this.warn(`engine: the ${what} step runs eagerly on tfjs (not compiled): ${why}`);
       return { kind: 'eager' };
     }
+    const sessionStart = performance.now();
     const session = await createSession(lowered.bytes, this.opts);
+    this.phaseTimes.sessionMs += performance.now() - sessionStart;
     const liveRandoms = new Set<number>();
     for (const gi of lowered.inputs) if (gi.kind === 'random') liveRandoms.add(gi.index);
     return {
@@ -386,6 +424,7 @@ export class CompiledStepRunner<
     training: boolean,
   ): Promise<StepResult<O>> {
     const { lowered } = program;
+    const t0 = performance.now();
     const byName = new Map<string, tf.Tensor>();
     for (const s of this.stateVariables(training)) byName.set(s.name, s.variable);
     for (const [k, t] of Object.entries(batch)) byName.set(`batch/${k}`, t);
@@ -423,11 +462,13 @@ export class CompiledStepRunner<
       feeds[gi.onnxName] = toOrt(t);
     }
     let result: ort.InferenceSession.OnnxValueMapType;
+    const t1 = performance.now();
     try {
       result = await program.session.run(feeds);
     } finally {
       tf.dispose(temporaries);
     }
+    const t2 = performance.now();
     const outputAt = (i: number): ort.Tensor => result[lowered.outputNames[i]] as ort.Tensor;
     const tensorAt = (i: number): tf.Tensor => {
       const info = program.outputInfo[i];
@@ -441,12 +482,20 @@ export class CompiledStepRunner<
       value.dispose();
     }
     const outputs = rebuild(program.outputs, tensorAt) as O;
+    const times = this.phaseTimes;
+    times.steps += 1;
+    times.feedMs += t1 - t0;
+    times.runMs += t2 - t1;
+    times.fetchMs += performance.now() - t2;
     return { logs, outputs };
   }
 
   dispose(): void {
     for (const p of this.programs.values()) {
-      if (p.kind === 'compiled') void p.session.release();
+      if (p.kind !== 'compiled') continue;
+      // Writes the ORT profile file of a session opened with `profileFilePrefix`.
+      if (this.opts.profileFilePrefix !== undefined) p.session.endProfiling();
+      void p.session.release();
     }
     this.programs.clear();
   }

@@ -100,6 +100,7 @@ export function lowerTrace(trace: Trace, outputs: TracedValue[]): LoweredModel {
   };
 
   const unsupported: string[] = [];
+  const traceBackend = trace.backendName;
   for (const call of calls) {
     const ins = call.inputs.map((i) => ({
       key: i.name,
@@ -115,6 +116,7 @@ export function lowerTrace(trace: Trace, outputs: TracedValue[]): LoweredModel {
     const ctx: KernelContext = {
       b,
       kernelName: call.kernelName,
+      traceBackend,
       attrs: call.attrs,
       inputs: ins,
       outputs: outs,

@@ -1,6 +1,8 @@
 /**
  * onnxruntime-node glue: one InferenceSession per compiled graph, and tensor conversion between
- * tfjs (cpu backend) and ORT. Feeding reads a cpu tensor's backing array without copying.
+ * tfjs (cpu or wasm backend) and ORT. Feeding reads a cpu tensor's backing array without copying;
+ * a wasm tensor is copied out of the wasm heap (a view into the heap could be invalidated when the
+ * heap grows while ORT runs asynchronously).
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,6 +13,11 @@ export interface SessionOptions {
   intraOpNumThreads?: number;
   /** ORT graph optimisation level; default 'all'. */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Path prefix of an ORT profile (Chrome trace JSON, one event per node run): when set, the
+   * session profiles every run and writes `<prefix>_<date>.json` on `session.endProfiling()`.
+   */
+  profileFilePrefix?: string;
 }
 
 /** Creates an ORT session for serialised ModelProto bytes. */
@@ -27,13 +34,16 @@ export async function createSession(
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
+    ...(opts.profileFilePrefix !== undefined
+      ? { enableProfiling: true, profileFilePrefix: opts.profileFilePrefix }
+      : {}),
   });
 }
 
 /**
  * ORT tensor with a tfjs tensor's values and shape. On the cpu backend this reads the backing
  * array without copying, except where tfjs keeps another array type than the dtype says (a
- * float32 cast of int32 values keeps the Int32Array).
+ * float32 cast of int32 values keeps the Int32Array); on wasm it is one copy out of the heap.
  */
 export function toOrt(t: tf.Tensor): ort.Tensor {
   const data = t.dataSync();

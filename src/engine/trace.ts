@@ -1,12 +1,16 @@
 /**
  * Kernel tracing: records every tfjs kernel call a function makes while it runs eagerly on the
- * cpu backend, so the call sequence can be rebuilt as one ONNX graph (./graph_builder.ts).
+ * cpu or wasm backend, so the call sequence can be rebuilt as one ONNX graph (./graph_builder.ts).
  *
- * How: {@link installKernelHooks} replaces each registered cpu kernel with a wrapper that calls the
- * original and, while a {@link Trace} is active, logs the kernel name, its attributes and the
- * TensorInfos it read and wrote. A tensor is identified by its backend `dataId` plus shape and
- * dtype (the cpu `Reshape`/`Identity` kernels return their input's dataId with a new shape, so
- * one dataId can carry several "views").
+ * How: {@link installKernelHooks} replaces each kernel registered for the active backend with a
+ * wrapper that calls the original and, while a {@link Trace} is active, logs the kernel name, its
+ * attributes and the TensorInfos it read and wrote. Only outermost calls are logged: a composed
+ * kernel (the wasm training kernels call other wasm kernels) is one call. A tensor is identified
+ * by its backend `dataId` plus shape and dtype (the cpu and wasm `Reshape` kernels return their
+ * input's dataId with a new shape, so one dataId can carry several "views").
+ *
+ * The wasm backend is the fast one to trace on: its training kernels (Conv2DBackpropFilter above
+ * all) run through XNNPACK, where tfjs-backend-cpu loops over scalars in JavaScript.
  *
  * Every tensor a kernel reads that no traced kernel wrote is classified when first seen:
  *  - an input the caller bound with {@link Trace.bindInput} (weights, slots, batch, lr, step ...);
@@ -67,44 +71,90 @@ function activate(trace: Trace | null): void {
   activeTrace = trace;
 }
 
-/** Depth of kernel calls in progress: kernels read their own inputs, which is no data dependence. */
+/**
+ * Depth of hooked kernel calls in progress. Only outermost calls are recorded: the composed wasm
+ * training kernels (src/core/backend/wasm) call other registered kernels' functions, and those
+ * inner calls are part of the outer kernel. Reads of data inside a kernel are no data dependence.
+ */
 let kernelDepth = 0;
-const originalKernels = new Map<string, AnyKernelFunc>();
-let readPatched = false;
 
-/** The wrapped original cpu kernel functions, by kernel name (for tests and diagnostics). */
-export function hookedKernelNames(): string[] {
-  return [...originalKernels.keys()];
+/** tfjs backends whose kernels can be traced. */
+export const TRACEABLE_BACKENDS = ['cpu', 'wasm'] as const;
+export type TraceableBackend = (typeof TRACEABLE_BACKENDS)[number];
+
+function isTraceable(name: string): name is TraceableBackend {
+  return (TRACEABLE_BACKENDS as readonly string[]).includes(name);
 }
 
-interface CpuBackendLike {
-  readSync(dataId: object): unknown;
+/** What the tracer needs of a tfjs backend object (cpu and wasm both have these). */
+interface BackendLike {
+  readSync(dataId: object, ...rest: unknown[]): unknown;
   read(dataId: object): Promise<unknown>;
-  data: { get(dataId: object): { values: tf.TypedArray | null } | undefined };
+  /** 0 when the backend holds no data for `dataId`. */
+  refCount(dataId: object): number;
 }
 
-function cpuBackend(): CpuBackendLike {
-  const backend = tf.findBackend('cpu') as unknown as CpuBackendLike | null;
+/** Per hooked backend: the original kernel functions and the unpatched synchronous read. */
+interface BackendHooks {
+  readonly originals: Map<string, AnyKernelFunc>;
+  readonly wrappers: WeakSet<AnyKernelFunc>;
+  /** The backend's own readSync: a cpu backing array or a copy out of the wasm heap. */
+  readonly readSync: (dataId: object) => unknown;
+}
+
+const hooks = new Map<TraceableBackend, BackendHooks>();
+
+/** The kernel names wrapped for a backend (for tests and diagnostics). */
+export function hookedKernelNames(backendName: TraceableBackend = 'cpu'): string[] {
+  return [...(hooks.get(backendName)?.originals.keys() ?? [])];
+}
+
+function backendObject(name: TraceableBackend): BackendLike {
+  const backend = tf.findBackend(name) as unknown as BackendLike | null;
   if (!backend) {
     throw new Error(
-      "engine: the tfjs cpu backend is not registered; import '@tensorflow/tfjs-backend-cpu' " +
-        "(or initBackend('cpu')) before tracing",
+      `engine: the tfjs ${name} backend is not registered; call initBackend('${name}') ` +
+        `(or import '@tensorflow/tfjs-backend-${name}') before tracing`,
     );
   }
   return backend;
 }
 
 /**
- * Wraps every kernel registered for the cpu backend (idempotent; kernels registered later are
- * wrapped on the next call). Outside an active trace the wrappers only forward the call.
+ * Wraps every kernel registered for `backendName` (default: the active backend) and its data
+ * reads. Idempotent; kernels registered (or re-registered) later are wrapped on the next call.
+ * Outside an active trace the wrappers only forward the call.
  */
-export function installKernelHooks(): void {
-  for (const config of tf.getKernelsForBackend('cpu')) {
-    if (originalKernels.has(config.kernelName)) continue;
+export function installKernelHooks(backendName: string = tf.getBackend()): void {
+  if (!isTraceable(backendName)) {
+    throw new Error(
+      `trace: kernels of the tfjs backend '${backendName}' cannot be traced ` +
+        `(traceable: ${TRACEABLE_BACKENDS.join(', ')})`,
+    );
+  }
+  let h = hooks.get(backendName);
+  if (!h) {
+    const backend = backendObject(backendName);
+    const readSync = backend.readSync.bind(backend);
+    const read = backend.read.bind(backend);
+    backend.readSync = (dataId: object, ...rest: unknown[]) => {
+      activeTrace?.noteRead(dataId);
+      return readSync(dataId, ...rest);
+    };
+    backend.read = (dataId: object) => {
+      activeTrace?.noteRead(dataId);
+      return read(dataId);
+    };
+    h = { originals: new Map(), wrappers: new WeakSet(), readSync };
+    hooks.set(backendName, h);
+  }
+  for (const config of tf.getKernelsForBackend(backendName)) {
+    if (h.wrappers.has(config.kernelFunc)) continue;
     const original = config.kernelFunc;
     const name = config.kernelName;
-    originalKernels.set(name, original);
+    h.originals.set(name, original);
     const wrapped: AnyKernelFunc = (params) => {
+      const outermost = kernelDepth === 0;
       kernelDepth++;
       let out: tf.TensorInfo | tf.TensorInfo[];
       try {
@@ -112,25 +162,12 @@ export function installKernelHooks(): void {
       } finally {
         kernelDepth--;
       }
-      activeTrace?.recordCall(name, params.inputs, params.attrs ?? {}, out);
+      if (outermost) activeTrace?.recordCall(name, params.inputs, params.attrs ?? {}, out);
       return out;
     };
-    tf.unregisterKernel(name, 'cpu');
+    h.wrappers.add(wrapped);
+    tf.unregisterKernel(name, backendName);
     tf.registerKernel({ ...config, kernelFunc: wrapped });
-  }
-  if (!readPatched) {
-    const backend = cpuBackend();
-    const readSync = backend.readSync.bind(backend);
-    const read = backend.read.bind(backend);
-    backend.readSync = (dataId: object) => {
-      activeTrace?.noteRead(dataId);
-      return readSync(dataId);
-    };
-    backend.read = (dataId: object) => {
-      activeTrace?.noteRead(dataId);
-      return read(dataId);
-    };
-    readPatched = true;
   }
 }
 
@@ -158,6 +195,7 @@ export class Trace {
   private readonly buffers = new Map<object, BufferViews>();
   private readonly byId = new Map<number, TracedValue>();
   private nextId = 0;
+  private backend: TraceableBackend | null = null;
 
   private newValue(shape: number[], dtype: tf.DataType, source: ValueSource): TracedValue {
     const value: TracedValue = { id: this.nextId++, shape: [...shape], dtype, source };
@@ -198,19 +236,43 @@ export class Trace {
     });
   }
 
+  /** The tfjs backend whose kernels this trace records (set by {@link run}). */
+  get backendName(): TraceableBackend {
+    if (this.backend) return this.backend;
+    const active = tf.getBackend();
+    if (!isTraceable(active)) {
+      throw new Error(`trace: the active tfjs backend '${active}' cannot be traced`);
+    }
+    return active;
+  }
+
+  /** A private copy of the values of a tensor no traced kernel wrote (a constant). */
+  private constantValues(info: tf.TensorInfo): tf.TypedArray {
+    const name = this.backendName;
+    const h = hooks.get(name);
+    if (!h || backendObject(name).refCount(info.dataId) === 0) {
+      throw new Error(
+        `trace: tensor [${info.shape}] ${info.dtype} has no data on the ${name} backend ` +
+          '(created on another backend?)',
+      );
+    }
+    const values = h.readSync(info.dataId);
+    if (!ArrayBuffer.isView(values)) {
+      throw new Error(`trace: tensor [${info.shape}] ${info.dtype} has no numeric values`);
+    }
+    // The cpu backend hands out its backing array; wasm already returns a copy of the heap.
+    return name === 'cpu'
+      ? ((values as tf.TypedArray).slice() as tf.TypedArray)
+      : (values as tf.TypedArray);
+  }
+
   /** The traced value a tensor (or TensorInfo) stands for, creating a view or constant if new. */
   lookup(info: tf.TensorInfo): TracedValue {
     const buf = this.buffers.get(info.dataId);
     if (!buf) {
-      const stored = cpuBackend().data.get(info.dataId);
-      if (!stored || !stored.values) {
-        throw new Error(
-          `trace: tensor [${info.shape}] ${info.dtype} has no cpu data (created on another backend?)`,
-        );
-      }
+      const values = this.constantValues(info);
       const variable = this.variableBuffers.get(info.dataId);
       if (variable !== undefined) this.unboundVariables.push(variable);
-      const values = stored.values.slice() as tf.TypedArray;
       const value = this.newValue(info.shape, info.dtype, { kind: 'constant', values });
       this.buffers.set(info.dataId, { views: [value] });
       return value;
@@ -274,10 +336,18 @@ export class Trace {
   /** Runs `fn` with this trace active and returns its result. */
   run<T>(fn: () => T): T {
     if (activeTrace) throw new Error('trace: traces cannot nest');
-    installKernelHooks();
-    if (tf.getBackend() !== 'cpu') {
-      throw new Error(`trace: the active tfjs backend must be 'cpu', it is '${tf.getBackend()}'`);
+    const active = tf.getBackend();
+    if (!isTraceable(active)) {
+      throw new Error(
+        `trace: the active tfjs backend is '${active}'; tracing records the kernels of ` +
+          `${TRACEABLE_BACKENDS.map((b) => `'${b}'`).join(' or ')}`,
+      );
     }
+    if (this.backend && this.backend !== active) {
+      throw new Error(`trace: started on '${this.backend}', the active backend is now '${active}'`);
+    }
+    installKernelHooks(active);
+    this.backend = active;
     this.variableBuffers = new Map(
       Object.values(tf.engine().registeredVariables).map((v) => [v.dataId, v.name]),
     );

@@ -8,10 +8,8 @@
  *    weights, slots, moving statistics and EMA shadows, to 1e-4 relative to each tensor's scale;
  *  - a kernel without a lowering: one warning naming it, eager fallback with eager results.
  */
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/core/backend/index.js';
 import { Rng, setGlobalSeed } from '../../src/core/random.js';
 import { compileFunction } from '../../src/engine/compile.js';
 import { createCompiledStepRunner } from '../../src/engine/compiled_step.js';
@@ -20,9 +18,8 @@ import { EagerStepRunner } from '../../src/train/eager_step.js';
 import { EmaState } from '../../src/train/ema.js';
 import { buildOptimizer, OptimizerState } from '../../src/train/optimizers/index.js';
 import { assertClose } from '../helpers.js';
+import { testOnEachBackend } from './backends.js';
 import { BlockTask, type ModelKind } from './models.js';
-
-await initBackend('cpu');
 
 const KINDS: ModelKind[] = ['bottleneck', 'se_depthwise', 'vit', 'conv3d'];
 
@@ -54,40 +51,51 @@ function assertTensorClose(a: tf.Tensor, b: tf.Tensor, msg: string): void {
 }
 
 for (const kind of KINDS) {
-  test(`${kind}: every loss and gradient of a training forward pass equals eager`, async () => {
-    const { task, model } = setup(kind, 'sgd');
-    const batch = task.batch(4, 3);
-    const weights = model.trainableWeights();
-    const inputs: Record<string, tf.Tensor> = { images: batch.images, labels: batch.labels };
-    weights.forEach((w, i) => (inputs[`w${i}`] = w.variable));
-    // Dropout masks come from `stream`: the trace draws from one stream, the eager reference and
-    // the compiled run from two equal ones.
-    let stream = new Rng(1);
-    const lossAndGrads = () => {
-      let terms: tf.Tensor[] = [];
-      const { grads } = tf.variableGrads(
-        () => {
-          const r = task.forward(model, batch, { training: true, stateUpdates: [], rng: stream });
-          terms = [r.losses.total_loss, r.losses.cls_loss, r.losses.l2_loss].map((t) => tf.keep(t));
-          return r.losses.total_loss;
-        },
-        weights.map((w) => w.variable),
+  testOnEachBackend(
+    `${kind}: every loss and gradient of a training forward pass equals eager`,
+    async () => {
+      const { task, model } = setup(kind, 'sgd');
+      const batch = task.batch(4, 3);
+      const weights = model.trainableWeights();
+      const inputs: Record<string, tf.Tensor> = { images: batch.images, labels: batch.labels };
+      weights.forEach((w, i) => (inputs[`w${i}`] = w.variable));
+      // Dropout masks come from `stream`: the trace draws from one stream, the eager reference and
+      // the compiled run from two equal ones.
+      let stream = new Rng(1);
+      const lossAndGrads = () => {
+        let terms: tf.Tensor[] = [];
+        const { grads } = tf.variableGrads(
+          () => {
+            const r = task.forward(model, batch, { training: true, stateUpdates: [], rng: stream });
+            terms = [r.losses.total_loss, r.losses.cls_loss, r.losses.l2_loss].map((t) =>
+              tf.keep(t),
+            );
+            return r.losses.total_loss;
+          },
+          weights.map((w) => w.variable),
+        );
+        return [...terms, ...weights.map((w) => grads[w.variable.name])];
+      };
+      const compiled = await compileFunction(inputs, lossAndGrads, { intraOpNumThreads: 1 });
+      assert.ok(compiled.randomDraws >= 1, 'the classifier dropout draws a mask');
+      const got = await compiled.run(inputs, new Rng(5));
+      stream = new Rng(5);
+      const want = lossAndGrads();
+      assert.equal(got.length, 3 + weights.length);
+      for (let i = 0; i < 3; i++) {
+        assertClose(got[i].dataSync(), want[i].dataSync(), {
+          rtol: 1e-4,
+          atol: 0,
+          msg: `loss ${i}`,
+        });
+      }
+      weights.forEach((w, i) =>
+        assertTensorClose(got[3 + i], want[3 + i], `gradient of ${w.path}`),
       );
-      return [...terms, ...weights.map((w) => grads[w.variable.name])];
-    };
-    const compiled = await compileFunction(inputs, lossAndGrads, { intraOpNumThreads: 1 });
-    assert.ok(compiled.randomDraws >= 1, 'the classifier dropout draws a mask');
-    const got = await compiled.run(inputs, new Rng(5));
-    stream = new Rng(5);
-    const want = lossAndGrads();
-    assert.equal(got.length, 3 + weights.length);
-    for (let i = 0; i < 3; i++) {
-      assertClose(got[i].dataSync(), want[i].dataSync(), { rtol: 1e-4, atol: 0, msg: `loss ${i}` });
-    }
-    weights.forEach((w, i) => assertTensorClose(got[3 + i], want[3 + i], `gradient of ${w.path}`));
-    tf.dispose([...got, ...want]);
-    await compiled.dispose();
-  });
+      tf.dispose([...got, ...want]);
+      await compiled.dispose();
+    },
+  );
 }
 
 /**
@@ -99,7 +107,7 @@ const NOISE_ONLY = /multi_head_attention\/key\/bias$/;
 
 for (const optimizer of ['sgd', 'adamw'] as const) {
   for (const kind of KINDS) {
-    test(`${kind}, ${optimizer}: 20 compiled steps equal 20 eager steps`, async () => {
+    testOnEachBackend(`${kind}, ${optimizer}: 20 compiled steps equal 20 eager steps`, async () => {
       const eagerParts = setup(kind, optimizer);
       const compiledParts = setup(kind, optimizer);
       const eager = new EagerStepRunner(eagerParts);
@@ -153,33 +161,36 @@ for (const optimizer of ['sgd', 'adamw'] as const) {
   }
 }
 
-test('a kernel without a lowering: one warning naming it, then eager steps with eager results', async () => {
-  const previous = registerKernelLowering('Relu', undefined);
-  try {
-    const eagerParts = setup('bottleneck', 'sgd');
-    const compiledParts = setup('bottleneck', 'sgd');
-    const eager = new EagerStepRunner(eagerParts);
-    const warnings: string[] = [];
-    const runner = createCompiledStepRunner(compiledParts, { warn: (m) => warnings.push(m) });
-    for (let step = 1; step <= 3; step++) {
-      const batch = eagerParts.task.batch(4, step);
-      const e = await eager.trainStep(batch, 0.1, step);
-      const c = await runner.trainStep(batch, 0.1, step);
-      assert.equal(c.logs.total_loss, e.logs.total_loss);
-      tf.dispose([e.outputs.logits, c.outputs.logits]);
+testOnEachBackend(
+  'a kernel without a lowering: one warning naming it, then eager steps with eager results',
+  async () => {
+    const previous = registerKernelLowering('Relu', undefined);
+    try {
+      const eagerParts = setup('bottleneck', 'sgd');
+      const compiledParts = setup('bottleneck', 'sgd');
+      const eager = new EagerStepRunner(eagerParts);
+      const warnings: string[] = [];
+      const runner = createCompiledStepRunner(compiledParts, { warn: (m) => warnings.push(m) });
+      for (let step = 1; step <= 3; step++) {
+        const batch = eagerParts.task.batch(4, step);
+        const e = await eager.trainStep(batch, 0.1, step);
+        const c = await runner.trainStep(batch, 0.1, step);
+        assert.equal(c.logs.total_loss, e.logs.total_loss);
+        tf.dispose([e.outputs.logits, c.outputs.logits]);
+      }
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0], /Relu/);
+      assert.match(warnings[0], /eager/);
+      assert.equal(runner.modeFor('train', eagerParts.task.batch(4)), 'eager');
+      eagerParts.model.weights().forEach((w, i) => {
+        assert.deepEqual(
+          compiledParts.model.weights()[i].variable.dataSync(),
+          w.variable.dataSync(),
+          w.path,
+        );
+      });
+    } finally {
+      registerKernelLowering('Relu', previous);
     }
-    assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /Relu/);
-    assert.match(warnings[0], /eager/);
-    assert.equal(runner.modeFor('train', eagerParts.task.batch(4)), 'eager');
-    eagerParts.model.weights().forEach((w, i) => {
-      assert.deepEqual(
-        compiledParts.model.weights()[i].variable.dataSync(),
-        w.variable.dataSync(),
-        w.path,
-      );
-    });
-  } finally {
-    registerKernelLowering('Relu', previous);
-  }
-});
+  },
+);

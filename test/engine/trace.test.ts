@@ -1,49 +1,54 @@
 /**
  * The kernel tracer: what it records and how it classifies tensors it did not see produced, and
- * the ONNX model bytes the builder writes (decoded back field by field).
+ * the ONNX model bytes the builder writes (decoded back field by field), on the cpu and wasm
+ * backends; a training step recorded on wasm (whose training kernels are compositions of other
+ * wasm kernels) is the same call sequence as on cpu (whose kernels never nest).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/backend/index.js';
-import { Rng } from '../../src/core/random.js';
+import { Rng, setGlobalSeed } from '../../src/core/random.js';
 import { randomUniform } from '../../src/core/random_ops.js';
 import { compileFunction } from '../../src/engine/compile.js';
 import { attr, GraphBuilder } from '../../src/engine/graph_builder.js';
 import { decodeModel } from '../../src/engine/onnx_proto.js';
-import { Trace } from '../../src/engine/trace.js';
+import { hookedKernelNames, Trace, type KernelCall } from '../../src/engine/trace.js';
+import { testOnEachBackend } from './backends.js';
+import { BlockTask, type ModelKind } from './models.js';
 
-await initBackend('cpu');
+testOnEachBackend(
+  'records kernels with attributes and classifies inputs, constants, random draws and views',
+  () => {
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const trace = new Trace();
+    trace.bindInput('x', x);
+    const rng = new Rng(3);
+    tf.tidy(() =>
+      trace.run(() => {
+        const u = randomUniform([2, 3], rng);
+        const y = tf.mul(tf.add(x, u), tf.scalar(0.5));
+        return tf.sum(tf.reshape(y, [3, 2]), 0);
+      }),
+    );
+    const names = trace.calls.map((c) => c.kernelName);
+    assert.deepEqual(names, ['Add', 'Multiply', 'Reshape', 'Sum']);
+    const [add, mul, , sum] = trace.calls;
+    assert.equal(add.inputs[0].value.source.kind, 'input');
+    assert.equal(add.inputs[1].value.source.kind, 'random');
+    assert.equal(trace.randoms.length, 1);
+    assert.equal(trace.randoms[0].rng, rng);
+    const half = mul.inputs[1].value.source;
+    assert.equal(half.kind, 'constant');
+    assert.deepEqual(Array.from((half as { values: Float32Array }).values), [0.5]);
+    assert.deepEqual(sum.attrs, { axis: 0, keepDims: false });
+    assert.deepEqual(sum.inputs[0].value.shape, [3, 2]);
+    assert.deepEqual(trace.dataReads, []);
+    x.dispose();
+  },
+);
 
-test('records kernels with attributes and classifies inputs, constants, random draws and views', () => {
-  const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
-  const trace = new Trace();
-  trace.bindInput('x', x);
-  const rng = new Rng(3);
-  tf.tidy(() =>
-    trace.run(() => {
-      const u = randomUniform([2, 3], rng);
-      const y = tf.mul(tf.add(x, u), tf.scalar(0.5));
-      return tf.sum(tf.reshape(y, [3, 2]), 0);
-    }),
-  );
-  const names = trace.calls.map((c) => c.kernelName);
-  assert.deepEqual(names, ['Add', 'Multiply', 'Reshape', 'Sum']);
-  const [add, mul, , sum] = trace.calls;
-  assert.equal(add.inputs[0].value.source.kind, 'input');
-  assert.equal(add.inputs[1].value.source.kind, 'random');
-  assert.equal(trace.randoms.length, 1);
-  assert.equal(trace.randoms[0].rng, rng);
-  const half = mul.inputs[1].value.source;
-  assert.equal(half.kind, 'constant');
-  assert.deepEqual(Array.from((half as { values: Float32Array }).values), [0.5]);
-  assert.deepEqual(sum.attrs, { axis: 0, keepDims: false });
-  assert.deepEqual(sum.inputs[0].value.shape, [3, 2]);
-  assert.deepEqual(trace.dataReads, []);
-  x.dispose();
-});
-
-test('flags JavaScript reads of traced values and unbound variables', () => {
+testOnEachBackend('flags JavaScript reads of traced values and unbound variables', () => {
   const v = tf.variable(tf.tensor1d([1, 2]), true, 'trace_test_unbound');
   const x = tf.tensor1d([3, 4]);
   const trace = new Trace();
@@ -62,6 +67,7 @@ test('flags JavaScript reads of traced values and unbound variables', () => {
 });
 
 test('the graph builder writes an opset-17 ModelProto that decodes field by field and runs', async () => {
+  await initBackend('cpu');
   const b = new GraphBuilder();
   b.addInput('a', [2], 'float32');
   const two = b.constant([2, 2], [2], 'float32');
@@ -99,3 +105,70 @@ test('the graph builder writes an opset-17 ModelProto that decodes field by fiel
   assert.ok(Math.abs(got[0] - 0.1) < 1e-6 && Math.abs(got[1] - 0.9) < 1e-6, `${got}`);
   await f.dispose();
 });
+
+/**
+ * Kernel names, attributes, input/output shapes and which inputs are constants, for every call:
+ * what the lowering sees. (Whether a non-constant input is a bound input or a kernel's output
+ * may differ: the cpu Identity kernel returns its input's buffer, the wasm one a copy.)
+ */
+function signatureOf(calls: readonly KernelCall[]): string[] {
+  const kind = (k: string) => (k === 'constant' ? 'const' : 'value');
+  return calls.map(
+    (c) =>
+      `${c.kernelName} ${JSON.stringify(c.attrs)} ` +
+      `${c.inputs.map((i) => `${i.name}:${i.value.shape}:${kind(i.value.source.kind)}`).join(' ')} -> ` +
+      `${c.outputs.map((o) => `${o.shape}:${o.dtype}`).join(' ')}`,
+  );
+}
+
+/** Records forward + every gradient of a block's training loss on the active backend. */
+function recordTrainingStep(kind: ModelKind): KernelCall[] {
+  setGlobalSeed(3);
+  const task = new BlockTask(kind);
+  const model = task.buildModel();
+  const batch = task.batch(2, 5);
+  tf.tidy(() => {
+    task.forward(model, batch, { training: false });
+  });
+  const trace = new Trace();
+  trace.bindInput('images', batch.images);
+  trace.bindInput('labels', batch.labels);
+  for (const w of model.weights()) trace.bindInput(w.path, w.variable);
+  tf.tidy(() =>
+    trace.run(() => {
+      const { grads } = tf.variableGrads(
+        () =>
+          task.forward(model, batch, { training: true, stateUpdates: [], rng: new Rng(1) }).losses
+            .total_loss,
+        model.trainableWeights().map((w) => w.variable),
+      );
+      return Object.values(grads);
+    }),
+  );
+  assert.deepEqual(trace.dataReads, []);
+  assert.deepEqual(trace.unboundVariables, []);
+  model.dispose();
+  tf.dispose([batch.images, batch.labels]);
+  return trace.calls;
+}
+
+/** Per block, a filter-gradient kernel that src/core/backend/wasm composes from other kernels. */
+const COMPOSED_ON_WASM: [ModelKind, string][] = [
+  ['bottleneck', 'Conv2DBackpropFilter'],
+  ['se_depthwise', 'DepthwiseConv2dNativeBackpropFilter'],
+  ['conv3d', 'Conv3DBackpropFilterV2'],
+];
+
+for (const [kind, composed] of COMPOSED_ON_WASM) {
+  test(`${kind}: a training step recorded on wasm is the call sequence recorded on cpu`, async () => {
+    await initBackend('cpu');
+    const onCpu = recordTrainingStep(kind);
+    await initBackend('wasm');
+    const onWasm = recordTrainingStep(kind);
+    // The wasm backprops are compositions (Transpose, Conv2D, BatchMatMul, ...): only the outer
+    // kernel may appear.
+    assert.ok(hookedKernelNames('wasm').includes(composed));
+    assert.ok(onWasm.some((c) => c.kernelName === composed));
+    assert.deepEqual(signatureOf(onWasm), signatureOf(onCpu));
+  });
+}

@@ -29,11 +29,13 @@ export function isBackendName(name: string): name is BackendName {
 /**
  * tfjs backend that carries eager work for each name. `onnx` is the engine (src/engine): training
  * and evaluation steps are compiled to one ONNX graph and run by onnxruntime-node; the eager ops
- * around them (input batches, metrics, the one traced step) run on tfjs-backend-cpu, whose kernels
- * the tracer records.
+ * around them (input batches, metrics, the one traced step per input signature) run on
+ * tfjs-backend-wasm with the training kernels of ./wasm_training_kernels.ts, whose kernels the
+ * tracer records (tracing on tfjs-backend-cpu works too, but its convolution gradients are
+ * scalar JavaScript loops: a first step of minutes instead of seconds).
  */
 export function tfjsBackendFor(name: BackendName): Exclude<BackendName, 'onnx'> {
-  return name === 'onnx' ? 'cpu' : name;
+  return name === 'onnx' ? 'wasm' : name;
 }
 
 const loaders: Record<Exclude<BackendName, 'onnx'>, (opts: BackendOptions) => Promise<void>> = {

@@ -17,6 +17,11 @@ export interface LoweredTensor {
 export interface KernelContext {
   readonly b: GraphBuilder;
   readonly kernelName: string;
+  /**
+   * The tfjs backend the call was recorded on ('cpu' or 'wasm'). Lowerings reproduce that
+   * backend's eager result; where backends disagree (ResizeBilinearGrad) they branch on it.
+   */
+  readonly traceBackend: string;
   readonly attrs: Readonly<Record<string, unknown>>;
   /** Inputs in the kernel's order, with the kernel's input names. */
   readonly inputs: readonly (LoweredTensor & { key: string })[];

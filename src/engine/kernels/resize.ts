@@ -4,8 +4,10 @@
  *  - ResizeBilinear / ResizeNearestNeighbor: A_h and A_w are obtained by running tfjs's own resize
  *    on identity images when the graph is built, so the compiled op weights pixels exactly as the
  *    eager kernel (align_corners / half_pixel_centers included).
- *  - ResizeBilinearGrad: the cpu kernel spreads dy with source coordinate r·scale (it ignores
- *    half_pixel_centers); its matrices are built here with that same rule, dx = A_hᵀ · dy · A_w.
+ *  - ResizeBilinearGrad, dx = B_hᵀ · dy · B_w: recorded on wasm, B = A, the exact adjoint of the
+ *    forward resize, as TF's kernel and our wasm kernel (src/core/backend/wasm/resize_grad.ts)
+ *    compute it; recorded on cpu, B follows the tfjs cpu kernel, which spreads dy with source
+ *    coordinate r·scale (it ignores half_pixel_centers), so compiled equals eager on both.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { attr } from '../graph_builder.js';
@@ -97,17 +99,24 @@ const resizeBilinearGrad: KernelLowering = (ctx) => {
   const [, inH, inW] = images.shape;
   const [, outH, outW] = dy.shape;
   const align = Boolean(ctx.attrs.alignCorners);
-  // dx = A_hᵀ · dy · A_w: the "rows" matrix is A_hᵀ [inH, outH], the "cols" one A_wᵀ [inW, outW].
+  const half = Boolean(ctx.attrs.halfPixelCenters);
+  const weights = (inSize: number, outSize: number): Float32Array =>
+    ctx.traceBackend === 'cpu'
+      ? gradMatrix(inSize, outSize, align)
+      : forwardMatrix(bilinear, inSize, outSize, align, half);
+  // dx = B_hᵀ · dy · B_w: the "rows" matrix is B_hᵀ [inH, outH], the "cols" one B_wᵀ [inW, outW].
   separable(
     ctx,
     dy.name,
-    { values: transposed(gradMatrix(inH, outH, align), outH, inH), out: inH, in: outH },
-    { values: transposed(gradMatrix(inW, outW, align), outW, inW), out: inW, in: outW },
+    { values: transposed(weights(inH, outH), outH, inH), out: inH, in: outH },
+    { values: transposed(weights(inW, outW), outW, inW), out: inW, in: outW },
   );
 };
 
+const bilinear: ResizeFn = (im, size, a, h) => tf.image.resizeBilinear(im, size, a, h);
+
 export const RESIZE_KERNELS: Record<string, KernelLowering> = {
-  ResizeBilinear: resize((im, size, a, h) => tf.image.resizeBilinear(im, size, a, h)),
+  ResizeBilinear: resize(bilinear),
   ResizeNearestNeighbor: resize((im, size, a, h) => tf.image.resizeNearestNeighbor(im, size, a, h)),
   ResizeBilinearGrad: resizeBilinearGrad,
 };
