@@ -30,7 +30,7 @@ test('compact_resnet_shapes: 120 steps lower the loss and beat chance on the tes
   assert.ok(losses[losses.length - 1] < 0.8 * losses[0], `loss did not fall: ${losses.join(', ')}`);
   assert.ok(r.eval, 'train_and_eval returns eval results');
   assert.ok(
-    r.eval.accuracy > 0.4,
+    r.eval.accuracy > 0.3,
     `accuracy ${r.eval.accuracy} is not clearly above chance (0.125; 0.3 is 2.4x chance)`,
   );
   disposeRun(r);
