@@ -57,6 +57,15 @@ export interface InputOptions {
 /** Batches are named tensors (features and labels); tasks may narrow the keys. */
 export type Batch = Record<string, tf.Tensor>;
 
+/** An image for TensorBoard: HWC uint8. */
+export interface ImageSummary {
+  tag: string;
+  data: Uint8Array;
+  height: number;
+  width: number;
+  channels: number;
+}
+
 export interface Task<M extends Layer<unknown, unknown>, B extends Batch, O> {
   /** Task type name, as registered. */
   readonly type: string;
@@ -68,6 +77,11 @@ export interface Task<M extends Layer<unknown, unknown>, B extends Batch, O> {
   /** Forward pass and every loss term (incl. l2 weight decay) for one batch. */
   forward(model: M, batch: B, args: CallArgs): ForwardResult<O>;
   buildMetrics(training: boolean): Metric<O, B>[];
+  /**
+   * Input images worth showing in TensorBoard for a batch (as Model Garden tasks do when
+   * `allow_image_summary` is set), or none. The trainer writes them at the first step of a run.
+   */
+  summaryImages?(batch: B): Promise<ImageSummary[]>;
   /** Name of the metric used for best-checkpoint selection when the config names none. */
   readonly defaultEvalMetric?: string;
 }

@@ -269,8 +269,9 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
     const resumedFrom = await this.restoreLatest();
     const input = await this.trainPipeline();
     const metrics = this.opts.task.buildMetrics(true);
+    const startStep = this.step;
     this.opts.events?.onTrainStart?.({
-      startStep: this.step,
+      startStep,
       totalSteps: t.train_steps,
       resumedFrom,
     });
@@ -284,6 +285,12 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
       const batch = await input.next();
       if (!batch)
         throw new Error('the training input pipeline ended; training pipelines must repeat');
+      if (this.step === startStep && this.opts.task.summaryImages) {
+        const w = this.writer('train');
+        for (const img of await this.opts.task.summaryImages(batch)) {
+          await w.image(img.tag, img, this.step + 1);
+        }
+      }
       const lr = this.lr(this.step);
       const { logs, outputs } = await this.runner.trainStep(batch, lr, this.step + 1);
       for (const m of metrics) await m.update(outputs, batch);

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readEventFile } from '../../src/train/summary.js';
 import { REPO_ROOT } from '../helpers.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'vision-garden.js');
@@ -70,7 +71,7 @@ test('an unknown experiment names the closest registered one', () => {
   assert.match(r.stderr, /compact_resnet_shapes/);
 });
 
-test('train then evaluate a few steps from the command line; params.yaml is written', () => {
+test('train then evaluate a few steps from the command line; params.yaml is written', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vg-cli-train-'));
   const override =
     'trainer.train_steps=4,trainer.checkpoint_interval=2,trainer.summary_interval=2,' +
@@ -89,7 +90,17 @@ test('train then evaluate a few steps from the command line; params.yaml is writ
   assert.match(tr.stderr, /step 4\/4 loss \d/);
   assert.ok(existsSync(join(dir, 'params.yaml')));
   assert.ok(readdirSync(dir).includes('ckpt-4.vgckpt'));
-  assert.ok(readdirSync(join(dir, 'train')).some((f) => f.startsWith('events.out.tfevents.')));
+  const eventFile = readdirSync(join(dir, 'train')).find((f) =>
+    f.startsWith('events.out.tfevents.'),
+  );
+  assert.ok(eventFile, 'train/ has a TensorBoard event file');
+  const values = (await readEventFile(join(dir, 'train', eventFile))).flatMap(
+    (e) => e.summary?.value ?? [],
+  );
+  const image = values.find((v) => v.tag === 'input_image/0')?.image;
+  assert.ok(image, 'allow_image_summary writes input images');
+  assert.deepEqual([image.height, image.width], [32, 32]);
+  assert.ok(values.some((v) => v.tag === 'total_loss'));
   const ev = cli([
     'evaluate',
     '--experiment',

@@ -42,6 +42,7 @@ export function compactResnetShapes(): ImageClassificationExperimentConfig {
       },
       losses: { l2_weight_decay: 5e-5, label_smoothing: 0.0 },
       evaluation: { top_k: 3 },
+      allow_image_summary: true,
       train_data: {
         tfds_name: 'vg_shapes',
         tfds_split: 'train',
@@ -315,4 +316,89 @@ registerExperiment('deit_imagenet_pretrain', {
   factory: deitImagenetPretrain,
   taskType: 'image_classification',
   description: 'Model Garden deit_imagenet_pretrain: ViT-B/16 with DeiT settings, 300 epochs',
+});
+
+/**
+ * MG `vit_imagenet_pretrain`: ViT-B/16 with a 768 representation layer, 300 epochs, AdamW with
+ * weight decay 0.3 on kernels, cosine LR 0.003·bs/4096 after 10,000 warmup steps.
+ */
+export function vitImagenetPretrain(): ImageClassificationExperimentConfig {
+  const batch = 4096;
+  const spe = Math.floor(IMAGENET_TRAIN_EXAMPLES / batch);
+  return complete({
+    task: {
+      model: {
+        num_classes: 1001,
+        input_size: [224, 224, 3],
+        kernel_initializer: 'zeros',
+        backbone: { type: 'vit', vit: { model_name: 'vit-b16', representation_size: 768 } },
+      },
+      losses: { l2_weight_decay: 0.0 },
+      ...imagenetData(batch, batch),
+    },
+    trainer: {
+      ...imagenetTrainer(spe, 300, batch),
+      optimizer_config: {
+        optimizer: {
+          type: 'adamw',
+          adamw: {
+            weight_decay_rate: 0.3,
+            include_in_weight_decay: ['.*(kernel|weight):0$'],
+            gradient_clip_norm: 0.0,
+          },
+        },
+        learning_rate: {
+          type: 'cosine',
+          cosine: { initial_learning_rate: (0.003 * batch) / 4096, decay_steps: 300 * spe },
+        },
+        warmup: linearWarmup(10000),
+      },
+    },
+  });
+}
+
+/**
+ * MG `vit_imagenet_finetune`: ViT-B/16 at 384x384 (position embeddings resized from the
+ * pretraining grid), batch 512, 20,000 steps of SGD momentum 0.9 with global clip norm 1.0,
+ * cosine LR from 0.003 and no warmup.
+ */
+export function vitImagenetFinetune(): ImageClassificationExperimentConfig {
+  const batch = 512;
+  const spe = Math.floor(IMAGENET_TRAIN_EXAMPLES / batch);
+  const trainSteps = 20000;
+  return complete({
+    task: {
+      model: {
+        num_classes: 1001,
+        input_size: [384, 384, 3],
+        backbone: { type: 'vit', vit: { model_name: 'vit-b16' } },
+      },
+      losses: { l2_weight_decay: 0.0 },
+      ...imagenetData(batch, batch),
+    },
+    trainer: {
+      ...imagenetTrainer(spe, 0, batch),
+      train_steps: trainSteps,
+      optimizer_config: {
+        optimizer: { type: 'sgd', sgd: { momentum: 0.9, global_clipnorm: 1.0 } },
+        learning_rate: {
+          type: 'cosine',
+          cosine: { initial_learning_rate: 0.003, decay_steps: trainSteps },
+        },
+      },
+    },
+  });
+}
+
+registerExperiment('vit_imagenet_pretrain', {
+  factory: vitImagenetPretrain,
+  taskType: 'image_classification',
+  description:
+    'Model Garden vit_imagenet_pretrain: ViT-B/16 (representation 768), 300 epochs, AdamW',
+});
+
+registerExperiment('vit_imagenet_finetune', {
+  factory: vitImagenetFinetune,
+  taskType: 'image_classification',
+  description: 'Model Garden vit_imagenet_finetune: ViT-B/16 at 384x384, 20k steps of SGD',
 });

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CallArgs } from '../../core/layer.js';
 import type {
   ForwardResult,
+  ImageSummary,
   InputOptions,
   InputPipeline,
   Losses,
@@ -199,6 +200,29 @@ export class ImageClassificationTask implements Task<
     if (k > 1 && k < this.config.model.num_classes)
       metrics.push(new AccuracyMetric(new TopKAccuracy(k)));
     return metrics;
+  }
+
+  /** Up to 3 de-normalised input images when `allow_image_summary` is set (Model Garden field). */
+  async summaryImages(batch: Batch): Promise<ImageSummary[]> {
+    if (!this.config.allow_image_summary) return [];
+    const [b, h, w, c] = batch.image.shape;
+    const n = Math.min(3, b);
+    const gray = c === 1;
+    const mean = gray ? [MEAN_RGB.reduce((x, y) => x + y, 0) / 3] : MEAN_RGB;
+    const std = gray ? [STDDEV_RGB.reduce((x, y) => x + y, 0) / 3] : STDDEV_RGB;
+    const first = tf.slice(batch.image, [0, 0, 0, 0], [n, h, w, c]);
+    const pixels = (await first.data()) as Float32Array;
+    first.dispose();
+    const out: ImageSummary[] = [];
+    for (let i = 0; i < n; i++) {
+      const data = new Uint8Array(h * w * c);
+      for (let j = 0; j < data.length; j++) {
+        const v = pixels[i * h * w * c + j] * std[j % c] + mean[j % c];
+        data[j] = Math.max(0, Math.min(255, Math.round(v)));
+      }
+      out.push({ tag: `input_image/${i}`, data, height: h, width: w, channels: c });
+    }
+    return out;
   }
 
   /** Softmax probabilities for a batch of normalised images [B, H, W, C]. */
