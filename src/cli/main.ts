@@ -16,6 +16,7 @@ import {
 import { registerDataCommands } from './data_commands.js';
 import { registerEvaluateCoco } from './evaluate_coco.js';
 import { runDemo } from './demo.js';
+import { registerPredict } from './predict.js';
 import { registerSummary } from './summary.js';
 import { formatMetrics, progressEvents } from './progress.js';
 
@@ -158,6 +159,7 @@ function buildProgram(): Command {
   registerDataCommands(program);
   registerEvaluateCoco(program);
   registerSummary(program);
+  registerPredict(program);
   return program;
 }
 
