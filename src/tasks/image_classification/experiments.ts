@@ -71,11 +71,11 @@ export function compactResnetShapes(): ImageClassificationExperimentConfig {
   });
 }
 
-/** Fashion-MNIST (Debian dataset-fashion-mnist), compact ResNet 'xs', 3 epochs. */
+/** Fashion-MNIST (Debian dataset-fashion-mnist), compact ResNet 'xs', 5 epochs. */
 export function compactResnetFashionMnist(): ImageClassificationExperimentConfig {
   const batch = 128;
   const stepsPerEpoch = Math.floor(FASHION_MNIST_TRAIN_EXAMPLES / batch);
-  const trainSteps = 3 * stepsPerEpoch;
+  const trainSteps = 5 * stepsPerEpoch;
   return complete({
     task: {
       model: {
@@ -122,7 +122,7 @@ registerExperiment('compact_resnet_shapes', {
 registerExperiment('compact_resnet_fashion_mnist', {
   factory: compactResnetFashionMnist,
   taskType: 'image_classification',
-  description: 'compact ResNet (xs) on Fashion-MNIST from Debian dataset-fashion-mnist, 3 epochs',
+  description: 'compact ResNet (xs) on Fashion-MNIST from Debian dataset-fashion-mnist, 5 epochs',
 });
 
 // ImageNet experiments of Model Garden (official/vision/configs/image_classification.py).
