@@ -28,7 +28,6 @@ function formatEta(seconds: number): string {
 
 function formatMetrics(metrics: Record<string, number>): string {
   return Object.entries(metrics)
-    .filter(([k]) => !k.startsWith('__'))
     .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(4)}`)
     .join(' ');
 }

@@ -235,7 +235,7 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
   ): Promise<void> {
     const w = this.writer(sub);
     for (const [tag, v] of Object.entries(values)) {
-      if (Number.isFinite(v) && !tag.startsWith('__')) w.scalar(tag, v, step);
+      if (Number.isFinite(v)) w.scalar(tag, v, step);
     }
     await w.flush();
   }
@@ -276,6 +276,7 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
       resumedFrom,
     });
     let lastEval: EvalResults | null = null;
+    let lastEvalStep: number | null = null;
     let windowStart = performance.now();
     let windowSteps = 0;
     let lossSums: Record<string, number> = {};
@@ -331,11 +332,11 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
         await this.saveCheckpoint();
       if (evalEvery && t.validation_interval > 0 && this.step % t.validation_interval === 0) {
         lastEval = await this.evaluateAndExport();
+        lastEvalStep = this.step;
       }
     }
     if (!this.checkpoints.hasStep(this.step)) await this.saveCheckpoint();
-    if (evalEvery && (!lastEval || lastEval.__step !== this.step))
-      lastEval = await this.evaluateAndExport();
+    if (evalEvery && lastEvalStep !== this.step) lastEval = await this.evaluateAndExport();
     return lastEval;
   }
 
@@ -374,7 +375,7 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
     for (const m of metrics) Object.assign(results, m.result());
     await this.writeScalars('validation', this.step, results);
     this.opts.events?.onEval?.({ step: this.step, metrics: results });
-    return { ...results, __step: this.step };
+    return results;
   }
 
   private async evaluateAndExport(): Promise<EvalResults> {
@@ -392,11 +393,7 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
     const value = results[metric];
     if (value === undefined) {
       throw new Error(
-        `trainer.best_checkpoint_eval_metric '${metric}' is not an eval result; have: ${Object.keys(
-          results,
-        )
-          .filter((k) => !k.startsWith('__'))
-          .join(', ')}`,
+        `trainer.best_checkpoint_eval_metric '${metric}' is not an eval result; have: ${Object.keys(results).join(', ')}`,
       );
     }
     const dir = join(this.opts.modelDir, t.best_checkpoint_export_subdir);
@@ -415,7 +412,7 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
       best_metric_name: metric,
       best_metric_value: value,
       best_ckpt_path: dst,
-      results: Object.fromEntries(Object.entries(results).filter(([k]) => !k.startsWith('__'))),
+      results,
     };
     await writeFile(infoPath + '.tmp', JSON.stringify(info, null, 2) + '\n');
     await rename(infoPath + '.tmp', infoPath);
