@@ -4,6 +4,7 @@
  * the CLI runs it.
  *
  *   npx tsx bench/engine/experiment_timing.ts [--backend onnx] [--steps 30] [--experiment NAME]
+ *     [--config_file FILE] [--params_override 'task.model.backbone.compact_resnet.model_id=s']
  *
  * Prints the time from the start of training to the end of the first step (which, on the
  * `onnx` backend, includes tracing, lowering and session creation), the median of the other
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'onnx' },
     steps: { type: 'string', default: '30' },
     experiment: { type: 'string', default: 'compact_resnet_shapes' },
+    params_override: { type: 'string', multiple: true, default: [] },
+    config_file: { type: 'string', multiple: true, default: [] },
   },
 });
 const steps = Number(values.steps);
@@ -34,7 +37,9 @@ const r = await runExperiment({
   experiment: values.experiment,
   modelDir: dir,
   backend: values.backend,
+  configFiles: values.config_file,
   paramsOverrides: [
+    ...(values.params_override ?? []),
     `trainer.train_steps=${steps},trainer.checkpoint_interval=${steps},trainer.summary_interval=${steps}`,
   ],
   events: {

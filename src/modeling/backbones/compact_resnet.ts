@@ -41,6 +41,16 @@ export const COMPACT_RESNET_SPECS: Record<string, CompactResNetSpec> = {
       [256, 2, 2],
     ],
   },
+  // 's' widths with one block per group, downsampling in the first group (28×28 → 14×14 → 7×7 →
+  // 7×7): about 5× cheaper per step than 's' on 28×28 inputs; the Fashion-MNIST ≥93% config.
+  s_ds: {
+    stemFilters: 32,
+    groups: [
+      [32, 1, 2],
+      [64, 1, 2],
+      [128, 1, 1],
+    ],
+  },
   // 78,904 parameters with an 8-class head: the demo's tiny model, one block per group.
   xs: {
     stemFilters: 16,

@@ -43,6 +43,9 @@ export const VIT_SPECS: Readonly<Record<string, ViTSpec>> = {
   'vit-g14': { hiddenSize: 1408, patchSize: 14, mlpDim: 5632, numHeads: 16, numLayers: 40 },
   'vit-G14': { hiddenSize: 1664, patchSize: 14, mlpDim: 8192, numHeads: 16, numLayers: 48 },
   'vit-e14': { hiddenSize: 1792, patchSize: 14, mlpDim: 15360, numHeads: 16, numLayers: 56 },
+  // vision-garden's own row, not Model Garden's: a 4x4-patch ViT for 28x28 inputs (a 7x7 grid of
+  // tokens), the Fashion-MNIST config. MG's builder always reads the sizes from this table.
+  'vit-xs4': { hiddenSize: 64, patchSize: 4, mlpDim: 128, numHeads: 4, numLayers: 6 },
 };
 
 export const VIT_POOLERS = ['token', 'gap', 'none'] as const;

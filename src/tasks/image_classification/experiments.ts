@@ -112,6 +112,13 @@ export function compactResnetFashionMnist(): ImageClassificationExperimentConfig
   });
 }
 
+registerExperiment('image_classification', {
+  factory: () => complete({}),
+  taskType: 'image_classification',
+  description:
+    "Model Garden image_classification: the task's defaults only; give the rest with --config_file",
+});
+
 registerExperiment('compact_resnet_shapes', {
   factory: compactResnetShapes,
   taskType: 'image_classification',
