@@ -28,7 +28,7 @@ const RUNS = {
   resnet: {
     experiment: 'compact_resnet_fashion_mnist',
     file: join(DIR, 'fashion_mnist_compact_resnet.yaml'),
-    epochs: 15,
+    epochs: 12,
     // 80 steps are too few for batch norm's moving statistics at momentum 0.99 (0.99^80 = 45% of
     // the initial 0/1 remain), which evaluation uses; the short run averages faster.
     shortRun: ['task.model.norm_activation.norm_momentum=0.9'],

@@ -1,0 +1,43 @@
+/**
+ * Worker-thread entry of the parallel pipeline: imports the map function named by the `init`
+ * message (once), then maps each `map` message's bytes and posts the features back, moving
+ * their buffers (transfer list) instead of copying them.
+ */
+import { parentPort } from 'node:worker_threads';
+import { loadMapFn, runMap, serializeError, transferList } from './map_runner.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+import type { MapFn } from './types.js';
+
+const port = parentPort;
+if (!port)
+  throw new Error('src/data/pipeline/worker is a worker_threads entry, not a module to import');
+
+let mapFn: Promise<MapFn> | undefined;
+const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void =>
+  port.postMessage(msg, transfer);
+
+port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'init') {
+    mapFn = loadMapFn(msg.ref);
+    mapFn.then(
+      () => post({ type: 'ready' }),
+      (err: unknown) => post({ type: 'init-error', error: serializeError(err) }),
+    );
+    return;
+  }
+  const { id, bytes, task } = msg;
+  if (!mapFn) {
+    post({
+      type: 'map-error',
+      id,
+      error: { name: 'Error', message: 'worker got work before init' },
+    });
+    return;
+  }
+  mapFn
+    .then((fn) => runMap(fn, bytes, task))
+    .then(
+      (features) => post({ type: 'result', id, features }, transferList(features)),
+      (err: unknown) => post({ type: 'map-error', id, error: serializeError(err) }),
+    );
+});

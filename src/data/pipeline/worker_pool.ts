@@ -1,0 +1,221 @@
+/**
+ * The map stage: worker threads (node:worker_threads) each running the map function, or the
+ * same function in-process when workers = 0. Examples go to the least-loaded worker; results
+ * come back with their buffers transferred. Workers are unref'd while nobody waits on them, so
+ * a pipeline that is dropped without close() does not keep the process alive.
+ */
+import type { Worker } from 'node:worker_threads';
+import { loadMapFn, mapFailure, runMap, type MapTask, type SerializedError } from './map_runner.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+import type { FeatureMap, MapFnRef } from './types.js';
+
+/** Runs the map function on examples, wherever it runs. */
+export interface Mapper {
+  readonly workers: number;
+  /** Maps one example; rejects with an Error naming `task.where` and the original message. */
+  map(bytes: Uint8Array, task: MapTask, transferBytes: boolean): Promise<FeatureMap>;
+  /** Keep the process alive for the workers (true while a consumer waits on the pipeline). */
+  setActive(active: boolean): void;
+  close(): Promise<void>;
+}
+
+/** The map function in the calling thread. */
+export async function inProcessMapper(ref: MapFnRef): Promise<Mapper> {
+  const fn = await loadMapFn(ref);
+  return {
+    workers: 0,
+    map: async (bytes, task) => {
+      try {
+        return await runMap(fn, bytes, task);
+      } catch (err) {
+        throw mapFailure(task.where, err instanceof Error ? err : new Error(String(err)));
+      }
+    },
+    setActive: () => {},
+    close: async () => {},
+  };
+}
+
+const HERE = import.meta.url;
+
+/**
+ * The parent's Node options minus those that only make sense for the main script (`-e`, `-p`
+ * with their code, `--input-type`): inherited as they are, they stop a worker from starting.
+ */
+function workerExecArgv(): string[] {
+  const argv = process.execArgv;
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (['-e', '--eval', '-p', '--print', '--input-type'].includes(a)) i++;
+    else if (!/^--(eval|print|input-type)=/.test(a)) out.push(a);
+  }
+  return out;
+}
+
+/**
+ * Starts one worker on ./worker.js, or on ./worker.ts when this module itself runs as
+ * TypeScript (tests under tsx). Loader hooks registered with `--import` do not reach worker
+ * threads on Node 20, so there the worker first registers tsx's loader, then imports the entry.
+ */
+async function spawnWorker(): Promise<Worker> {
+  const { Worker } = await import('node:worker_threads');
+  const runningTs = /\.[cm]?ts$/.test(new URL(HERE).pathname);
+  const entry = new URL(runningTs ? './worker.ts' : './worker.js', HERE);
+  const execArgv = workerExecArgv();
+  if (!runningTs) return new Worker(entry, { execArgv });
+  let tsxApi: string | undefined;
+  try {
+    tsxApi = import.meta.resolve('tsx/esm/api');
+  } catch {
+    tsxApi = undefined; // some other TypeScript loader: hope it covers workers
+  }
+  if (!tsxApi) return new Worker(entry, { execArgv });
+  const boot =
+    `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); ` +
+    `return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(boot, { eval: true, execArgv });
+}
+
+interface Pending {
+  resolve: (f: FeatureMap) => void;
+  reject: (e: Error) => void;
+  where: string;
+  slot: number;
+}
+
+/** A pool of worker threads running the map function named by `ref`. */
+export class WorkerPool implements Mapper {
+  private readonly pending = new Map<number, Pending>();
+  private readonly load: number[];
+  private nextId = 0;
+  private failure: Error | null = null;
+  private closed = false;
+  private active = false;
+
+  private constructor(private readonly threads: Worker[]) {
+    this.load = threads.map(() => 0);
+    threads.forEach((w, slot) => {
+      w.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
+      w.on('error', (err) =>
+        this.crash(new Error(`pipeline worker ${slot} failed: ${err.message}`, { cause: err })),
+      );
+      w.on('exit', (code) => {
+        if (!this.closed)
+          this.crash(new Error(`pipeline worker ${slot} exited unexpectedly (code ${code})`));
+      });
+    });
+  }
+
+  get workers(): number {
+    return this.threads.length;
+  }
+
+  /** Spawns `count` workers and waits until each has loaded the map function. */
+  static async start(count: number, ref: MapFnRef, active = false): Promise<WorkerPool> {
+    // Referenced while starting (the caller awaits this); then as `active` says.
+    const threads = await Promise.all(Array.from({ length: count }, () => spawnWorker()));
+    try {
+      await Promise.all(
+        threads.map(
+          (w, slot) =>
+            new Promise<void>((resolve, reject) => {
+              const done = (err?: Error) => {
+                w.off('message', onMessage);
+                w.off('error', onError);
+                w.off('exit', onExit);
+                if (err) reject(err);
+                else resolve();
+              };
+              const onMessage = (msg: FromWorker) => {
+                if (msg.type === 'ready') done();
+                else if (msg.type === 'init-error') done(new Error(msg.error.message));
+              };
+              const onError = (err: Error) =>
+                done(
+                  new Error(`pipeline worker ${slot} failed to start: ${err.message}`, {
+                    cause: err,
+                  }),
+                );
+              const onExit = (code: number) =>
+                done(new Error(`pipeline worker ${slot} exited while starting (code ${code})`));
+              w.on('message', onMessage);
+              w.on('error', onError);
+              w.on('exit', onExit);
+              w.postMessage({ type: 'init', ref } satisfies ToWorker);
+            }),
+        ),
+      );
+    } catch (err) {
+      await Promise.all(threads.map((w) => w.terminate()));
+      throw err;
+    }
+    const pool = new WorkerPool(threads);
+    pool.active = true;
+    pool.setActive(active);
+    return pool;
+  }
+
+  map(bytes: Uint8Array, task: MapTask, transferBytes: boolean): Promise<FeatureMap> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error('pipeline workers are closed'));
+    let slot = 0;
+    for (let i = 1; i < this.load.length; i++) if (this.load[i] < this.load[slot]) slot = i;
+    const id = this.nextId++;
+    const movable =
+      transferBytes &&
+      bytes.buffer instanceof ArrayBuffer &&
+      bytes.byteOffset === 0 &&
+      bytes.byteLength === bytes.buffer.byteLength;
+    return new Promise<FeatureMap>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, where: task.where, slot });
+      this.load[slot]++;
+      const msg: ToWorker = { type: 'map', id, bytes, task };
+      this.threads[slot].postMessage(msg, movable ? [bytes.buffer as ArrayBuffer] : []);
+    });
+  }
+
+  private onMessage(slot: number, msg: FromWorker): void {
+    if (msg.type !== 'result' && msg.type !== 'map-error') return;
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    this.load[slot]--;
+    if (msg.type === 'result') p.resolve(msg.features);
+    else p.reject(mapFailure(p.where, msg.error as SerializedError));
+  }
+
+  private crash(err: Error): void {
+    if (this.failure || this.closed) return;
+    this.failure = err;
+    for (const p of this.pending.values())
+      p.reject(new Error(`${err.message} while mapping ${p.where}`, { cause: err }));
+    this.pending.clear();
+  }
+
+  setActive(active: boolean): void {
+    if (active === this.active || this.closed) return;
+    this.active = active;
+    for (const w of this.threads) {
+      if (active) w.ref();
+      else w.unref();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending.clear();
+    await Promise.all(this.threads.map((w) => w.terminate()));
+  }
+}
+
+/** Default worker count: os.availableParallelism() in Node, 0 where node:os is unavailable. */
+export async function defaultWorkerCount(): Promise<number> {
+  try {
+    const os = await import('node:os');
+    return os.availableParallelism();
+  } catch {
+    return 0;
+  }
+}
