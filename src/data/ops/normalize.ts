@@ -38,9 +38,11 @@ export function normalizeImage(image: Image, opts: NormalizeOptions = {}): Image
   const std = perChannel('stddev', opts.stddev ?? STDDEV_RGB, c);
   const src = image.data;
   const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) {
-    const k = i % c;
-    out[i] = Math.fround(src[i] - mean[k]) / std[k];
+  // One strided pass per channel (no per-element modulo): the same float32 values.
+  for (let k = 0; k < c; k++) {
+    const m = mean[k];
+    const sd = std[k];
+    for (let i = k; i < src.length; i += c) out[i] = Math.fround(src[i] - m) / sd;
   }
   return { ...image, data: out };
 }

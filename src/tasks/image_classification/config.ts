@@ -1,9 +1,9 @@
 /**
  * Image classification task config, field for field as Model Garden's
  * `configs/image_classification.py` (DataConfig, ImageClassificationModel, Losses, Evaluation,
- * ImageClassificationTask), so its YAML files parse here. Fields the in-memory pipeline does not
- * use yet (aug_crop, aug_type, mixup_and_cutmix, ... — the Data issue's augmentation) are accepted
- * and kept for round trips.
+ * ImageClassificationTask), so its YAML files parse here. The TFRecord input (`input_path`) reads
+ * the augmentation fields as Model Garden's build_inputs does (see task.ts `parserOptionsFor`);
+ * the in-memory built-in datasets (`tfds_name`) use only aug_rand_hflip.
  */
 import { z } from 'zod';
 import {

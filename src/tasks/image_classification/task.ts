@@ -2,6 +2,11 @@
  * Image classification task (Model Garden `tasks/image_classification.py`): builds the classifier,
  * the inputs, the losses (softmax cross-entropy with label smoothing, sparse or one-hot, or sigmoid
  * for multi-label; l2 weight decay) and the metrics (top-1, top-k) from its config.
+ *
+ * Inputs: a built-in dataset named by `tfds_name` is served from memory
+ * ({@link InMemoryImageClassification}); otherwise `input_path` names TFRecord files of
+ * classification tf.Examples, read by the parallel pipeline (src/data/pipeline) with Model
+ * Garden's classification parser (src/data/parsers/classification_parser.ts) in worker threads.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { CallArgs } from '../../core/layer.js';
@@ -15,6 +20,17 @@ import type {
   Task,
 } from '../../core/task.js';
 import { loadBuiltinSource } from '../../data/builtin_sources.js';
+import type {
+  HostBatch,
+  ParallelPipeline,
+  PipelineState as HostPipelineState,
+} from '../../data/pipeline/index.js';
+import {
+  classificationParserRef,
+  type ClassificationParserOptions,
+} from '../../data/parsers/classification_parser.js';
+import { mixupAndCutmix, type MixupCutmixOptions } from '../../data/ops/mixup_cutmix.js';
+import { Rng } from '../../core/random.js';
 import {
   InMemoryImageClassification,
   MEAN_RGB,
@@ -30,7 +46,7 @@ import {
 } from '../../losses/classification.js';
 import { buildBackbone } from '../../modeling/backbones/factory.js';
 import { ClassificationModel } from '../../modeling/models/classification_model.js';
-import type { ImageClassificationTaskConfig } from './config.js';
+import type { ClassificationDataConfig, ImageClassificationTaskConfig } from './config.js';
 
 export interface ClassificationOutputs {
   /** [B, num_classes] */
@@ -54,6 +70,149 @@ class AccuracyMetric implements Metric<ClassificationOutputs, Batch> {
   reset(): void {
     this.acc.reset();
   }
+}
+
+/** Which pipeline wrote a {@link TfRecordClassificationInput} state. */
+const TFRECORD_STATE_KIND = 'tfrecord_image_classification';
+
+/** Worker threads of the TFRecord input: VG_DATA_WORKERS when set, else min(4, cores). */
+async function defaultDataWorkers(): Promise<number> {
+  const env = typeof process !== 'undefined' ? process.env.VG_DATA_WORKERS : undefined;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new Error(`VG_DATA_WORKERS must be a non-negative integer, got '${env}'`);
+    }
+    return n;
+  }
+  const { availableParallelism } = await import('node:os');
+  return Math.min(4, availableParallelism());
+}
+
+/**
+ * Classification batches from a {@link ParallelPipeline} running the classification parser:
+ * `image` [B, H, W, C] float32 and `label` [B] int32 (or [B, num_classes] float32 for
+ * multi-label and after MixUp/CutMix), the keys and dtypes of the in-memory pipeline.
+ *
+ * With `mixup_and_cutmix` set, each batch is mixed on the host (Model Garden's postprocess_fn)
+ * with a random stream derived from the seed and the global index of the batch's first example,
+ * so a resumed run mixes exactly as an uninterrupted one.
+ *
+ * State: `{kind, epoch, consumed, index}` from the pipeline (see src/data/pipeline/types.ts).
+ */
+export class TfRecordClassificationInput implements InputPipeline<Batch> {
+  constructor(
+    private readonly pipeline: ParallelPipeline,
+    private readonly seed: number,
+    private readonly mixup: MixupCutmixOptions | null,
+  ) {}
+
+  async next(): Promise<Batch | null> {
+    const firstIndex = this.pipeline.getState().index ?? 0;
+    const hb = await this.pipeline.next();
+    if (hb === null) return null;
+    return this.toTensors(hb, firstIndex);
+  }
+
+  private toTensors(hb: HostBatch, firstIndex: number): Batch {
+    const { image, label } = hb;
+    if (!image || !label) {
+      throw new Error(
+        `classification batch lacks 'image' or 'label' (has ${Object.keys(hb).join(', ')})`,
+      );
+    }
+    const [b, h, w, c] = image.shape;
+    if (this.mixup) {
+      if (label.shape.length !== 1) {
+        throw new Error('mixup_and_cutmix needs single-label data (is_multilabel is set)');
+      }
+      const rng = Rng.derive(this.seed, `mixup_and_cutmix/example_${firstIndex}`);
+      const mixed = mixupAndCutmix(
+        { images: image.data as Float32Array, shape: [b, h, w, c], labels: label.data },
+        rng,
+        this.mixup,
+      );
+      return {
+        image: tf.tensor4d(mixed.images, [b, h, w, c], 'float32'),
+        label: tf.tensor2d(
+          mixed.labels,
+          [b, this.mixup.numClasses ?? 0],
+          'float32',
+        ) as unknown as tf.Tensor1D,
+      };
+    }
+    return {
+      image: tf.tensor4d(image.data as Float32Array, [b, h, w, c], 'float32'),
+      label: (label.shape.length === 1
+        ? tf.tensor1d(label.data as Int32Array, 'int32')
+        : tf.tensor2d(
+            label.data as Float32Array,
+            label.shape as [number, number],
+            'float32',
+          )) as tf.Tensor1D,
+    };
+  }
+
+  getState(): { kind: string; epoch: number; consumed: number; index?: number } {
+    return { kind: TFRECORD_STATE_KIND, ...this.pipeline.getState() };
+  }
+
+  setState(state: Record<string, unknown>): void {
+    if (state.kind !== TFRECORD_STATE_KIND) {
+      throw new Error(
+        `pipeline state kind '${String(state.kind)}' does not match '${TFRECORD_STATE_KIND}' ` +
+          `(was the checkpoint written with another input, e.g. tfds_name?)`,
+      );
+    }
+    const { epoch, consumed, index } = state;
+    if (typeof epoch !== 'number' || typeof consumed !== 'number') {
+      throw new Error(
+        `pipeline state needs numeric epoch and consumed, got ${JSON.stringify(state)}`,
+      );
+    }
+    const s: HostPipelineState = { epoch, consumed };
+    if (typeof index === 'number') s.index = index;
+    this.pipeline.setState(s);
+  }
+
+  /** Stops the pipeline's workers (asynchronously; see {@link close} to wait for it). */
+  dispose(): void {
+    void this.close();
+  }
+
+  close(): Promise<void> {
+    return this.pipeline.close();
+  }
+}
+
+/** The classification parser's options for a DataConfig, as Model Garden's build_inputs. */
+export function parserOptionsFor(
+  task: ImageClassificationTaskConfig,
+  dc: ClassificationDataConfig,
+): ClassificationParserOptions {
+  const [h, w, c] = task.model.input_size;
+  const gray = c === 1;
+  return {
+    output_size: [h, w],
+    num_channels: c,
+    num_classes: task.model.num_classes,
+    // Model Garden reads the keys and is_multilabel from train_data for both inputs.
+    image_field_key: task.train_data.image_field_key,
+    label_field_key: task.train_data.label_field_key,
+    is_multilabel: task.train_data.is_multilabel,
+    decode_jpeg_only: dc.decode_jpeg_only,
+    aug_rand_hflip: dc.aug_rand_hflip,
+    aug_crop: dc.aug_crop ?? true,
+    aug_type: dc.aug_type ?? null,
+    color_jitter: dc.color_jitter,
+    random_erasing: dc.random_erasing ?? null,
+    center_crop_fraction: dc.center_crop_fraction ?? undefined,
+    tf_resize_method: dc.tf_resize_method,
+    three_augment: dc.three_augment,
+    // Model Garden's build_inputs does not pass crop_area_range: the parser default (0.08, 1.0).
+    mean: gray ? [MEAN_RGB.reduce((a, b) => a + b, 0) / 3] : [...MEAN_RGB],
+    stddev: gray ? [STDDEV_RGB.reduce((a, b) => a + b, 0) / 3] : [...STDDEV_RGB],
+  };
 }
 
 export class ImageClassificationTask implements Task<
@@ -109,14 +268,22 @@ export class ImageClassificationTask implements Task<
         `task.${key}.tfds_name: a mapping of dataset names is not supported here; give one name`,
       );
     }
-    if (!dc.tfds_name) {
-      throw new Error(
-        `task.${key}: set tfds_name to a built-in dataset (fashion_mnist, mnist, vg_shapes); ` +
-          `reading TFRecord files from input_path ('${dc.input_path}') is not available in this task yet`,
-      );
-    }
     if (!(dc.global_batch_size > 0))
       throw new Error(`task.${key}.global_batch_size must be > 0, got ${dc.global_batch_size}`);
+    if (!dc.tfds_name) {
+      const hasPath = Array.isArray(dc.input_path)
+        ? dc.input_path.length > 0
+        : typeof dc.input_path === 'string'
+          ? dc.input_path !== ''
+          : true;
+      if (!hasPath) {
+        throw new Error(
+          `task.${key}: set input_path to TFRecord files of classification tf.Examples, or ` +
+            `tfds_name to a built-in dataset (fashion_mnist, mnist, vg_shapes)`,
+        );
+      }
+      return this.buildTfRecordInput(key, dc, opts);
+    }
     const src = await loadBuiltinSource(
       dc.tfds_name,
       dc.tfds_split || (which === 'train' ? 'train' : 'test'),
@@ -154,6 +321,58 @@ export class ImageClassificationTask implements Task<
       stddev: gray ? [grayStd] : STDDEV_RGB,
       outputChannels: mc,
     });
+  }
+
+  /** The TFRecord input of `input_path` through the parallel pipeline (see the module comment). */
+  private async buildTfRecordInput(
+    key: 'train_data' | 'validation_data',
+    dc: ClassificationDataConfig,
+    opts: InputOptions,
+  ): Promise<TfRecordClassificationInput> {
+    if (dc.file_type !== 'tfrecord') {
+      throw new Error(
+        `task.${key}.file_type '${dc.file_type}' is not readable here (only 'tfrecord')`,
+      );
+    }
+    const path = dc.input_path;
+    if (typeof path !== 'string' && !Array.isArray(path)) {
+      throw new Error(
+        `task.${key}.input_path: a mapping of named inputs (data mixing) is not supported here`,
+      );
+    }
+    const { ParallelPipeline, tfrecordSource } = await import('../../data/pipeline/index.js');
+    const seed = (dc.seed ?? opts.seed) >>> 0;
+    const mc = dc.mixup_and_cutmix;
+    if (mc && this.config.train_data.is_multilabel) {
+      throw new Error(`task.${key}.mixup_and_cutmix cannot be combined with is_multilabel`);
+    }
+    const pipeline = new ParallelPipeline({
+      source: tfrecordSource(path),
+      map: classificationParserRef(parserOptionsFor(this.config, dc)),
+      training: opts.training,
+      batchSize: dc.global_batch_size,
+      seed,
+      shuffleBufferSize: dc.shuffle_buffer_size,
+      workers: await defaultDataWorkers(),
+      // As Model Garden's input reader, for both inputs (MG's ImageNet YAMLs set it false for
+      // validation_data so that every example is evaluated).
+      dropRemainder: dc.drop_remainder,
+    });
+    this.classNames = null;
+    return new TfRecordClassificationInput(
+      pipeline,
+      seed,
+      mc
+        ? {
+            mixupAlpha: mc.mixup_alpha,
+            cutmixAlpha: mc.cutmix_alpha,
+            prob: mc.prob,
+            switchProb: mc.switch_prob,
+            labelSmoothing: mc.label_smoothing,
+            numClasses: this.config.model.num_classes,
+          }
+        : null,
+    );
   }
 
   forward(

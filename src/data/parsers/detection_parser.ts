@@ -1,0 +1,175 @@
+/**
+ * The image and box part of Model Garden's RetinaNet parser
+ * (official/vision/dataloaders/retinanet_input.py `_parse_train_data` / `_parse_eval_data`, with
+ * `resize_first` off) as a pipeline map function; anchor labelling belongs to the detection task.
+ *
+ * Training: decode (decoders/detection.ts) → drop crowd objects (`skip_crowd_during_training`)
+ * → normalise with MEAN_RGB / STDDEV_RGB → random left-right flip of image and boxes
+ * (`aug_rand_hflip`) → boxes to pixels → resize_and_crop_image to `output_size` with scale
+ * jitter [`aug_scale_min`, `aug_scale_max`], zero-padded to the multiple of 2^`max_level` →
+ * boxes moved and clipped likewise → boxes emptied by the crop dropped.
+ * Evaluation: the same without crowd skipping, flip or jitter.
+ *
+ * Output features: `image` float32 [paddedH, paddedW, 3]; `boxes` float32 [N, 4] in pixels of the
+ * output image ([ymin, xmin, ymax, xmax]); `classes` int32 [N]; `image_info` float32 [4, 2]
+ * (`[[orig h, w], [desired h, w], [scale y, x], [offset y, x]]`). N varies per example: batch
+ * with padding on `boxes` and `classes`.
+ */
+import { ExampleDecodeError, type RecordContext } from '../decoders/errors.js';
+import { TfExampleDecoder } from '../decoders/detection.js';
+import { MEAN_RGB, STDDEV_RGB } from '../in_memory.js';
+import { denormalizeBoxes, gatherRows, nonEmptyBoxIndices } from '../ops/box_ops.js';
+import { randomHorizontalFlip } from '../ops/flip.js';
+import type { Image } from '../ops/image.js';
+import { normalizeImage } from '../ops/normalize.js';
+import {
+  computePaddedSize,
+  resizeAndCropBoxes,
+  resizeAndCropImage,
+} from '../ops/resize_and_crop.js';
+import type { Rng } from '../../core/random.js';
+import {
+  OptionReader,
+  type ParsedFeatures,
+  type ParserContext,
+  type ParserFn,
+} from './features.js';
+
+/** JSON options: Model Garden's RetinaNet Parser arguments of the same names and defaults. */
+export interface DetectionParserOptions {
+  /** [height, width] the image is fitted into. */
+  output_size: [number, number];
+  /** Padding to a multiple of 2^max_level (Model Garden `pad`, default true; max_level 7). */
+  pad?: boolean;
+  max_level?: number;
+  aug_rand_hflip?: boolean;
+  aug_scale_min?: number;
+  aug_scale_max?: number;
+  skip_crowd_during_training?: boolean;
+  mean?: number[];
+  stddev?: number[];
+}
+
+const WHAT = 'detection parser options';
+
+interface Resolved {
+  desired: [number, number];
+  padded: [number, number];
+  hflip: boolean;
+  scaleMin: number;
+  scaleMax: number;
+  skipCrowd: boolean;
+  mean: number[];
+  stddev: number[];
+  decoder: TfExampleDecoder;
+}
+
+function resolve(options: unknown): Resolved {
+  const r = new OptionReader(WHAT, options);
+  r.onlyKnown([
+    'output_size',
+    'pad',
+    'max_level',
+    'aug_rand_hflip',
+    'aug_scale_min',
+    'aug_scale_max',
+    'skip_crowd_during_training',
+    'mean',
+    'stddev',
+  ]);
+  const size = r.numbers('output_size', undefined, 2);
+  if (!size || !size.every((v) => Number.isInteger(v) && v > 0)) {
+    throw new TypeError(`${WHAT}.output_size must be [height, width] positive integers`);
+  }
+  const desired: [number, number] = [size[0], size[1]];
+  const maxLevel = r.number('max_level', 7, (v) => Number.isInteger(v) && v >= 0, 'an integer');
+  const padded = r.bool('pad', true) ? computePaddedSize(desired, 2 ** maxLevel) : desired;
+  const scaleMin = r.number('aug_scale_min', 1.0, (v) => v > 0, 'a positive number');
+  const scaleMax = r.number('aug_scale_max', 1.0, (v) => v >= scaleMin, '>= aug_scale_min');
+  const mean = r.numbers('mean', [...MEAN_RGB]) as number[];
+  const stddev = r.numbers('stddev', [...STDDEV_RGB]) as number[];
+  return {
+    desired,
+    padded,
+    hflip: r.bool('aug_rand_hflip', true),
+    scaleMin,
+    scaleMax,
+    skipCrowd: r.bool('skip_crowd_during_training', true),
+    mean,
+    stddev,
+    decoder: new TfExampleDecoder(),
+  };
+}
+
+function transform(
+  o: Resolved,
+  image: Image,
+  boxes: Float32Array,
+  classes: Int32Array,
+  training: boolean,
+  rng: Rng,
+): ParsedFeatures {
+  const { height, width } = image;
+  let img: Image = normalizeImage(image, { mean: o.mean, stddev: o.stddev });
+  let normBoxes = boxes;
+  if (training && o.hflip) {
+    const flipped = randomHorizontalFlip(rng, img, normBoxes);
+    img = flipped.image;
+    normBoxes = flipped.boxes as Float32Array;
+  }
+  const pixelBoxes = denormalizeBoxes(normBoxes, height, width);
+  const { image: out, imageInfo } = resizeAndCropImage(img, rng, {
+    desiredSize: o.desired,
+    paddedSize: o.padded,
+    augScaleMin: training ? o.scaleMin : 1,
+    augScaleMax: training ? o.scaleMax : 1,
+  });
+  const moved = resizeAndCropBoxes(
+    pixelBoxes,
+    [imageInfo[4], imageInfo[5]],
+    [imageInfo[2], imageInfo[3]],
+    [imageInfo[6], imageInfo[7]],
+  );
+  const keep = nonEmptyBoxIndices(moved);
+  return {
+    image: { data: out.data, shape: [o.padded[0], o.padded[1], 3] },
+    boxes: { data: gatherRows(moved, keep, 4), shape: [keep.length, 4] },
+    classes: { data: gatherRows(classes, keep), shape: [keep.length] },
+    image_info: { data: imageInfo, shape: [4, 2] },
+  };
+}
+
+async function parseWith(o: Resolved, bytes: Uint8Array, ctx: ParserContext) {
+  const record: RecordContext = { file: ctx.where };
+  const ex = await o.decoder.decode(bytes, record);
+  const image = ex.image;
+  if (!image) throw new ExampleDecodeError(record, 'image/encoded', 'image was not decoded');
+  let boxes = ex.boxes;
+  let classes = ex.classes;
+  if (ctx.training && o.skipCrowd) {
+    const keep = ex.isCrowd.flatMap((crowd, i) => (crowd ? [] : [i]));
+    boxes = gatherRows(boxes, keep, 4);
+    classes = gatherRows(classes, keep);
+  }
+  try {
+    return transform(o, image, boxes, classes, ctx.training, ctx.rng);
+  } catch (err) {
+    throw new ExampleDecodeError(record, undefined, (err as Error).message, { cause: err });
+  }
+}
+
+/** The detection parser for `options` ({@link DetectionParserOptions}); one per worker. */
+export function createDetectionParser(options: unknown): ParserFn {
+  const o = resolve(options);
+  return (bytes, ctx) => parseWith(o, bytes, ctx);
+}
+
+/** A pipeline map reference to {@link createDetectionParser} with `options`. */
+export function detectionParserRef(options: DetectionParserOptions): {
+  module: string;
+  factory: string;
+  options: DetectionParserOptions;
+} {
+  resolve(options);
+  return { module: import.meta.url, factory: 'createDetectionParser', options };
+}
