@@ -15,7 +15,7 @@
  * tfrecordSource: the path a real training run takes. Measured: batches after the first 2
  * (worker start-up excluded) until --seconds have passed.
  *
- * Run: npx tsx bench/data_pipeline.ts [--seconds 20] [--det_batch 8] [--skip_torch] [--skip_detection]
+ * Run: npx tsx bench/data_pipeline.ts [--seconds 20] [--workers 2] [--det_batch 8] [--skip_torch] [--skip_detection]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -42,7 +42,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const COCO128 = resolve(HERE, '..', '..', 'shared', 'data', 'coco128');
 const IMAGES = join(COCO128, 'train2017');
 const SECONDS = Number(arg('seconds', '20'));
-const WORKERS = 2;
+const WORKERS = Number(arg('workers', '2'));
 const BATCH = 32;
 const DET_BATCH = Number(arg('det_batch', '8'));
 const WARMUP_BATCHES = 2;

@@ -256,9 +256,22 @@ export function inceptionCrop<T extends PixelArray>(
   rng: Rng,
   opts: Omit<DistortedBoxOptions, 'boxes'> = {},
 ): Image<T> {
-  const cropped = randomCropImage(image, rng, opts);
-  if (cropped.height === image.height && cropped.width === image.width) {
-    return centerCropImage(image);
-  }
-  return cropped;
+  checkImage('inceptionCrop', image);
+  const win = inceptionCropWindow(image.height, image.width, rng, opts);
+  return cropImage(image, win.offsetY, win.offsetX, win.height, win.width);
+}
+
+/**
+ * The window {@link inceptionCrop} cuts from a `height` x `width` image, drawing the same random
+ * numbers: the distorted-box sample, or the center crop when the sample is the whole image.
+ */
+export function inceptionCropWindow(
+  height: number,
+  width: number,
+  rng: Rng,
+  opts: Omit<DistortedBoxOptions, 'boxes'> = {},
+): CropWindow {
+  const win = sampleDistortedBoundingBox(height, width, rng, opts);
+  if (win.height === height && win.width === width) return centerCropWindow(height, width);
+  return { offsetY: win.offsetY, offsetX: win.offsetX, height: win.height, width: win.width };
 }

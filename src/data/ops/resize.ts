@@ -96,6 +96,90 @@ export function resizeBilinear(image: Image, height: number, width: number): Ima
   return { data: out, height, width, channels: c };
 }
 
+export interface FusedBilinearOptions {
+  /** Source window [offsetY, offsetX, height, width] (default: the whole image). */
+  window?: { offsetY: number; offsetX: number; height: number; width: number };
+  /** Mirror the window left-right before resizing (`tf.image.flip_left_right`). */
+  flipLeftRight?: boolean;
+  /** Normalise the result to `(v - mean[c]) / stddev[c]` in float32 (src/data/ops/normalize.ts). */
+  normalize?: { mean: ArrayLike<number>; stddev: ArrayLike<number> };
+}
+
+/**
+ * Crop → optional left-right flip → {@link resizeBilinear} → optional normalisation in one pass
+ * over the output, without the intermediate images: the fast path of the classification parser.
+ * Every output value is computed from the same source values by the same float32 operations as
+ * the separate ops (`cropImage`, `flipLeftRight`, `resizeBilinear`, `normalizeImage`), so the
+ * result is bitwise identical to running them in turn (test/data/ops/resize.test.ts).
+ */
+export function cropFlipResizeBilinear(
+  image: Image,
+  height: number,
+  width: number,
+  opts: FusedBilinearOptions = {},
+): Image<Float32Array> {
+  checkImage('cropFlipResizeBilinear', image);
+  checkSize('cropFlipResizeBilinear', height, width);
+  const { data: src, width: inW, channels: c } = image;
+  const win = opts.window ?? { offsetY: 0, offsetX: 0, height: image.height, width: inW };
+  if (
+    ![win.offsetY, win.offsetX, win.height, win.width].every(Number.isInteger) ||
+    win.offsetY < 0 ||
+    win.offsetX < 0 ||
+    win.height < 1 ||
+    win.width < 1 ||
+    win.offsetY + win.height > image.height ||
+    win.offsetX + win.width > inW
+  ) {
+    throw new RangeError(
+      `cropFlipResizeBilinear: window ${JSON.stringify(win)} is not inside the ` +
+        `${image.height}x${inW} image`,
+    );
+  }
+  const ys = bilinearTaps(height, win.height);
+  const xs = bilinearTaps(width, win.width);
+  // Window-relative source columns → image columns (mirrored inside the window when flipping).
+  const flip = opts.flipLeftRight ?? false;
+  const col = (i: number) => win.offsetX + (flip ? win.width - 1 - i : i);
+  const left = Int32Array.from(xs.lower, col);
+  const right = Int32Array.from(xs.upper, col);
+  let mean: Float32Array | null = null;
+  let std: Float32Array | null = null;
+  if (opts.normalize) {
+    const { mean: m, stddev: s } = opts.normalize;
+    if (m.length !== c || s.length !== c) {
+      throw new RangeError(
+        `cropFlipResizeBilinear: normalize needs ${c} mean and stddev values, got ${m.length} and ${s.length}`,
+      );
+    }
+    mean = Float32Array.from(m);
+    std = Float32Array.from(s);
+  }
+  const out = new Float32Array(height * width * c);
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    const top = (win.offsetY + ys.lower[y]) * inW;
+    const bot = (win.offsetY + ys.upper[y]) * inW;
+    const yl = ys.lerp[y];
+    for (let x = 0; x < width; x++) {
+      const xl = xs.lerp[x];
+      const tl = (top + left[x]) * c;
+      const tr = (top + right[x]) * c;
+      const bl = (bot + left[x]) * c;
+      const br = (bot + right[x]) * c;
+      for (let k = 0; k < c; k++) {
+        const vtl = src[tl + k];
+        const vbl = src[bl + k];
+        const t = f32(vtl + f32(f32(src[tr + k] - vtl) * xl));
+        const b = f32(vbl + f32(f32(src[br + k] - vbl) * xl));
+        const v = f32(t + f32(f32(b - t) * yl));
+        out[o++] = mean && std ? f32(v - mean[k]) / std[k] : v;
+      }
+    }
+  }
+  return { data: out, height, width, channels: c };
+}
+
 /**
  * Nearest-neighbour resize of an HWC image to `[height, width]` with TF's half-pixel centres
  * (`tf.image.resize(image, size, 'nearest')`). Keeps the input's array type.

@@ -37,12 +37,18 @@ import {
   type RandAugmentOptions,
 } from '../ops/autoaugment.js';
 import { colorJitter } from '../ops/color_jitter.js';
-import { CENTER_CROP_FRACTION, centerCropImage, inceptionCrop } from '../ops/crop.js';
+import {
+  CENTER_CROP_FRACTION,
+  centerCropImage,
+  centerCropWindow,
+  inceptionCrop,
+  inceptionCropWindow,
+} from '../ops/crop.js';
 import { randomErasing, type RandomErasingOptions } from '../ops/erase.js';
 import { randomHorizontalFlip } from '../ops/flip.js';
 import type { Image } from '../ops/image.js';
 import { normalizeImage } from '../ops/normalize.js';
-import { resizeImage, type ResizeMethod } from '../ops/resize.js';
+import { cropFlipResizeBilinear, resizeImage, type ResizeMethod } from '../ops/resize.js';
 import type { Rng } from '../../core/random.js';
 import {
   OptionReader,
@@ -309,6 +315,26 @@ function resolveOptions(options: unknown): ResolvedOptions {
 
 /** `_parse_train_image` after decoding: a uint8 HWC image in, normalised float32 out. */
 function trainImage(o: ResolvedOptions, decoded: Image, rng: Rng): Image {
+  if (o.colorJitter === 0 && o.resizeMethod === 'bilinear') {
+    // Fast path, bitwise equal to the steps below: crop, flip, resize (and normalise when no
+    // augmenter runs in between) in one pass, drawing the same random numbers in the same order.
+    const window = o.crop
+      ? inceptionCropWindow(decoded.height, decoded.width, rng, { areaRange: o.cropAreaRange })
+      : undefined;
+    // randomHorizontalFlip's coin: one uniform draw, flip when < 0.5.
+    const flip = o.hflip && rng.uniform() < 0.5;
+    const normalize = o.augmenter ? undefined : { mean: o.mean, stddev: o.stddev };
+    let image: Image = cropFlipResizeBilinear(decoded, o.height, o.width, {
+      window,
+      flipLeftRight: flip,
+      normalize,
+    });
+    if (o.augmenter) {
+      image = normalizeImage(o.augmenter(image, rng), { mean: o.mean, stddev: o.stddev });
+    }
+    if (o.erasing) image = randomErasing(image, rng, o.erasing);
+    return image;
+  }
   let image = decoded;
   if (o.crop) image = inceptionCrop(image, rng, { areaRange: o.cropAreaRange });
   if (o.hflip) image = randomHorizontalFlip(rng, image).image;
@@ -325,6 +351,16 @@ function trainImage(o: ResolvedOptions, decoded: Image, rng: Rng): Image {
 
 /** `_parse_eval_image` after decoding. */
 function evalImage(o: ResolvedOptions, decoded: Image): Image {
+  if (o.resizeMethod === 'bilinear') {
+    // Fast path, bitwise equal to the steps below.
+    const window = o.crop
+      ? centerCropWindow(decoded.height, decoded.width, o.centerCropFraction)
+      : undefined;
+    return cropFlipResizeBilinear(decoded, o.height, o.width, {
+      window,
+      normalize: { mean: o.mean, stddev: o.stddev },
+    });
+  }
   let image = decoded;
   if (o.crop) image = centerCropImage(image, o.centerCropFraction);
   image = resizeImage(image, o.height, o.width, o.resizeMethod);

@@ -8,6 +8,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { Rng } from '../../../src/core/random.js';
 import {
+  cropFlipResizeBilinear,
+  cropImage,
+  flipLeftRight,
+  normalizeImage,
   resizeBilinear,
   resizeMasksNearest,
   resizeNearest,
@@ -132,5 +136,50 @@ test('bad sizes are named', () => {
   assert.throws(
     () => resizeBilinear({ ...img, data: new Uint8Array(5) }, 2, 2),
     /image data has 5 values/,
+  );
+});
+
+test('cropFlipResizeBilinear equals crop → flip → resize → normalise, bit for bit', () => {
+  const rng = new Rng(12);
+  for (const [h, w, c] of [
+    [37, 53, 3],
+    [20, 9, 1],
+  ] as const) {
+    const data = new Uint8Array(h * w * c);
+    for (let i = 0; i < data.length; i++) data[i] = rng.int(256);
+    const image = { data, height: h, width: w, channels: c };
+    const mean = c === 3 ? [123.675, 116.28, 103.53] : [115.0];
+    const stddev = c === 3 ? [58.395, 57.12, 57.375] : [57.6];
+    for (const [wy, wx, wh, ww, oh, ow] of [
+      [0, 0, h, w, 24, 24],
+      [3, 2, 12, 5, 11, 30],
+      [h - 6, w - 4, 6, 4, 13, 7],
+    ]) {
+      for (const flip of [false, true]) {
+        const where = `${h}x${w}x${c} window ${[wy, wx, wh, ww]} → ${oh}x${ow} flip ${flip}`;
+        let ref = cropImage(image, wy, wx, wh, ww);
+        if (flip) ref = flipLeftRight(ref);
+        const resized = resizeBilinear(ref, oh, ow);
+        const fused = cropFlipResizeBilinear(image, oh, ow, {
+          window: { offsetY: wy, offsetX: wx, height: wh, width: ww },
+          flipLeftRight: flip,
+        });
+        assert.deepEqual(fused.data, resized.data, where);
+        const normalised = normalizeImage(resized, { mean, stddev });
+        const fusedNorm = cropFlipResizeBilinear(image, oh, ow, {
+          window: { offsetY: wy, offsetX: wx, height: wh, width: ww },
+          flipLeftRight: flip,
+          normalize: { mean, stddev },
+        });
+        assert.deepEqual(fusedNorm.data, normalised.data, `${where}, normalised`);
+      }
+    }
+  }
+  assert.throws(
+    () =>
+      cropFlipResizeBilinear({ data: new Uint8Array(12), height: 2, width: 2, channels: 3 }, 4, 4, {
+        window: { offsetY: 1, offsetX: 0, height: 2, width: 2 },
+      }),
+    /window .* is not inside the 2x2 image/,
   );
 });
