@@ -41,6 +41,35 @@ import { Trace, type TracedRandom, type TracedValue } from './trace.js';
 export interface CompiledStepOptions extends SessionOptions {
   /** Receives the one-per-signature fallback warnings; default `console.warn`. */
   warn?: (message: string) => void;
+  /**
+   * The tfjs backend the capturing run records on: 'wasm', 'cpu', 'active' (keep the active
+   * backend) or 'auto' (default: wasm for batches up to {@link AUTO_TRACE_WASM_MAX_BATCH_BYTES},
+   * cpu above). The capture is shape-only (convolutions and matrix products are not computed,
+   * see TraceOptions.shapeOnly in ./trace.ts), so its time is that of the remaining elementwise
+   * work, where wasm is 3–4x faster than cpu; its memory is every intermediate of one step,
+   * which on cpu lives in ordinary ArrayBuffers while the wasm heap stops at 4 GiB (a ResNet-50
+   * 224 training step at batch 8 does not fit there).
+   */
+  traceOn?: 'cpu' | 'wasm' | 'active' | 'auto';
+}
+
+/**
+ * 'auto' tracing records on wasm while the batch is at most this many bytes (a 224x224x3 float
+ * batch of 4 is 2.4 MB) and on cpu above, where a step's intermediates may outgrow the 4 GiB
+ * wasm heap.
+ */
+export const AUTO_TRACE_WASM_MAX_BATCH_BYTES = 2 * 2 ** 20;
+
+/** The backend a capture records on (see {@link CompiledStepOptions.traceOn}). */
+export function traceBackendFor(
+  traceOn: NonNullable<CompiledStepOptions['traceOn']>,
+  active: string,
+  batchBytes: number,
+  wasmAvailable: boolean,
+): string {
+  if (traceOn === 'active') return active;
+  if (traceOn !== 'auto') return traceOn;
+  return batchBytes <= AUTO_TRACE_WASM_MAX_BATCH_BYTES && wasmAvailable ? 'wasm' : 'cpu';
 }
 
 /** A variable the graph reads and may write: weight, slot or EMA shadow. */
@@ -216,7 +245,7 @@ export class CompiledStepRunner<
     const state = this.stateVariables(true);
     const traceRng = new Rng();
     traceRng.setState(rng.getState());
-    const trace = new Trace();
+    const { trace, restore } = await this.startTrace(batch);
     const scalars = {
       lr: tf.scalar(lr),
       step: tf.scalar(step),
@@ -235,81 +264,85 @@ export class CompiledStepRunner<
       return outs.length - 1;
     };
     const traceStart = performance.now();
-    tf.tidy(() =>
-      trace.run(() => {
-        const stateUpdates: StateUpdate[] = [];
-        let forward: { losses: Losses; outputs: O } | null = null;
-        const { grads } = tf.variableGrads(
-          () => {
-            const r = task.forward(model, tracedBatch, {
-              training: true,
-              stateUpdates,
-              rng: traceRng,
-            });
-            forward = { losses: r.losses, outputs: r.outputs };
-            tf.keep(r.losses.total_loss);
-            for (const v of Object.values(r.losses)) tf.keep(v);
-            keepTensors(r.outputs);
-            return r.losses.total_loss;
-          },
-          params.map((p) => p.variable),
-        );
-        const f = forward as unknown as { losses: Losses; outputs: O };
-        for (const [name, t] of Object.entries(f.losses)) losses.push([name, emit(t)]);
-        template = this.templateOf(f.outputs, emit);
-        const gradList = params.map((p) => {
-          const g = grads[p.variable.name];
-          if (!g) throw new Error(`no gradient for ${p.path}`);
-          return g;
-        });
-        const transformed = optimizer.optimizer.transformGradients(gradList);
-        const newValue = new Map<tf.Variable, tf.Tensor>();
-        params.forEach((p, i) => {
-          const slots: Record<string, tf.Tensor> = {};
-          for (const name of optimizer.optimizer.slotNames(p.path)) {
-            const v = optimizer.slot(p.path, name);
-            if (!v) throw new Error(`optimizer slot '${p.path}/${name}' was not created`);
-            slots[name] = v;
-          }
-          const out = optimizer.optimizer.update({
-            path: p.path,
-            param: p.variable,
-            grad: transformed[i],
-            slots,
-            lr: scalars.lr,
-            step: scalars.step,
+    try {
+      tf.tidy(() =>
+        trace.run(() => {
+          const stateUpdates: StateUpdate[] = [];
+          let forward: { losses: Losses; outputs: O } | null = null;
+          const { grads } = tf.variableGrads(
+            () => {
+              const r = task.forward(model, tracedBatch, {
+                training: true,
+                stateUpdates,
+                rng: traceRng,
+              });
+              forward = { losses: r.losses, outputs: r.outputs };
+              tf.keep(r.losses.total_loss);
+              for (const v of Object.values(r.losses)) tf.keep(v);
+              keepTensors(r.outputs);
+              return r.losses.total_loss;
+            },
+            params.map((p) => p.variable),
+          );
+          const f = forward as unknown as { losses: Losses; outputs: O };
+          for (const [name, t] of Object.entries(f.losses)) losses.push([name, emit(t)]);
+          template = this.templateOf(f.outputs, emit);
+          const gradList = params.map((p) => {
+            const g = grads[p.variable.name];
+            if (!g) throw new Error(`no gradient for ${p.path}`);
+            return g;
           });
-          newValue.set(p.variable, out.param);
-          for (const name of Object.keys(slots)) {
-            const value = out.slots[name];
-            if (!value) {
-              throw new Error(
-                `${optimizer.optimizer.name}: update of '${p.path}' returned no slot '${name}'`,
+          const transformed = optimizer.optimizer.transformGradients(gradList);
+          const newValue = new Map<tf.Variable, tf.Tensor>();
+          params.forEach((p, i) => {
+            const slots: Record<string, tf.Tensor> = {};
+            for (const name of optimizer.optimizer.slotNames(p.path)) {
+              const v = optimizer.slot(p.path, name);
+              if (!v) throw new Error(`optimizer slot '${p.path}/${name}' was not created`);
+              slots[name] = v;
+            }
+            const out = optimizer.optimizer.update({
+              path: p.path,
+              param: p.variable,
+              grad: transformed[i],
+              slots,
+              lr: scalars.lr,
+              step: scalars.step,
+            });
+            newValue.set(p.variable, out.param);
+            for (const name of Object.keys(slots)) {
+              const value = out.slots[name];
+              if (!value) {
+                throw new Error(
+                  `${optimizer.optimizer.name}: update of '${p.path}' returned no slot '${name}'`,
+                );
+              }
+              newValue.set(optimizer.slot(p.path, name) as tf.Variable, value);
+            }
+          });
+          for (const u of stateUpdates) newValue.set(u.variable, u.value);
+          if (ema) {
+            const byPath = new Map(model.weights().map((w) => [w.path, w.variable]));
+            for (const s of ema.variables()) {
+              const weight = byPath.get(s.name);
+              if (!weight) throw new Error(`EMA: no model weight '${s.name}'`);
+              const current = newValue.get(weight) ?? weight;
+              newValue.set(
+                s.variable,
+                emaUpdate(s.variable, current, scalars.ema_decay as tf.Scalar),
               );
             }
-            newValue.set(optimizer.slot(p.path, name) as tf.Variable, value);
           }
-        });
-        for (const u of stateUpdates) newValue.set(u.variable, u.value);
-        if (ema) {
-          const byPath = new Map(model.weights().map((w) => [w.path, w.variable]));
-          for (const s of ema.variables()) {
-            const weight = byPath.get(s.name);
-            if (!weight) throw new Error(`EMA: no model weight '${s.name}'`);
-            const current = newValue.get(weight) ?? weight;
-            newValue.set(
-              s.variable,
-              emaUpdate(s.variable, current, scalars.ema_decay as tf.Scalar),
-            );
-          }
-        }
-        for (const [variable, value] of newValue)
-          assignments.push({ variable, output: emit(value) });
-        for (const u of stateUpdates) u.value.dispose();
-        tf.dispose(Object.values(f.losses));
-        disposeTensors(f.outputs);
-      }),
-    );
+          for (const [variable, value] of newValue)
+            assignments.push({ variable, output: emit(value) });
+          for (const u of stateUpdates) u.value.dispose();
+          tf.dispose(Object.values(f.losses));
+          disposeTensors(f.outputs);
+        }),
+      );
+    } finally {
+      await restore();
+    }
     this.phaseTimes.traceMs += performance.now() - traceStart;
     tf.dispose(Object.values(scalars));
     // Draws from the traced copy of the trainer's stream come from the trainer's stream itself.
@@ -317,11 +350,44 @@ export class CompiledStepRunner<
     return this.finish(trace, outs, losses, template, assignments, 'training', streamOf);
   }
 
+  /**
+   * A shape-only trace on the `traceOn` backend (switched to for the capture; `restore` switches
+   * back). Its lowering reproduces the semantics of the backend that was active, where the eager
+   * steps run.
+   */
+  private async startTrace(batch: B): Promise<{ trace: Trace; restore: () => Promise<void> }> {
+    const active = tf.getBackend();
+    const bytes = Object.values(batch).reduce((n, t) => n + t.size * 4, 0);
+    const target = traceBackendFor(
+      this.opts.traceOn ?? 'auto',
+      active,
+      bytes,
+      Boolean(tf.findBackend('wasm')),
+    );
+    const semanticsOf = active === 'cpu' || active === 'wasm' ? active : undefined;
+    const trace = new Trace({ shapeOnly: true, semanticsOf });
+    if (target === active) return { trace, restore: async () => {} };
+    if (target === 'cpu' && !tf.findBackend('cpu')) await import('@tensorflow/tfjs-backend-cpu');
+    if (!tf.findBackend(target)) {
+      throw new Error(
+        `engine: traceOn '${target}' needs the tfjs ${target} backend registered ` +
+          `(import '@tensorflow/tfjs-backend-${target}')`,
+      );
+    }
+    await tf.setBackend(target);
+    return {
+      trace,
+      restore: async () => {
+        await tf.setBackend(active);
+      },
+    };
+  }
+
   /** Traces one evaluation forward pass and builds its session. */
   private async compileEval(batch: B): Promise<Program | Fallback> {
     const { task, model } = this.parts;
     const state = this.stateVariables(false);
-    const trace = new Trace();
+    const { trace, restore } = await this.startTrace(batch);
     const tracedBatch = this.bindBatch(trace, batch);
     for (const s of state) trace.bindInput(s.name, s.variable);
     const outs: TracedValue[] = [];
@@ -332,13 +398,17 @@ export class CompiledStepRunner<
       return outs.length - 1;
     };
     const traceStart = performance.now();
-    tf.tidy(() =>
-      trace.run(() => {
-        const r = task.forward(model, tracedBatch, { training: false });
-        for (const [name, t] of Object.entries(r.losses)) losses.push([name, emit(t)]);
-        template = this.templateOf(r.outputs, emit);
-      }),
-    );
+    try {
+      tf.tidy(() =>
+        trace.run(() => {
+          const r = task.forward(model, tracedBatch, { training: false });
+          for (const [name, t] of Object.entries(r.losses)) losses.push([name, emit(t)]);
+          template = this.templateOf(r.outputs, emit);
+        }),
+      );
+    } finally {
+      await restore();
+    }
     this.phaseTimes.traceMs += performance.now() - traceStart;
     return this.finish(trace, outs, losses, template, [], 'evaluation', (r) => r.rng);
   }

@@ -100,7 +100,7 @@ export function lowerTrace(trace: Trace, outputs: TracedValue[]): LoweredModel {
   };
 
   const unsupported: string[] = [];
-  const traceBackend = trace.backendName;
+  const traceBackend = trace.semanticsOf;
   for (const call of calls) {
     const ins = call.inputs.map((i) => ({
       key: i.name,

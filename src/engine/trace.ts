@@ -158,7 +158,8 @@ export function installKernelHooks(backendName: string = tf.getBackend()): void 
       kernelDepth++;
       let out: tf.TensorInfo | tf.TensorInfo[];
       try {
-        out = original(params);
+        const skip = outermost && activeTrace?.shapeOnly ? shapeOnlyOutput(name, params) : null;
+        out = skip ?? original(params);
       } finally {
         kernelDepth--;
       }
@@ -171,6 +172,103 @@ export function installKernelHooks(backendName: string = tf.getBackend()): void 
   }
 }
 
+type ShapeRule = (inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => number[] | null;
+
+function convOutShape(depthwise: boolean): ShapeRule {
+  return (inputs, attrs) => {
+    const x = inputs.x;
+    const f = inputs.filter;
+    const format = (attrs.dataFormat as string | undefined) ?? 'NHWC';
+    if (!x || !f || format !== 'NHWC' || typeof attrs.pad === 'object') return null;
+    return tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      f.shape as [number, number, number, number],
+      attrs.strides as number | [number, number],
+      (attrs.dilations as number | [number, number] | undefined) ?? 1,
+      attrs.pad as 'same' | 'valid' | number,
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+      depthwise,
+    ).outShape;
+  };
+}
+
+const conv3dOutShape: ShapeRule = (inputs, attrs) => {
+  const x = inputs.x;
+  const f = inputs.filter;
+  const format = (attrs.dataFormat as string | undefined) ?? 'NDHWC';
+  if (!x || !f || format !== 'NDHWC') return null;
+  return tf.backend_util.computeConv3DInfo(
+    x.shape as [number, number, number, number, number],
+    f.shape as [number, number, number, number, number],
+    attrs.strides as number | [number, number, number],
+    (attrs.dilations as number | [number, number, number] | undefined) ?? 1,
+    attrs.pad as 'same' | 'valid',
+  ).outShape;
+};
+
+const fromAttr =
+  (key: string): ShapeRule =>
+  (_inputs, attrs) =>
+    Array.isArray(attrs[key]) ? [...(attrs[key] as number[])] : null;
+
+const matMulOutShape: ShapeRule = (inputs, attrs) => {
+  const a = inputs.a?.shape;
+  const b = inputs.b?.shape;
+  if (!a || !b || a.length < 2 || b.length < 2) return null;
+  const m = attrs.transposeA ? a[a.length - 1] : a[a.length - 2];
+  const n = attrs.transposeB ? b[b.length - 2] : b[b.length - 1];
+  const batch = tf.broadcast_util.assertAndGetBroadcastShape(a.slice(0, -2), b.slice(0, -2));
+  return [...batch, m, n];
+};
+
+/**
+ * The compute-heavy kernels a shape-only trace does not run: their output shape follows from the
+ * input shapes and attributes alone, and the graph only needs shapes. Everything else runs for
+ * real (cheap elementwise work, and kernels whose output shape depends on values).
+ */
+const SHAPE_ONLY_RULES: Readonly<Record<string, ShapeRule>> = {
+  Conv2D: convOutShape(false),
+  FusedConv2D: convOutShape(false),
+  DepthwiseConv2dNative: convOutShape(true),
+  FusedDepthwiseConv2D: convOutShape(true),
+  Conv2DBackpropInput: fromAttr('inputShape'),
+  Conv2DBackpropFilter: fromAttr('filterShape'),
+  DepthwiseConv2dNativeBackpropInput: fromAttr('inputShape'),
+  DepthwiseConv2dNativeBackpropFilter: fromAttr('filterShape'),
+  Conv3D: conv3dOutShape,
+  Conv3DBackpropInputV2: fromAttr('inputShape'),
+  Conv3DBackpropFilterV2: fromAttr('filterShape'),
+  BatchMatMul: matMulOutShape,
+  _FusedMatMul: matMulOutShape,
+};
+
+interface TensorMaker {
+  /** tfjs-backend-cpu. */
+  makeTensorInfo?(shape: number[], dtype: tf.DataType, values?: tf.TypedArray): tf.TensorInfo;
+  /** tfjs-backend-wasm: allocates the output in the wasm heap. */
+  makeOutput?(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+/** An uncomputed output of a heavy kernel's shape, or null to run the kernel (see above). */
+function shapeOnlyOutput(
+  kernelName: string,
+  params: Parameters<AnyKernelFunc>[0],
+): tf.TensorInfo | null {
+  const rule = SHAPE_ONLY_RULES[kernelName];
+  if (!rule) return null;
+  const x = Object.values(params.inputs)[0];
+  if (!x || x.dtype !== 'float32') return null;
+  const shape = rule(params.inputs, params.attrs ?? {});
+  if (!shape) return null;
+  const backend = params.backend as unknown as TensorMaker;
+  // cpu's makeOutput has another signature (values first): check makeTensorInfo first.
+  if (backend.makeTensorInfo) {
+    const zeros = new Float32Array(tf.util.sizeFromShape(shape));
+    return backend.makeTensorInfo(shape, 'float32', zeros);
+  }
+  return backend.makeOutput ? backend.makeOutput(shape, 'float32') : null;
+}
+
 function copyAttrs(attrs: tf.NamedAttrMap): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(attrs)) {
@@ -179,8 +277,37 @@ function copyAttrs(attrs: tf.NamedAttrMap): Record<string, unknown> {
   return out;
 }
 
+export interface TraceOptions {
+  /**
+   * Skip the compute-heavy kernels (convolutions and their gradients, matrix products): their
+   * outputs get the right shape and dtype but no computed values (zeros on cpu, uninitialised
+   * heap on wasm). The graph needs only the call sequence, attributes and
+   * shapes, so it is the same; the traced run's values are then meaningless (the compiled step
+   * never uses them). Default false.
+   */
+  shapeOnly?: boolean;
+  /**
+   * The tfjs backend whose kernel semantics the lowering reproduces where tfjs backends differ
+   * (ResizeBilinearGrad: see ./kernels/resize.ts). Default: the backend the trace records on.
+   */
+  semanticsOf?: TraceableBackend;
+}
+
 /** A recording of the kernel calls of one function run. Use {@link traceFunction}. */
 export class Trace {
+  readonly shapeOnly: boolean;
+  private readonly semanticsOfOption: TraceableBackend | undefined;
+
+  constructor(opts: TraceOptions = {}) {
+    this.shapeOnly = opts.shapeOnly ?? false;
+    this.semanticsOfOption = opts.semanticsOf;
+  }
+
+  /** See {@link TraceOptions.semanticsOf}. */
+  get semanticsOf(): TraceableBackend {
+    return this.semanticsOfOption ?? this.backendName;
+  }
+
   readonly calls: KernelCall[] = [];
   readonly randoms: TracedRandom[] = [];
   readonly inputs = new Map<string, TracedValue>();

@@ -1,13 +1,17 @@
 /**
  * Small models and tasks for the engine's equality tests, built from the library's layers:
  * a ResNet bottleneck block, an SE + depthwise (MobileNet-style) block, a ViT encoder block and a
- * Conv3D block, each followed by global pooling, a classifier and softmax cross-entropy + l2.
+ * Conv3D block, each followed by global pooling, a classifier and softmax cross-entropy + l2;
+ * and a RetinaNet-style two-level head with focal + Huber losses.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Layer, type CallArgs } from '../../src/core/layer.js';
+import { Layer, type CallArgs, type Initializer } from '../../src/core/layer.js';
+import { constant } from '../../src/core/initializers.js';
 import { Rng } from '../../src/core/random.js';
 import type { Batch, ForwardResult, InputPipeline, Task } from '../../src/core/task.js';
 import { softmaxCrossEntropy } from '../../src/losses/classification.js';
+import { focalLoss } from '../../src/losses/focal.js';
+import { huberLoss } from '../../src/losses/huber.js';
 import { modelL2Regularization } from '../../src/losses/l2.js';
 import { getActivation } from '../../src/modeling/layers/activations.js';
 import { MultiHeadAttention } from '../../src/modeling/layers/attention.js';
@@ -177,10 +181,10 @@ function body(kind: ModelKind): Layer {
 }
 
 /** Repeats one fixed batch (the tests drive steps directly; the trainer is not involved). */
-class FixedPipeline implements InputPipeline<ClsBatch> {
+class FixedPipeline<B extends Batch> implements InputPipeline<B> {
   private served = 0;
-  constructor(private readonly batch: () => ClsBatch) {}
-  async next(): Promise<ClsBatch> {
+  constructor(private readonly batch: () => B) {}
+  async next(): Promise<B> {
     this.served++;
     return this.batch();
   }
@@ -237,6 +241,234 @@ export class BlockTask implements Task<Classifier, ClsBatch, ClsOutputs> {
     return {
       losses: { total_loss: tf.add(cls, l2) as tf.Scalar, cls_loss: cls, l2_loss: l2 },
       outputs: { logits },
+    };
+  }
+
+  buildMetrics(): [] {
+    return [];
+  }
+}
+
+/** Feature levels of the RetinaNet-style head test: level → spatial size (16 channels each). */
+export const HEAD_LEVELS: Readonly<Record<string, number>> = { '3': 8, '4': 4 };
+const HEAD_CHANNELS = 16;
+
+export interface RetinaNetHeadOptions {
+  numClasses: number;
+  numAnchorsPerLocation: number;
+  numConvs: number;
+  numFilters: number;
+  activation: string;
+}
+
+/**
+ * Model Garden's RetinaNetHead layout (official/vision/modeling/heads/dense_prediction_heads.py):
+ * a class tower and a box tower of `numConvs` 3x3 'same' convs whose weights are SHARED across
+ * levels (`classnet-conv_i`, `boxnet-conv_i`), each followed by a batch norm OWNED by its level
+ * (`classnet-conv-norm_{level}_{i}`) and the activation; then one shared `scores` conv
+ * (anchors·classes outputs, bias −log((1 − 0.01)/0.01) as MG) and one `boxes` conv (anchors·4).
+ * Kernels use glorot_uniform instead of MG's RandomNormal(0.01 / 1e-5) so that every gradient
+ * of the equality test is well above rounding noise.
+ */
+export class RetinaNetStyleHead extends Layer<
+  Record<string, tf.Tensor>,
+  { cls: Record<string, tf.Tensor>; box: Record<string, tf.Tensor> }
+> {
+  private readonly clsConvs: Conv2D[] = [];
+  private readonly boxConvs: Conv2D[] = [];
+  private readonly clsNorms: Record<string, BatchNormalization[]> = {};
+  private readonly boxNorms: Record<string, BatchNormalization[]> = {};
+  private readonly classifier: Conv2D;
+  private readonly boxRegressor: Conv2D;
+  private readonly act: (x: tf.Tensor) => tf.Tensor;
+
+  constructor(
+    readonly opts: RetinaNetHeadOptions,
+    readonly levels: string[],
+  ) {
+    super({ name: 'retina_net_head' });
+    const conv = (name: string, filters: number, biasInitializer?: Initializer) =>
+      new Conv2D({ name, filters, kernelSize: 3, padding: 'same', biasInitializer });
+    const norm = (name: string) => new BatchNormalization({ name, momentum: 0.99, epsilon: 1e-3 });
+    for (const tower of ['classnet', 'boxnet'] as const) {
+      const convs = tower === 'classnet' ? this.clsConvs : this.boxConvs;
+      const norms = tower === 'classnet' ? this.clsNorms : this.boxNorms;
+      for (let i = 0; i < opts.numConvs; i++) {
+        convs.push(this.add(`_${tower}_conv${i}`, conv(`${tower}-conv_${i}`, opts.numFilters)));
+      }
+      for (const level of levels) {
+        norms[level] = [];
+        for (let i = 0; i < opts.numConvs; i++) {
+          norms[level].push(
+            this.add(`_${tower}_norm${level}_${i}`, norm(`${tower}-conv-norm_${level}_${i}`)),
+          );
+        }
+      }
+    }
+    // dense_prediction_heads.py: the classifier bias starts at the logit of a 0.01 prior.
+    this.classifier = this.add(
+      '_classifier',
+      conv(
+        'scores',
+        opts.numClasses * opts.numAnchorsPerLocation,
+        constant(-Math.log(0.99 / 0.01)),
+      ),
+    );
+    this.boxRegressor = this.add('_box_regressor', conv('boxes', 4 * opts.numAnchorsPerLocation));
+    this.act = getActivation(opts.activation);
+  }
+
+  private tower(x: tf.Tensor, convs: Conv2D[], norms: BatchNormalization[], args: CallArgs) {
+    let y = x;
+    convs.forEach((c, i) => (y = this.act(norms[i].apply(c.apply(y, args), args))));
+    return y;
+  }
+
+  protected call(features: Record<string, tf.Tensor>, args: CallArgs) {
+    const cls: Record<string, tf.Tensor> = {};
+    const box: Record<string, tf.Tensor> = {};
+    for (const level of this.levels) {
+      const x = features[level];
+      if (!x) throw new Error(`retina_net_head: no features for level ${level}`);
+      cls[level] = this.classifier.apply(
+        this.tower(x, this.clsConvs, this.clsNorms[level], args),
+        args,
+      );
+      box[level] = this.boxRegressor.apply(
+        this.tower(x, this.boxConvs, this.boxNorms[level], args),
+        args,
+      );
+    }
+    return { cls, box };
+  }
+}
+
+export type HeadBatch = Batch & {
+  [feature: `features_${string}`]: tf.Tensor;
+  /** [B, anchors] int32: class index, −1 background (one-hot all zero), −2 ignored. */
+  cls_targets: tf.Tensor;
+  /** [B, anchors, 4] encoded box targets. */
+  box_targets: tf.Tensor;
+  /** [B, anchors]: 0 for ignored anchors, else 1. */
+  cls_weights: tf.Tensor;
+  /** [B, anchors]: 1 for positive anchors, else 0. */
+  box_weights: tf.Tensor;
+};
+export type HeadOutputs = { cls_outputs: tf.Tensor; box_outputs: tf.Tensor };
+
+/** [B, H, W, A·D] per level → [B, ΣH·W·A, D] (MG loss_utils.multi_level_flatten). */
+export function multiLevelFlatten(
+  levels: Record<string, tf.Tensor>,
+  order: string[],
+  lastDim: number,
+): tf.Tensor {
+  const flat = order.map((l) => tf.reshape(levels[l], [levels[l].shape[0], -1, lastDim]));
+  return flat.length === 1 ? flat[0] : tf.concat(flat, 1);
+}
+
+/**
+ * A RetinaNet-style detection task over {@link RetinaNetStyleHead} with Model Garden's
+ * RetinaNet losses (official/vision/tasks/retinanet.py `build_losses`, defaults from
+ * official/vision/configs/retinanet.py `Losses`): focal loss (α 0.25, γ 1.5, SUM) and Huber
+ * (δ 0.1, SUM), both with weights divided by (Σ box_weights + 1); model_loss = cls_loss + 50 ·
+ * box_loss; total_loss = model_loss + l2.
+ */
+export class HeadTask implements Task<RetinaNetStyleHead, HeadBatch, HeadOutputs> {
+  readonly type = 'engine_test_retinanet_head';
+  readonly levels = Object.keys(HEAD_LEVELS).sort();
+  readonly head: RetinaNetHeadOptions = {
+    numClasses: 4,
+    numAnchorsPerLocation: 3,
+    numConvs: 2,
+    numFilters: 16,
+    activation: 'swish',
+  };
+  readonly boxLossWeight = 50;
+
+  constructor(readonly l2 = 1e-4) {}
+
+  get numAnchors(): number {
+    return (
+      this.levels.reduce((n, l) => n + HEAD_LEVELS[l] ** 2, 0) * this.head.numAnchorsPerLocation
+    );
+  }
+
+  buildModel(): RetinaNetStyleHead {
+    return new RetinaNetStyleHead(this.head, this.levels);
+  }
+
+  /**
+   * Features ~ N(0, 1) and fixed random targets from `seed`: per anchor 20 % positive (random
+   * class), 15 % ignored (−2), the rest background (−1); box targets ~ N(0, 0.2) so that both
+   * Huber branches (|e| ≤ 0.1 and beyond) occur.
+   */
+  batch(batchSize: number, seed = 1): HeadBatch {
+    const rng = new Rng(seed);
+    const normal = (shape: number[], scale = 1) =>
+      tf.tensor(
+        Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()),
+        shape,
+      );
+    const out: Record<string, tf.Tensor> = {};
+    for (const l of this.levels) {
+      out[`features_${l}`] = normal([batchSize, HEAD_LEVELS[l], HEAD_LEVELS[l], HEAD_CHANNELS]);
+    }
+    const n = batchSize * this.numAnchors;
+    const cls = new Int32Array(n);
+    const clsW = new Float32Array(n);
+    const boxW = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const u = rng.uniform();
+      cls[i] = u < 0.2 ? rng.int(this.head.numClasses) : u < 0.35 ? -2 : -1;
+      clsW[i] = cls[i] === -2 ? 0 : 1;
+      boxW[i] = cls[i] >= 0 ? 1 : 0;
+    }
+    const shape = [batchSize, this.numAnchors];
+    out.cls_targets = tf.tensor(cls, shape, 'int32');
+    out.cls_weights = tf.tensor(clsW, shape);
+    out.box_weights = tf.tensor(boxW, shape);
+    out.box_targets = normal([batchSize, this.numAnchors, 4], 0.2);
+    return out as HeadBatch;
+  }
+
+  dummyBatch(batchSize: number): HeadBatch {
+    return this.batch(batchSize);
+  }
+
+  async buildInputs(): Promise<InputPipeline<HeadBatch>> {
+    return new FixedPipeline(() => this.batch(2));
+  }
+
+  forward(model: RetinaNetStyleHead, batch: HeadBatch, args: CallArgs): ForwardResult<HeadOutputs> {
+    const features: Record<string, tf.Tensor> = {};
+    for (const l of this.levels) features[l] = batch[`features_${l}`];
+    const { cls, box } = model.apply(features, args);
+    const k = this.head.numClasses;
+    const clsOutputs = multiLevelFlatten(cls, this.levels, k);
+    const boxOutputs = multiLevelFlatten(box, this.levels, 4);
+    const numPositives = tf.add(tf.sum(batch.box_weights), 1);
+    const clsLoss = focalLoss(tf.oneHot(batch.cls_targets, k), clsOutputs, {
+      alpha: 0.25,
+      gamma: 1.5,
+      sampleWeight: tf.div(batch.cls_weights, numPositives),
+      reduction: 'sum',
+    }) as tf.Scalar;
+    const boxLoss = huberLoss(batch.box_targets, boxOutputs, {
+      delta: 0.1,
+      sampleWeight: tf.div(batch.box_weights, numPositives),
+      reduction: 'sum',
+    }) as tf.Scalar;
+    const modelLoss = tf.add(clsLoss, tf.mul(this.boxLossWeight, boxLoss)) as tf.Scalar;
+    const l2 = modelL2Regularization(model.weights(), this.l2);
+    return {
+      losses: {
+        total_loss: tf.add(modelLoss, l2) as tf.Scalar,
+        cls_loss: clsLoss,
+        box_loss: boxLoss,
+        model_loss: modelLoss,
+        l2_loss: l2,
+      },
+      outputs: { cls_outputs: clsOutputs, box_outputs: boxOutputs },
     };
   }
 

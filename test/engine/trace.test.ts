@@ -172,3 +172,60 @@ for (const [kind, composed] of COMPOSED_ON_WASM) {
     assert.deepEqual(signatureOf(onWasm), signatureOf(onCpu));
   });
 }
+
+testOnEachBackend(
+  'a shape-only trace records the same calls as a full one, without computing the heavy kernels',
+  () => {
+    const x = tf.randomNormal([2, 9, 9, 3], 0, 1, 'float32', 1);
+    const w = tf.variable(tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 2));
+    const d = tf.variable(tf.randomNormal([3, 3, 4, 1], 0, 1, 'float32', 3));
+    const m = tf.variable(tf.randomNormal([4, 5], 0, 1, 'float32', 4));
+    const step = (trace: Trace) => {
+      const seen: number[][] = [];
+      tf.tidy(() =>
+        trace.run(() => {
+          const { value, grads } = tf.variableGrads(() => {
+            const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same');
+            const z = tf.depthwiseConv2d(tf.relu(y), d as tf.Tensor4D, 1, 'valid');
+            const p = tf.matMul(tf.reshape(tf.mean(z, [1, 2]), [2, 4]), m as tf.Tensor2D);
+            const conv = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid');
+            seen.push(Array.from(conv.dataSync().slice(0, 4)));
+            return tf.sum(tf.square(p));
+          });
+          seen.push(Array.from(value.dataSync()));
+          for (const g of Object.values(grads)) seen.push(Array.from(g.dataSync().slice(0, 3)));
+        }),
+      );
+      return seen;
+    };
+    const bind = (trace: Trace) => {
+      trace.bindInput('x', x);
+      trace.bindInput('w', w);
+      trace.bindInput('d', d);
+      trace.bindInput('m', m);
+      return trace;
+    };
+    const full = bind(new Trace());
+    const fullValues = step(full);
+    const shapes = bind(new Trace({ shapeOnly: true }));
+    const shapeValues = step(shapes);
+    const describe = (c: KernelCall) => ({
+      kernel: c.kernelName,
+      attrs: c.attrs,
+      ins: c.inputs.map((i) => [i.name, i.value.shape, i.value.dtype]),
+      outs: c.outputs.map((o) => [o.shape, o.dtype]),
+    });
+    assert.deepEqual(shapes.calls.map(describe), full.calls.map(describe));
+    const kernels = new Set(full.calls.map((c) => c.kernelName));
+    for (const k of ['Conv2D', 'Conv2DBackpropFilter', 'DepthwiseConv2dNative', 'BatchMatMul']) {
+      assert.ok(kernels.has(k), `the step uses ${k}`);
+    }
+    // The full trace computed the convolution; the shape-only one did not (its output is zeros
+    // on cpu, uninitialised heap on wasm).
+    assert.ok(fullValues[0].some((v) => Math.abs(v) > 1e-3));
+    assert.notDeepEqual(shapeValues[0], fullValues[0]);
+    // The trace refuses data reads either way (the compiled step would not compile this one).
+    assert.ok(shapes.dataReads.length > 0);
+    tf.dispose([x, w, d, m]);
+  },
+);
