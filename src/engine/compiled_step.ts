@@ -3,9 +3,9 @@
  * evaluation step captured once per input signature into one ONNX graph and run by one
  * onnxruntime-node session.
  *
- * Capture: the first step of a signature (batch keys, shapes, dtypes) runs the eager step once on
- * the active tfjs backend (wasm under `--backend onnx`, or cpu) under a kernel {@link Trace},
- * WITHOUT assigning anything: forward
+ * Capture: the first step of a signature (batch keys, shapes, dtypes) runs the eager step once,
+ * shape-only (heavy kernels not computed), on tfjs-backend-cpu (`traceOn`) under a kernel
+ * {@link Trace}, WITHOUT assigning anything: forward
  * (`task.forward`), every loss term, gradients (tfjs's own gradient definitions via
  * `tf.variableGrads`), the optimizer's gradient transform and pure per-weight update
  * (`Optimizer.update`), batch-norm state updates (collected through `CallArgs.stateUpdates`) and
@@ -42,34 +42,15 @@ export interface CompiledStepOptions extends SessionOptions {
   /** Receives the one-per-signature fallback warnings; default `console.warn`. */
   warn?: (message: string) => void;
   /**
-   * The tfjs backend the capturing run records on: 'wasm', 'cpu', 'active' (keep the active
-   * backend) or 'auto' (default: wasm for batches up to {@link AUTO_TRACE_WASM_MAX_BATCH_BYTES},
-   * cpu above). The capture is shape-only (convolutions and matrix products are not computed,
-   * see TraceOptions.shapeOnly in ./trace.ts), so its time is that of the remaining elementwise
-   * work, where wasm is 3–4x faster than cpu; its memory is every intermediate of one step,
-   * which on cpu lives in ordinary ArrayBuffers while the wasm heap stops at 4 GiB (a ResNet-50
-   * 224 training step at batch 8 does not fit there).
+   * The tfjs backend the capturing run records on: 'cpu' (default), 'wasm', or 'active' (keep
+   * the active backend). The capture is shape-only (see TraceOptions.shapeOnly in ./trace.ts):
+   * convolutions, matrix products, elementwise and reduction kernels are not computed, so the
+   * capture costs little on either backend (cpu was as fast as wasm or faster: demo 1.87 vs
+   * 2.01 s first step); its memory is every intermediate of one step, which on cpu lives in
+   * ordinary ArrayBuffers while the wasm heap stops at 4 GiB (a ResNet-50 224 training step at
+   * batch 8 outgrows it).
    */
-  traceOn?: 'cpu' | 'wasm' | 'active' | 'auto';
-}
-
-/**
- * 'auto' tracing records on wasm while the batch is at most this many bytes (a 224x224x3 float
- * batch of 4 is 2.4 MB) and on cpu above, where a step's intermediates may outgrow the 4 GiB
- * wasm heap.
- */
-export const AUTO_TRACE_WASM_MAX_BATCH_BYTES = 2 * 2 ** 20;
-
-/** The backend a capture records on (see {@link CompiledStepOptions.traceOn}). */
-export function traceBackendFor(
-  traceOn: NonNullable<CompiledStepOptions['traceOn']>,
-  active: string,
-  batchBytes: number,
-  wasmAvailable: boolean,
-): string {
-  if (traceOn === 'active') return active;
-  if (traceOn !== 'auto') return traceOn;
-  return batchBytes <= AUTO_TRACE_WASM_MAX_BATCH_BYTES && wasmAvailable ? 'wasm' : 'cpu';
+  traceOn?: 'cpu' | 'wasm' | 'active';
 }
 
 /** A variable the graph reads and may write: weight, slot or EMA shadow. */
@@ -245,7 +226,7 @@ export class CompiledStepRunner<
     const state = this.stateVariables(true);
     const traceRng = new Rng();
     traceRng.setState(rng.getState());
-    const { trace, restore } = await this.startTrace(batch);
+    const { trace, restore } = await this.startTrace();
     const scalars = {
       lr: tf.scalar(lr),
       step: tf.scalar(step),
@@ -355,15 +336,10 @@ export class CompiledStepRunner<
    * back). Its lowering reproduces the semantics of the backend that was active, where the eager
    * steps run.
    */
-  private async startTrace(batch: B): Promise<{ trace: Trace; restore: () => Promise<void> }> {
+  private async startTrace(): Promise<{ trace: Trace; restore: () => Promise<void> }> {
     const active = tf.getBackend();
-    const bytes = Object.values(batch).reduce((n, t) => n + t.size * 4, 0);
-    const target = traceBackendFor(
-      this.opts.traceOn ?? 'auto',
-      active,
-      bytes,
-      Boolean(tf.findBackend('wasm')),
-    );
+    const wanted = this.opts.traceOn ?? 'cpu';
+    const target = wanted === 'active' ? active : wanted;
     const semanticsOf = active === 'cpu' || active === 'wasm' ? active : undefined;
     const trace = new Trace({ shapeOnly: true, semanticsOf });
     if (target === active) return { trace, restore: async () => {} };
@@ -387,7 +363,7 @@ export class CompiledStepRunner<
   private async compileEval(batch: B): Promise<Program | Fallback> {
     const { task, model } = this.parts;
     const state = this.stateVariables(false);
-    const { trace, restore } = await this.startTrace(batch);
+    const { trace, restore } = await this.startTrace();
     const tracedBatch = this.bindBatch(trace, batch);
     for (const s of state) trace.bindInput(s.name, s.variable);
     const outs: TracedValue[] = [];

@@ -221,12 +221,44 @@ const matMulOutShape: ShapeRule = (inputs, attrs) => {
   return [...batch, m, n];
 };
 
+const broadcastOutShape: ShapeRule = (inputs) => {
+  const a = inputs.a?.shape;
+  const b = inputs.b?.shape;
+  return a && b ? tf.backend_util.assertAndGetBroadcastShape(a, b) : null;
+};
+
+const sameAsX: ShapeRule = (inputs) => (inputs.x ? [...inputs.x.shape] : null);
+
+const reductionOutShape: ShapeRule = (inputs, attrs) => {
+  const x = inputs.x?.shape;
+  if (!x) return null;
+  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x);
+  const [out] = tf.backend_util.computeOutAndReduceShapes(x, axes);
+  return attrs.keepDims ? tf.backend_util.expandShapeToKeepDim(out, axes) : out;
+};
+
+/** float32 → float32 elementwise kernels (inputs a, b broadcast; or x). */
+const BINARY = ['Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum', 'SquaredDifference'];
+const UNARY = [
+  ...['Relu', 'Relu6', 'Elu', 'LeakyRelu', 'Step', 'Sigmoid', 'Tanh', 'Softplus'],
+  ...['Sqrt', 'Rsqrt', 'Square', 'Exp', 'Log', 'Neg', 'Reciprocal', 'Abs'],
+  ...['ZerosLike', 'OnesLike'],
+];
+
 /**
- * The compute-heavy kernels a shape-only trace does not run: their output shape follows from the
- * input shapes and attributes alone, and the graph only needs shapes. Everything else runs for
- * real (cheap elementwise work, and kernels whose output shape depends on values).
+ * The kernels a shape-only trace does not run: float32 kernels whose output shape follows from
+ * their input shapes and attributes alone (the heavy ones: convolutions and their gradients,
+ * matrix products; and the elementwise and reduction work around them, which tfjs-backend-cpu
+ * does slowly through generic broadcasting loops). Everything else runs for real, including
+ * every kernel whose output shape or dtype depends on values or that is not float32.
  */
 const SHAPE_ONLY_RULES: Readonly<Record<string, ShapeRule>> = {
+  ...Object.fromEntries(BINARY.map((k) => [k, broadcastOutShape])),
+  ...Object.fromEntries(UNARY.map((k) => [k, sameAsX])),
+  Sum: reductionOutShape,
+  Mean: reductionOutShape,
+  Max: reductionOutShape,
+  Min: reductionOutShape,
   Conv2D: convOutShape(false),
   FusedConv2D: convOutShape(false),
   DepthwiseConv2dNative: convOutShape(true),
@@ -247,6 +279,7 @@ interface TensorMaker {
   makeTensorInfo?(shape: number[], dtype: tf.DataType, values?: tf.TypedArray): tf.TensorInfo;
   /** tfjs-backend-wasm: allocates the output in the wasm heap. */
   makeOutput?(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap?(info: tf.TensorInfo): tf.TypedArray;
 }
 
 /** An uncomputed output of a heavy kernel's shape, or null to run the kernel (see above). */
@@ -256,8 +289,8 @@ function shapeOnlyOutput(
 ): tf.TensorInfo | null {
   const rule = SHAPE_ONLY_RULES[kernelName];
   if (!rule) return null;
-  const x = Object.values(params.inputs)[0];
-  if (!x || x.dtype !== 'float32') return null;
+  const inputs = Object.values(params.inputs);
+  if (inputs.length === 0 || inputs.some((t) => !t || t.dtype !== 'float32')) return null;
   const shape = rule(params.inputs, params.attrs ?? {});
   if (!shape) return null;
   const backend = params.backend as unknown as TensorMaker;
@@ -266,7 +299,11 @@ function shapeOnlyOutput(
     const zeros = new Float32Array(tf.util.sizeFromShape(shape));
     return backend.makeTensorInfo(shape, 'float32', zeros);
   }
-  return backend.makeOutput ? backend.makeOutput(shape, 'float32') : null;
+  if (!backend.makeOutput || !backend.typedArrayFromHeap) return null;
+  // Zeroed, as on cpu: a value that reaches integer use (Cast → Gather indices) stays in range.
+  const out = backend.makeOutput(shape, 'float32');
+  backend.typedArrayFromHeap(out).fill(0);
+  return out;
 }
 
 function copyAttrs(attrs: tf.NamedAttrMap): Record<string, unknown> {
@@ -279,11 +316,11 @@ function copyAttrs(attrs: tf.NamedAttrMap): Record<string, unknown> {
 
 export interface TraceOptions {
   /**
-   * Skip the compute-heavy kernels (convolutions and their gradients, matrix products): their
-   * outputs get the right shape and dtype but no computed values (zeros on cpu, uninitialised
-   * heap on wasm). The graph needs only the call sequence, attributes and
-   * shapes, so it is the same; the traced run's values are then meaningless (the compiled step
-   * never uses them). Default false.
+   * Do not run the float32 kernels whose output shape follows from input shapes and attributes
+   * (convolutions and their gradients, matrix products, elementwise and reduction kernels: see
+   * SHAPE_ONLY_RULES): their outputs get the right shape and dtype and zeros for values. The
+   * graph needs only the call sequence, attributes and shapes, so it is the same; the traced
+   * run's values are then meaningless (the compiled step never uses them). Default false.
    */
   shapeOnly?: boolean;
   /**

@@ -8,12 +8,11 @@
  *    weights, slots, moving statistics and EMA shadows, to 1e-4 relative to each tensor's scale;
  *  - a kernel without a lowering: one warning naming it, eager fallback with eager results.
  */
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, setGlobalSeed } from '../../src/core/random.js';
 import { compileFunction } from '../../src/engine/compile.js';
-import { createCompiledStepRunner, traceBackendFor } from '../../src/engine/compiled_step.js';
+import { createCompiledStepRunner } from '../../src/engine/compiled_step.js';
 import { registerKernelLowering } from '../../src/engine/kernels/index.js';
 import { EagerStepRunner } from '../../src/train/eager_step.js';
 import { EmaState } from '../../src/train/ema.js';
@@ -195,15 +194,3 @@ testOnEachBackend(
     }
   },
 );
-
-test("traceOn 'auto' records small batches on wasm and large ones on cpu", () => {
-  const mib = 2 ** 20;
-  // 32x32x32x3 float32 (the demo batch) and 8x224x224x3 (ResNet-50 at batch 8).
-  assert.equal(traceBackendFor('auto', 'wasm', 32 * 32 * 32 * 3 * 4, true), 'wasm');
-  assert.equal(traceBackendFor('auto', 'wasm', 8 * 224 * 224 * 3 * 4, true), 'cpu');
-  assert.equal(traceBackendFor('auto', 'cpu', 2 * mib, true), 'wasm');
-  assert.equal(traceBackendFor('auto', 'cpu', 2 * mib + 4, true), 'cpu');
-  assert.equal(traceBackendFor('auto', 'cpu', 1024, false), 'cpu');
-  assert.equal(traceBackendFor('active', 'cpu', 1024, true), 'cpu');
-  assert.equal(traceBackendFor('cpu', 'wasm', 1024, true), 'cpu');
-});
