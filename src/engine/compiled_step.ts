@@ -131,6 +131,8 @@ export class CompiledStepRunner<
   O,
 > implements StepRunner<B, O> {
   private readonly programs = new Map<string, Program | Fallback>();
+  /** ORT copies of the state fed to evaluation steps, by input name, with the tfjs buffer copied. */
+  private readonly evalFeeds = new Map<string, { dataId: object; tensor: ort.Tensor }>();
   private eager: EagerStepRunner<M, B, O> | null = null;
   private readonly warn: (message: string) => void;
   /** Where compiled steps spend their time (training and evaluation steps together). */
@@ -486,6 +488,10 @@ export class CompiledStepRunner<
       }
     });
     const feeds: Record<string, ort.Tensor> = {};
+    // Training assigns new weights every step, so nothing is kept; evaluation reuses the ORT copy
+    // of a weight while its tfjs buffer is the same (a tfjs buffer never changes its values;
+    // `assign` gives a variable a new one), so repeated eval steps skip copying the weights.
+    if (training) this.evalFeeds.clear();
     for (const gi of lowered.inputs) {
       if (gi.kind === 'random') {
         feeds[gi.onnxName] = toOrt(randomTensors.get(gi.index) as tf.Tensor);
@@ -505,7 +511,18 @@ export class CompiledStepRunner<
           `engine: '${gi.name}' is [${t.shape}] ${t.dtype}, the step was compiled for [${gi.value.shape}] ${gi.value.dtype}`,
         );
       }
-      feeds[gi.onnxName] = toOrt(t);
+      if (training || gi.name.startsWith('batch/')) {
+        feeds[gi.onnxName] = toOrt(t);
+        continue;
+      }
+      const cached = this.evalFeeds.get(gi.name);
+      if (cached && cached.dataId === t.dataId) {
+        feeds[gi.onnxName] = cached.tensor;
+      } else {
+        const tensor = toOrt(t);
+        this.evalFeeds.set(gi.name, { dataId: t.dataId, tensor });
+        feeds[gi.onnxName] = tensor;
+      }
     }
     let result: ort.InferenceSession.OnnxValueMapType;
     const t1 = performance.now();

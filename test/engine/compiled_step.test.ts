@@ -194,3 +194,27 @@ testOnEachBackend(
     }
   },
 );
+
+testOnEachBackend('evaluation reuses fed weights only while they are unchanged', async () => {
+  const parts = setup('bottleneck', 'sgd');
+  const runner = createCompiledStepRunner(parts);
+  const eagerParts = setup('bottleneck', 'sgd');
+  const eager = new EagerStepRunner(eagerParts);
+  const evalBatch = parts.task.batch(4, 5);
+  const logits = async (r: typeof runner | typeof eager) => {
+    const out = await r.evalStep(evalBatch);
+    const v = Array.from(out.outputs.logits.dataSync());
+    out.outputs.logits.dispose();
+    return v;
+  };
+  const first = await logits(runner);
+  assert.deepEqual(await logits(runner), first, 'a second eval step gives the same logits');
+  // Change one weight: the next eval step must see it (as eager does).
+  for (const r of [parts, eagerParts]) {
+    const w = r.model.trainableWeights()[0].variable;
+    w.assign(tf.tidy(() => tf.mul(w, tf.scalar(1.5))));
+  }
+  const changed = await logits(runner);
+  assert.notDeepEqual(changed, first);
+  assertClose(changed, await logits(eager), { rtol: 1e-4, atol: 1e-5 });
+});
