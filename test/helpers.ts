@@ -36,3 +36,19 @@ export function assertClose(
     }
   }
 }
+
+/**
+ * |a − b| ≤ 1e-4 · max|b| + 1e-7 elementwise: closeness relative to the tensor's scale (the
+ * compiled-vs-eager equality tests of the engine).
+ */
+export function assertTensorClose(
+  a: { dataSync(): ArrayLike<number> },
+  b: { dataSync(): ArrayLike<number> },
+  msg: string,
+): void {
+  const x = a.dataSync();
+  const y = b.dataSync();
+  let scale = 0;
+  for (let i = 0; i < y.length; i++) scale = Math.max(scale, Math.abs(y[i]));
+  assertClose(x, y, { rtol: 0, atol: 1e-4 * scale + 1e-7, msg });
+}

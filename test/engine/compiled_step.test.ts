@@ -17,7 +17,7 @@ import { registerKernelLowering } from '../../src/engine/kernels/index.js';
 import { EagerStepRunner } from '../../src/train/eager_step.js';
 import { EmaState } from '../../src/train/ema.js';
 import { buildOptimizer, OptimizerState } from '../../src/train/optimizers/index.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, assertTensorClose } from '../helpers.js';
 import { testOnEachBackend } from './backends.js';
 import { BlockTask, type ModelKind } from './models.js';
 
@@ -39,15 +39,6 @@ function setup(kind: ModelKind, optimizer: 'sgd' | 'adamw') {
   opt.ensureSlots(model.trainableWeights().map((w) => ({ path: w.path, variable: w.variable })));
   const ema = new EmaState({ average_decay: 0.9 }, model.weights());
   return { task, model, optimizer: opt, ema, rng: new Rng(11) };
-}
-
-/** |a − b| ≤ 1e-4 · max|b| + 1e-7 elementwise: relative to the tensor's scale. */
-function assertTensorClose(a: tf.Tensor, b: tf.Tensor, msg: string): void {
-  const x = a.dataSync();
-  const y = b.dataSync();
-  let scale = 0;
-  for (const v of y) scale = Math.max(scale, Math.abs(v));
-  assertClose(x, y, { rtol: 0, atol: 1e-4 * scale + 1e-7, msg });
 }
 
 for (const kind of KINDS) {
