@@ -232,7 +232,10 @@ const sameAsX: ShapeRule = (inputs) => (inputs.x ? [...inputs.x.shape] : null);
 const reductionOutShape: ShapeRule = (inputs, attrs) => {
   const x = inputs.x?.shape;
   if (!x) return null;
-  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x);
+  // Max names its axes `reductionIndices`; Sum, Mean and Min name them `axis`.
+  const axis = (attrs.axis ?? attrs.reductionIndices) as number | number[] | undefined;
+  if (axis === undefined) return null;
+  const axes = tf.util.parseAxisParam(axis, x);
   const [out] = tf.backend_util.computeOutAndReduceShapes(x, axes);
   return attrs.keepDims ? tf.backend_util.expandShapeToKeepDim(out, axes) : out;
 };

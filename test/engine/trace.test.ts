@@ -187,7 +187,8 @@ testOnEachBackend(
           const { value, grads } = tf.variableGrads(() => {
             const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same');
             const z = tf.depthwiseConv2d(tf.relu(y), d as tf.Tensor4D, 1, 'valid');
-            const p = tf.matMul(tf.reshape(tf.mean(z, [1, 2]), [2, 4]), m as tf.Tensor2D);
+            const pooled = tf.add(tf.mean(z, [1, 2]), tf.max(z, [1, 2]));
+            const p = tf.matMul(tf.reshape(pooled, [2, 4]), m as tf.Tensor2D);
             const conv = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid');
             seen.push(Array.from(conv.dataSync().slice(0, 4)));
             return tf.sum(tf.square(p));
@@ -217,7 +218,13 @@ testOnEachBackend(
     });
     assert.deepEqual(shapes.calls.map(describe), full.calls.map(describe));
     const kernels = new Set(full.calls.map((c) => c.kernelName));
-    for (const k of ['Conv2D', 'Conv2DBackpropFilter', 'DepthwiseConv2dNative', 'BatchMatMul']) {
+    for (const k of [
+      'Conv2D',
+      'Conv2DBackpropFilter',
+      'DepthwiseConv2dNative',
+      'BatchMatMul',
+      'Max',
+    ]) {
       assert.ok(kernels.has(k), `the step uses ${k}`);
     }
     // The full trace computed the convolution; the shape-only one did not (zeros).
