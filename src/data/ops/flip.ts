@@ -21,6 +21,17 @@ export interface FlipResult<T extends PixelArray, M extends PixelArray> {
 }
 
 /**
+ * The coin of {@link randomHorizontalFlip}: one `rng.uniform()`, true (flip) when below `prob`.
+ * Exposed so fused paths that flip inside another op draw exactly the same number.
+ */
+export function horizontalFlipCoin(rng: Rng, prob = 0.5): boolean {
+  if (!(prob >= 0 && prob <= 1)) {
+    throw new RangeError(`randomHorizontalFlip: prob must be in [0, 1], got ${prob}`);
+  }
+  return rng.uniform() < prob;
+}
+
+/**
  * Mirrors `image`, `boxes` (normalised, [N, 4]) and `masks` ([N, H, W]) left-right with
  * probability `prob` (default 0.5, Model Garden's). Draws one `rng.uniform()`.
  */
@@ -39,7 +50,7 @@ export function randomHorizontalFlip<T extends PixelArray, M extends PixelArray 
       `randomHorizontalFlip: ${masks.count} masks for ${boxes.length / 4} boxes`,
     );
   }
-  const flipped = rng.uniform() < prob;
+  const flipped = horizontalFlipCoin(rng, prob);
   if (!flipped) {
     return { image, boxes: boxes && Float32Array.from(boxes), masks, flipped };
   }

@@ -67,33 +67,7 @@ function checkSize(where: string, height: number, width: number): void {
 export function resizeBilinear(image: Image, height: number, width: number): Image<Float32Array> {
   checkImage('resizeBilinear', image);
   checkSize('resizeBilinear', height, width);
-  const { data: src, width: inW, channels: c } = image;
-  const ys = bilinearTaps(height, image.height);
-  const xs = bilinearTaps(width, inW);
-  const out = new Float32Array(height * width * c);
-  let o = 0;
-  for (let y = 0; y < height; y++) {
-    const top = ys.lower[y] * inW;
-    const bot = ys.upper[y] * inW;
-    const yl = ys.lerp[y];
-    for (let x = 0; x < width; x++) {
-      const l = xs.lower[x];
-      const r = xs.upper[x];
-      const xl = xs.lerp[x];
-      const tl = (top + l) * c;
-      const tr = (top + r) * c;
-      const bl = (bot + l) * c;
-      const br = (bot + r) * c;
-      for (let k = 0; k < c; k++) {
-        const vtl = src[tl + k];
-        const vbl = src[bl + k];
-        const t = f32(vtl + f32(f32(src[tr + k] - vtl) * xl));
-        const b = f32(vbl + f32(f32(src[br + k] - vbl) * xl));
-        out[o++] = f32(t + f32(f32(b - t) * yl));
-      }
-    }
-  }
-  return { data: out, height, width, channels: c };
+  return cropFlipResizeBilinear(image, height, width);
 }
 
 export interface FusedBilinearOptions {

@@ -45,7 +45,7 @@ import {
   inceptionCropWindow,
 } from '../ops/crop.js';
 import { randomErasing, type RandomErasingOptions } from '../ops/erase.js';
-import { randomHorizontalFlip } from '../ops/flip.js';
+import { horizontalFlipCoin, randomHorizontalFlip } from '../ops/flip.js';
 import type { Image } from '../ops/image.js';
 import { normalizeImage } from '../ops/normalize.js';
 import { cropFlipResizeBilinear, resizeImage, type ResizeMethod } from '../ops/resize.js';
@@ -321,8 +321,7 @@ function trainImage(o: ResolvedOptions, decoded: Image, rng: Rng): Image {
     const window = o.crop
       ? inceptionCropWindow(decoded.height, decoded.width, rng, { areaRange: o.cropAreaRange })
       : undefined;
-    // randomHorizontalFlip's coin: one uniform draw, flip when < 0.5.
-    const flip = o.hflip && rng.uniform() < 0.5;
+    const flip = o.hflip && horizontalFlipCoin(rng);
     const normalize = o.augmenter ? undefined : { mean: o.mean, stddev: o.stddev };
     let image: Image = cropFlipResizeBilinear(decoded, o.height, o.width, {
       window,
