@@ -7,7 +7,14 @@
  */
 import { GraphBuilder } from './graph_builder.js';
 import { kernelLowering, UnsupportedKernelError } from './kernels/index.js';
-import type { KernelContext, LoweredTensor } from './kernels/context.js';
+import type { KernelContext } from './kernels/context.js';
+import {
+  channelsFirstAdaptation,
+  constantTensor,
+  hasChannelsFirstForm,
+  isIdentityCall,
+  LayoutNames,
+} from './layout.js';
 import type { KernelCall, Trace, TracedValue } from './trace.js';
 
 /** A graph input: a bound input (by its trace name) or the i-th random draw. */
@@ -65,14 +72,12 @@ export function lowerTrace(trace: Trace, outputs: TracedValue[]): LoweredModel {
   if (missing.size) throw new UnmappedKernelsError([...missing].sort());
 
   const b = new GraphBuilder();
-  const names = new Map<number, string>();
   const inputs: GraphInput[] = [];
-  const randomIndex = new Map<number, number>();
-  trace.randoms.forEach((r, i) => randomIndex.set(r.value.id, i));
 
-  /** The ONNX name of a value, declaring inputs / initializers / views on first use. */
-  const nameOf = (v: TracedValue): string => {
-    const known = names.get(v.id);
+  /** The tfjs-layout ONNX name of a value, declaring inputs / initializers / views on first use. */
+  const nameOf = (value: TracedValue): string => {
+    const v = layouts.resolve(value);
+    const known = layouts.knownTfjsName(v);
     if (known) return known;
     let name: string;
     switch (v.source.kind) {
@@ -87,7 +92,7 @@ export function lowerTrace(trace: Trace, outputs: TracedValue[]): LoweredModel {
         inputs.push({ kind: 'random', index: v.source.index, onnxName: name, value: v });
         break;
       case 'constant':
-        name = b.constant(v.source.values, v.shape, v.dtype as 'float32' | 'int32' | 'bool');
+        name = constantTensor(b, v.source.values, v.shape, v.dtype);
         break;
       case 'view':
         name = b.op('Reshape', [nameOf(trace.value(v.source.of)), b.int64s(v.shape)]);
@@ -95,31 +100,61 @@ export function lowerTrace(trace: Trace, outputs: TracedValue[]): LoweredModel {
       case 'kernel':
         throw new Error(`lowering: value ${v.id} is read before the kernel that writes it`);
     }
-    names.set(v.id, name);
+    layouts.setTfjs(v.id, name);
     return name;
   };
+  const layouts = new LayoutNames(b, nameOf);
 
   const unsupported: string[] = [];
   const traceBackend = trace.semanticsOf;
   for (const call of calls) {
-    const ins = call.inputs.map((i) => ({
-      key: i.name,
-      name: nameOf(i.value),
-      shape: i.value.shape,
-      dtype: i.value.dtype,
-    }));
-    const outs: LoweredTensor[] = call.outputs.map((o) => {
-      const name = b.reserve(`v${o.id}`);
-      names.set(o.id, name);
-      return { name, shape: o.shape, dtype: o.dtype };
-    });
+    if (isIdentityCall(call)) {
+      layouts.alias(call.outputs[0], call.inputs[0].value);
+      continue;
+    }
+    const reserved = call.outputs.map((o) => b.reserve(`v${o.id}`));
+    const adapted = channelsFirstAdaptation(call, layouts);
+    const written = new Map<number, string>();
+    const valueOf = (key: string) => {
+      const found = call.inputs.find((i) => i.name === key);
+      if (!found) throw new Error(`${call.kernelName}: no input '${key}'`);
+      return found.value;
+    };
     const ctx: KernelContext = {
       b,
       kernelName: call.kernelName,
       traceBackend,
-      attrs: call.attrs,
-      inputs: ins,
-      outputs: outs,
+      attrs: adapted?.attrs ?? call.attrs,
+      // Names are made on first read: a channels-first lowering never reads the tfjs-layout
+      // name of its activation, so no Transpose back is emitted for it.
+      inputs: call.inputs.map((i, k) => {
+        let name: string | undefined;
+        return {
+          key: i.name,
+          get name() {
+            name ??= adapted ? adapted.inputName(k) : nameOf(i.value);
+            return name;
+          },
+          shape: adapted ? adapted.inputShapes[k] : i.value.shape,
+          dtype: i.value.dtype,
+        };
+      }),
+      outputs: call.outputs.map((o, k) => ({
+        name: adapted?.outputChannelsFirst[k] ? b.reserve(`v${o.id}_cf`) : reserved[k],
+        shape: adapted ? adapted.outputShapes[k] : o.shape,
+        dtype: o.dtype,
+      })),
+      channelsFirst: (key) => layouts.channelsFirst(valueOf(key)),
+      channelsFirstOperand: (key, rank) => layouts.broadcastOperand(valueOf(key), rank),
+      channelsFirstOutput: (i = 0) => {
+        const o = call.outputs[i];
+        if (!hasChannelsFirstForm(o.shape.length)) {
+          throw new Error(`${call.kernelName}: output ${i} has no channels-first form`);
+        }
+        const name = written.get(i) ?? b.reserve(`v${o.id}_cf`);
+        written.set(i, name);
+        return name;
+      },
     };
     try {
       (kernelLowering(call.kernelName) as (c: KernelContext) => void)(ctx);
@@ -127,6 +162,11 @@ export function lowerTrace(trace: Trace, outputs: TracedValue[]): LoweredModel {
       if (err instanceof UnsupportedKernelError) unsupported.push(err.message);
       else throw err;
     }
+    call.outputs.forEach((o, k) => {
+      const cf = adapted?.outputChannelsFirst[k] ? ctx.outputs[k].name : written.get(k);
+      if (cf) layouts.setChannelsFirst(o.id, cf, reserved[k]);
+      else layouts.setTfjs(o.id, reserved[k]);
+    });
   }
   if (unsupported.length) throw new UnmappedKernelsError([...new Set(unsupported)]);
 

@@ -26,6 +26,23 @@ export interface KernelContext {
   /** Inputs in the kernel's order, with the kernel's input names. */
   readonly inputs: readonly (LoweredTensor & { key: string })[];
   readonly outputs: readonly LoweredTensor[];
+  /**
+   * The channels-first (NC…) form of the rank-≥3 input `key`: its own name when its producer
+   * wrote it channels-first, else a Transpose made once per value. For lowerings of kernels that
+   * ONNX computes channels-first (convolutions, pooling); see ../layout.ts.
+   */
+  channelsFirst(key: string): string;
+  /**
+   * Input `key` broadcast against a rank-`rank` channels-first tensor: a rank-`rank` input is
+   * {@link channelsFirst}; a lower-rank one is aligned numpy-style to rank `rank` and permuted
+   * (`[C]` becomes `[1, C, 1, 1]`).
+   */
+  channelsFirstOperand(key: string, rank: number): string;
+  /**
+   * Name under which the lowering writes output `i` (default 0) channels-first instead of
+   * `outputs[i].name`; consumers that need the tfjs layout get it transposed back on demand.
+   */
+  channelsFirstOutput(i?: number): string;
 }
 
 /** Emits the ONNX nodes computing one kernel call. */

@@ -20,8 +20,6 @@ import {
   input,
   optionalInput,
   output,
-  toChannelsFirst,
-  toChannelsLast,
   tupleAttr,
   UnsupportedKernelError,
   type KernelContext,
@@ -129,53 +127,89 @@ function transpose(ctx: KernelContext, x: string, perm: number[]): string {
   return ctx.b.op('Transpose', [x], { perm: attr.ints(perm) });
 }
 
-/** Filter [k..., in, out] → ONNX OI(k...) [out, in, k...]. */
-function filterOi(ctx: KernelContext, filter: string, spatial: number): string {
-  return transpose(ctx, filter, [spatial + 1, spatial, ...Array(spatial).keys()]);
+/*
+ * Filter layouts. ORT runs a general 4-D Transpose as a strided gather: [kh, kw, in, out] →
+ * [out, in, kh, kw] took ~50 ms for a 3×3×512×512 filter (2 threads). Its 2-D and batched 2-D
+ * transposes are blocked and fast (~4–7 ms for the same bytes), but its transpose optimiser
+ * merges consecutive Transposes (also across Reshapes) back into the slow general one. So the
+ * OIHW weight is built as a batched 2-D transpose (per tap: [in, out] → [out, in]) followed by
+ * [taps, out·in]ᵀ computed as a Gemm with the taps×taps identity, which ORT leaves alone:
+ * ~14 ms in all (bench/engine/weight_layout.ts measures the forms).
+ */
+
+/** Filter [k..., in, out] as [taps, in·out], taps reversed when `flip` (all spatial axes flipped). */
+function filterRows(ctx: KernelContext, filter: string, shape: number[], flip: boolean): string {
+  const s = shape.length - 2;
+  const taps = shape.slice(0, s).reduce((a, k) => a * k, 1);
+  const b = ctx.b;
+  const rows = b.op('Reshape', [filter, b.int64s([taps, shape[s] * shape[s + 1]])]);
+  if (!flip || taps === 1) return rows;
+  const one = [b.int64s([-1]), b.int64s([-2147483648]), b.int64s([0]), b.int64s([-1])];
+  return b.op('Slice', [rows, ...one]);
 }
 
-/** Depthwise filter [k..., C, M] → grouped ONNX weight [C·M, 1, k...]. */
+/** Filter [k..., in, out] → ONNX OI(k...) [out, in, k...]. */
+function filterOi(ctx: KernelContext, filter: string, shape: number[]): string {
+  const s = shape.length - 2;
+  const [cin, cout] = shape.slice(s);
+  const taps = shape.slice(0, s).reduce((a, k) => a * k, 1);
+  const b = ctx.b;
+  const oiShape = b.int64s([cout, cin, ...shape.slice(0, s)]);
+  // Per tap [in, out] → [out, in]: [taps, out, in].
+  const perTap = transpose(ctx, b.op('Reshape', [filter, b.int64s([taps, cin, cout])]), [0, 2, 1]);
+  if (taps === 1) return b.op('Reshape', [perTap, oiShape]);
+  const identity = b.constant(
+    Float32Array.from({ length: taps * taps }, (_, i) => (i % (taps + 1) === 0 ? 1 : 0)),
+    [taps, taps],
+    'float32',
+  );
+  const rows = b.op('Reshape', [perTap, b.int64s([taps, cout * cin])]);
+  const outInTaps = b.op('Gemm', [rows, identity], { transA: attr.int(1) });
+  return b.op('Reshape', [outInTaps, oiShape]);
+}
+
+/**
+ * Filter [k..., a, b] → [a, b, k...] with every spatial axis reversed: the weight of the Conv form
+ * of the input gradient ([in, out, k...]) and of the depthwise one ([C, M, k...]).
+ */
+function flippedSwapped(ctx: KernelContext, filter: string, shape: number[]): string {
+  const s = shape.length - 2;
+  const b = ctx.b;
+  const swapped = transpose(ctx, filterRows(ctx, filter, shape, true), [1, 0]);
+  return b.op('Reshape', [swapped, b.int64s([...shape.slice(s), ...shape.slice(0, s)])]);
+}
+
+/** Depthwise filter [k..., C, M] → grouped ONNX weight [C·M, 1, k...] (a 2-D transpose). */
 function depthwiseWeight(ctx: KernelContext, filter: string, shape: number[]): string {
   const s = shape.length - 2;
   const [c, m] = shape.slice(s);
-  const flat = ctx.b.op('Reshape', [filter, ctx.b.int64s([...shape.slice(0, s), c * m])]);
-  const first = transpose(ctx, flat, [s, ...Array(s).keys()]);
+  const first = transpose(ctx, filterRows(ctx, filter, shape, false), [1, 0]);
   return ctx.b.op('Reshape', [first, ctx.b.int64s([c * m, 1, ...shape.slice(0, s)])]);
 }
 
-/** Reverses the spatial axes (2.. of an ONNX weight). */
-function flipSpatial(ctx: KernelContext, w: string, spatial: number): string {
-  const axes = Array.from({ length: spatial }, (_, i) => i + 2);
-  const b = ctx.b;
-  return b.op('Slice', [
-    w,
-    b.int64s(axes.map(() => -1)),
-    b.int64s(axes.map(() => -2147483648)),
-    b.int64s(axes),
-    b.int64s(axes.map(() => -1)),
-  ]);
-}
-
-/** Channels-last conv forward: Transpose → Conv → Transpose, written to `into` (or fresh). */
+/** Conv of the channels-first input `xCf`, written to `into` (or a fresh name). */
 function convForward(
   ctx: KernelContext,
-  x: string,
+  xCf: string,
   weight: string,
   g: ConvGeometry,
   group: number,
   into?: string,
 ): string {
-  const rank = g.spatial + 2;
-  const xCf = transpose(ctx, x, toChannelsFirst(rank));
-  const y = ctx.b.op('Conv', [xCf, weight], convAttrs(g, group, [...g.padBefore, ...g.padAfter]));
-  return ctx.b.op('Transpose', [y], { perm: attr.ints(toChannelsLast(rank)) }, into);
+  return ctx.b.op(
+    'Conv',
+    [xCf, weight],
+    convAttrs(g, group, [...g.padBefore, ...g.padAfter]),
+    into,
+  );
 }
 
 const conv: KernelLowering = (ctx) => {
   const x = input(ctx, 'x');
   const f = input(ctx, 'filter');
   const g = convGeometry(ctx, x.shape, f.shape, false);
-  convForward(ctx, x.name, filterOi(ctx, f.name, g.spatial), g, 1, output(ctx).name);
+  const w = filterOi(ctx, f.name, f.shape);
+  convForward(ctx, ctx.channelsFirst('x'), w, g, 1, ctx.channelsFirstOutput());
 };
 
 const depthwiseConv: KernelLowering = (ctx) => {
@@ -183,38 +217,44 @@ const depthwiseConv: KernelLowering = (ctx) => {
   const f = input(ctx, 'filter');
   const g = convGeometry(ctx, x.shape, f.shape, true);
   const c = x.shape[x.shape.length - 1];
-  convForward(ctx, x.name, depthwiseWeight(ctx, f.name, f.shape), g, c, output(ctx).name);
+  const w = depthwiseWeight(ctx, f.name, f.shape);
+  convForward(ctx, ctx.channelsFirst('x'), w, g, c, ctx.channelsFirstOutput());
 };
 
-/** FusedConv2D / FusedDepthwiseConv2D: conv + bias + activation. */
+/** FusedConv2D / FusedDepthwiseConv2D: conv + bias + activation, all channels-first. */
 const fusedConv =
   (depthwise: boolean): KernelLowering =>
   (ctx) => {
     const x = input(ctx, 'x');
     const f = input(ctx, 'filter');
     const g = convGeometry(ctx, x.shape, f.shape, depthwise);
-    const c = x.shape[x.shape.length - 1];
-    const w = depthwise ? depthwiseWeight(ctx, f.name, f.shape) : filterOi(ctx, f.name, g.spatial);
-    let y = convForward(ctx, x.name, w, g, depthwise ? c : 1);
-    const bias = optionalInput(ctx, 'bias');
-    if (bias) y = ctx.b.op('Add', [y, bias.name]);
-    fusedActivation(ctx, y, output(ctx).name);
+    const rank = x.shape.length;
+    const c = x.shape[rank - 1];
+    const w = depthwise ? depthwiseWeight(ctx, f.name, f.shape) : filterOi(ctx, f.name, f.shape);
+    let y = convForward(ctx, ctx.channelsFirst('x'), w, g, depthwise ? c : 1);
+    if (optionalInput(ctx, 'bias')) {
+      y = ctx.b.op('Add', [y, ctx.channelsFirstOperand('bias', rank)]);
+    }
+    const alpha = optionalInput(ctx, 'preluActivationWeights')
+      ? ctx.channelsFirstOperand('preluActivationWeights', rank)
+      : undefined;
+    fusedActivation(ctx, y, ctx.channelsFirstOutput(), alpha);
   };
 
 /**
- * dx of a channels-last conv from dy. `forwardWeight` is the ONNX forward weight (for
+ * dx of a conv from dy, both channels-first. `forwardWeight` is the ONNX forward weight (for
  * ConvTranspose), `flippedWeight()` builds the flipped in/out-swapped one (for the Conv form).
  */
 function inputGradient(
   ctx: KernelContext,
-  dy: string,
   g: ConvGeometry,
   group: number,
   forwardWeight: () => string,
   flippedWeight: () => string,
 ): void {
   const rank = g.spatial + 2;
-  const dyCf = transpose(ctx, dy, toChannelsFirst(rank));
+  const dyCf = ctx.channelsFirst('dy');
+  const dxCf = ctx.channelsFirstOutput();
   const eff = effectiveKernel(g);
   const before = eff.map((k, i) => k - 1 - g.padBefore[i]);
   const after = eff.map((k, i) => k - 1 - g.padAfter[i]);
@@ -225,9 +265,9 @@ function inputGradient(
   const sizesMatch = inSpatial.every(
     (n, i) => g.outSpatial[i] + before[i] + after[i] - eff[i] + 1 === n,
   );
-  let dxCf: string;
   if (unitStride && padsFit && sizesMatch) {
-    dxCf = ctx.b.op('Conv', [dyCf, flippedWeight()], convAttrs(g, group, [...before, ...after]));
+    const attrs = convAttrs(g, group, [...before, ...after]);
+    ctx.b.op('Conv', [dyCf, flippedWeight()], attrs, dxCf);
   } else {
     const outputPadding = inSpatial.map(
       (n, i) =>
@@ -236,50 +276,48 @@ function inputGradient(
     if (outputPadding.some((p) => p < 0)) {
       throw new UnsupportedKernelError(ctx.kernelName, 'negative output padding');
     }
-    dxCf = ctx.b.op('ConvTranspose', [dyCf, forwardWeight()], {
+    const attrs = {
       ...convAttrs(g, group, [...g.padBefore, ...g.padAfter]),
       output_padding: attr.ints(outputPadding),
-    });
+    };
+    ctx.b.op('ConvTranspose', [dyCf, forwardWeight()], attrs, dxCf);
   }
-  ctx.b.op('Transpose', [dxCf], { perm: attr.ints(toChannelsLast(rank)) }, output(ctx).name);
 }
 
 const convBackpropInput: KernelLowering = (ctx) => {
-  const dy = input(ctx, 'dy');
   const f = input(ctx, 'filter');
   const inShape = ctx.attrs.inputShape as number[];
   const g = convGeometry(ctx, inShape, f.shape, false);
-  const s = g.spatial;
   inputGradient(
     ctx,
-    dy.name,
     g,
     1,
-    () => filterOi(ctx, f.name, s),
-    // [k..., in, out] → [in, out, k...], flipped: the weight of the transposed convolution.
-    () => flipSpatial(ctx, transpose(ctx, f.name, [s, s + 1, ...Array(s).keys()]), s),
+    () => filterOi(ctx, f.name, f.shape),
+    // [k..., in, out] → [in, out, k...], flipped: dy convolved with it gives dx.
+    () => flippedSwapped(ctx, f.name, f.shape),
   );
 };
 
 const depthwiseBackpropInput: KernelLowering = (ctx) => {
-  const dy = input(ctx, 'dy');
   const f = input(ctx, 'filter');
   const inShape = ctx.attrs.inputShape as number[];
   const g = convGeometry(ctx, inShape, f.shape, true);
-  const s = g.spatial;
   const c = inShape[inShape.length - 1];
   inputGradient(
     ctx,
-    dy.name,
     g,
     c,
     () => depthwiseWeight(ctx, f.name, f.shape),
     // [k..., C, M] → [C, M, k...] flipped: group c maps dy channels c·M..c·M+M−1 to dx channel c.
-    () => flipSpatial(ctx, transpose(ctx, f.name, [s, s + 1, ...Array(s).keys()]), s),
+    () => flippedSwapped(ctx, f.name, f.shape),
   );
 };
 
-/** The strided input windows of every filter tap: names of [N, ...outSpatial, C] slices. */
+/**
+ * The strided input windows of every filter tap, in tap order (row-major over the kernel): `x`
+ * is laid out with its spatial axes at 2.. (channels-first, or channels and batch swapped); each
+ * window has `x`'s leading two dims and the output's spatial size.
+ */
 function tapSlices(ctx: KernelContext, x: string, g: ConvGeometry): string[] {
   const { b } = ctx;
   const rank = g.spatial + 2;
@@ -290,13 +328,14 @@ function tapSlices(ctx: KernelContext, x: string, g: ConvGeometry): string[] {
   const after = span.map((n, i) => Math.max(0, n - inSpatial[i] - g.padBefore[i]));
   let padded = x;
   if ([...g.padBefore, ...after].some((p) => p > 0)) {
-    const pads = [0, ...g.padBefore, 0, 0, ...after, 0];
+    const pads = [0, 0, ...g.padBefore, 0, 0, ...after];
     padded = b.op('Pad', [x, b.int64s(pads), b.scalar(0, 'float32')], {
       mode: attr.string('constant'),
     });
   }
   const taps: string[] = [];
   const total = g.kernel.reduce((a, k) => a * k, 1);
+  const axes = Array.from({ length: g.spatial }, (_, i) => i + 2);
   for (let t = 0; t < total; t++) {
     const index: number[] = [];
     let rest = t;
@@ -306,7 +345,6 @@ function tapSlices(ctx: KernelContext, x: string, g: ConvGeometry): string[] {
     }
     const starts = index.map((k, i) => k * g.dilations[i]);
     const ends = starts.map((s0, i) => s0 + (g.outSpatial[i] - 1) * g.strides[i] + 1);
-    const axes = Array.from({ length: g.spatial }, (_, i) => i + 1);
     const whole =
       starts.every((s0) => s0 === 0) &&
       g.strides.every((s0) => s0 === 1) &&
@@ -326,40 +364,60 @@ function tapSlices(ctx: KernelContext, x: string, g: ConvGeometry): string[] {
   return taps;
 }
 
+/** Swaps the two leading axes (NC… ↔ CN…): moves whole spatial planes, not single values. */
+function swapLeading(ctx: KernelContext, x: string, rank: number): string {
+  return transpose(ctx, x, [1, 0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)]);
+}
+
+/**
+ * dW[taps·in, out] = Σ over batch and output positions of window · dy, as one Gemm over
+ * im2col: x and dy channels-first are first swapped to [C, N, spatial...] (plane copies), the
+ * tap windows of x are stacked on axis 0 into [taps·Cin, N·outSpatial] and dy into
+ * [Cout, N·outSpatial], so Gemm(transB) contracts the long axis without transposing im2col.
+ */
 const convBackpropFilter: KernelLowering = (ctx) => {
   const { b } = ctx;
   const x = input(ctx, 'x');
-  const dy = input(ctx, 'dy');
   const filterShape = ctx.attrs.filterShape as number[];
   const g = convGeometry(ctx, x.shape, filterShape, false);
-  const cin = x.shape[x.shape.length - 1];
+  const rank = x.shape.length;
+  const cin = x.shape[rank - 1];
   const cout = filterShape[filterShape.length - 1];
-  const taps = tapSlices(ctx, x.name, g);
-  const rows = x.shape[0] * g.outSpatial.reduce((a, n) => a * n, 1);
-  const cols =
-    taps.length === 1 ? taps[0] : b.op('Concat', taps, { axis: attr.int(g.spatial + 1) });
-  const cols2d = b.op('Reshape', [cols, b.int64s([rows, taps.length * cin])]);
-  const dy2d = b.op('Reshape', [dy.name, b.int64s([rows, cout])]);
-  const dw = b.op('Gemm', [cols2d, dy2d], { transA: attr.int(1) });
+  const taps = tapSlices(ctx, swapLeading(ctx, ctx.channelsFirst('x'), rank), g);
+  const cols = x.shape[0] * g.outSpatial.reduce((a, n) => a * n, 1);
+  const stacked = taps.length === 1 ? taps[0] : b.op('Concat', taps, { axis: attr.int(0) });
+  const im2col = b.op('Reshape', [stacked, b.int64s([taps.length * cin, cols])]);
+  const dyRows = b.op('Reshape', [
+    swapLeading(ctx, ctx.channelsFirst('dy'), rank),
+    b.int64s([cout, cols]),
+  ]);
+  const dw = b.op('Gemm', [im2col, dyRows], { transB: attr.int(1) });
   b.op('Reshape', [dw, b.int64s(filterShape)], {}, output(ctx).name);
 };
 
+/** Depthwise dW[taps, C, M] = Σ over batch and space of window(c) · dy(c·M + m). */
 const depthwiseBackpropFilter: KernelLowering = (ctx) => {
   const { b } = ctx;
   const x = input(ctx, 'x');
-  const dy = input(ctx, 'dy');
   const filterShape = ctx.attrs.filterShape as number[];
   const g = convGeometry(ctx, x.shape, filterShape, true);
   const s = g.spatial;
   const [c, m] = filterShape.slice(s);
-  const tapAxis = b.int64s([s + 1]);
-  const taps = tapSlices(ctx, x.name, g).map((t) => b.op('Unsqueeze', [t, tapAxis]));
-  const stacked = taps.length === 1 ? taps[0] : b.op('Concat', taps, { axis: attr.int(s + 1) });
-  // [N, out..., K, C, 1] · [N, out..., 1, C, M] summed over batch and space → [K, C, M].
-  const xs = b.op('Unsqueeze', [stacked, b.int64s([s + 3])]);
-  const dyr = b.op('Reshape', [dy.name, b.int64s([x.shape[0], ...g.outSpatial, 1, c, m])]);
+  const tapAxis = b.int64s([1]);
+  const taps = tapSlices(ctx, ctx.channelsFirst('x'), g).map((t) =>
+    b.op('Unsqueeze', [t, tapAxis]),
+  );
+  const stacked = taps.length === 1 ? taps[0] : b.op('Concat', taps, { axis: attr.int(1) });
+  // [N, K, C, 1, out...] · [N, 1, C, M, out...] summed over batch and space → [K, C, M].
+  const xs = b.op('Unsqueeze', [stacked, b.int64s([3])]);
+  const batch = x.shape[0];
+  const dyr = b.op('Reshape', [
+    ctx.channelsFirst('dy'),
+    b.int64s([batch, 1, c, m, ...g.outSpatial]),
+  ]);
   const prod = b.op('Mul', [xs, dyr]);
-  const summed = b.op('ReduceSum', [prod, b.int64s([...Array(s + 1).keys()])], {
+  const spatialAxes = Array.from({ length: s }, (_, i) => i + 4);
+  const summed = b.op('ReduceSum', [prod, b.int64s([0, ...spatialAxes])], {
     keepdims: attr.int(0),
   });
   b.op('Reshape', [summed, b.int64s(filterShape)], {}, output(ctx).name);

@@ -34,9 +34,15 @@ function product(ctx: KernelContext, into?: string): string {
 
 /**
  * Applies a tfjs fused activation (`linear`, `relu`, `relu6`, `elu`, `sigmoid`, `leakyrelu`,
- * `prelu`) to `x`, writing `into`.
+ * `prelu`) to `x`, writing `into`. `preluAlpha` overrides the name of the prelu weights input
+ * (a channels-first caller passes them permuted).
  */
-export function fusedActivation(ctx: KernelContext, x: string, into: string): void {
+export function fusedActivation(
+  ctx: KernelContext,
+  x: string,
+  into: string,
+  preluAlpha?: string,
+): void {
   const { b } = ctx;
   const activation = String(ctx.attrs.activation ?? 'linear');
   switch (activation) {
@@ -61,9 +67,9 @@ export function fusedActivation(ctx: KernelContext, x: string, into: string): vo
       return;
     }
     case 'prelu': {
-      const alpha = optionalInput(ctx, 'preluActivationWeights');
+      const alpha = preluAlpha ?? optionalInput(ctx, 'preluActivationWeights')?.name;
       if (!alpha) throw new Error(`${ctx.kernelName}: prelu activation without weights`);
-      b.op('PRelu', [x, alpha.name], {}, into);
+      b.op('PRelu', [x, alpha], {}, into);
       return;
     }
     default:

@@ -12,9 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { attr, type AttrValue } from '../graph_builder.js';
 import {
   input,
-  output,
   toChannelsFirst,
-  toChannelsLast,
   UnsupportedKernelError,
   type KernelContext,
   type KernelLowering,
@@ -89,26 +87,19 @@ const pool =
   (opType: 'MaxPool' | 'AveragePool'): KernelLowering =>
   (ctx) => {
     const { b } = ctx;
-    const x = input(ctx, 'x');
-    const rank = x.shape.length;
-    const g = poolGeometry(ctx, x.shape);
-    const cf = b.op('Transpose', [x.name], { perm: attr.ints(toChannelsFirst(rank)) });
+    const g = poolGeometry(ctx, input(ctx, 'x').shape);
     const attrs: Record<string, AttrValue> = poolAttrs(g);
     if (opType === 'AveragePool') attrs.count_include_pad = attr.int(0);
-    const y = b.op(opType, [cf], attrs);
-    b.op('Transpose', [y], { perm: attr.ints(toChannelsLast(rank)) }, output(ctx).name);
+    b.op(opType, [ctx.channelsFirst('x')], attrs, ctx.channelsFirstOutput());
   };
 
 const maxPoolGrad: KernelLowering = (ctx) => {
   const { b } = ctx;
   const x = input(ctx, 'input');
-  const dy = input(ctx, 'dy');
   const rank = x.shape.length;
   const g = poolGeometry(ctx, x.shape);
-  const toCf = { perm: attr.ints(toChannelsFirst(rank)) };
-  const cf = b.op('Transpose', [x.name], toCf);
-  const [, indices] = b.node('MaxPool', [cf], poolAttrs(g), 2);
-  const dyCf = b.op('Transpose', [dy.name], toCf);
+  const [, indices] = b.node('MaxPool', [ctx.channelsFirst('input')], poolAttrs(g), 2);
+  const dyCf = ctx.channelsFirst('dy');
   const size = tf.util.sizeFromShape(x.shape);
   const flat = b.int64s([-1]);
   const zeros = b.op('Expand', [b.scalar(0, 'float32'), b.int64s([size])]);
@@ -118,14 +109,12 @@ const maxPoolGrad: KernelLowering = (ctx) => {
     { axis: attr.int(0), reduction: attr.string('add') },
   );
   const cfShape = toChannelsFirst(rank).map((a) => x.shape[a]);
-  const dxCf = b.op('Reshape', [scattered, b.int64s(cfShape)]);
-  b.op('Transpose', [dxCf], { perm: attr.ints(toChannelsLast(rank)) }, output(ctx).name);
+  b.op('Reshape', [scattered, b.int64s(cfShape)], {}, ctx.channelsFirstOutput());
 };
 
 const avgPoolGrad: KernelLowering = (ctx) => {
   const { b } = ctx;
   const x = input(ctx, 'input');
-  const dy = input(ctx, 'dy');
   const rank = x.shape.length;
   const g = poolGeometry(ctx, x.shape);
   const c = x.shape[rank - 1];
@@ -143,13 +132,8 @@ const avgPoolGrad: KernelLowering = (ctx) => {
   if (outputPadding.some((p) => p < 0)) {
     throw new UnsupportedKernelError(ctx.kernelName, 'negative output padding');
   }
-  const dyCf = b.op('Transpose', [dy.name], { perm: attr.ints(toChannelsFirst(rank)) });
-  const dxCf = b.op('ConvTranspose', [dyCf, weight], {
-    ...poolAttrs(g),
-    group: attr.int(c),
-    output_padding: attr.ints(outputPadding),
-  });
-  b.op('Transpose', [dxCf], { perm: attr.ints(toChannelsLast(rank)) }, output(ctx).name);
+  const attrs = { ...poolAttrs(g), group: attr.int(c), output_padding: attr.ints(outputPadding) };
+  b.op('ConvTranspose', [ctx.channelsFirst('dy'), weight], attrs, ctx.channelsFirstOutput());
 };
 
 export const POOL_KERNELS: Record<string, KernelLowering> = {

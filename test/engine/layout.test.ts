@@ -1,0 +1,156 @@
+/**
+ * Layout assignment (src/engine/layout.ts): convolutions and pooling run channels-first, and the
+ * layout-agnostic work between them (batch norm, activations, residual adds, their gradients)
+ * follows them, so a conv network's training graph changes layout only where its input comes in.
+ * Every case is also compiled-vs-eager: the layout must never change a value.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/core/backend/index.js';
+import { Rng } from '../../src/core/random.js';
+import { compileFunction } from '../../src/engine/compile.js';
+import { decodeModel } from '../../src/engine/onnx_proto.js';
+import { assertClose } from '../helpers.js';
+
+function normal(shape: number[], seed: number): tf.Tensor {
+  const rng = new Rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => rng.normal()),
+    shape,
+  );
+}
+
+type Inputs = Record<string, tf.Tensor>;
+
+interface GraphNode {
+  op_type: string;
+  attribute?: { name: string; ints?: number[] }[];
+}
+
+/** The perms of the graph's Transpose nodes, as strings ('0,3,1,2'). */
+function transposePerms(model: Uint8Array): string[] {
+  const graph = (decodeModel(model) as { graph: { node: GraphNode[] } }).graph;
+  return graph.node
+    .filter((n) => n.op_type === 'Transpose')
+    .map((n) => (n.attribute ?? []).find((a) => a.name === 'perm')?.ints?.join() ?? '');
+}
+
+/** Compiles `fn`, checks it against eager, returns the ONNX model bytes. */
+async function compiledMatchesEager(
+  inputs: Inputs,
+  fn: (i: Inputs) => tf.Tensor[],
+): Promise<Uint8Array> {
+  const compiled = await compileFunction(inputs, fn, { intraOpNumThreads: 1 });
+  const got = await compiled.run(inputs);
+  const want = fn(inputs);
+  assert.equal(got.length, want.length);
+  got.forEach((g, k) => {
+    assert.deepEqual(g.shape, want[k].shape, `output ${k} shape`);
+    // 1e-4 relative per element, with an absolute floor at 1e-5 of the tensor's scale (batch-norm
+    // gradients hold entries 1000× smaller than their largest, where float32 order matters).
+    const reference = Array.from(want[k].dataSync());
+    const scale = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    assertClose(g.dataSync(), reference, { rtol: 1e-4, atol: 1e-5 * Math.max(1, scale) });
+  });
+  tf.dispose([...got, ...want]);
+  await compiled.dispose();
+  return compiled.model;
+}
+
+/** Training-mode batch norm over N, H, W with the batch's own moments. */
+function batchNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor4D {
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  return tf.batchNorm(x, mean, variance, beta, gamma, 1e-3) as tf.Tensor4D;
+}
+
+const NHWC_TO_NCHW = '0,3,1,2';
+const NCHW_TO_NHWC = '0,2,3,1';
+
+test('a conv-BN-ReLU-pool-conv training graph changes layout once, where the batch enters', async () => {
+  await initBackend('cpu');
+  const inputs: Inputs = {
+    x: normal([2, 8, 8, 3], 1),
+    w1: normal([3, 3, 3, 4], 2),
+    w2: normal([3, 3, 4, 5], 3),
+    gamma: normal([4], 4),
+    beta: normal([4], 5),
+    dense: normal([5, 2], 6),
+  };
+  const keys = ['w1', 'w2', 'gamma', 'beta', 'dense'];
+  const fn = (i: Inputs) => {
+    const { value, grads } = tf.valueAndGrads((...v: tf.Tensor[]) => {
+      const [w1, w2, gamma, beta, dense] = v;
+      const a = tf.conv2d(i.x as tf.Tensor4D, w1 as tf.Tensor4D, 1, 'same');
+      const r = tf.relu(batchNorm(a, gamma, beta));
+      const p = tf.maxPool(r, 2, 2, 'valid');
+      const b = tf.conv2d(p, w2 as tf.Tensor4D, 1, 'same');
+      const residual = tf.add(b, tf.mul(b, 0.5));
+      const pooled = tf.mean(residual, [1, 2]);
+      return tf.sum(tf.square(tf.matMul(pooled, dense))) as tf.Scalar;
+    })(keys.map((k) => i[k]));
+    return [value, ...grads];
+  };
+  const perms = transposePerms(await compiledMatchesEager(inputs, fn));
+  // By hand: the image batch is read channels-first by the first conv (one NHWC→NCHW); the
+  // spatial mean keeps [N, C] in order, so nothing goes back to NHWC; the filter gradients
+  // swap batch and channel planes ('1,0,2,3') and the filters use (batched) 2-D transposes
+  // ('0,2,1' per tap for the forward weight, '1,0' for the flipped input-gradient weight).
+  assert.deepEqual(
+    perms.filter((p) => p === NHWC_TO_NCHW),
+    [NHWC_TO_NCHW],
+  );
+  assert.deepEqual(
+    perms.filter((p) => p === NCHW_TO_NHWC),
+    [],
+  );
+  assert.deepEqual([...new Set(perms)].sort(), [NHWC_TO_NCHW, '0,2,1', '1,0', '1,0,2,3'].sort());
+});
+
+test('channels-first operands: reordered broadcasts, constants, out-of-order reductions', async () => {
+  await initBackend('cpu');
+  const inputs: Inputs = {
+    x: normal([2, 5, 4, 3], 7),
+    w: normal([3, 3, 3, 6], 8),
+    rowBias: normal([4, 6], 9),
+  };
+  const constant = normal([2, 5, 4, 6], 10);
+  const constValues = constant.dataSync().slice();
+  constant.dispose();
+  const fn = (i: Inputs) => {
+    const y = tf.conv2d(i.x as tf.Tensor4D, i.w as tf.Tensor4D, 1, 'same');
+    // [W, C] broadcast against [N, H, W, C]: W and C swap order channels-first (a Transpose).
+    const biased = tf.add(y, i.rowBias);
+    // A full-size non-uniform constant, made channels-first when the graph is built.
+    const scaled = tf.mul(biased, tf.tensor(constValues, [2, 5, 4, 6]));
+    // Sum over the batch only: [H, W, C] is out of channels-first order, so it is read in NHWC.
+    const overBatch = tf.sum(scaled, 0);
+    const keep = tf.max(scaled, [1, 2], true);
+    return [scaled, overBatch, keep, tf.sub(scaled, keep)];
+  };
+  const perms = transposePerms(await compiledMatchesEager(inputs, fn));
+  assert.ok(perms.includes(NCHW_TO_NHWC), 'outputs leave the graph in the tfjs layout');
+});
+
+test('an eval graph of depthwise + pooling + resize-free ops runs channels-first end to end', async () => {
+  await initBackend('cpu');
+  const inputs: Inputs = {
+    x: normal([1, 9, 9, 4], 11),
+    dw: normal([3, 3, 4, 1], 12),
+    pw: normal([1, 1, 4, 8], 13),
+  };
+  const fn = (i: Inputs) => {
+    const d = tf.relu6(tf.depthwiseConv2d(i.x as tf.Tensor4D, i.dw as tf.Tensor4D, 2, 'same'));
+    const p = tf.conv2d(d, i.pw as tf.Tensor4D, 1, 'valid');
+    const se = tf.sigmoid(tf.mean(p, [1, 2], true));
+    const a = tf.avgPool(tf.mul(p, se) as tf.Tensor4D, 2, 1, 'same');
+    return [tf.reshape(a, [-1, 8])];
+  };
+  const perms = transposePerms(await compiledMatchesEager(inputs, fn));
+  // The SE gate [1, 1, 1, C] is a keepDims mean (channels-first); only the final reshape needs NHWC.
+  assert.deepEqual(
+    perms.filter((p) => p === NHWC_TO_NCHW || p === NCHW_TO_NHWC),
+    [NHWC_TO_NCHW, NCHW_TO_NHWC],
+  );
+});
