@@ -15,7 +15,10 @@
  * tfrecordSource: the path a real training run takes. Measured: batches after the first 2
  * (worker start-up excluded) until --seconds have passed.
  *
- * Run: npx tsx bench/data_pipeline.ts [--seconds 20] [--workers 2] [--det_batch 8] [--skip_torch] [--skip_detection]
+ * With --rounds N the classification pair is measured N times, alternating the two sides, and
+ * the medians are reported with each round's ratio (for a machine shared with other jobs).
+ *
+ * Run: npx tsx bench/data_pipeline.ts [--seconds 20] [--rounds 1] [--workers 2] [--det_batch 8] [--skip_torch] [--skip_detection]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -46,6 +49,14 @@ const WORKERS = Number(arg('workers', '2'));
 const BATCH = 32;
 const DET_BATCH = Number(arg('det_batch', '8'));
 const WARMUP_BATCHES = 2;
+/** Classification measurements, alternating vision-garden and torchvision. */
+const ROUNDS = Number(arg('rounds', '1'));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
 
 /** Writes every JPEG of IMAGES as a classification tf.Example with label 0. */
 async function writeClassificationRecords(path: string): Promise<number> {
@@ -121,29 +132,43 @@ async function main(): Promise<void> {
     const n = await writeClassificationRecords(clsFile);
     console.log(`${n} COCO128 JPEGs -> ${clsFile} (classification tf.Examples, label 0)`);
 
-    const ours = await imagesPerSecond(
-      {
-        source: tfrecordSource(clsFile),
-        map: classificationParserRef({ output_size: [224, 224] }),
-        training: true,
-        batchSize: BATCH,
-        seed: 0,
-        workers: WORKERS,
-      },
-      (b) => {
-        if (!b || b.image.shape.join() !== `${BATCH},224,224,3`) throw new Error('bad batch');
-      },
-    );
-    console.log(`vision-garden classification (${WORKERS} workers): ${ours.toFixed(1)} images/s`);
-
+    // Rounds alternate the two sides, so that load from other jobs on the machine falls on both
+    // alike; the figures reported are the medians over rounds.
+    const oursRuns: number[] = [];
+    const torchRuns: number[] = [];
     let torch: ReturnType<typeof torchPeer> | null = null;
-    if (!process.argv.includes('--skip_torch')) {
-      torch = torchPeer();
-      console.log(
-        `torchvision ${torch.torchvision} / torch ${torch.torch} DataLoader (num_workers=` +
-          `${WORKERS}): ${torch.images_per_s.toFixed(1)} images/s`,
+    for (let round = 1; round <= ROUNDS; round++) {
+      const tag = ROUNDS > 1 ? `round ${round}/${ROUNDS}, load ${load()}: ` : '';
+      const ours = await imagesPerSecond(
+        {
+          source: tfrecordSource(clsFile),
+          map: classificationParserRef({ output_size: [224, 224] }),
+          training: true,
+          batchSize: BATCH,
+          seed: 0,
+          workers: WORKERS,
+        },
+        (b) => {
+          if (!b || b.image.shape.join() !== `${BATCH},224,224,3`) throw new Error('bad batch');
+        },
       );
+      oursRuns.push(ours);
+      console.log(
+        `${tag}vision-garden classification (${WORKERS} workers): ${ours.toFixed(1)} images/s`,
+      );
+      if (!process.argv.includes('--skip_torch')) {
+        torch = torchPeer();
+        torchRuns.push(torch.images_per_s);
+        console.log(
+          `${tag}torchvision ${torch.torchvision} / torch ${torch.torch} DataLoader (num_workers=` +
+            `${WORKERS}): ${torch.images_per_s.toFixed(1)} images/s, ratio ` +
+            `${(ours / torch.images_per_s).toFixed(3)}`,
+        );
+      }
     }
+    const ours = median(oursRuns);
+    if (torch) torch = { ...torch, images_per_s: median(torchRuns) };
+    const ratios = oursRuns.slice(0, torchRuns.length).map((v, i) => v / torchRuns[i]);
 
     let det: number | null = null;
     if (!process.argv.includes('--skip_detection')) {
@@ -183,13 +208,22 @@ async function main(): Promise<void> {
     }
 
     console.log(`\nload average at end: ${load()}`);
-    console.log(`\nimages/s over ${SECONDS} s after ${WARMUP_BATCHES} warm-up batches`);
+    console.log(
+      `\nimages/s over ${SECONDS} s after ${WARMUP_BATCHES} warm-up batches` +
+        (ROUNDS > 1 ? `, median of ${ROUNDS} rounds` : ''),
+    );
     console.log(`classification 224, batch ${BATCH}: vision-garden ${ours.toFixed(1)}`);
     if (torch) {
       console.log(
         `classification 224, batch ${BATCH}: torchvision ${torch.images_per_s.toFixed(1)}`,
       );
       console.log(`ratio vision-garden / torchvision: ${(ours / torch.images_per_s).toFixed(3)}`);
+      if (ratios.length > 1) {
+        console.log(
+          `per-round ratios: ${ratios.map((r) => r.toFixed(3)).join(' ')} ` +
+            `(median ${median(ratios).toFixed(3)})`,
+        );
+      }
     }
     if (det !== null)
       console.log(`detection 640, batch ${DET_BATCH}: vision-garden ${det.toFixed(1)}`);

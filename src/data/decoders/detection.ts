@@ -4,7 +4,9 @@
  *
  * Feature spec (as Model Garden's):
  *   image/encoded            FixedLen string (required)
- *   image/source_id          FixedLen string (required)
+ *   image/source_id          FixedLen string (required unless regenerateSourceId); when empty,
+ *                            or always with regenerateSourceId, the id is generated from the
+ *                            image bytes ({@link generateSourceId})
  *   image/height, image/width FixedLen int64, default -1 (then taken from the decoded image)
  *   image/object/bbox/{xmin,xmax,ymin,ymax}  VarLen float32, normalised to [0, 1]
  *   image/object/class/label VarLen int64
@@ -21,6 +23,7 @@
 import { ExampleDecodeError, type RecordContext } from './errors.js';
 import { parseExample, scalarFeature, varLenFeature, type FeatureSpecMap } from './feature_spec.js';
 import { decodeImage, type DecodedImage } from './image.js';
+import { toHashBucketFast } from './fingerprint64.js';
 
 /** One decoded detection example, in the layout of Model Garden's decoded tensors. */
 export interface DetectionExample {
@@ -61,6 +64,26 @@ export interface TfExampleDecoderOptions {
   decodeImage?: boolean;
   /** Reject box coordinates outside [0, 1] (default true). */
   validateBoxes?: boolean;
+  /**
+   * Ignore image/source_id and always generate the id from the image bytes (Model Garden
+   * `regenerate_source_id`, default false).
+   */
+  regenerateSourceId?: boolean;
+}
+
+/**
+ * Model Garden's bucket count for generated source ids: 2^22 - 1, so that the id survives a
+ * float32 round trip (tf_example_decoder.py `_generate_source_id`).
+ */
+export const SOURCE_ID_HASH_BUCKETS = 2 ** 22 - 1;
+
+/**
+ * The source id Model Garden gives an example whose image/source_id is empty:
+ * `as_string(to_hash_bucket_fast(image/encoded, 2^22 - 1))`, i.e. the decimal string of
+ * TF Fingerprint64(encoded bytes) mod 4194303 (official/vision/dataloaders/tf_example_decoder.py).
+ */
+export function generateSourceId(encoded: Uint8Array): string {
+  return toHashBucketFast(encoded, SOURCE_ID_HASH_BUCKETS).toString();
 }
 
 const BOX_KEYS = ['ymin', 'xmin', 'ymax', 'xmax'] as const;
@@ -91,10 +114,10 @@ export class TfExampleDecoder {
       attributeNames: opts.attributeNames ?? [],
       decodeImage: opts.decodeImage ?? true,
       validateBoxes: opts.validateBoxes ?? true,
+      regenerateSourceId: opts.regenerateSourceId ?? false,
     };
     this.spec = {
       'image/encoded': scalarFeature('string'),
-      'image/source_id': scalarFeature('string'),
       'image/height': scalarFeature('int64', -1),
       'image/width': scalarFeature('int64', -1),
       'image/object/bbox/xmin': varLenFeature('float32'),
@@ -109,6 +132,8 @@ export class TfExampleDecoder {
       this.spec[`image/object/attribute/${name}`] = varLenFeature('int64');
     }
     if (this.opts.includeMask) this.spec['image/object/mask'] = varLenFeature('string');
+    // As Model Garden: with regenerate_source_id the key is not parsed (so not required).
+    if (!this.opts.regenerateSourceId) this.spec['image/source_id'] = scalarFeature('string');
   }
 
   /** Decodes one serialized Example; `record` names it in errors (pass the TFRecord). */
@@ -117,13 +142,10 @@ export class TfExampleDecoder {
     const fail = (key: string | undefined, detail: string) =>
       new ExampleDecodeError(record, key, detail);
     const encoded = p['image/encoded'] as Uint8Array;
-    const sourceId = utf8.decode(p['image/source_id'] as Uint8Array);
-    if (sourceId.length === 0) {
-      throw fail(
-        'image/source_id',
-        'source_id is empty (Model Garden would hash the image bytes with TF Fingerprint64, which is not implemented here); write a source id into the record',
-      );
-    }
+    const storedId = this.opts.regenerateSourceId
+      ? new Uint8Array(0)
+      : (p['image/source_id'] as Uint8Array);
+    const sourceId = storedId.length > 0 ? utf8.decode(storedId) : generateSourceId(encoded);
     const coords = BOX_KEYS.map((k) => p[`image/object/bbox/${k}`] as Float32Array);
     const n = coords[0].length;
     BOX_KEYS.forEach((k, i) => {

@@ -129,6 +129,9 @@ export function cropFlipResizeBilinear(
     mean = Float32Array.from(m);
     std = Float32Array.from(s);
   }
+  if (src instanceof Uint8Array && c === 3) {
+    return rgb8CropFlipResize(src, inW, win.offsetY, ys, xs, left, right, mean, std);
+  }
   const out = new Float32Array(height * width * c);
   let o = 0;
   for (let y = 0; y < height; y++) {
@@ -152,6 +155,65 @@ export function cropFlipResizeBilinear(
     }
   }
   return { data: out, height, width, channels: c };
+}
+
+/**
+ * The loop of {@link cropFlipResizeBilinear} for uint8 RGB sources (decoded JPEGs), with the
+ * channel loop unrolled and the normalisation test hoisted: the same float32 operations in the
+ * same order, so bitwise equal to the general loop, in about 0.6 of its time. `left`/`right` are
+ * the source columns of each output column (flip applied), `offsetY` the window's first row.
+ */
+function rgb8CropFlipResize(
+  src: Uint8Array,
+  inW: number,
+  offsetY: number,
+  ys: BilinearTaps,
+  xs: BilinearTaps,
+  left: Int32Array,
+  right: Int32Array,
+  mean: Float32Array | null,
+  std: Float32Array | null,
+): Image<Float32Array> {
+  const height = ys.lerp.length;
+  const width = xs.lerp.length;
+  const l3 = Int32Array.from(left, (v) => v * 3);
+  const r3 = Int32Array.from(right, (v) => v * 3);
+  const out = new Float32Array(height * width * 3);
+  // Without normalisation: subtract 0 and divide by 1, both exact on float32 values.
+  const [m0, m1, m2] = mean ?? [0, 0, 0];
+  const [s0, s1, s2] = std ?? [1, 1, 1];
+  const rowStride = inW * 3;
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    const top = (offsetY + ys.lower[y]) * rowStride;
+    const bot = (offsetY + ys.upper[y]) * rowStride;
+    const yl = ys.lerp[y];
+    for (let x = 0; x < width; x++) {
+      const xl = xs.lerp[x];
+      const tl = top + l3[x];
+      const tr = top + r3[x];
+      const bl = bot + l3[x];
+      const br = bot + r3[x];
+      // uint8 differences are exact, so only the products and sums are rounded to float32.
+      let a = src[tl];
+      let b = src[bl];
+      let t = f32(a + f32((src[tr] - a) * xl));
+      let u = f32(b + f32((src[br] - b) * xl));
+      out[o] = f32(f32(t + f32(f32(u - t) * yl)) - m0) / s0;
+      a = src[tl + 1];
+      b = src[bl + 1];
+      t = f32(a + f32((src[tr + 1] - a) * xl));
+      u = f32(b + f32((src[br + 1] - b) * xl));
+      out[o + 1] = f32(f32(t + f32(f32(u - t) * yl)) - m1) / s1;
+      a = src[tl + 2];
+      b = src[bl + 2];
+      t = f32(a + f32((src[tr + 2] - a) * xl));
+      u = f32(b + f32((src[br + 2] - b) * xl));
+      out[o + 2] = f32(f32(t + f32(f32(u - t) * yl)) - m2) / s2;
+      o += 3;
+    }
+  }
+  return { data: out, height, width, channels: 3 };
 }
 
 /**
