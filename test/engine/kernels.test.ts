@@ -342,3 +342,21 @@ test('the registry covers the 53 kernels engine-notes.md lists for training step
     [],
   );
 });
+
+testOnEachBackend('Step keeps tfjs semantics on NaN, ±inf, ±0 and denormals', async () => {
+  const specials = [NaN, -Infinity, -1, -1e-40, -0, 0, 1e-40, 0.5, Infinity];
+  const x = tf.tensor1d(specials);
+  for (const alpha of [0, 0.3]) {
+    const fn: Fn = (i) => [tf.step(i.x, alpha)];
+    const compiled = await compileFunction({ x }, fn, { intraOpNumThreads: 1 });
+    const [got] = await compiled.run({ x });
+    const [want] = fn({ x });
+    // Expected by tfjs's definition: NaN → NaN, x > 0 → 1, otherwise alpha.
+    const byHand = specials.map((v) => (Number.isNaN(v) ? NaN : v > 0 ? 1 : Math.fround(alpha)));
+    assert.deepEqual(Array.from(want.dataSync()).map(String), byHand.map(String));
+    assert.deepEqual(Array.from(got.dataSync()).map(String), byHand.map(String), `alpha ${alpha}`);
+    tf.dispose([got, want]);
+    await compiled.dispose();
+  }
+  x.dispose();
+});

@@ -95,8 +95,9 @@ test('a conv-BN-ReLU-pool-conv training graph changes layout once, where the bat
   const perms = transposePerms(await compiledMatchesEager(inputs, fn));
   // By hand: the image batch is read channels-first by the first conv (one NHWC→NCHW); the
   // spatial mean keeps [N, C] in order, so nothing goes back to NHWC; the filter gradients
-  // swap batch and channel planes ('1,0,2,3') and the filters use (batched) 2-D transposes
-  // ('0,2,1' per tap for the forward weight, '1,0' for the flipped input-gradient weight).
+  // swap batch and channel planes ('1,0,2,3'), the forward filters take a batched 2-D transpose
+  // per tap ('0,2,1'; the flipped input-gradient ones a Gemm), and the dense layer's matmul
+  // gradients transpose 2-D operands ('1,0').
   assert.deepEqual(
     perms.filter((p) => p === NHWC_TO_NCHW),
     [NHWC_TO_NCHW],

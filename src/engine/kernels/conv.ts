@@ -131,60 +131,66 @@ function transpose(ctx: KernelContext, x: string, perm: number[]): string {
  * Filter layouts. ORT runs a general 4-D Transpose as a strided gather: [kh, kw, in, out] →
  * [out, in, kh, kw] took ~50 ms for a 3×3×512×512 filter (2 threads). Its 2-D and batched 2-D
  * transposes are blocked and fast (~4–7 ms for the same bytes), but its transpose optimiser
- * merges consecutive Transposes (also across Reshapes) back into the slow general one. So the
- * OIHW weight is built as a batched 2-D transpose (per tap: [in, out] → [out, in]) followed by
- * [taps, out·in]ᵀ computed as a Gemm with the taps×taps identity, which ORT leaves alone:
- * ~14 ms in all (bench/engine/weight_layout.ts measures the forms).
+ * merges neighbouring Transposes, Reshapes and Slices back into the slow general one. So the
+ * taps axis is moved last by a Gemm with a taps×taps permutation matrix (the identity, or the
+ * reversal for flipped filters), which ORT leaves alone: ~14 ms in all for the OIHW weight
+ * (bench/engine/weight_layout.ts times the forms).
  */
 
-/** Filter [k..., in, out] as [taps, in·out], taps reversed when `flip` (all spatial axes flipped). */
-function filterRows(ctx: KernelContext, filter: string, shape: number[], flip: boolean): string {
-  const s = shape.length - 2;
-  const taps = shape.slice(0, s).reduce((a, k) => a * k, 1);
-  const b = ctx.b;
-  const rows = b.op('Reshape', [filter, b.int64s([taps, shape[s] * shape[s + 1]])]);
-  if (!flip || taps === 1) return rows;
-  const one = [b.int64s([-1]), b.int64s([-2147483648]), b.int64s([0]), b.int64s([-1])];
-  return b.op('Slice', [rows, ...one]);
+/**
+ * [taps, rest] → [rest, taps] as Gemm(rowsᵀ, P); P reverses the taps when `flip`. One tap: the
+ * bytes do not move, so nothing is emitted.
+ */
+function tapsLast(ctx: KernelContext, rows: string, taps: number, flip: boolean): string {
+  if (taps === 1) return rows;
+  const permutation = new Float32Array(taps * taps);
+  for (let t = 0; t < taps; t++) permutation[t * taps + (flip ? taps - 1 - t : t)] = 1;
+  const p = ctx.b.constant(permutation, [taps, taps], 'float32');
+  return ctx.b.op('Gemm', [rows, p], { transA: attr.int(1) });
+}
+
+function tapCount(shape: number[]): number {
+  return shape.slice(0, shape.length - 2).reduce((a, k) => a * k, 1);
 }
 
 /** Filter [k..., in, out] → ONNX OI(k...) [out, in, k...]. */
 function filterOi(ctx: KernelContext, filter: string, shape: number[]): string {
   const s = shape.length - 2;
   const [cin, cout] = shape.slice(s);
-  const taps = shape.slice(0, s).reduce((a, k) => a * k, 1);
+  const taps = tapCount(shape);
   const b = ctx.b;
   const oiShape = b.int64s([cout, cin, ...shape.slice(0, s)]);
-  // Per tap [in, out] → [out, in]: [taps, out, in].
+  // Per tap [in, out] → [out, in] (a batched 2-D transpose): [taps, out, in].
   const perTap = transpose(ctx, b.op('Reshape', [filter, b.int64s([taps, cin, cout])]), [0, 2, 1]);
-  if (taps === 1) return b.op('Reshape', [perTap, oiShape]);
-  const identity = b.constant(
-    Float32Array.from({ length: taps * taps }, (_, i) => (i % (taps + 1) === 0 ? 1 : 0)),
-    [taps, taps],
-    'float32',
-  );
   const rows = b.op('Reshape', [perTap, b.int64s([taps, cout * cin])]);
-  const outInTaps = b.op('Gemm', [rows, identity], { transA: attr.int(1) });
-  return b.op('Reshape', [outInTaps, oiShape]);
+  return b.op('Reshape', [tapsLast(ctx, rows, taps, false), oiShape]);
 }
 
 /**
- * Filter [k..., a, b] → [a, b, k...] with every spatial axis reversed: the weight of the Conv form
- * of the input gradient ([in, out, k...]) and of the depthwise one ([C, M, k...]).
+ * Filter [k..., a, b] → [a, b, k...] with every spatial axis reversed (reversing all spatial axes
+ * of a row-major kernel reverses its flattened tap index): the weight of the Conv form of the
+ * input gradient ([in, out, k...]) and of the depthwise one ([C, M, k...]).
  */
 function flippedSwapped(ctx: KernelContext, filter: string, shape: number[]): string {
   const s = shape.length - 2;
   const b = ctx.b;
-  const swapped = transpose(ctx, filterRows(ctx, filter, shape, true), [1, 0]);
+  const taps = tapCount(shape);
+  const rows = b.op('Reshape', [filter, b.int64s([taps, shape[s] * shape[s + 1]])]);
+  const swapped = tapsLast(ctx, rows, taps, true);
   return b.op('Reshape', [swapped, b.int64s([...shape.slice(s), ...shape.slice(0, s)])]);
 }
 
-/** Depthwise filter [k..., C, M] → grouped ONNX weight [C·M, 1, k...] (a 2-D transpose). */
+/** Depthwise filter [k..., C, M] → grouped ONNX weight [C·M, 1, k...]. */
 function depthwiseWeight(ctx: KernelContext, filter: string, shape: number[]): string {
   const s = shape.length - 2;
   const [c, m] = shape.slice(s);
-  const first = transpose(ctx, filterRows(ctx, filter, shape, false), [1, 0]);
-  return ctx.b.op('Reshape', [first, ctx.b.int64s([c * m, 1, ...shape.slice(0, s)])]);
+  const taps = tapCount(shape);
+  const b = ctx.b;
+  const rows = b.op('Reshape', [filter, b.int64s([taps, c * m])]);
+  return b.op('Reshape', [
+    tapsLast(ctx, rows, taps, false),
+    b.int64s([c * m, 1, ...shape.slice(0, s)]),
+  ]);
 }
 
 /** Conv of the channels-first input `xCf`, written to `into` (or a fresh name). */

@@ -28,11 +28,19 @@ const binary =
   (ctx) =>
     emitOut(ctx, opType, [input(ctx, 'a').name, input(ctx, 'b').name]);
 
-/** tfjs Step: 1 where x > 0, else `alpha` (NaN stays NaN). */
+/**
+ * tfjs Step: 1 where x > 0, else `alpha` (NaN stays NaN). With alpha 0 (ReLU's gradient) it is
+ * Relu(Sign(x)): two streaming passes instead of four (ORT's Sign keeps NaN and gives 1 for
+ * positive denormals; test/engine/kernels.test.ts pins NaN, ±inf, ±0 and denormals).
+ */
 const step: KernelLowering = (ctx) => {
   const { b } = ctx;
   const xi = input(ctx, 'x');
   const alpha = typeof ctx.attrs.alpha === 'number' ? ctx.attrs.alpha : 0;
+  if (alpha === 0 && xi.dtype === 'float32') {
+    emitOut(ctx, 'Relu', [b.op('Sign', [xi.name])]);
+    return;
+  }
   const positive = b.op('Greater', [xi.name, b.scalar(0, xi.dtype)]);
   const stepped = b.op('Where', [positive, b.scalar(1, xi.dtype), b.scalar(alpha, xi.dtype)]);
   emitOut(ctx, 'Where', [b.op('IsNaN', [xi.name]), xi.name, stepped]);
