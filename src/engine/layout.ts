@@ -11,7 +11,9 @@
  *  - layout-agnostic kernels run in whichever layout most of their inputs already have:
  *    elementwise kernels (numpy broadcasting; lower-rank operands are aligned and permuted, so a
  *    `[C]` bias becomes `[1, C, 1, 1]`) and reductions (axes renumbered; without keepDims only
- *    when the kept axes keep their order, e.g. Mean over H, W → `[N, C]`);
+ *    when the kept axes keep their order, e.g. Mean over H, W → `[N, C]`) and kernels whose
+ *    attributes name axes (Tile, pads, Concat, SplitV, Reverse, Slice: attributes permuted);
+ *  - Identity and same-shape Reshape calls are aliases of their input (no node at all);
  *  - everything else (reshapes, slices, matrix products, graph outputs) reads the tfjs layout, and
  *    a value written only channels-first is transposed back once, on first such use.
  * So batch norm, activations, residual adds and their gradients between two convolutions stay
@@ -59,6 +61,8 @@ const AXIS_ATTR_KERNELS: Readonly<
   PadV2: (a, perm) => (Array.isArray(a.paddings) ? { ...a, paddings: permute(a.paddings, perm) } : null),
   MirrorPad: (a, perm) =>
     Array.isArray(a.paddings) ? { ...a, paddings: permute(a.paddings, perm) } : null,
+  SplitV: (a, _perm, pos) =>
+    typeof a.axis === 'number' ? { ...a, axis: pos[a.axis < 0 ? a.axis + pos.length : a.axis] } : null,
   Concat: (a, _perm, pos) =>
     typeof a.axis === 'number' ? { ...a, axis: pos[a.axis < 0 ? a.axis + pos.length : a.axis] } : null,
   Reverse: (a, _perm, pos) => {
@@ -364,16 +368,16 @@ function elementwise(call: KernelCall, layouts: LayoutNames): ChannelsFirstAdapt
 }
 
 /**
- * Tile, pads, Concat, Reverse and Slice channels-first: every rank-R input is read channels-first,
- * the axis attributes are permuted, the output is channels-first. Chosen when at least as many
+ * Tile, pads, Concat, SplitV, Reverse and Slice channels-first: every rank-R input is read
+ * channels-first, the axis attributes are permuted, the outputs are channels-first. Chosen when at least as many
  * inputs exist channels-first as exist only in the tfjs layout, among those a Transpose would
  * convert (constants and `[N, 1, 1, C]`-like values change layout for free).
  */
 function axisAttributes(call: KernelCall, layouts: LayoutNames): ChannelsFirstAdaptation | null {
-  if (call.outputs.length !== 1) return null;
-  const rank = call.outputs[0].shape.length;
+  const rank = call.outputs[0]?.shape.length ?? 0;
   if (!hasChannelsFirstForm(rank)) return null;
-  if (call.inputs.some((i) => i.value.shape.length !== rank)) return null;
+  const values = [...call.inputs.map((i) => i.value), ...call.outputs];
+  if (values.some((v) => v.shape.length !== rank)) return null;
   let channelsFirst = 0;
   let tfjsOnly = 0;
   for (const { value } of call.inputs) {
@@ -389,8 +393,8 @@ function axisAttributes(call: KernelCall, layouts: LayoutNames): ChannelsFirstAd
     attrs,
     inputShapes: call.inputs.map((i) => permute(i.value.shape, perm)),
     inputName: (k) => layouts.channelsFirst(call.inputs[k].value),
-    outputShapes: [permute(call.outputs[0].shape, perm)],
-    outputChannelsFirst: [true],
+    outputShapes: call.outputs.map((o) => permute(o.shape, perm)),
+    outputChannelsFirst: call.outputs.map(() => true),
   };
 }
 

@@ -155,3 +155,55 @@ test('an eval graph of depthwise + pooling + resize-free ops runs channels-first
     [NHWC_TO_NCHW, NCHW_TO_NHWC],
   );
 });
+
+test('axis-attribute kernels channels-first: concat, pads, slice, reverse, tile and their gradients', async () => {
+  await initBackend('cpu');
+  const inputs: Inputs = {
+    x: normal([2, 6, 5, 3], 14),
+    w: normal([3, 3, 3, 4], 15),
+    v: normal([2, 6, 5, 2], 16),
+  };
+  const fn = (i: Inputs) => {
+    const { value, grads } = tf.valueAndGrads((...t: tf.Tensor[]) => {
+      const [w, v] = t;
+      const y = tf.conv2d(i.x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
+      const channels = tf.concat([y, v], 3); // [2, 6, 5, 6]
+      const rows = tf.concat([y, y], 1); // [2, 12, 5, 4]
+      const padded = tf.pad(y, [
+        [0, 0],
+        [1, 2],
+        [0, 1],
+        [1, 0],
+      ]);
+      const mirrored = tf.mirrorPad(
+        y as tf.Tensor4D,
+        [
+          [0, 0],
+          [1, 1],
+          [2, 0],
+          [0, 0],
+        ],
+        'reflect',
+      );
+      const cut = tf.slice(y, [1, 2, 1, 1], [1, 3, 4, 2]);
+      const flipped = tf.reverse(y, [1, 3]);
+      const tiled = tf.tile(y, [1, 2, 1, 3]);
+      const terms = [channels, rows, padded, mirrored, cut, flipped, tiled].map((a, k) =>
+        tf.sum(tf.mul(tf.square(a), k + 1)),
+      );
+      return tf.addN(terms) as tf.Scalar;
+    })([i.w, i.v]);
+    return [value, ...grads];
+  };
+  const perms = transposePerms(await compiledMatchesEager(inputs, fn));
+  // By hand: x (into the conv) and v (into the channel concat) enter NHWC and are read
+  // channels-first; only v's gradient, a graph output, goes back to NHWC.
+  assert.deepEqual(
+    perms.filter((p) => p === NHWC_TO_NCHW),
+    [NHWC_TO_NCHW, NHWC_TO_NCHW],
+  );
+  assert.deepEqual(
+    perms.filter((p) => p === NCHW_TO_NHWC),
+    [NCHW_TO_NHWC],
+  );
+});
