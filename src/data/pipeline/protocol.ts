@@ -3,7 +3,10 @@ import type { MapTask, SerializedError } from './map_runner.js';
 import type { FeatureMap, MapFnRef } from './types.js';
 
 export type ToWorker =
-  { type: 'init'; ref: MapFnRef } | { type: 'map'; id: number; bytes: Uint8Array; task: MapTask };
+  | { type: 'init'; ref: MapFnRef }
+  | { type: 'map'; id: number; bytes: Uint8Array; task: MapTask }
+  /** Finish the maps in flight, then let the thread exit (see WorkerPool.close). */
+  | { type: 'close' };
 
 export type FromWorker =
   | { type: 'ready' }

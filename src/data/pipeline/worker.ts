@@ -13,10 +13,21 @@ if (!port)
   throw new Error('src/data/pipeline/worker is a worker_threads entry, not a module to import');
 
 let mapFn: Promise<MapFn> | undefined;
+let inFlight = 0;
+let closing = false;
+/** Closing the port leaves the thread nothing to wait for, so it exits by itself. */
+const closeWhenIdle = (): void => {
+  if (closing && inFlight === 0) port.close();
+};
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void =>
   port.postMessage(msg, transfer);
 
 port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'close') {
+    closing = true;
+    closeWhenIdle();
+    return;
+  }
   if (msg.type === 'init') {
     mapFn = loadMapFn(msg.ref);
     mapFn.then(
@@ -34,10 +45,15 @@ port.on('message', (msg: ToWorker) => {
     });
     return;
   }
+  inFlight++;
   mapFn
     .then((fn) => runMap(fn, bytes, task))
     .then(
       (features) => post({ type: 'result', id, features }, transferList(features)),
       (err: unknown) => post({ type: 'map-error', id, error: serializeError(err) }),
-    );
+    )
+    .finally(() => {
+      inFlight--;
+      closeWhenIdle();
+    });
 });

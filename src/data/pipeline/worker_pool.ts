@@ -77,6 +77,9 @@ async function spawnWorker(): Promise<Worker> {
   return new Worker(boot, { eval: true, execArgv });
 }
 
+/** How long close() lets a worker finish its maps in flight before terminating it. */
+const CLOSE_GRACE_MS = 10_000;
+
 interface Pending {
   resolve: (f: FeatureMap) => void;
   reject: (e: Error) => void;
@@ -202,11 +205,34 @@ export class WorkerPool implements Mapper {
     }
   }
 
+  /**
+   * Stops the workers: each finishes the maps it has in flight and exits; one that has not
+   * exited after CLOSE_GRACE_MS is terminated. Terminating a thread while it is inside a native
+   * call can abort the whole process with some native addons (a JPEG binding tried for issue 4
+   * threw a C++ exception nothing caught when its thread was stopped mid-decode), so it is only
+   * the fallback.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.pending.clear();
-    await Promise.all(this.threads.map((w) => w.terminate()));
+    await Promise.all(
+      this.threads.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.threadId === -1) return resolve(); // already exited
+            const timer = setTimeout(
+              () => void w.terminate().then(() => resolve()),
+              CLOSE_GRACE_MS,
+            );
+            w.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            w.postMessage({ type: 'close' } satisfies ToWorker);
+          }),
+      ),
+    );
   }
 }
 
