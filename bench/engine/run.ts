@@ -18,7 +18,7 @@
  * with /usr/bin/python3, torchvision models, `torch.set_num_threads(--threads)`,
  * OMP_WAIT_POLICY=PASSIVE for ViT). Each figure is the median of steady iterations after a
  * warm-up (training: the compiling first step, then 1 more; wasm training steps: none beyond the
- * traced eager wasm step; inference: 2, wasm 1). Ratios: training =
+ * traced eager wasm step; inference: 2, wasm 1; ours and bare ORT alternate run by run). Ratios: training =
  * PyTorch time / ours (≥ 0.67 meets "≤ 1.5× PyTorch's time"); inference = our throughput /
  * PyTorch's (target ≥ 1.2) and bare-ORT time / ours (≥ 0.91 is "within 10 % of bare ORT").
  */
@@ -49,7 +49,7 @@ import {
   TORCH_CIFAR_RESNET18_PARAMS,
   type ImageBatch,
 } from './models.js';
-import { median, opTypeProfile, timeIterations } from './timing.js';
+import { median, opTypeProfile, timeAlternating, timeIterations } from './timing.js';
 
 const { values } = parseArgs({
   options: {
@@ -282,17 +282,6 @@ async function inferRow(
       intraOpNumThreads: THREADS,
     },
   );
-  const onnx = median(
-    await timeIterations(
-      async () => {
-        const [y] = await compiled.run({ image: x });
-        y.dispose();
-      },
-      2,
-      STEPS,
-    ),
-  );
-  console.log(`  onnx: ${fmtMs(onnx)} (${((1000 * batchSize) / onnx).toFixed(2)} images/s)`);
   // Bare ORT: a plain session on the engine's model bytes, with the engine's session options.
   const session = await ort.InferenceSession.create(compiled.model, {
     intraOpNumThreads: THREADS,
@@ -308,7 +297,19 @@ async function inferRow(
   const feeds = {
     [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(x.dataSync()), x.shape),
   };
-  const bare = median(await timeIterations(async () => void (await session.run(feeds)), 2, STEPS));
+  // Ours and bare ORT alternate run by run, so the machine's drifts fall on both alike.
+  const [ours, bareTimes] = await timeAlternating(
+    async () => {
+      const [y] = await compiled.run({ image: x });
+      y.dispose();
+    },
+    async () => void (await session.run(feeds)),
+    2,
+    STEPS,
+  );
+  const onnx = median(ours);
+  const bare = median(bareTimes);
+  console.log(`  onnx: ${fmtMs(onnx)} (${((1000 * batchSize) / onnx).toFixed(2)} images/s)`);
   console.log(`  bare ORT: ${fmtMs(bare)} (${((1000 * batchSize) / bare).toFixed(2)} images/s)`);
   await session.release();
   await compiled.dispose();

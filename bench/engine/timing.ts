@@ -28,6 +28,31 @@ export async function timeIterations(
   return times;
 }
 
+/**
+ * Times `a` and `b` in alternation (a, b, a, b, ...) after `warmup` runs of each, so drifts in
+ * the machine's speed (frequency, other processes) fall on both sides alike.
+ */
+export async function timeAlternating(
+  a: () => Promise<void>,
+  b: () => Promise<void>,
+  warmup: number,
+  steps: number,
+): Promise<[number[], number[]]> {
+  for (let i = 0; i < warmup; i++) {
+    await a();
+    await b();
+  }
+  const times: [number[], number[]] = [[], []];
+  for (let i = 0; i < steps; i++) {
+    for (const [k, once] of [a, b].entries()) {
+      const start = performance.now();
+      await once();
+      times[k].push(performance.now() - start);
+    }
+  }
+  return times;
+}
+
 export interface OpTypeTime {
   op: string;
   /** Kernel time per run, ms. */

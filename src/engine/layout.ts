@@ -239,8 +239,8 @@ function relayout(
   return b.op('Transpose', [x], { perm: attr.ints([...perm]) }, into);
 }
 
-/** `values` of row-major `shape` permuted by `perm`. */
-function transposeValues(
+/** `values` of row-major `shape` permuted by `perm` (output axis i is input axis perm[i]). */
+export function transposeValues(
   values: tf.TypedArray,
   shape: readonly number[],
   perm: readonly number[],
@@ -263,6 +263,12 @@ function transposeValues(
 }
 
 /**
+ * Uniform constants from this many elements on become an Expand. Smaller ones (a fresh model's
+ * zero / one batch-norm vectors) stay initializers, which ORT folds into neighbouring convs.
+ */
+const UNIFORM_EXPAND_MIN = 1 << 16;
+
+/**
  * A constant of `shape`: an initializer, or for a large uniform tensor (the `ones(x.shape)` of a
  * mean's gradient) an Expand of one scalar, so the model does not carry megabytes of one value.
  */
@@ -273,7 +279,7 @@ export function constantTensor(
   dtype: tf.DataType,
 ): string {
   const d = dtype as 'float32' | 'int32' | 'bool';
-  if (values.length > 64 && values.every((x) => x === values[0])) {
+  if (values.length >= UNIFORM_EXPAND_MIN && values.every((x) => x === values[0])) {
     return b.op('Expand', [b.scalar(values[0], d), b.int64s([...shape])]);
   }
   return b.constant(values, [...shape], d);

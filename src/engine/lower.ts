@@ -146,6 +146,10 @@ export function lowerTrace(trace: Trace, outputs: TracedValue[]): LoweredModel {
       })),
       channelsFirst: (key) => layouts.channelsFirst(valueOf(key)),
       channelsFirstOperand: (key, rank) => layouts.broadcastOperand(valueOf(key), rank),
+      constantValues: (key) => {
+        const v = layouts.resolve(valueOf(key));
+        return v.source.kind === 'constant' ? v.source.values : null;
+      },
       channelsFirstOutput: (i = 0) => {
         const o = call.outputs[i];
         if (!hasChannelsFirstForm(o.shape.length)) {

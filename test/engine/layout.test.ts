@@ -207,3 +207,33 @@ test('axis-attribute kernels channels-first: concat, pads, slice, reverse, tile 
     [NCHW_TO_NHWC],
   );
 });
+
+test('constant filters (inference and export graphs) are laid out when the graph is built', async () => {
+  await initBackend('cpu');
+  const w = normal([3, 3, 3, 4], 17);
+  const dw = normal([3, 3, 3, 2], 18);
+  const w3 = normal([2, 2, 2, 3, 2], 19);
+  const inputs: Inputs = { x: normal([2, 7, 6, 3], 20), v: normal([1, 4, 5, 6, 3], 21) };
+  const fn = (i: Inputs) => {
+    // Gradients w.r.t. the input only: the filters stay constants of the traced function.
+    const { value, grads } = tf.valueAndGrads((...t: tf.Tensor[]) => {
+      const [x, v] = t;
+      const a = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
+      const b = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same');
+      const c = tf.depthwiseConv2d(x as tf.Tensor4D, dw as tf.Tensor4D, 1, 'valid');
+      const d = tf.conv3d(v as tf.Tensor5D, w3 as tf.Tensor5D, 1, 'same');
+      return tf.addN([a, b, c, d].map((y) => tf.sum(tf.square(y)))) as tf.Scalar;
+    })([i.x, i.v]);
+    return [value, ...grads];
+  };
+  const model = await compiledMatchesEager(inputs, fn);
+  const graph = (decodeModel(model) as { graph: { node: GraphNode[] } }).graph;
+  // No filter is transformed at run time: the only Gemm/Transpose nodes would be filter layouts
+  // (activations change layout only where x and v enter and their gradients leave).
+  assert.deepEqual(graph.node.filter((n) => n.op_type === 'Gemm').length, 0);
+  assert.deepEqual(
+    transposePerms(model).sort(),
+    [NHWC_TO_NCHW, NCHW_TO_NHWC, '0,4,1,2,3', '0,2,3,4,1'].sort(),
+  );
+  tf.dispose([w, dw, w3]);
+});

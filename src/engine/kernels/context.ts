@@ -43,6 +43,12 @@ export interface KernelContext {
    * `outputs[i].name`; consumers that need the tfjs layout get it transposed back on demand.
    */
   channelsFirstOutput(i?: number): string;
+  /**
+   * The values of input `key` when it is a constant of the traced function (inference and export
+   * graphs hold their weights so), else null: a lowering may then change its layout when the
+   * graph is built instead of at run time.
+   */
+  constantValues(key: string): tf.TypedArray | null;
 }
 
 /** Emits the ONNX nodes computing one kernel call. */

@@ -25,6 +25,7 @@ import {
   type KernelContext,
   type KernelLowering,
 } from './context.js';
+import { transposeValues } from '../layout.js';
 import { fusedActivation } from './matmul.js';
 
 /** Static geometry of one convolution, channels last. */
@@ -153,11 +154,41 @@ function tapCount(shape: number[]): number {
   return shape.slice(0, shape.length - 2).reduce((a, k) => a * k, 1);
 }
 
-/** Filter [k..., in, out] → ONNX OI(k...) [out, in, k...]. */
-function filterOi(ctx: KernelContext, filter: string, shape: number[]): string {
+/**
+ * The filter input `key` ([k..., a, b]) permuted as [taps, a, b] → `perm`, reshaped to `shape`,
+ * with the taps reversed when `flip`: a constant made now when the filter is a constant, else null.
+ */
+function constantFilter(
+  ctx: KernelContext,
+  key: string,
+  filterShape: number[],
+  perm: number[],
+  shape: number[],
+  flip = false,
+): string | null {
+  const values = ctx.constantValues(key);
+  if (!values) return null;
+  const s = filterShape.length - 2;
+  const taps = tapCount(filterShape);
+  let v = values;
+  if (flip) {
+    const per = values.length / taps;
+    v = values.slice();
+    for (let t = 0; t < taps; t++)
+      v.set(values.subarray((taps - 1 - t) * per, (taps - t) * per), t * per);
+  }
+  const permuted = transposeValues(v, [taps, filterShape[s], filterShape[s + 1]], perm);
+  return ctx.b.constant(permuted, shape, 'float32');
+}
+
+/** Filter input `key` [k..., in, out] → ONNX OI(k...) [out, in, k...]. */
+function filterOi(ctx: KernelContext, key: string, shape: number[]): string {
   const s = shape.length - 2;
   const [cin, cout] = shape.slice(s);
   const taps = tapCount(shape);
+  const known = constantFilter(ctx, key, shape, [2, 1, 0], [cout, cin, ...shape.slice(0, s)]);
+  if (known) return known;
+  const filter = input(ctx, key).name;
   const b = ctx.b;
   const oiShape = b.int64s([cout, cin, ...shape.slice(0, s)]);
   // Per tap [in, out] → [out, in] (a batched 2-D transpose): [taps, out, in].
@@ -171,26 +202,31 @@ function filterOi(ctx: KernelContext, filter: string, shape: number[]): string {
  * of a row-major kernel reverses its flattened tap index): the weight of the Conv form of the
  * input gradient ([in, out, k...]) and of the depthwise one ([C, M, k...]).
  */
-function flippedSwapped(ctx: KernelContext, filter: string, shape: number[]): string {
+function flippedSwapped(ctx: KernelContext, key: string, shape: number[]): string {
   const s = shape.length - 2;
+  const target = [...shape.slice(s), ...shape.slice(0, s)];
+  const known = constantFilter(ctx, key, shape, [1, 2, 0], target, true);
+  if (known) return known;
+  const filter = input(ctx, key).name;
   const b = ctx.b;
   const taps = tapCount(shape);
   const rows = b.op('Reshape', [filter, b.int64s([taps, shape[s] * shape[s + 1]])]);
   const swapped = tapsLast(ctx, rows, taps, true);
-  return b.op('Reshape', [swapped, b.int64s([...shape.slice(s), ...shape.slice(0, s)])]);
+  return b.op('Reshape', [swapped, b.int64s(target)]);
 }
 
 /** Depthwise filter [k..., C, M] → grouped ONNX weight [C·M, 1, k...]. */
-function depthwiseWeight(ctx: KernelContext, filter: string, shape: number[]): string {
+function depthwiseWeight(ctx: KernelContext, key: string, shape: number[]): string {
   const s = shape.length - 2;
   const [c, m] = shape.slice(s);
+  const target = [c * m, 1, ...shape.slice(0, s)];
+  const known = constantFilter(ctx, key, shape, [1, 2, 0], target);
+  if (known) return known;
+  const filter = input(ctx, key).name;
   const taps = tapCount(shape);
   const b = ctx.b;
   const rows = b.op('Reshape', [filter, b.int64s([taps, c * m])]);
-  return b.op('Reshape', [
-    tapsLast(ctx, rows, taps, false),
-    b.int64s([c * m, 1, ...shape.slice(0, s)]),
-  ]);
+  return b.op('Reshape', [tapsLast(ctx, rows, taps, false), b.int64s(target)]);
 }
 
 /** Conv of the channels-first input `xCf`, written to `into` (or a fresh name). */
@@ -214,7 +250,7 @@ const conv: KernelLowering = (ctx) => {
   const x = input(ctx, 'x');
   const f = input(ctx, 'filter');
   const g = convGeometry(ctx, x.shape, f.shape, false);
-  const w = filterOi(ctx, f.name, f.shape);
+  const w = filterOi(ctx, 'filter', f.shape);
   convForward(ctx, ctx.channelsFirst('x'), w, g, 1, ctx.channelsFirstOutput());
 };
 
@@ -223,7 +259,7 @@ const depthwiseConv: KernelLowering = (ctx) => {
   const f = input(ctx, 'filter');
   const g = convGeometry(ctx, x.shape, f.shape, true);
   const c = x.shape[x.shape.length - 1];
-  const w = depthwiseWeight(ctx, f.name, f.shape);
+  const w = depthwiseWeight(ctx, 'filter', f.shape);
   convForward(ctx, ctx.channelsFirst('x'), w, g, c, ctx.channelsFirstOutput());
 };
 
@@ -236,7 +272,9 @@ const fusedConv =
     const g = convGeometry(ctx, x.shape, f.shape, depthwise);
     const rank = x.shape.length;
     const c = x.shape[rank - 1];
-    const w = depthwise ? depthwiseWeight(ctx, f.name, f.shape) : filterOi(ctx, f.name, f.shape);
+    const w = depthwise
+      ? depthwiseWeight(ctx, 'filter', f.shape)
+      : filterOi(ctx, 'filter', f.shape);
     let y = convForward(ctx, ctx.channelsFirst('x'), w, g, depthwise ? c : 1);
     if (optionalInput(ctx, 'bias')) {
       y = ctx.b.op('Add', [y, ctx.channelsFirstOperand('bias', rank)]);
@@ -298,9 +336,9 @@ const convBackpropInput: KernelLowering = (ctx) => {
     ctx,
     g,
     1,
-    () => filterOi(ctx, f.name, f.shape),
+    () => filterOi(ctx, 'filter', f.shape),
     // [k..., in, out] → [in, out, k...], flipped: dy convolved with it gives dx.
-    () => flippedSwapped(ctx, f.name, f.shape),
+    () => flippedSwapped(ctx, 'filter', f.shape),
   );
 };
 
@@ -313,9 +351,9 @@ const depthwiseBackpropInput: KernelLowering = (ctx) => {
     ctx,
     g,
     c,
-    () => depthwiseWeight(ctx, f.name, f.shape),
+    () => depthwiseWeight(ctx, 'filter', f.shape),
     // [k..., C, M] → [C, M, k...] flipped: group c maps dy channels c·M..c·M+M−1 to dx channel c.
-    () => flippedSwapped(ctx, f.name, f.shape),
+    () => flippedSwapped(ctx, 'filter', f.shape),
   );
 };
 

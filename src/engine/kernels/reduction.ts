@@ -83,7 +83,12 @@ const softmaxLike =
     emitOut(ctx, opType, [logits.name], { axis: attr.int(axis) });
   };
 
-/** FusedBatchNorm (inference form): (x − mean)·rsqrt(var + ε)·scale + offset, channels last. */
+/**
+ * FusedBatchNorm (inference form): x·a + b with a = scale·rsqrt(var + ε), b = offset − mean·a
+ * (tfjs computes (x − mean)·rsqrt(var + ε)·scale + offset; the two agree to float rounding). The
+ * multiply-add form is what ORT folds into a preceding Conv when the statistics are constants,
+ * so an inference graph's batch norms cost nothing at run time.
+ */
 const fusedBatchNorm: KernelLowering = (ctx) => {
   const { b } = ctx;
   const eps = typeof ctx.attrs.varianceEpsilon === 'number' ? ctx.attrs.varianceEpsilon : 0.001;
@@ -91,11 +96,11 @@ const fusedBatchNorm: KernelLowering = (ctx) => {
   const variance = input(ctx, 'variance').name;
   const scale = optionalInput(ctx, 'scale');
   const offset = optionalInput(ctx, 'offset');
-  let inv = b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [variance, b.scalar(eps, 'float32')])])]);
-  if (scale) inv = b.op('Mul', [inv, scale.name]);
-  const centered = b.op('Sub', [input(ctx, 'x').name, mean]);
-  if (offset) emitOut(ctx, 'Add', [b.op('Mul', [centered, inv]), offset.name]);
-  else emitOut(ctx, 'Mul', [centered, inv]);
+  let a = b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [variance, b.scalar(eps, 'float32')])])]);
+  if (scale) a = b.op('Mul', [a, scale.name]);
+  const shift = b.op('Mul', [mean, a]);
+  const bias = offset ? b.op('Sub', [offset.name, shift]) : b.op('Neg', [shift]);
+  emitOut(ctx, 'Add', [b.op('Mul', [input(ctx, 'x').name, a]), bias]);
 };
 
 export const REDUCTION_KERNELS: Record<string, KernelLowering> = {

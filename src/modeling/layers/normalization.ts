@@ -148,11 +148,14 @@ export class BatchNormalization extends Layer {
         updateState(args, movingMean, newMean);
         updateState(args, movingVariance, newVariance);
       }
-      let multiplier = tf.rsqrt(tf.add(variance, this.epsilon));
-      if (this.gamma) multiplier = tf.mul(multiplier, this.gamma);
-      let y = tf.mul(tf.sub(x, shaped(mean)), shaped(multiplier));
-      if (this.beta) y = tf.add(y, shaped(this.beta));
-      return y;
+      // x·inv + (beta − mean·inv), inv = gamma·rsqrt(var + ε): TF's own formula
+      // (tensorflow/python/ops/nn_impl.py batch_normalization). As a multiply-add on x, ONNX
+      // Runtime folds it into the preceding Conv of an inference graph.
+      let inv = tf.rsqrt(tf.add(variance, this.epsilon));
+      if (this.gamma) inv = tf.mul(inv, this.gamma);
+      const meanTimesInv = tf.mul(mean, inv);
+      const shift = this.beta ? tf.sub(this.beta, meanTimesInv) : tf.neg(meanTimesInv);
+      return tf.add(tf.mul(x, shaped(inv)), shaped(shift));
     });
   }
 }
