@@ -7,21 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '../../src/core/random.js';
 import { compileFunction } from '../../src/engine/compile.js';
 import { mappedKernels } from '../../src/engine/kernels/index.js';
 import { Trace } from '../../src/engine/trace.js';
 import { assertClose } from '../helpers.js';
+import { normal } from './random_tensors.js';
 import { testOnEachBackend } from './backends.js';
-
-function normal(shape: number[], seed: number): tf.Tensor {
-  const rng = new Rng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(
-    Float32Array.from({ length: n }, () => rng.normal()),
-    shape,
-  );
-}
 
 type Fn = (i: Record<string, tf.Tensor>) => tf.Tensor[];
 

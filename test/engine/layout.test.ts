@@ -8,19 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/backend/index.js';
-import { Rng } from '../../src/core/random.js';
 import { compileFunction } from '../../src/engine/compile.js';
 import { decodeModel } from '../../src/engine/onnx_proto.js';
 import { assertClose } from '../helpers.js';
-
-function normal(shape: number[], seed: number): tf.Tensor {
-  const rng = new Rng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(
-    Float32Array.from({ length: n }, () => rng.normal()),
-    shape,
-  );
-}
+import { normal } from './random_tensors.js';
 
 type Inputs = Record<string, tf.Tensor>;
 
