@@ -13,7 +13,7 @@
  * `--trace-on cpu` runs the eager work (and the one traced step) of `--backend onnx` on
  * tfjs-backend-cpu instead of wasm, as the engine did before wasm tracing.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,7 @@ import { CompiledStepRunner } from '../../src/engine/compiled_step.js';
 import '../../src/tasks/index.js';
 import { experimentSeed, resolveExperiment } from '../../src/train/run_experiment.js';
 import { Trainer } from '../../src/train/trainer.js';
+import { opTypeProfile } from './timing.js';
 
 const { values } = parseArgs({
   options: {
@@ -111,24 +112,11 @@ trainer.dispose();
 if (values['ort-profile']) {
   const files = readdirSync(dir).filter((f) => f.startsWith('ort_profile') && f.endsWith('.json'));
   for (const f of files) {
-    const events = JSON.parse(readFileSync(join(dir, f), 'utf8')) as {
-      cat: string;
-      name: string;
-      dur: number;
-      args?: { op_name?: string };
-    }[];
-    const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').length;
-    const byOp = new Map<string, number>();
-    for (const e of events) {
-      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
-      const op = e.args?.op_name ?? '?';
-      byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
-    }
-    const total = [...byOp.values()].reduce((a, b) => a + b, 0);
-    console.log(`ORT profile ${f} (${runs} runs), kernel time per run by op type:`);
-    for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
+    const prof = opTypeProfile(join(dir, f));
+    console.log(`ORT profile ${f} (${prof.runs} runs), kernel time per run by op type:`);
+    for (const o of prof.ops.slice(0, 15)) {
       console.log(
-        `  ${op.padEnd(22)} ${(us / runs / 1000).toFixed(2).padStart(8)} ms  ${((100 * us) / total).toFixed(1).padStart(5)} %`,
+        `  ${o.op.padEnd(22)} ${o.msPerRun.toFixed(2).padStart(8)} ms  ${o.percent.toFixed(1).padStart(5)} %`,
       );
     }
   }
