@@ -50,6 +50,16 @@ export const REDUCTION_AXIS_ATTR: Readonly<Record<string, string>> = {
   Any: 'axis',
 };
 
+/** `attrs` with its single `axis` moved to its channels-first position. */
+function withAxis(
+  attrs: Readonly<Record<string, unknown>>,
+  pos: number[],
+): Record<string, unknown> | null {
+  const axis = attrs.axis;
+  if (typeof axis !== 'number') return null;
+  return { ...attrs, axis: pos[axis < 0 ? axis + pos.length : axis] };
+}
+
 /**
  * Kernels whose attributes name axes of their rank-R input(s) and output; channels-first they
  * run with the attributes permuted. Values: attrs → attrs for a channels-first position map.
@@ -61,10 +71,8 @@ const AXIS_ATTR_KERNELS: Readonly<
   PadV2: (a, perm) => (Array.isArray(a.paddings) ? { ...a, paddings: permute(a.paddings, perm) } : null),
   MirrorPad: (a, perm) =>
     Array.isArray(a.paddings) ? { ...a, paddings: permute(a.paddings, perm) } : null,
-  SplitV: (a, _perm, pos) =>
-    typeof a.axis === 'number' ? { ...a, axis: pos[a.axis < 0 ? a.axis + pos.length : a.axis] } : null,
-  Concat: (a, _perm, pos) =>
-    typeof a.axis === 'number' ? { ...a, axis: pos[a.axis < 0 ? a.axis + pos.length : a.axis] } : null,
+  SplitV: (a, _perm, pos) => withAxis(a, pos),
+  Concat: (a, _perm, pos) => withAxis(a, pos),
   Reverse: (a, _perm, pos) => {
     const dims = typeof a.dims === 'number' ? [a.dims] : a.dims;
     if (!Array.isArray(dims)) return null;
@@ -98,12 +106,17 @@ export function channelsFirstPosition(rank: number): number[] {
   return pos;
 }
 
-/** True when the channels-first form of `shape` holds the same bytes (a Reshape). */
-function relayoutIsFree(shape: readonly number[]): boolean {
-  if (!hasChannelsFirstForm(shape.length)) return false;
-  const perm = toChannelsFirst(shape.length);
+/** True when permuting `shape` by `perm` moves no bytes (the non-unit dims keep their order). */
+function permutationIsReshape(shape: readonly number[], perm: readonly number[]): boolean {
   const nonUnit = (axes: readonly number[]) => axes.filter((a) => shape[a] !== 1).join();
   return nonUnit(perm) === nonUnit([...shape.keys()]);
+}
+
+/** True when the channels-first form of `shape` holds the same bytes (a Reshape). */
+function relayoutIsFree(shape: readonly number[]): boolean {
+  return (
+    hasChannelsFirstForm(shape.length) && permutationIsReshape(shape, toChannelsFirst(shape.length))
+  );
 }
 
 /** True when every dim is 1. */
@@ -232,8 +245,7 @@ function relayout(
   perm: readonly number[],
   into?: string,
 ): string {
-  const nonUnit = (axes: readonly number[]) => axes.filter((a) => shape[a] !== 1).join();
-  if (nonUnit([...perm]) === nonUnit([...shape.keys()])) {
+  if (permutationIsReshape(shape, perm)) {
     return b.op('Reshape', [x, b.int64s(permute(shape, perm))], {}, into);
   }
   return b.op('Transpose', [x], { perm: attr.ints([...perm]) }, into);
@@ -327,6 +339,22 @@ export function isIdentityCall(call: KernelCall): boolean {
   return call.kernelName === 'Identity' || isIdentityReshape(call);
 }
 
+/**
+ * The vote of a layout-agnostic call's inputs: channels-first unless more of them exist only in
+ * the tfjs layout than exist channels-first. Constants (made channels-first when the graph is
+ * built) and [N, 1, 1, C]-like values (a Reshape) do not vote; with no votes, channels-first.
+ */
+function votesChannelsFirst(values: readonly TracedValue[], layouts: LayoutNames): boolean {
+  let channelsFirst = 0;
+  let tfjsOnly = 0;
+  for (const v of values) {
+    if (v.source.kind === 'constant' || relayoutIsFree(v.shape)) continue;
+    if (layouts.hasChannelsFirst(v)) channelsFirst++;
+    else tfjsOnly++;
+  }
+  return channelsFirst >= tfjsOnly;
+}
+
 /** A Reshape to the shape it already has. */
 function isIdentityReshape(call: KernelCall): boolean {
   return (
@@ -346,22 +374,15 @@ function elementwise(call: KernelCall, layouts: LayoutNames): ChannelsFirstAdapt
     const cond = call.inputs.find((i) => i.name === 'condition');
     if (!cond || (cond.value.shape.length !== rank && cond.value.shape.length !== 0)) return null;
   }
-  // Full-size computed inputs vote for their layout; constants (made channels-first when the
-  // graph is built), broadcast operands and [N, 1, 1, C]-like values (a Reshape) do not. With no
-  // votes, channels-first.
+  // Only full-size inputs vote: a broadcast operand's layout change is a Reshape.
   const size = tf.util.sizeFromShape(call.outputs[0].shape);
-  let channelsFirst = 0;
-  let tfjsOnly = 0;
-  for (const { value } of call.inputs) {
-    if (value.shape.length !== rank || value.source.kind === 'constant') continue;
-    if (tf.util.sizeFromShape(value.shape) !== size || relayoutIsFree(value.shape)) continue;
-    if (layouts.hasChannelsFirst(value)) channelsFirst++;
-    else tfjsOnly++;
-  }
-  if (channelsFirst < tfjsOnly || (tfjsOnly > 0 && channelsFirst === 0)) return null;
+  const voters = call.inputs
+    .map((i) => i.value)
+    .filter((v) => v.shape.length === rank && tf.util.sizeFromShape(v.shape) === size);
+  if (!votesChannelsFirst(voters, layouts)) return null;
   const perm = toChannelsFirst(rank);
   const aligned = (shape: number[]) =>
-    shape.length === 0 || shape.every((d) => d === 1)
+    shape.length === 0 || allOnes(shape)
       ? shape
       : permute([...new Array<number>(rank - shape.length).fill(1), ...shape], perm);
   return {
@@ -382,16 +403,9 @@ function elementwise(call: KernelCall, layouts: LayoutNames): ChannelsFirstAdapt
 function axisAttributes(call: KernelCall, layouts: LayoutNames): ChannelsFirstAdaptation | null {
   const rank = call.outputs[0]?.shape.length ?? 0;
   if (!hasChannelsFirstForm(rank)) return null;
-  const values = [...call.inputs.map((i) => i.value), ...call.outputs];
-  if (values.some((v) => v.shape.length !== rank)) return null;
-  let channelsFirst = 0;
-  let tfjsOnly = 0;
-  for (const { value } of call.inputs) {
-    if (value.source.kind === 'constant' || relayoutIsFree(value.shape)) continue;
-    if (layouts.hasChannelsFirst(value)) channelsFirst++;
-    else tfjsOnly++;
-  }
-  if (channelsFirst < tfjsOnly) return null;
+  const inputs = call.inputs.map((i) => i.value);
+  if ([...inputs, ...call.outputs].some((v) => v.shape.length !== rank)) return null;
+  if (!votesChannelsFirst(inputs, layouts)) return null;
   const perm = toChannelsFirst(rank);
   const attrs = AXIS_ATTR_KERNELS[call.kernelName](call.attrs, perm, channelsFirstPosition(rank));
   if (!attrs) return null;
