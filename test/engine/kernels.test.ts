@@ -10,35 +10,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { compileFunction } from '../../src/engine/compile.js';
 import { mappedKernels } from '../../src/engine/kernels/index.js';
 import { Trace } from '../../src/engine/trace.js';
-import { assertClose } from '../helpers.js';
-import { normal } from './random_tensors.js';
+import { assertCompiledMatches, normal, type TensorFn } from './compile_check.js';
 import { testOnEachBackend } from './backends.js';
 
-type Fn = (i: Record<string, tf.Tensor>) => tf.Tensor[];
-
-/** Compiles `fn`, runs it on ORT and asserts every output equals the eager result. */
-async function assertCompiledMatches(
-  name: string,
-  inputs: Record<string, tf.Tensor>,
-  fn: Fn,
-  opts: { rtol?: number; atol?: number } = {},
-): Promise<string[]> {
-  const compiled = await compileFunction(inputs, fn, { intraOpNumThreads: 1 });
-  const got = await compiled.run(inputs);
-  const want = fn(inputs);
-  assert.equal(got.length, want.length, `${name}: output count`);
-  got.forEach((g, k) => {
-    assert.deepEqual(g.shape, want[k].shape, `${name}: output ${k} shape`);
-    assertClose(g.dataSync(), want[k].dataSync(), {
-      rtol: opts.rtol ?? 1e-4,
-      atol: opts.atol ?? 1e-5,
-      msg: `${name}: output ${k}`,
-    });
-  });
-  tf.dispose([...got, ...want]);
-  await compiled.dispose();
-  return compiled.opTypes;
-}
+type Fn = TensorFn;
 
 /** The value of a loss and its gradients w.r.t. every input. */
 function withGrads(loss: (...xs: tf.Tensor[]) => tf.Scalar, keys: string[]): Fn {

@@ -8,10 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/backend/index.js';
-import { compileFunction } from '../../src/engine/compile.js';
 import { decodeModel } from '../../src/engine/onnx_proto.js';
-import { assertClose } from '../helpers.js';
-import { normal } from './random_tensors.js';
+import { assertCompiledMatches, normal } from './compile_check.js';
 
 type Inputs = Record<string, tf.Tensor>;
 
@@ -33,21 +31,9 @@ async function compiledMatchesEager(
   inputs: Inputs,
   fn: (i: Inputs) => tf.Tensor[],
 ): Promise<Uint8Array> {
-  const compiled = await compileFunction(inputs, fn, { intraOpNumThreads: 1 });
-  const got = await compiled.run(inputs);
-  const want = fn(inputs);
-  assert.equal(got.length, want.length);
-  got.forEach((g, k) => {
-    assert.deepEqual(g.shape, want[k].shape, `output ${k} shape`);
-    // 1e-4 relative per element, with an absolute floor at 1e-5 of the tensor's scale (batch-norm
-    // gradients hold entries 1000× smaller than their largest, where float32 order matters).
-    const reference = Array.from(want[k].dataSync());
-    const scale = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    assertClose(g.dataSync(), reference, { rtol: 1e-4, atol: 1e-5 * Math.max(1, scale) });
-  });
-  tf.dispose([...got, ...want]);
-  await compiled.dispose();
-  return compiled.model;
+  // 1e-4 relative per element, with an absolute floor at 1e-5 of the tensor's scale (batch-norm
+  // gradients hold entries 1000× smaller than their largest, where float32 order matters).
+  return (await assertCompiledMatches('layout', inputs, fn, { atolOfScale: true })).model;
 }
 
 /** Training-mode batch norm over N, H, W with the batch's own moments. */
