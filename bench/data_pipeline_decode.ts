@@ -1,8 +1,9 @@
 /**
  * Where one image's time goes in the classification training parser, single-threaded, on the
  * COCO128 JPEGs, with PIL's decode of the same files timed in the same run:
- *   - decode: src/data/decoders/image.ts `decodeImage` (sharp/libvips, accurate IDCT, ICC
- *     ignored), and the sharp call it replaced (ICC profiles applied), for comparison;
+ *   - decode: src/data/decoders/image.ts `decodeImage` with libturbojpeg (TF's default fast IDCT,
+ *     and the accurate one) and with sharp (libvips, accurate IDCT), ICC profiles ignored; and
+ *     the sharp call of earlier versions (ICC profiles applied), for comparison;
  *   - PIL: `Image.open(...).convert('RGB')` (libjpeg-turbo), what torchvision's loader does, and
  *     the peer's transforms (RandomResizedCrop 224, flip, ToTensor, Normalize) on the decoded
  *     images, one thread;
@@ -11,7 +12,8 @@
  *     `cropFlipResizeBilinear` to 224x224 with ImageNet normalisation;
  *   - message: posting the 224x224x3 float32 result to another thread and back, moving its
  *     buffer (what the pipeline's workers do) or copying it (structured clone).
- * Each figure is ms per image, the median of --reps passes over the files.
+ * Each figure is ms per image, the median of --reps passes over the files. Last, how far the fast
+ * IDCT's pixels are from the accurate one's over the files (mean and largest absolute difference).
  *
  * Run: npx tsx bench/data_pipeline_decode.ts [--images 128] [--reps 3]
  */
@@ -126,7 +128,7 @@ async function main(): Promise<void> {
   console.log(`${jpegs.length} COCO128 JPEGs, median of ${REPS} passes, ms per image:`);
 
   const decoded: DecodedImage[] = [];
-  for (const j of jpegs) decoded.push(await decodeImage(j));
+  for (const j of jpegs) decoded.push(await decodeImage(j, { jpegDecoder: 'turbojpeg' }));
   const records = jpegs.map((j) =>
     encodeExample({ 'image/encoded': bytesFeature(j), 'image/class/label': int64Feature(0) }),
   );
@@ -134,8 +136,18 @@ async function main(): Promise<void> {
   const rng = new Rng(0);
   const rows: [string, number][] = [];
   rows.push([
-    'decode: decodeImage (sharp, ICC ignored)',
-    await msPerItem(jpegs, (j) => decodeImage(j)),
+    'decode: libturbojpeg, fast IDCT (TF default)',
+    await msPerItem(jpegs, (j) => decodeImage(j, { jpegDecoder: 'turbojpeg' })),
+  ]);
+  rows.push([
+    'decode: libturbojpeg, accurate IDCT',
+    await msPerItem(jpegs, (j) =>
+      decodeImage(j, { jpegDecoder: 'turbojpeg', dctMethod: 'INTEGER_ACCURATE' }),
+    ),
+  ]);
+  rows.push([
+    'decode: sharp (accurate IDCT, ICC ignored)',
+    await msPerItem(jpegs, (j) => decodeImage(j, { jpegDecoder: 'sharp' })),
   ]);
   rows.push([
     'decode: sharp applying ICC profiles (before)',
@@ -163,6 +175,23 @@ async function main(): Promise<void> {
     await msPerItem(outputs, (_o, i) => roundTrip(new Float32Array(SIZE * SIZE * 3).fill(i), true)),
   ]);
   for (const [what, ms] of rows) console.log(`  ${what.padEnd(48)} ${ms.toFixed(2)}`);
+  let total = 0;
+  let count = 0;
+  let largest = 0;
+  for (let i = 0; i < jpegs.length; i++) {
+    const fast = decoded[i].data;
+    const accurate = (await decodeImage(jpegs[i], { dctMethod: 'INTEGER_ACCURATE' })).data;
+    for (let p = 0; p < fast.length; p++) {
+      const d = Math.abs(fast[p] - accurate[p]);
+      total += d;
+      largest = Math.max(largest, d);
+    }
+    count += fast.length;
+  }
+  console.log(
+    `fast vs accurate IDCT over the ${jpegs.length} images: mean |diff| ${(total / count).toFixed(3)}` +
+      ` levels, largest ${largest}`,
+  );
   console.log(
     `load average at end: ${loadavg()
       .map((v) => v.toFixed(2))

@@ -3,12 +3,21 @@
  *
  * Decoding follows `tf.io.decode_image(bytes, channels)`: JPEG, PNG (also GIF's first frame,
  * WebP); channels 3 gives RGB (grey expanded, alpha dropped without compositing), channels 1 gives
- * one grey channel. JPEGs are decoded with libjpeg-turbo's accurate integer IDCT, which is
- * TensorFlow's `dct_method='INTEGER_ACCURATE'` (TF's default fast IDCT differs by a few levels).
- * No EXIF rotation is applied and embedded ICC profiles are ignored, as in TF.
+ * one grey channel. No EXIF rotation is applied and embedded ICC profiles are ignored, as in TF.
+ *
+ * JPEGs go to the system's libjpeg-turbo when it is installed (./turbojpeg.ts): with TF's default
+ * `dct_method` (the fast integer IDCT) the pixels are exactly TF's, and channels 1 is libjpeg's
+ * grey (the Y component), as in TF. Without it, or with `jpegDecoder: 'sharp'`, sharp decodes
+ * with the accurate IDCT whatever `dctMethod` asks (TF's 'INTEGER_ACCURATE' exactly; on the COCO128
+ * photos 1.2 levels from TF's default on average, at most 23, as bench/data_pipeline_decode.ts
+ * prints) and computes grey from RGB. {@link jpegDecoderInUse} says which.
  */
 import sharp from 'sharp';
 import { ExampleDecodeError, type RecordContext } from './errors.js';
+import { loadTurboJpeg, TurboJpegError, type DctMethod } from './turbojpeg.js';
+
+export type { DctMethod } from './turbojpeg.js';
+export type JpegDecoder = 'auto' | 'turbojpeg' | 'sharp';
 
 /** A decoded image: row-major HWC uint8. */
 export interface DecodedImage {
@@ -53,7 +62,44 @@ export interface DecodeImageOptions {
   record?: RecordContext;
   /** Feature key the bytes came from, for error messages. */
   key?: string;
+  /** TF's `dct_method` for JPEGs; default 'INTEGER_FAST' (TF's default). */
+  dctMethod?: DctMethod;
+  /**
+   * JPEG decoder: 'auto' (default; libturbojpeg when installed, else sharp), or one of them
+   * ('turbojpeg' fails when the library is missing). Default from `VISION_GARDEN_JPEG_DECODER`.
+   */
+  jpegDecoder?: JpegDecoder;
 }
+
+function jpegDecoderOption(opt: JpegDecoder | undefined): JpegDecoder {
+  const v = opt ?? process.env.VISION_GARDEN_JPEG_DECODER ?? 'auto';
+  if (v !== 'auto' && v !== 'turbojpeg' && v !== 'sharp') {
+    throw new TypeError(
+      `JPEG decoder must be 'auto', 'turbojpeg' or 'sharp' (option jpegDecoder or ` +
+        `VISION_GARDEN_JPEG_DECODER), got '${v}'`,
+    );
+  }
+  return v;
+}
+
+/**
+ * The decoder `decodeImage` uses for JPEGs with the given choice (default: the environment's),
+ * with the library path for libturbojpeg.
+ */
+export async function jpegDecoderInUse(
+  choice?: JpegDecoder,
+): Promise<{ decoder: 'turbojpeg' | 'sharp'; path?: string }> {
+  const c = jpegDecoderOption(choice);
+  if (c === 'sharp') return { decoder: 'sharp' };
+  const tj = await loadTurboJpeg();
+  if (tj) return { decoder: 'turbojpeg', path: tj.path };
+  if (c === 'turbojpeg') throw new Error(turboMissing);
+  return { decoder: 'sharp' };
+}
+
+const turboMissing =
+  "jpegDecoder 'turbojpeg': libturbojpeg could not be loaded (install libturbojpeg0 on " +
+  'Debian/Ubuntu or jpeg-turbo with Homebrew, or set VISION_GARDEN_TURBOJPEG to its path)';
 
 /** Decodes encoded image bytes to uint8 HWC pixels; undecodable bytes throw ExampleDecodeError. */
 export async function decodeImage(
@@ -71,6 +117,24 @@ export async function decodeImage(
   if (format === 'unknown') {
     const head = Buffer.from(bytes.subarray(0, 8)).toString('hex');
     throw fail(`undecodable image: not JPEG, PNG, GIF, BMP or WebP (first bytes ${head})`);
+  }
+  const dct = opts.dctMethod ?? 'INTEGER_FAST';
+  if (dct !== 'INTEGER_FAST' && dct !== 'INTEGER_ACCURATE') {
+    throw new TypeError(`dctMethod must be 'INTEGER_FAST' or 'INTEGER_ACCURATE', got '${dct}'`);
+  }
+  const choice = jpegDecoderOption(opts.jpegDecoder);
+  if (format === 'jpeg' && choice !== 'sharp') {
+    const tj = await loadTurboJpeg();
+    if (!tj && choice === 'turbojpeg') throw new Error(turboMissing);
+    if (tj) {
+      try {
+        return tj.decode(bytes, channels, dct);
+      } catch (err) {
+        if (!(err instanceof TurboJpegError && err.unsupported)) {
+          throw fail(`undecodable jpeg image (${(err as Error).message})`, err);
+        }
+      }
+    }
   }
   try {
     // ignoreIcc: TF's decoders never apply an embedded ICC profile; sharp would convert such

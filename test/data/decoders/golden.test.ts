@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassificationDecoder } from '../../../src/data/decoders/classification.js';
 import { TfExampleDecoder } from '../../../src/data/decoders/detection.js';
+import { decodeImage, jpegDecoderInUse } from '../../../src/data/decoders/image.js';
 import { SegmentationDecoder } from '../../../src/data/decoders/segmentation.js';
 import { VideoDecoder } from '../../../src/data/decoders/video.js';
 import { scalarFeature } from '../../../src/data/decoders/feature_spec.js';
@@ -46,7 +47,10 @@ interface ClassificationRecord {
   exact: boolean;
 }
 
-test('classification golden: labels, bytes and pixels (PNG exact, JPEG = TF INTEGER_ACCURATE)', async () => {
+test('classification golden: labels, bytes and pixels (PNG and JPEG exact with libturbojpeg)', async () => {
+  // The JPEG pixels are TF's default decode (fast integer IDCT), which libturbojpeg reproduces;
+  // .ci/run installs it (Debian libturbojpeg0).
+  assert.equal((await jpegDecoderInUse()).decoder, 'turbojpeg', 'libturbojpeg is not installed');
   const exp = readJson<{ records: ClassificationRecord[] }>('classification.expected.json');
   const decoder = new ClassificationDecoder();
   const file = join(GOLDEN, 'classification.tfrecord');
@@ -59,16 +63,17 @@ test('classification golden: labels, bytes and pixels (PNG exact, JPEG = TF INTE
     assert.equal(sha256(ex.encoded), e.encoded_sha256);
     assert.deepEqual([ex.image.height, ex.image.width, ex.image.channels], e.decoded_shape);
     assert.deepEqual([ex.image.height, ex.image.width], [e.height, e.width]);
-    if (e.exact) {
-      assert.equal(sha256(ex.image.data), e.tf_decoded_rgb_sha256, `record ${i} PNG pixels`);
-      assert.equal(sum(ex.image.data), e.tf_decode.sum);
-    } else {
-      // libjpeg-turbo's accurate integer IDCT is TF's dct_method='INTEGER_ACCURATE'.
+    assert.equal(sha256(ex.image.data), e.tf_decoded_rgb_sha256, `record ${i} pixels`);
+    assert.equal(sum(ex.image.data), e.tf_decode.sum);
+    if (!e.exact) {
+      // dct_method='INTEGER_ACCURATE', from libturbojpeg and from sharp (its only IDCT).
       const acc = e.tf_decode_integer_accurate!;
-      assert.equal(sum(ex.image.data), acc.sum, `record ${i} JPEG sum vs INTEGER_ACCURATE`);
-      assert.deepEqual(channelMeans(ex.image.data, 3), acc.channel_means);
-      // TF's default fast IDCT: within the README's tolerance of 1.0 on the mean.
-      assert.ok(Math.abs(sum(ex.image.data) / ex.image.data.length - e.tf_decode.mean) < 1.0);
+      for (const jpegDecoder of ['turbojpeg', 'sharp'] as const) {
+        const img = await decodeImage(ex.encoded, { dctMethod: 'INTEGER_ACCURATE', jpegDecoder });
+        const where = `record ${i} JPEG vs INTEGER_ACCURATE (${jpegDecoder})`;
+        assert.equal(sum(img.data), acc.sum, where);
+        assert.deepEqual(channelMeans(img.data, 3), acc.channel_means, where);
+      }
     }
     i++;
   }
@@ -176,8 +181,7 @@ test('segmentation golden: label maps exact, images by format', async () => {
     for (const v of ex.label) hist[v] = (hist[v] ?? 0) + 1;
     assert.deepEqual(hist, e.label_histogram);
     const mean = sum(ex.image.data) / ex.image.data.length;
-    if (e.image_format === 'png') assert.equal(mean, e.image_tf_decode_mean);
-    else assert.ok(Math.abs(mean - e.image_tf_decode_mean) < 1.0, `record ${i} JPEG mean ${mean}`);
+    assert.equal(mean, e.image_tf_decode_mean, `record ${i} ${e.image_format} mean`);
     i++;
   }
   assert.equal(i, 4);
@@ -239,10 +243,14 @@ test('video golden: SequenceExample labels, media ids and frames', async () => {
     decoded.forEach((img, t) => {
       const f = e.frames[t];
       assert.deepEqual([img.height, img.width, img.channels], f.decoded_shape);
-      // TF's default fast IDCT reads about 1.5 levels low on these frames; an accurate decoder
-      // is within 1 level of the pixels the frames were made from (README formula).
-      const mean = sum(img.data) / img.data.length;
-      assert.ok(Math.abs(mean - f.tf_decode_mean) < 2.0, `clip ${i} frame ${t} mean ${mean}`);
+      // TF's default decode (fast IDCT), as libturbojpeg gives it.
+      assert.equal(sum(img.data) / img.data.length, f.tf_decode_mean, `clip ${i} frame ${t}`);
+      assert.deepEqual(channelMeans(img.data, 3), f.tf_decode_channel_means);
+    });
+    // The fast IDCT reads about 1.5 levels low on these frames; the accurate one (sharp's) is
+    // within 1 level of the pixels the frames were made from (README formula).
+    for (let t = 0; t < ex.frames.length; t++) {
+      const img = await decodeImage(ex.frames[t], { jpegDecoder: 'sharp' });
       const source = channelMeans(sourceFrame(i, t), 3);
       channelMeans(img.data, 3).forEach((m, c) =>
         assert.ok(
@@ -250,7 +258,7 @@ test('video golden: SequenceExample labels, media ids and frames', async () => {
           `clip ${i} frame ${t} channel ${c}: ${m} vs ${source[c]}`,
         ),
       );
-    });
+    }
     i++;
   }
   assert.equal(i, 2);

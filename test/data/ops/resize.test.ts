@@ -236,9 +236,11 @@ test('uint8 RGB fast path of cropFlipResizeBilinear equals the float32 TF loop, 
     [5, 9, 30, 40],
     [1, 60, 7, 7],
   ] as [number, number, number, number][]) {
+    // Up, down, and down by more than 2 (no source row shared between output rows).
     for (const [oh, ow] of [
       [24, 24],
       [50, 90],
+      [12, 20],
     ]) {
       for (const flip of [false, true]) {
         for (const normalize of [undefined, norm]) {
