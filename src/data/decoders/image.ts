@@ -69,6 +69,11 @@ export interface DecodeImageOptions {
    * ('turbojpeg' fails when the library is missing). Default from `VISION_GARDEN_JPEG_DECODER`.
    */
   jpegDecoder?: JpegDecoder;
+  /**
+   * A buffer the pixels may be decoded into (from its start) when it is large enough, sparing an
+   * allocation per image; the result's data is then a view of it. Only libturbojpeg uses it.
+   */
+  into?: Uint8Array;
 }
 
 function jpegDecoderOption(opt: JpegDecoder | undefined): JpegDecoder {
@@ -128,7 +133,7 @@ export async function decodeImage(
     if (!tj && choice === 'turbojpeg') throw new Error(turboMissing);
     if (tj) {
       try {
-        return tj.decode(bytes, channels, dct);
+        return tj.decode(bytes, channels, dct, opts.into);
       } catch (err) {
         if (!(err instanceof TurboJpegError && err.unsupported)) {
           throw fail(`undecodable jpeg image (${(err as Error).message})`, err);

@@ -44,8 +44,11 @@ export class TurboJpegError extends Error {
 export interface TurboJpeg {
   /** The library file that was loaded. */
   readonly path: string;
-  /** Decodes JPEG bytes to HWC uint8 with 3 (RGB) or 1 (libjpeg's grey: the Y component). */
-  decode(bytes: Uint8Array, channels: 1 | 3, dct: DctMethod): DecodedImage;
+  /**
+   * Decodes JPEG bytes to HWC uint8 with 3 (RGB) or 1 (libjpeg's grey: the Y component), into
+   * the start of `into` when it is large enough (the pixels are then a view of it).
+   */
+  decode(bytes: Uint8Array, channels: 1 | 3, dct: DctMethod, into?: Uint8Array): DecodedImage;
 }
 
 function candidatePaths(): string[] {
@@ -105,7 +108,7 @@ async function load(): Promise<TurboJpeg | null> {
     const colorspace = [0];
     return {
       path,
-      decode(bytes, channels, dct) {
+      decode(bytes, channels, dct, into) {
         if (header(handle, bytes, bytes.length, w, h, subsamp, colorspace) !== 0) {
           throw new TurboJpegError(String(errorText(handle)));
         }
@@ -116,7 +119,7 @@ async function load(): Promise<TurboJpeg | null> {
         const width = w[0];
         const height = h[0];
         const size = width * height * channels;
-        const data = new Uint8Array(size);
+        const data = into && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
         const flags = dct === 'INTEGER_ACCURATE' ? TJFLAG_ACCURATEDCT : TJFLAG_FASTDCT;
         const pf = channels === 1 ? TJPF_GRAY : TJPF_RGB;
         if (decompress(handle, bytes, bytes.length, data, width, 0, height, pf, flags) !== 0) {

@@ -77,6 +77,8 @@ export interface FusedBilinearOptions {
   flipLeftRight?: boolean;
   /** Normalise the result to `(v - mean[c]) / stddev[c]` in float32 (src/data/ops/normalize.ts). */
   normalize?: { mean: ArrayLike<number>; stddev: ArrayLike<number> };
+  /** Array to write the result into (height * width * channels values), instead of a new one. */
+  out?: Float32Array;
 }
 
 /**
@@ -129,10 +131,16 @@ export function cropFlipResizeBilinear(
     mean = Float32Array.from(m);
     std = Float32Array.from(s);
   }
-  if (src instanceof Uint8Array && c === 3) {
-    return rgb8CropFlipResize(src, inW, win.offsetY, ys, xs, left, right, mean, std);
+  const size = height * width * c;
+  if (opts.out && opts.out.length !== size) {
+    throw new RangeError(
+      `cropFlipResizeBilinear: out holds ${opts.out.length} values, the ${height}x${width}x${c} result ${size}`,
+    );
   }
-  const out = new Float32Array(height * width * c);
+  const out = opts.out ?? new Float32Array(size);
+  if (src instanceof Uint8Array && c === 3) {
+    return rgb8CropFlipResize(src, inW, win.offsetY, ys, xs, left, right, mean, std, out);
+  }
   let o = 0;
   for (let y = 0; y < height; y++) {
     const top = (win.offsetY + ys.lower[y]) * inW;
@@ -176,12 +184,12 @@ function rgb8CropFlipResize(
   right: Int32Array,
   mean: Float32Array | null,
   std: Float32Array | null,
+  out: Float32Array,
 ): Image<Float32Array> {
   const height = ys.lerp.length;
   const width = xs.lerp.length;
   const l3 = Int32Array.from(left, (v) => v * 3);
   const r3 = Int32Array.from(right, (v) => v * 3);
-  const out = new Float32Array(height * width * 3);
   // Without normalisation: subtract 0 and divide by 1, both exact on float32 values.
   const [m0, m1, m2] = mean ?? [0, 0, 0];
   const [s0, s1, s2] = std ?? [1, 1, 1];

@@ -139,6 +139,8 @@ type Augmenter = (image: Image, rng: Rng) => Image;
 
 /** The options checked and resolved to what the parse steps use. */
 interface ResolvedOptions {
+  /** Buffers of decoded images, free for the next decode (this parser instance's). */
+  scratch: Uint8Array[];
   height: number;
   width: number;
   channels: 1 | 3;
@@ -295,6 +297,7 @@ function resolveOptions(options: unknown): ResolvedOptions {
     width: size[1],
     channels,
     numClasses,
+    scratch: [],
     decoder: new ClassificationDecoder({
       imageKey: r.string('image_field_key', 'image/encoded'),
       labelKey: r.string('label_field_key', 'image/class/label'),
@@ -314,7 +317,7 @@ function resolveOptions(options: unknown): ResolvedOptions {
 }
 
 /** `_parse_train_image` after decoding: a uint8 HWC image in, normalised float32 out. */
-function trainImage(o: ResolvedOptions, decoded: Image, rng: Rng): Image {
+function trainImage(o: ResolvedOptions, decoded: Image, rng: Rng, out?: OutputArray): Image {
   if (o.colorJitter === 0 && o.resizeMethod === 'bilinear') {
     // Fast path, bitwise equal to the steps below: crop, flip, resize (and normalise when no
     // augmenter runs in between) in one pass, drawing the same random numbers in the same order.
@@ -327,6 +330,8 @@ function trainImage(o: ResolvedOptions, decoded: Image, rng: Rng): Image {
       window,
       flipLeftRight: flip,
       normalize,
+      // The pooled array only when this result is the returned feature.
+      out: o.augmenter || o.erasing ? undefined : out?.(o.height * o.width * o.channels),
     });
     if (o.augmenter) {
       image = normalizeImage(o.augmenter(image, rng), { mean: o.mean, stddev: o.stddev });
@@ -349,7 +354,7 @@ function trainImage(o: ResolvedOptions, decoded: Image, rng: Rng): Image {
 }
 
 /** `_parse_eval_image` after decoding. */
-function evalImage(o: ResolvedOptions, decoded: Image): Image {
+function evalImage(o: ResolvedOptions, decoded: Image, out?: OutputArray): Image {
   if (o.resizeMethod === 'bilinear') {
     // Fast path, bitwise equal to the steps below.
     const window = o.crop
@@ -358,6 +363,7 @@ function evalImage(o: ResolvedOptions, decoded: Image): Image {
     return cropFlipResizeBilinear(decoded, o.height, o.width, {
       window,
       normalize: { mean: o.mean, stddev: o.stddev },
+      out: out?.(o.height * o.width * o.channels),
     });
   }
   let image = decoded;
@@ -401,15 +407,22 @@ async function parseWith(
   if (encoded.length === 0) {
     throw new ExampleDecodeError(record, o.decoder.imageKey, 'no image bytes in the record');
   }
+  // Decoded pixels are dead once the image is cropped and resized, so their buffers are reused:
+  // a pool, as the maps of one worker interleave (see MapContext.allocFloat32 for why).
+  const scratch = o.scratch.pop();
   const decoded = await decodeImage(encoded, {
     channels: o.channels,
     record,
     key: o.decoder.imageKey,
+    into: scratch,
   });
   const label = labelFeature(o, labels, record);
   let image: Image;
   try {
-    image = ctx.training ? trainImage(o, decoded, ctx.rng) : evalImage(o, decoded);
+    image = ctx.training
+      ? trainImage(o, decoded, ctx.rng, ctx.allocFloat32)
+      : evalImage(o, decoded, ctx.allocFloat32);
+    if (image.data.buffer === decoded.data.buffer) image = { ...image, data: image.data.slice() };
   } catch (err) {
     throw new ExampleDecodeError(
       record,
@@ -417,12 +430,23 @@ async function parseWith(
       `${decoded.height}x${decoded.width} image: ${(err as Error).message}`,
       { cause: err },
     );
+  } finally {
+    const free = scratch && decoded.data.buffer === scratch.buffer ? scratch : decoded.data;
+    // Only a buffer of its own (a small Buffer from sharp may share Node's pool slab).
+    if (o.scratch.length < MAX_SCRATCH && free.byteLength === free.buffer.byteLength) {
+      o.scratch.push(free);
+    }
   }
   return {
     image: { data: image.data, shape: [o.height, o.width, o.channels] },
     label,
   };
 }
+
+/** Decoded-image buffers kept per parser instance: the maps one worker runs at once. */
+const MAX_SCRATCH = 4;
+
+type OutputArray = (length: number) => Float32Array;
 
 /**
  * The classification parser for `options` (a {@link ClassificationParserOptions}, checked here

@@ -98,13 +98,15 @@ export class OptionReader {
 /**
  * What a parser gets with each example (the pipeline's map context): a random stream seeded from
  * (pipeline seed, epoch, example index), the example's global index, where it came from (for
- * errors), and whether this is a training pipeline.
+ * errors), whether this is a training pipeline, and pooled output arrays.
  */
 export interface ParserContext {
   rng: Rng;
   index: number;
   where: string;
   training: boolean;
+  /** Pooled float32 output arrays, when the pipeline offers them (MapContext.allocFloat32). */
+  allocFloat32?: (length: number) => Float32Array;
 }
 
 /** A parser as a pipeline map function. */

@@ -48,6 +48,38 @@ function checkPadValue(name: string, ctor: FeatureCtor, value: number): void {
 }
 
 /**
+ * The array whose consecutive slots the examples' `name` data already are, in example order
+ * (MapContext.allocFloat32), or null: such a batch needs no copy.
+ */
+function slotsOfOneArray(
+  examples: readonly FeatureMap[],
+  name: string,
+  size: number,
+): FeatureData | null {
+  const first = examples[0][name].data;
+  const buffer = first.buffer;
+  const bytes = size * first.BYTES_PER_ELEMENT;
+  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength !== examples.length * bytes)
+    return null;
+  for (let e = 0; e < examples.length; e++) {
+    const d = examples[e][name].data;
+    if (d.buffer !== buffer || d.byteOffset !== e * bytes) return null;
+  }
+  return new (ctorOf(first))(buffer);
+}
+
+function stackCopies(
+  ctor: FeatureCtor,
+  examples: readonly FeatureMap[],
+  name: string,
+  size: number,
+): FeatureData {
+  const out = new ctor(examples.length * size);
+  for (let e = 0; e < examples.length; e++) out.set(examples[e][name].data, e * size);
+  return out;
+}
+
+/**
  * Stacks `examples` (with their locators `wheres`) into one batch of shape [B, ...].
  *
  * Every example must have the same feature names and element types. A feature without a
@@ -113,9 +145,10 @@ export function stackBatch(
         }
       }
       const size = ref.data.length;
-      const out = new ctor(b * size);
-      for (let e = 0; e < b; e++) out.set(examples[e][name].data, e * size);
-      batch[name] = { data: out, shape: [b, ...ref.shape] };
+      batch[name] = {
+        data: slotsOfOneArray(examples, name, size) ?? stackCopies(ctor, examples, name, size),
+        shape: [b, ...ref.shape],
+      };
       continue;
     }
     checkPadValue(name, ctor, spec.value);

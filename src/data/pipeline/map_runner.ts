@@ -1,9 +1,11 @@
 /**
  * Loading and running a map function, the same way in a worker thread and in-process: the
- * per-example Rng is derived from (seed, epoch, k), and the output is checked before it travels.
+ * per-example Rng is derived from (seed, epoch, k), the output is checked, and the examples of
+ * one batch are stacked where they were mapped, so one message carries a whole batch.
  */
 import { Rng } from '../../core/random.js';
-import type { FeatureMap, MapFn, MapFnRef } from './types.js';
+import { stackBatch } from './batching.js';
+import type { FeatureMap, HostBatch, MapFn, MapFnRef, PaddingSpec } from './types.js';
 
 /** What one map call needs besides the bytes (all structured-cloneable). */
 export interface MapTask {
@@ -80,7 +82,12 @@ export function validateFeatures(out: unknown, where: string): asserts out is Fe
 }
 
 /** Runs `fn` on one example with its derived Rng and checks the output. */
-export async function runMap(fn: MapFn, bytes: Uint8Array, task: MapTask): Promise<FeatureMap> {
+export async function runMap(
+  fn: MapFn,
+  bytes: Uint8Array,
+  task: MapTask,
+  allocFloat32?: (length: number) => Float32Array,
+): Promise<FeatureMap> {
   const rng = Rng.derive(task.seed, exampleStreamName(task.epoch, task.index));
   const out = await fn(bytes, {
     rng,
@@ -88,9 +95,81 @@ export async function runMap(fn: MapFn, bytes: Uint8Array, task: MapTask): Promi
     epoch: task.epoch,
     where: task.where,
     training: task.training,
+    allocFloat32,
   });
   validateFeatures(out, task.where);
   return out;
+}
+
+/** Examples of one batch a worker (or the in-process mapper) maps at once. */
+export const CONCURRENT_MAPS = 4;
+
+/** One example of a batch to map: its bytes and task. */
+export interface BatchItem {
+  bytes: Uint8Array;
+  task: MapTask;
+}
+
+/**
+ * A mapped batch, or why there is none: the error of the lowest failing slot (`slot` >= 0, the
+ * map function's), or of stacking (`slot` -1).
+ */
+export type BatchOutcome = { batch: HostBatch } | { slot: number; error: Error };
+
+/**
+ * Maps the examples of one batch, at most `concurrency` at once (maps are async: an await in one
+ * lets another run), then stacks them in slot order with `padding`.
+ */
+export async function runBatch(
+  fn: MapFn,
+  items: readonly BatchItem[],
+  padding: Record<string, PaddingSpec>,
+  concurrency: number,
+): Promise<BatchOutcome> {
+  const features: FeatureMap[] = new Array<FeatureMap>(items.length);
+  // MapContext.allocFloat32: each example's first float32 array of the common length is its slot
+  // of one array for the whole batch, which stackBatch then keeps as the batch's feature without
+  // copying. Large typed arrays live outside V8's heap and V8 runs a full garbage collection each
+  // time such memory grows by tens of MB, so a fresh 224x224x3 output per image (plus its copy
+  // into the batch) made that several collections a second per worker.
+  let slab: Float32Array | null = null;
+  const allocFor = (slot: number) => {
+    let first = true;
+    return (length: number): Float32Array => {
+      const take = first;
+      first = false;
+      if (take) {
+        slab ??= new Float32Array(items.length * length);
+        if (slab.length === items.length * length) {
+          return slab.subarray(slot * length, (slot + 1) * length);
+        }
+      }
+      return new Float32Array(length);
+    };
+  };
+  const failures = new Map<number, Error>();
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const slot = next++;
+      try {
+        features[slot] = await runMap(fn, items[slot].bytes, items[slot].task, allocFor(slot));
+      } catch (err) {
+        failures.set(slot, err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
+  try {
+    if (failures.size > 0) {
+      const slot = Math.min(...failures.keys());
+      return { slot, error: failures.get(slot)! };
+    }
+    const wheres = items.map((it) => it.task.where);
+    return { batch: stackBatch(features, wheres, padding) };
+  } catch (err) {
+    return { slot: -1, error: err instanceof Error ? err : new Error(String(err)) };
+  }
 }
 
 /**
@@ -98,7 +177,7 @@ export async function runMap(fn: MapFn, bytes: Uint8Array, task: MapTask): Promi
  * buffer. An array that is a view into a larger buffer (e.g. Node's pooled Buffers) is first
  * replaced by a compact copy, so a transfer never detaches memory the map function still uses.
  */
-export function transferList(features: FeatureMap): ArrayBuffer[] {
+export function transferList(features: FeatureMap | HostBatch): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const f of Object.values(features)) {
     const d = f.data;

@@ -1,21 +1,28 @@
 /**
  * The parallel input pipeline: shards → streamed records → seeded shuffle buffer (training) →
- * global example index k → map in worker threads → re-ordered by k → batch (stack and pad) →
- * prefetch.
+ * global example index k → groups of batchSize examples → each group mapped and stacked (and
+ * padded) into its batch by one worker thread → batches re-ordered → prefetch.
  *
  * Determinism: the record stream depends only on (source, seed, start position) (see
  * ./record_stream.ts) and example k is mapped with `Rng.derive(seed, 'pipeline/epoch/<e>/example/<k>')`,
- * and results are put back in k order, so the batches are byte-identical for any number of
+ * and batches are delivered in stream order, so they are byte-identical for any number of
  * workers, including 0 (in-process).
+ *
+ * Why whole batches go to one worker: the main thread then sends and receives one message per
+ * batch and never copies examples; with per-example results it spent about a quarter of a core
+ * on messages, stacking and the garbage collection of the example buffers (bench/data_pipeline.ts
+ * at 200 images/s).
  *
  * Training repeats forever; batches run across epoch boundaries (like Model Garden's
  * `repeat()` before `batch()`). Eval is one pass in file order, every example exactly once, the
  * last partial batch kept unless `dropRemainder`.
  *
- * Back-pressure: an example is taken from the shuffle buffer only while (a) fewer than
- * `maxInFlight` examples are being mapped and (b) its batch is at most `prefetchBatches` ahead of
- * the next batch to deliver. So at most `prefetchBatches` completed batches wait in the ready
- * queue and at most (prefetchBatches + 1) * batchSize examples are held past the shuffle buffer;
+ * Back-pressure: the examples of a batch are taken from the shuffle buffer only when (a) they
+ * keep the examples being mapped within `maxInFlight` (at least one batch; M = maxInFlight /
+ * batchSize batches) and (b) fewer than prefetchBatches + M batches are sent and not yet
+ * delivered (batches done out of order wait in that window too, so a slow batch cannot make it
+ * grow). So at most `prefetchBatches` completed batches wait in the ready queue and at most
+ * (prefetchBatches + M) * batchSize examples are held past the shuffle buffer;
  * {@link ParallelPipeline.stats} reports the live values and their peaks.
  *
  * Resume: {@link ParallelPipeline.getState} is the position after the last delivered batch
@@ -26,12 +33,12 @@
  * Nothing here imports tfjs; Node modules (worker_threads, os) are imported lazily, so with
  * `workers: 0` the class runs where those do not exist.
  */
-import { validatePadding, stackBatch } from './batching.js';
+import { validatePadding } from './batching.js';
+import type { BatchItem } from './map_runner.js';
 import { countExamples, recordStream, type StreamedExample } from './record_stream.js';
 import type { BufferGauge } from './shuffle_buffer.js';
 import type {
   ExampleSource,
-  FeatureMap,
   HostBatch,
   MapFnRef,
   PaddingSpec,
@@ -44,22 +51,17 @@ import { defaultWorkerCount, inProcessMapper, WorkerPool, type Mapper } from './
 /** Model Garden DataConfig.shuffle_buffer_size default (official/core/config_definitions.py). */
 export const DEFAULT_SHUFFLE_BUFFER_SIZE = 10000;
 export const DEFAULT_PREFETCH_BATCHES = 2;
-/** Default examples in flight per worker (and in-process). */
-export const IN_FLIGHT_PER_WORKER = 4;
 
 type Position = Required<PipelineState>;
 
-/** Mapped examples of one batch being put together, slot = k - first k of the batch. */
-interface Assembly {
-  items: FeatureMap[];
-  wheres: string[];
-  filled: number;
-  /** Examples the batch will hold (batchSize, or fewer for the last batch of an eval pass). */
-  expected: number;
+/** A batch sent to be mapped, until it is readied. */
+interface Mapping {
+  /** Examples it holds (batchSize, or fewer for the last batch of an eval pass). */
+  rows: number;
   /** Position after its last example. */
   after: Position;
-  /** The map error of its lowest failing slot, if any. */
-  failure?: { slot: number; error: Error };
+  batch?: HostBatch;
+  error?: Error;
 }
 
 /** A ready batch, or the error the consumer gets in its place (errors keep the batch order). */
@@ -67,17 +69,18 @@ type ReadyItem = { batch: HostBatch; after: Position; rows: number } | { error: 
 
 /** State of one run of the stream, from the start or from a setState position. */
 interface Run {
-  assemblies: Map<number, Assembly>;
+  mappings: Map<number, Mapping>;
   ready: ReadyItem[];
-  /** Batch number (within the run) to be readied next / batches delivered. */
+  /** Batch number (within the run) to be readied next / batches delivered / sent to be mapped. */
   nextToReady: number;
   delivered: number;
+  sent: number;
   inFlight: number;
   buffered: number;
   mapped: number;
   /** Examples taken from the stream so far. */
   dispatched: number;
-  /** Highest stream position mapped so far, and how many results came back after a later one. */
+  /** Highest batch mapped so far, and how many batches came back after a later one. */
   highestMapped: number;
   outOfOrder: number;
   /** Known once an eval pass has been fully read. */
@@ -248,10 +251,11 @@ export class ParallelPipeline {
 
   private startRun(): void {
     const run: Run = {
-      assemblies: new Map(),
+      mappings: new Map(),
       ready: [],
       nextToReady: 0,
       delivered: 0,
+      sent: 0,
       inFlight: 0,
       buffered: 0,
       mapped: 0,
@@ -306,8 +310,12 @@ export class ParallelPipeline {
     if (!this.mapper) {
       this.mapper = (async () => {
         this.workers = this.workersOption ?? (await defaultWorkerCount());
-        this.maxInFlight =
-          this.maxInFlightOption ?? IN_FLIGHT_PER_WORKER * Math.max(1, this.workers);
+        // A batch is mapped whole, by default two per worker: one being mapped, one queued
+        // behind it, so that a worker is never idle waiting for the next.
+        this.maxInFlight = Math.max(
+          this.maxInFlightOption ?? this.batchSize * 2 * Math.max(1, this.workers),
+          this.batchSize,
+        );
         return this.workers === 0
           ? inProcessMapper(this.mapRef)
           : WorkerPool.start(this.workers, this.mapRef, this.waiters.length > 0);
@@ -324,8 +332,8 @@ export class ParallelPipeline {
   }
 
   /**
-   * Reads the stream and dispatches examples while the window allows; returns how many were
-   * read when the stream ends (an eval pass), or -1 when the run was stopped.
+   * Reads the stream and sends its examples, a batch at a time, while the window allows; returns
+   * how many were read when the stream ends (an eval pass), or -1 when the run was stopped.
    */
   private async dispatchStream(run: Run, mapper: Mapper, start: Position): Promise<number> {
     const B = this.batchSize;
@@ -337,101 +345,103 @@ export class ParallelPipeline {
       start,
       gauge: run.gauge,
     });
+    let group: BatchItem[] = [];
+    let after: Position | null = null;
     for await (const ex of stream) {
       if (this.stale(run)) return -1;
-      const b = Math.floor(run.dispatched / B);
-      while (run.inFlight >= this.maxInFlight || b > run.delivered + this.prefetchBatches) {
-        await new Promise<void>((resolve) => (run.wakeProducer = resolve));
-        run.wakeProducer = null;
-        if (this.stale(run)) return -1;
+      if (group.length === 0) {
+        // Room for the whole batch before its first example leaves the shuffle buffer.
+        while (
+          run.inFlight + B > this.maxInFlight ||
+          run.sent >= run.delivered + this.prefetchBatches + this.batchesInFlight()
+        ) {
+          await new Promise<void>((resolve) => (run.wakeProducer = resolve));
+          run.wakeProducer = null;
+          if (this.stale(run)) return -1;
+        }
       }
-      this.dispatch(run, mapper, ex, b, run.dispatched % B);
+      group.push({ bytes: ex.bytes, task: this.taskOf(ex) });
+      after = this.positionAfter(ex);
       run.dispatched++;
+      run.buffered++;
+      this.peaks.buffered = Math.max(this.peaks.buffered, run.buffered);
+      if (group.length === B) {
+        this.send(run, mapper, group, after);
+        group = [];
+      }
+    }
+    if (group.length > 0 && after) {
+      if (this.dropRemainder) run.buffered -= group.length;
+      else this.send(run, mapper, group, after);
     }
     return run.dispatched;
   }
 
   /** Fixes the number of batches of an eval pass once it has been read. */
   private endPass(run: Run, i: number): void {
-    const B = this.batchSize;
-    const full = Math.floor(i / B);
-    const rem = i % B;
-    if (rem === 0) {
-      run.totalBatches = full;
-    } else if (this.dropRemainder) {
-      const dropped = run.assemblies.get(full);
-      if (dropped) run.buffered -= dropped.filled; // in-flight ones are subtracted on return
-      run.assemblies.delete(full);
-      run.totalBatches = full;
-    } else {
-      const last = run.assemblies.get(full);
-      if (last) last.expected = rem;
-      run.totalBatches = full + 1;
-    }
+    const full = Math.floor(i / this.batchSize);
+    run.totalBatches = i % this.batchSize === 0 || this.dropRemainder ? full : full + 1;
     this.readyCompleted(run);
     this.serve();
   }
 
-  private dispatch(run: Run, mapper: Mapper, ex: StreamedExample, b: number, slot: number): void {
-    // Examples arrive in stream order, so the batch's position is that after its latest one.
-    const after: Position = ex.lastInEpoch
-      ? { epoch: ex.epoch + 1, consumed: 0, index: ex.index + 1 }
-      : { epoch: ex.epoch, consumed: ex.position + 1, index: ex.index + 1 };
-    let a = run.assemblies.get(b);
-    if (!a) {
-      a = { items: [], wheres: [], filled: 0, expected: this.batchSize, after };
-      run.assemblies.set(b, a);
-    }
-    a.wheres[slot] = ex.where;
-    a.after = after;
-    run.inFlight++;
-    run.buffered++;
-    this.peaks.inFlight = Math.max(this.peaks.inFlight, run.inFlight);
-    this.peaks.buffered = Math.max(this.peaks.buffered, run.buffered);
-    const task = {
+  /** Whole batches that fit in maxInFlight. */
+  private batchesInFlight(): number {
+    return Math.floor(this.maxInFlight / this.batchSize);
+  }
+
+  private taskOf(ex: StreamedExample): BatchItem['task'] {
+    return {
       index: ex.index,
       epoch: ex.epoch,
       where: ex.where,
       training: this.training,
       seed: this.seed,
     };
-    mapper.map(ex.bytes, task, this.source.transferableBytes === true).then(
-      (features) => this.onMapped(run, b, slot, features),
+  }
+
+  /** The stream position after `ex` (examples arrive in stream order). */
+  private positionAfter(ex: StreamedExample): Position {
+    return ex.lastInEpoch
+      ? { epoch: ex.epoch + 1, consumed: 0, index: ex.index + 1 }
+      : { epoch: ex.epoch, consumed: ex.position + 1, index: ex.index + 1 };
+  }
+
+  private send(run: Run, mapper: Mapper, items: BatchItem[], after: Position): void {
+    const b = run.sent++;
+    const mapping: Mapping = { rows: items.length, after };
+    run.mappings.set(b, mapping);
+    run.inFlight += items.length;
+    this.peaks.inFlight = Math.max(this.peaks.inFlight, run.inFlight);
+    mapper.mapBatch(items, this.padding, this.source.transferableBytes === true).then(
+      (batch) => this.onMapped(run, b, mapping, batch, undefined),
       (err: unknown) =>
-        this.onMapFailed(run, b, slot, err instanceof Error ? err : new Error(String(err))),
+        this.onMapped(
+          run,
+          b,
+          mapping,
+          undefined,
+          err instanceof Error ? err : new Error(String(err)),
+        ),
     );
   }
 
-  private onMapped(run: Run, b: number, slot: number, features: FeatureMap): void {
+  private onMapped(
+    run: Run,
+    b: number,
+    mapping: Mapping,
+    batch: HostBatch | undefined,
+    error: Error | undefined,
+  ): void {
     if (this.stale(run)) return;
-    run.inFlight--;
-    run.mapped++;
-    const seq = b * this.batchSize + slot;
-    if (seq < run.highestMapped) run.outOfOrder++;
-    else run.highestMapped = seq;
-    const a = run.assemblies.get(b);
-    if (!a) {
-      run.buffered--; // part of a dropped remainder
-    } else {
-      a.items[slot] = features;
-      a.filled++;
-      this.readyCompleted(run);
-      this.serve();
-    }
-    run.wakeProducer?.();
-  }
-
-  private onMapFailed(run: Run, b: number, slot: number, error: Error): void {
-    if (this.stale(run)) return;
-    run.inFlight--;
-    const a = run.assemblies.get(b);
-    if (!a) {
-      run.buffered--;
-    } else if (!a.failure || slot < a.failure.slot) {
-      a.failure = { slot, error };
-      this.readyCompleted(run);
-      this.serve();
-    }
+    run.inFlight -= mapping.rows;
+    if (batch) run.mapped += mapping.rows;
+    if (b < run.highestMapped) run.outOfOrder++;
+    else run.highestMapped = b;
+    mapping.batch = batch;
+    mapping.error = error;
+    this.readyCompleted(run);
+    this.serve();
     run.wakeProducer?.();
   }
 
@@ -441,26 +451,18 @@ export class ParallelPipeline {
    */
   private readyCompleted(run: Run): void {
     while (run.ready.length < this.prefetchBatches && !this.stale(run) && !run.errorQueued) {
-      const a = run.assemblies.get(run.nextToReady);
+      const m = run.mappings.get(run.nextToReady);
       const error =
-        a?.failure?.error ??
+        m?.error ??
         (run.sourceError?.batch === run.nextToReady ? run.sourceError.error : undefined);
       if (error) {
         run.ready.push({ error });
         run.errorQueued = true;
         return;
       }
-      if (!a || a.filled < a.expected) return;
-      run.assemblies.delete(run.nextToReady);
-      let batch: HostBatch;
-      try {
-        batch = stackBatch(a.items, a.wheres, this.padding);
-      } catch (err) {
-        run.ready.push({ error: err instanceof Error ? err : new Error(String(err)) });
-        run.errorQueued = true;
-        return;
-      }
-      run.ready.push({ batch, after: a.after, rows: a.expected });
+      if (!m?.batch) return;
+      run.mappings.delete(run.nextToReady);
+      run.ready.push({ batch: m.batch, after: m.after, rows: m.rows });
       run.nextToReady++;
       this.peaks.ready = Math.max(this.peaks.ready, run.ready.length);
     }

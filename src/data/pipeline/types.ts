@@ -52,11 +52,18 @@ export interface MapContext {
   /** The source's locator of the example. */
   where: string;
   training: boolean;
+  /**
+   * A float32 array of `length` for a returned feature: the example's slot of the batch being
+   * built (the first call per example, when every example asks for the same length; later calls
+   * give plain new arrays), so the batch needs no copy and no allocation per example. Its
+   * contents are arbitrary: write every element. Absent outside the pipeline.
+   */
+  allocFloat32?: (length: number) => Float32Array;
 }
 
 /**
- * Decodes and augments one example. The returned arrays are moved (transferred) to the main
- * thread, so the function must not keep or reuse them after returning.
+ * Decodes and augments one example. The returned arrays are stacked into the batch (which is
+ * moved to the main thread), so the function must not keep or reuse them after returning.
  */
 export type MapFn = (bytes: Uint8Array, ctx: MapContext) => FeatureMap | Promise<FeatureMap>;
 
@@ -101,8 +108,9 @@ export interface PipelineOptions {
   /** Per-feature padding of a variable first dimension (see {@link HostBatch}). */
   padding?: Record<string, PaddingSpec>;
   /**
-   * Most examples being mapped at once (sent to a worker or running in-process and not yet
-   * returned); default 4 per worker (4 when workers = 0).
+   * Most examples being mapped at once (in batches sent to a worker, or running in-process, and
+   * not yet returned). A batch is mapped whole by one worker, so this is raised to batchSize if
+   * lower; default two batches per worker (2 in-process).
    */
   maxInFlight?: number;
 }
@@ -138,7 +146,7 @@ export interface PipelineStats {
   /**
    * Examples taken past the shuffle buffer and not yet handed to the consumer (being mapped,
    * mapped and waiting for their batch, or in ready batches), now and at peak; never above
-   * (prefetchBatches + 1) * batchSize.
+   * (prefetchBatches + floor(maxInFlight / batchSize)) * batchSize.
    */
   bufferedExamples: number;
   peakBufferedExamples: number;
@@ -146,7 +154,7 @@ export interface PipelineStats {
   shuffleBuffer: number;
   /** Examples mapped since the pipeline (or its last setState) started. */
   examplesMapped: number;
-  /** Results that came back after a later example's (put back in order by the re-order stage). */
+  /** Batches that came back after a later batch (put back in order by the re-order stage). */
   outOfOrder: number;
   batchesDelivered: number;
   prefetchBatches: number;

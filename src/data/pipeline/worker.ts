@@ -1,10 +1,16 @@
 /**
  * Worker-thread entry of the parallel pipeline: imports the map function named by the `init`
- * message (once), then maps each `map` message's bytes and posts the features back, moving
- * their buffers (transfer list) instead of copying them.
+ * message (once), then maps and stacks the examples of each `map-batch` message and posts the
+ * batch back, moving its buffers (transfer list) instead of copying them.
  */
 import { parentPort } from 'node:worker_threads';
-import { loadMapFn, runMap, serializeError, transferList } from './map_runner.js';
+import {
+  CONCURRENT_MAPS,
+  loadMapFn,
+  runBatch,
+  serializeError,
+  transferList,
+} from './map_runner.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import type { MapFn } from './types.js';
 
@@ -36,21 +42,25 @@ port.on('message', (msg: ToWorker) => {
     );
     return;
   }
-  const { id, bytes, task } = msg;
+  const { id, items, padding } = msg;
   if (!mapFn) {
     post({
-      type: 'map-error',
+      type: 'batch-error',
       id,
+      slot: -1,
       error: { name: 'Error', message: 'worker got work before init' },
     });
     return;
   }
   inFlight++;
   mapFn
-    .then((fn) => runMap(fn, bytes, task))
+    .then((fn) => runBatch(fn, items, padding, CONCURRENT_MAPS))
     .then(
-      (features) => post({ type: 'result', id, features }, transferList(features)),
-      (err: unknown) => post({ type: 'map-error', id, error: serializeError(err) }),
+      (out) => {
+        if ('batch' in out) post({ type: 'batch', id, batch: out.batch }, transferList(out.batch));
+        else post({ type: 'batch-error', id, slot: out.slot, error: serializeError(out.error) });
+      },
+      (err: unknown) => post({ type: 'batch-error', id, slot: -1, error: serializeError(err) }),
     )
     .finally(() => {
       inFlight--;

@@ -1,19 +1,36 @@
 /**
  * The map stage: worker threads (node:worker_threads) each running the map function, or the
- * same function in-process when workers = 0. Examples go to the least-loaded worker; results
- * come back with their buffers transferred. Workers are unref'd while nobody waits on them, so
- * a pipeline that is dropped without close() does not keep the process alive.
+ * same function in-process when workers = 0. A batch's examples all go to one worker, the
+ * least-loaded, which maps and stacks them; the batch comes back with its buffers transferred.
+ * So the main thread sends one message and receives one per batch, and never copies examples
+ * into batches. Workers are unref'd while nobody waits on them, so a pipeline that is dropped
+ * without close() does not keep the process alive.
  */
 import type { Worker } from 'node:worker_threads';
-import { loadMapFn, mapFailure, runMap, type MapTask, type SerializedError } from './map_runner.js';
+import {
+  CONCURRENT_MAPS,
+  loadMapFn,
+  mapFailure,
+  runBatch,
+  type BatchItem,
+  type BatchOutcome,
+  type SerializedError,
+} from './map_runner.js';
 import type { FromWorker, ToWorker } from './protocol.js';
-import type { FeatureMap, MapFnRef } from './types.js';
+import type { HostBatch, MapFnRef, PaddingSpec } from './types.js';
 
-/** Runs the map function on examples, wherever it runs. */
+/** Runs the map function on batches of examples, wherever it runs. */
 export interface Mapper {
   readonly workers: number;
-  /** Maps one example; rejects with an Error naming `task.where` and the original message. */
-  map(bytes: Uint8Array, task: MapTask, transferBytes: boolean): Promise<FeatureMap>;
+  /**
+   * Maps the examples of one batch and stacks them with `padding`. Rejects with the error of the
+   * lowest failing example (naming its `task.where` and the original message), or of stacking.
+   */
+  mapBatch(
+    items: BatchItem[],
+    padding: Record<string, PaddingSpec>,
+    transferBytes: boolean,
+  ): Promise<HostBatch>;
   /** Keep the process alive for the workers (true while a consumer waits on the pipeline). */
   setActive(active: boolean): void;
   close(): Promise<void>;
@@ -24,16 +41,17 @@ export async function inProcessMapper(ref: MapFnRef): Promise<Mapper> {
   const fn = await loadMapFn(ref);
   return {
     workers: 0,
-    map: async (bytes, task) => {
-      try {
-        return await runMap(fn, bytes, task);
-      } catch (err) {
-        throw mapFailure(task.where, err instanceof Error ? err : new Error(String(err)));
-      }
-    },
+    mapBatch: async (items, padding) =>
+      settle(items, await runBatch(fn, items, padding, CONCURRENT_MAPS)),
     setActive: () => {},
     close: async () => {},
   };
+}
+
+/** The batch of `out`, or the error the pipeline reports for it. */
+function settle(items: readonly BatchItem[], out: BatchOutcome): HostBatch {
+  if ('batch' in out) return out.batch;
+  throw out.slot >= 0 ? mapFailure(items[out.slot].task.where, out.error) : out.error;
 }
 
 const HERE = import.meta.url;
@@ -81,9 +99,10 @@ async function spawnWorker(): Promise<Worker> {
 const CLOSE_GRACE_MS = 10_000;
 
 interface Pending {
-  resolve: (f: FeatureMap) => void;
+  resolve: (b: HostBatch) => void;
   reject: (e: Error) => void;
-  where: string;
+  items: BatchItem[];
+  /** The worker it was sent to. */
   slot: number;
 }
 
@@ -159,40 +178,57 @@ export class WorkerPool implements Mapper {
     return pool;
   }
 
-  map(bytes: Uint8Array, task: MapTask, transferBytes: boolean): Promise<FeatureMap> {
+  mapBatch(
+    items: BatchItem[],
+    padding: Record<string, PaddingSpec>,
+    transferBytes: boolean,
+  ): Promise<HostBatch> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error('pipeline workers are closed'));
     let slot = 0;
     for (let i = 1; i < this.load.length; i++) if (this.load[i] < this.load[slot]) slot = i;
     const id = this.nextId++;
-    const movable =
-      transferBytes &&
-      bytes.buffer instanceof ArrayBuffer &&
-      bytes.byteOffset === 0 &&
-      bytes.byteLength === bytes.buffer.byteLength;
-    return new Promise<FeatureMap>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, where: task.where, slot });
-      this.load[slot]++;
-      const msg: ToWorker = { type: 'map', id, bytes, task };
-      this.threads[slot].postMessage(msg, movable ? [bytes.buffer as ArrayBuffer] : []);
+    const transfer: ArrayBuffer[] = [];
+    if (transferBytes) {
+      for (const { bytes } of items) {
+        const b = bytes.buffer;
+        if (b instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === b.byteLength)
+          transfer.push(b);
+      }
+    }
+    return new Promise<HostBatch>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, items, slot });
+      this.load[slot] += items.length;
+      const msg: ToWorker = { type: 'map-batch', id, items, padding };
+      this.threads[slot].postMessage(msg, transfer);
     });
   }
 
   private onMessage(slot: number, msg: FromWorker): void {
-    if (msg.type !== 'result' && msg.type !== 'map-error') return;
+    if (msg.type !== 'batch' && msg.type !== 'batch-error') return;
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
-    this.load[slot]--;
-    if (msg.type === 'result') p.resolve(msg.features);
-    else p.reject(mapFailure(p.where, msg.error as SerializedError));
+    this.load[slot] -= p.items.length;
+    if (msg.type === 'batch') {
+      p.resolve(msg.batch);
+    } else {
+      const cause = msg.error as SerializedError;
+      p.reject(
+        msg.slot >= 0
+          ? mapFailure(p.items[msg.slot].task.where, cause)
+          : Object.assign(new Error(cause.message), { name: cause.name }),
+      );
+    }
   }
 
   private crash(err: Error): void {
     if (this.failure || this.closed) return;
     this.failure = err;
-    for (const p of this.pending.values())
-      p.reject(new Error(`${err.message} while mapping ${p.where}`, { cause: err }));
+    for (const p of this.pending.values()) {
+      const what = `a batch of ${p.items.length} starting with ${p.items[0]?.task.where}`;
+      p.reject(new Error(`${err.message} while mapping ${what}`, { cause: err }));
+    }
     this.pending.clear();
   }
 

@@ -147,3 +147,18 @@ test('without the library: auto falls back to sharp, turbojpeg says what to inst
   assert.deepEqual(r.shape, [480, 640]);
   assert.match(r.error, /libturbojpeg could not be loaded \(install libturbojpeg0/);
 });
+
+test('into: pixels go into the start of a large enough buffer, else into a new one', async () => {
+  const bytes = await coco('000000000009.jpg'); // 480x640
+  const plain = await decodeImage(bytes, { jpegDecoder: 'turbojpeg' });
+  const big = new Uint8Array(480 * 640 * 3 + 10).fill(7);
+  const intoBig = await decodeImage(bytes, { jpegDecoder: 'turbojpeg', into: big });
+  assert.equal(intoBig.data.buffer, big.buffer);
+  assert.equal(intoBig.data.length, 480 * 640 * 3);
+  assert.deepEqual(intoBig.data, plain.data);
+  assert.deepEqual([...big.subarray(480 * 640 * 3)], Array(10).fill(7), 'nothing past the image');
+  const small = new Uint8Array(100);
+  const intoSmall = await decodeImage(bytes, { jpegDecoder: 'turbojpeg', into: small });
+  assert.notEqual(intoSmall.data.buffer, small.buffer);
+  assert.deepEqual(intoSmall.data, plain.data);
+});

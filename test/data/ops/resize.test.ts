@@ -251,6 +251,10 @@ test('uint8 RGB fast path of cropFlipResizeBilinear equals the float32 TF loop, 
             normalize,
           };
           const fast = cropFlipResizeBilinear(image, oh, ow, opts).data;
+          // Into a given array (holding stale values): the same result, in that array.
+          const out = new Float32Array(oh * ow * 3).fill(Number.NaN);
+          assert.equal(cropFlipResizeBilinear(image, oh, ow, { ...opts, out }).data, out);
+          assert.deepEqual(out, fast, where);
           assert.deepEqual(fast, refFusedF32(image, win, oh, ow, flip, normalize), where);
           // The general loop (float32 source holding the same integers) agrees too.
           assert.deepEqual(fast, cropFlipResizeBilinear(asFloat, oh, ow, opts).data, where);
@@ -258,4 +262,12 @@ test('uint8 RGB fast path of cropFlipResizeBilinear equals the float32 TF loop, 
       }
     }
   }
+});
+
+test('cropFlipResizeBilinear refuses an out array of the wrong size', () => {
+  const image: Image = { data: new Uint8Array(4 * 4 * 3), height: 4, width: 4, channels: 3 };
+  assert.throws(
+    () => cropFlipResizeBilinear(image, 2, 2, { out: new Float32Array(11) }),
+    /out holds 11 values, the 2x2x3 result 12/,
+  );
 });

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { bytesFeature, encodeExample, int64Feature } from '../../../src/core/proto/index.js';
 import { Rng } from '../../../src/core/random.js';
 import { encodePng } from '../../../src/data/decoders/image.js';
@@ -14,8 +15,9 @@ import {
   classificationParserRef,
 } from '../../../src/data/parsers/classification_parser.js';
 import type { ParserContext } from '../../../src/data/parsers/features.js';
-import type { MapFn } from '../../../src/data/pipeline/index.js';
-import { assertClose } from '../../helpers.js';
+import { exampleStreamName, type MapFn } from '../../../src/data/pipeline/index.js';
+import { runBatch, type BatchItem } from '../../../src/data/pipeline/map_runner.js';
+import { assertClose, sharedData } from '../../helpers.js';
 import { ScriptedRng } from '../ops/scripted_rng.js';
 
 const H = 40;
@@ -276,4 +278,39 @@ test('bad options are rejected naming the field', () => {
   const ref = classificationParserRef({ output_size: [8, 8] });
   assert.equal(ref.factory, 'createClassificationParser');
   assert.match(ref.module, /^file:.*classification_parser\.(ts|js)$/);
+});
+
+test('in a batch (slot arrays, reused decode buffers, interleaved maps) the images are the same', async () => {
+  const files = ['000000000009.jpg', '000000000025.jpg', '000000000030.jpg', '000000000034.jpg'];
+  const jpegs = await Promise.all(
+    files.map(async (f) => new Uint8Array(await readFile(sharedData('coco128', 'train2017', f)))),
+  );
+  // Twice over, so later maps decode into buffers that earlier, larger images left behind.
+  const records = [...jpegs, ...jpegs.reverse()].map((j, i) =>
+    encodeExample({ 'image/encoded': bytesFeature(j), 'image/class/label': int64Feature(i) }),
+  );
+  for (const training of [true, false]) {
+    const parse = createClassificationParser({ output_size: [64, 48] });
+    const items: BatchItem[] = records.map((bytes, i) => ({
+      bytes,
+      task: { index: i, epoch: 0, where: `r${i}`, training, seed: 5 },
+    }));
+    const alone = [];
+    for (const it of items) {
+      const rng = Rng.derive(5, exampleStreamName(0, it.task.index));
+      alone.push(
+        await parse(it.bytes, { rng, index: it.task.index, where: it.task.where, training }),
+      );
+    }
+    const out = await runBatch(createClassificationParser({ output_size: [64, 48] }), items, {}, 3);
+    assert.ok('batch' in out);
+    const size = 64 * 48 * 3;
+    alone.forEach((ex, i) =>
+      assert.deepEqual(
+        out.batch.image.data.subarray(i * size, (i + 1) * size),
+        ex.image.data,
+        `example ${i} (training ${training})`,
+      ),
+    );
+  }
 });

@@ -92,3 +92,21 @@ test('stackBatch errors name the feature and the examples', () => {
     /padding.b.maxLength must be a positive integer, got 2.5/,
   );
 });
+
+test('stackBatch keeps an array whose consecutive slots the examples are, and copies otherwise', () => {
+  const whole = Float32Array.from({ length: 12 }, (_, i) => i);
+  const slot = (e: number): FeatureMap => ({
+    x: { data: whole.subarray(4 * e, 4 * e + 4), shape: [4] },
+  });
+  const kept = stackBatch([slot(0), slot(1), slot(2)], ['a', 'b', 'c']);
+  assert.equal(kept.x.data.buffer, whole.buffer, 'no copy');
+  assert.deepEqual([...kept.x.data], [...whole]);
+  assert.deepEqual(kept.x.shape, [3, 4]);
+  // Out of order, or not the whole array: copied, in example order.
+  const swapped = stackBatch([slot(1), slot(0), slot(2)], ['b', 'a', 'c']);
+  assert.notEqual(swapped.x.data.buffer, whole.buffer);
+  assert.deepEqual([...swapped.x.data], [4, 5, 6, 7, 0, 1, 2, 3, 8, 9, 10, 11]);
+  const part = stackBatch([slot(0), slot(1)], ['a', 'b']);
+  assert.notEqual(part.x.data.buffer, whole.buffer);
+  assert.deepEqual([...part.x.data], [0, 1, 2, 3, 4, 5, 6, 7]);
+});

@@ -316,17 +316,26 @@ test('back-pressure: over 200 batches buffers stay within their bounds', async (
     if (i % 3 === 0) await new Promise((r) => setTimeout(r, 1)); // a consumer that sometimes lags
     const s = p.stats();
     assert.ok(
-      s.readyBatches <= 3 && s.inFlight <= s.maxInFlight && s.bufferedExamples <= 16,
+      s.readyBatches <= 3 && s.inFlight <= s.maxInFlight && s.bufferedExamples <= 20,
       JSON.stringify(s),
     );
   }
   const s = p.stats();
-  assert.equal(s.maxInFlight, 4);
+  // Batches are mapped whole: in-process the default is 2 batches of 4 in flight.
+  assert.equal(s.maxInFlight, 8);
   assert.ok(s.peakReadyBatches <= 3, `peak ready ${s.peakReadyBatches}`);
-  assert.ok(s.peakInFlight <= 4, `peak in flight ${s.peakInFlight}`);
-  assert.ok(s.peakBufferedExamples <= (3 + 1) * 4, `peak buffered ${s.peakBufferedExamples}`);
+  assert.ok(s.peakInFlight <= 8, `peak in flight ${s.peakInFlight}`);
+  // (prefetch 3 + 2 batches in flight) * 4.
+  assert.ok(s.peakBufferedExamples <= (3 + 2) * 4, `peak buffered ${s.peakBufferedExamples}`);
   assert.ok(s.peakReadyBatches >= 1 && s.peakInFlight >= 1, 'the stages did run ahead');
   assert.equal(s.batchesDelivered, 200);
   await p.close();
   await assert.rejects(p.next(), /pipeline is closed/);
+  // A maxInFlight below one batch is raised to one batch, which then runs alone.
+  const one = pipeline({ training: true, batchSize: 4, maxInFlight: 1 });
+  await take(one, 20);
+  assert.equal(one.stats().maxInFlight, 4);
+  assert.equal(one.stats().peakInFlight, 4);
+  assert.ok(one.stats().peakBufferedExamples <= (2 + 1) * 4);
+  await one.close();
 });
