@@ -1,6 +1,6 @@
 /**
  * Image and box ops with TensorFlow / Model Garden semantics on typed arrays (see ./image.ts).
- * JPEG/PNG decoding is the decoders' `decodeImage` (sharp), re-exported here.
+ * JPEG/PNG decoding is the decoders' `decodeImage` (libturbojpeg or sharp), re-exported here.
  */
 export { decodeImage, type DecodedImage } from '../decoders/image.js';
 export * from './image.js';

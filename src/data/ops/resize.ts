@@ -229,6 +229,133 @@ function rgb8CropFlipResize(
   return { data: out, height, width, channels: 3 };
 }
 
+export interface ResizeWindowOptions {
+  /** The part [offsetY, offsetX, height, width] of the resized image to keep. */
+  window: { offsetY: number; offsetX: number; height: number; width: number };
+  /** [height, width] of the output: the window at its top-left, zeros elsewhere. */
+  paddedSize: [number, number];
+  /** Mirror the source left-right before resizing (`tf.image.flip_left_right`). */
+  flipLeftRight?: boolean;
+  /** Array to write the result into (paddedSize and channels), instead of a new one. */
+  out?: Float32Array;
+}
+
+/**
+ * Optional left-right flip → {@link resizeBilinear} to `[height, width]` → crop of
+ * `opts.window` → zero padding to `opts.paddedSize`, in one pass over the kept window: what
+ * Model Garden's resize_and_crop_image does after the detection parser's flip. Only the window
+ * is computed (with scale jitter up to 2, the resized image is up to 4 times the output), each
+ * value by the float32 operations of the separate ops in the same order, so the result is
+ * bitwise theirs (test/data/ops/resize_and_crop.test.ts). Each source row is interpolated
+ * horizontally once and reused by the output rows that read it.
+ */
+export function resizeWindowBilinear(
+  image: Image,
+  height: number,
+  width: number,
+  opts: ResizeWindowOptions,
+): Image<Float32Array> {
+  checkImage('resizeWindowBilinear', image);
+  checkSize('resizeWindowBilinear', height, width);
+  const { data: src, height: inH, width: inW, channels: c } = image;
+  const win = opts.window;
+  const [padH, padW] = opts.paddedSize;
+  if (
+    ![win.offsetY, win.offsetX, win.height, win.width].every(Number.isInteger) ||
+    win.offsetY < 0 ||
+    win.offsetX < 0 ||
+    win.height < 1 ||
+    win.width < 1 ||
+    win.offsetY + win.height > height ||
+    win.offsetX + win.width > width ||
+    !Number.isInteger(padH) ||
+    !Number.isInteger(padW) ||
+    padH < win.height ||
+    padW < win.width
+  ) {
+    throw new RangeError(
+      `resizeWindowBilinear: window ${JSON.stringify(win)} is not inside the ${height}x${width} ` +
+        `resized image, or does not fit paddedSize [${padH}, ${padW}]`,
+    );
+  }
+  const size = padH * padW * c;
+  if (opts.out && opts.out.length !== size) {
+    throw new RangeError(
+      `resizeWindowBilinear: out holds ${opts.out.length} values, the ${padH}x${padW}x${c} result ${size}`,
+    );
+  }
+  const out = opts.out ?? new Float32Array(size);
+  const ys = bilinearTaps(height, inH);
+  const xs = bilinearTaps(width, inW);
+  const flip = opts.flipLeftRight ?? false;
+  const w = win.width;
+  // Per kept output column: the source columns (times c; mirrored when flipping) and weight.
+  const lc = new Int32Array(w);
+  const rc = new Int32Array(w);
+  const xl = new Float32Array(w);
+  for (let x = 0; x < w; x++) {
+    const sx = win.offsetX + x;
+    lc[x] = (flip ? inW - 1 - xs.lower[sx] : xs.lower[sx]) * c;
+    rc[x] = (flip ? inW - 1 - xs.upper[sx] : xs.upper[sx]) * c;
+    xl[x] = xs.lerp[sx];
+  }
+  const rowA = new Float32Array(w * c);
+  const rowB = new Float32Array(w * c);
+  let heldA = -1;
+  let heldB = -1;
+  const fill = (r: number, row: Float32Array) =>
+    lerpRowAnyChannels(src, r * inW * c, lc, rc, xl, c, row);
+  const rowLength = padW * c;
+  for (let y = 0; y < win.height; y++) {
+    const sy = win.offsetY + y;
+    const r0 = ys.lower[sy];
+    const r1 = ys.upper[sy];
+    if (heldA !== r0 && heldB !== r0) {
+      if (heldA === r1) fill((heldB = r0), rowB);
+      else fill((heldA = r0), rowA);
+    }
+    if (heldA !== r1 && heldB !== r1) {
+      if (heldA === r0) fill((heldB = r1), rowB);
+      else fill((heldA = r1), rowA);
+    }
+    const top = heldA === r0 ? rowA : rowB;
+    const bot = heldA === r1 ? rowA : rowB;
+    const yl = ys.lerp[sy];
+    let o = y * rowLength;
+    for (let j = 0; j < w * c; j++) {
+      const t = top[j];
+      out[o++] = f32(t + f32(f32(bot[j] - t) * yl));
+    }
+    out.fill(0, o, (y + 1) * rowLength);
+  }
+  out.fill(0, win.height * rowLength);
+  return { data: out, height: padH, width: padW, channels: c };
+}
+
+/**
+ * Horizontal lerps of one source row (starting at `base`) into `row`, any channel count, with
+ * the general loop's float32 rounding of the difference (exact for uint8, not for float32).
+ */
+function lerpRowAnyChannels(
+  src: ArrayLike<number>,
+  base: number,
+  lc: Int32Array,
+  rc: Int32Array,
+  xl: Float32Array,
+  c: number,
+  row: Float32Array,
+): void {
+  for (let x = 0, j = 0; x < xl.length; x++) {
+    const w = xl[x];
+    const l = base + lc[x];
+    const r = base + rc[x];
+    for (let k = 0; k < c; k++, j++) {
+      const a = src[l + k];
+      row[j] = f32(a + f32(f32(src[r + k] - a) * w));
+    }
+  }
+}
+
 /** Horizontal lerps of one uint8 RGB source row (starting at `base`) into `row`. */
 function lerpRow(
   src: Uint8Array,

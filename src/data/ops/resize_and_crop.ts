@@ -22,13 +22,19 @@ import {
   checkImage,
   checkMasks,
   cropImage,
+  flipLeftRight,
   padToBoundingBox,
   roundHalfToEven,
   type Image,
   type InstanceMasks,
   type PixelArray,
 } from './image.js';
-import { resizeImage, resizeMasksNearest, type ResizeMethod } from './resize.js';
+import {
+  resizeImage,
+  resizeMasksNearest,
+  resizeWindowBilinear,
+  type ResizeMethod,
+} from './resize.js';
 
 const f32 = Math.fround;
 
@@ -46,6 +52,10 @@ export interface ResizeAndCropOptions {
   augScaleMax?: number;
   /** Default 'bilinear' (float32 output); 'nearest' keeps the input's array type. */
   method?: ResizeMethod;
+  /** Mirror the image left-right first (the detection parser's flip, fused into the resize). */
+  flipLeftRight?: boolean;
+  /** Array for the bilinear result (paddedSize and the image's channels), instead of a new one. */
+  out?: Float32Array;
 }
 
 export interface ResizeAndCropResult {
@@ -134,14 +144,34 @@ export function resizeAndCropImage(
     offsetX = Math.trunc(f32(maxX * f32(rng.uniform())));
   }
 
-  let scaled = resizeImage(image, scaledH, scaledW, opts.method ?? 'bilinear');
-  if (jitter) {
-    // Python slicing: the window stops at the image edge.
-    const h = Math.min(desiredSize[0], scaledH - offsetY);
-    const w = Math.min(desiredSize[1], scaledW - offsetX);
-    scaled = cropImage(scaled, offsetY, offsetX, h, w);
+  // Python slicing: the window stops at the image edge.
+  const window = jitter
+    ? {
+        offsetY,
+        offsetX,
+        height: Math.min(desiredSize[0], scaledH - offsetY),
+        width: Math.min(desiredSize[1], scaledW - offsetX),
+      }
+    : { offsetY: 0, offsetX: 0, height: scaledH, width: scaledW };
+  let output: Image;
+  if ((opts.method ?? 'bilinear') === 'bilinear') {
+    // Only the kept window of the resized image is computed (bitwise the steps below).
+    output = resizeWindowBilinear(image, scaledH, scaledW, {
+      window,
+      paddedSize,
+      flipLeftRight: opts.flipLeftRight,
+      out: opts.out,
+    });
+  } else {
+    let scaled = resizeImage(
+      opts.flipLeftRight ? flipLeftRight(image) : image,
+      scaledH,
+      scaledW,
+      opts.method ?? 'bilinear',
+    );
+    if (jitter) scaled = cropImage(scaled, offsetY, offsetX, window.height, window.width);
+    output = padToBoundingBox(scaled, 0, 0, paddedSize[0], paddedSize[1]);
   }
-  const output = padToBoundingBox(scaled, 0, 0, paddedSize[0], paddedSize[1]);
   const imageInfo = Float32Array.of(
     imageH,
     imageW,

@@ -18,8 +18,13 @@
 import { ExampleDecodeError, type RecordContext } from '../decoders/errors.js';
 import { TfExampleDecoder } from '../decoders/detection.js';
 import { MEAN_RGB, STDDEV_RGB } from '../in_memory.js';
-import { denormalizeBoxes, gatherRows, nonEmptyBoxIndices } from '../ops/box_ops.js';
-import { randomHorizontalFlip } from '../ops/flip.js';
+import {
+  denormalizeBoxes,
+  gatherRows,
+  horizontalFlipBoxes,
+  nonEmptyBoxIndices,
+} from '../ops/box_ops.js';
+import { horizontalFlipCoin } from '../ops/flip.js';
 import type { Image } from '../ops/image.js';
 import { normalizeImage } from '../ops/normalize.js';
 import {
@@ -108,21 +113,21 @@ function transform(
   classes: Int32Array,
   training: boolean,
   rng: Rng,
+  allocFloat32?: (length: number) => Float32Array,
 ): ParsedFeatures {
   const { height, width } = image;
-  let img: Image = normalizeImage(image, { mean: o.mean, stddev: o.stddev });
-  let normBoxes = boxes;
-  if (training && o.hflip) {
-    const flipped = randomHorizontalFlip(rng, img, normBoxes);
-    img = flipped.image;
-    normBoxes = flipped.boxes as Float32Array;
-  }
-  const pixelBoxes = denormalizeBoxes(normBoxes, height, width);
+  const img: Image = normalizeImage(image, { mean: o.mean, stddev: o.stddev });
+  // The random flip's coin (one uniform, as preprocess_ops.random_horizontal_flip); the image is
+  // mirrored inside the fused resize below, bitwise as flipping it first.
+  const flip = training && o.hflip && horizontalFlipCoin(rng);
+  const pixelBoxes = denormalizeBoxes(flip ? horizontalFlipBoxes(boxes) : boxes, height, width);
   const { image: out, imageInfo } = resizeAndCropImage(img, rng, {
     desiredSize: o.desired,
     paddedSize: o.padded,
     augScaleMin: training ? o.scaleMin : 1,
     augScaleMax: training ? o.scaleMax : 1,
+    flipLeftRight: flip,
+    out: allocFloat32?.(o.padded[0] * o.padded[1] * img.channels),
   });
   const moved = resizeAndCropBoxes(
     pixelBoxes,
@@ -152,7 +157,7 @@ async function parseWith(o: Resolved, bytes: Uint8Array, ctx: ParserContext) {
     classes = gatherRows(classes, keep);
   }
   try {
-    return transform(o, image, boxes, classes, ctx.training, ctx.rng);
+    return transform(o, image, boxes, classes, ctx.training, ctx.rng, ctx.allocFloat32);
   } catch (err) {
     throw new ExampleDecodeError(record, undefined, (err as Error).message, { cause: err });
   }

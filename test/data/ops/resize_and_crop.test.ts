@@ -9,11 +9,14 @@ import { Rng } from '../../../src/core/random.js';
 import {
   computePaddedSize,
   cropImage,
+  flipLeftRight,
   nonEmptyBoxIndices,
+  padToBoundingBox,
   resizeAndCropBoxes,
   resizeAndCropImage,
   resizeAndCropMasks,
   resizeBilinear,
+  resizeWindowBilinear,
   type Image,
 } from '../../../src/data/ops/index.js';
 import { assertClose } from '../../helpers.js';
@@ -161,5 +164,77 @@ test('bad sizes are named', () => {
         augScaleMax: 1,
       }),
     /augScaleMin <= augScaleMax/,
+  );
+});
+
+test('resizeWindowBilinear is bitwise flip → resizeBilinear → crop → pad, computing only the window', () => {
+  const rng = new Rng(123);
+  const [h, w] = [23, 31];
+  const u8 = new Uint8Array(h * w * 3).map(() => rng.int(256));
+  const sources: Image[] = [
+    { data: u8, height: h, width: w, channels: 3 },
+    // Normalised values, as the detection parser resizes them.
+    { data: Float32Array.from(u8, (v) => (v - 120.5) / 57.3), height: h, width: w, channels: 3 },
+    {
+      data: Float32Array.from({ length: h * w }, () => rng.uniform()),
+      height: h,
+      width: w,
+      channels: 1,
+    },
+  ];
+  for (const image of sources) {
+    for (const [sh, sw] of [
+      [46, 62], // up 2x, as the largest jitter
+      [11, 16], // down
+      [23, 31], // same size
+    ]) {
+      for (const flip of [false, true]) {
+        const full = resizeBilinear(flip ? flipLeftRight(image) : image, sh, sw);
+        for (const [oy, ox, wh, ww] of [
+          [0, 0, sh, sw],
+          [3, 5, Math.min(9, sh - 3), Math.min(12, sw - 5)],
+          [sh - 1, sw - 1, 1, 1],
+        ]) {
+          const pad: [number, number] = [wh + 4, ww + 3];
+          const expected = padToBoundingBox(cropImage(full, oy, ox, wh, ww), 0, 0, ...pad);
+          const where = `${image.data.constructor.name} c${image.channels} -> ${sh}x${sw} flip ${flip} window ${[oy, ox, wh, ww]}`;
+          const window = { offsetY: oy, offsetX: ox, height: wh, width: ww };
+          const got = resizeWindowBilinear(image, sh, sw, {
+            window,
+            paddedSize: pad,
+            flipLeftRight: flip,
+          });
+          assert.deepEqual(got.data, expected.data, where);
+          assert.deepEqual([got.height, got.width, got.channels], [pad[0], pad[1], image.channels]);
+          // Into an array holding stale values: the padding is zeroed too.
+          const out = new Float32Array(pad[0] * pad[1] * image.channels).fill(7);
+          resizeWindowBilinear(image, sh, sw, {
+            window,
+            paddedSize: pad,
+            flipLeftRight: flip,
+            out,
+          });
+          assert.deepEqual(out, expected.data, `${where} (into out)`);
+        }
+      }
+    }
+  }
+  const image = sources[0];
+  assert.throws(
+    () =>
+      resizeWindowBilinear(image, 10, 10, {
+        window: { offsetY: 5, offsetX: 0, height: 6, width: 10 },
+        paddedSize: [10, 10],
+      }),
+    /window .* is not inside the 10x10 resized image/,
+  );
+  assert.throws(
+    () =>
+      resizeWindowBilinear(image, 10, 10, {
+        window: { offsetY: 0, offsetX: 0, height: 10, width: 10 },
+        paddedSize: [10, 10],
+        out: new Float32Array(5),
+      }),
+    /out holds 5 values, the 10x10x3 result 300/,
   );
 });
