@@ -1,5 +1,6 @@
 /**
- * Image bytes <-> uint8 pixels for the decoders and converters, through sharp (libvips).
+ * Image bytes <-> uint8 pixels for the decoders and converters: JPEGs through libturbojpeg when
+ * it is installed, everything else (and JPEGs without it) through sharp (libvips).
  *
  * Decoding follows `tf.io.decode_image(bytes, channels)`: JPEG, PNG (also GIF's first frame,
  * WebP); channels 3 gives RGB (grey expanded, alpha dropped without compositing), channels 1 gives

@@ -66,11 +66,43 @@ function candidatePaths(): string[] {
 }
 
 /**
- * Libjpeg warnings that TF's decoder treats as errors. A truncated stream is a warning to
- * libjpeg (it pads with grey); TF fails unless `try_recover_truncated`. Other warnings (e.g.
- * extraneous bytes before a marker) decode as in TF.
+ * Whether a libjpeg warning makes the bytes undecodable, as TF's decode_jpeg judges them. TF's
+ * memory source fails the decode when libjpeg asks for bytes past the end of the buffer (unless
+ * `try_recover_truncated`); libjpeg-turbo's pads the stream instead and warns "Premature end of
+ * JPEG file" (JWRN_JPEG_EOF). Every other warning (extraneous bytes before a marker, a corrupt
+ * but complete scan: "premature end of data segment") decodes, in TF and here. TurboJPEG keeps
+ * only the first warning's text, so a stream whose first warning was another one counts as
+ * truncated when no end-of-image marker follows its first scan.
  */
-const FATAL_WARNING = /premature end of (jpeg )?(file|data)/i;
+function fatalWarning(text: string, bytes: Uint8Array): boolean {
+  return /^Premature end of JPEG file/.test(text) || !endsAfterScan(bytes);
+}
+
+/**
+ * True when an EOI marker (FF D9) follows the first start-of-scan. The segments before it are
+ * walked by their lengths, so an EXIF thumbnail's EOI does not count; entropy-coded data cannot
+ * hold FF D9 (an FF there is followed by 00 or a restart marker).
+ */
+function endsAfterScan(bytes: Uint8Array): boolean {
+  let i = 2; // after SOI
+  while (i + 4 <= bytes.length) {
+    if (bytes[i] !== 0xff) {
+      i++; // extraneous bytes before a marker, which libjpeg skips too
+      continue;
+    }
+    const marker = bytes[i + 1];
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    if (marker === 0xda) break; // SOS
+    i += 2 + ((bytes[i + 2] << 8) | bytes[i + 3]);
+  }
+  for (let j = bytes.length - 2; j > i; j--) {
+    if (bytes[j] === 0xff && bytes[j + 1] === 0xd9) return true;
+  }
+  return false;
+}
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -110,7 +142,10 @@ async function load(): Promise<TurboJpeg | null> {
       path,
       decode(bytes, channels, dct, into) {
         if (header(handle, bytes, bytes.length, w, h, subsamp, colorspace) !== 0) {
-          throw new TurboJpegError(String(errorText(handle)));
+          const text = String(errorText(handle));
+          if (errorCode(handle) !== TJERR_WARNING || fatalWarning(text, bytes)) {
+            throw new TurboJpegError(text);
+          }
         }
         if (colorspace[0] === TJCS_CMYK || colorspace[0] === TJCS_YCCK) {
           // TurboJPEG does not convert these to RGB; sharp does.
@@ -124,7 +159,7 @@ async function load(): Promise<TurboJpeg | null> {
         const pf = channels === 1 ? TJPF_GRAY : TJPF_RGB;
         if (decompress(handle, bytes, bytes.length, data, width, 0, height, pf, flags) !== 0) {
           const text = String(errorText(handle));
-          if (errorCode(handle) !== TJERR_WARNING || FATAL_WARNING.test(text)) {
+          if (errorCode(handle) !== TJERR_WARNING || fatalWarning(text, bytes)) {
             throw new TurboJpegError(text);
           }
         }

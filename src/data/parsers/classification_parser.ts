@@ -410,37 +410,40 @@ async function parseWith(
   // Decoded pixels are dead once the image is cropped and resized, so their buffers are reused:
   // a pool, as the maps of one worker interleave (see MapContext.allocFloat32 for why).
   const scratch = o.scratch.pop();
-  const decoded = await decodeImage(encoded, {
-    channels: o.channels,
-    record,
-    key: o.decoder.imageKey,
-    into: scratch,
-  });
-  const label = labelFeature(o, labels, record);
-  let image: Image;
+  let decoded: Image<Uint8Array> | undefined;
   try {
-    image = ctx.training
-      ? trainImage(o, decoded, ctx.rng, ctx.allocFloat32)
-      : evalImage(o, decoded, ctx.allocFloat32);
-    if (image.data.buffer === decoded.data.buffer) image = { ...image, data: image.data.slice() };
-  } catch (err) {
-    throw new ExampleDecodeError(
+    decoded = await decodeImage(encoded, {
+      channels: o.channels,
       record,
-      o.decoder.imageKey,
-      `${decoded.height}x${decoded.width} image: ${(err as Error).message}`,
-      { cause: err },
-    );
+      key: o.decoder.imageKey,
+      into: scratch,
+    });
+    const label = labelFeature(o, labels, record);
+    let image: Image;
+    try {
+      image = ctx.training
+        ? trainImage(o, decoded, ctx.rng, ctx.allocFloat32)
+        : evalImage(o, decoded, ctx.allocFloat32);
+      if (image.data.buffer === decoded.data.buffer) image = { ...image, data: image.data.slice() };
+    } catch (err) {
+      throw new ExampleDecodeError(
+        record,
+        o.decoder.imageKey,
+        `${decoded.height}x${decoded.width} image: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    return {
+      image: { data: image.data, shape: [o.height, o.width, o.channels] },
+      label,
+    };
   } finally {
-    const free = scratch && decoded.data.buffer === scratch.buffer ? scratch : decoded.data;
+    const free = decoded && decoded.data.buffer !== scratch?.buffer ? decoded.data : scratch;
     // Only a buffer of its own (a small Buffer from sharp may share Node's pool slab).
-    if (o.scratch.length < MAX_SCRATCH && free.byteLength === free.buffer.byteLength) {
+    if (free && o.scratch.length < MAX_SCRATCH && free.byteLength === free.buffer.byteLength) {
       o.scratch.push(free);
     }
   }
-  return {
-    image: { data: image.data, shape: [o.height, o.width, o.channels] },
-    label,
-  };
 }
 
 /** Decoded-image buffers kept per parser instance: the maps one worker runs at once. */

@@ -110,7 +110,7 @@ export interface PipelineOptions {
   /**
    * Most examples being mapped at once (in batches sent to a worker, or running in-process, and
    * not yet returned). A batch is mapped whole by one worker, so this is raised to batchSize if
-   * lower; default two batches per worker (2 in-process).
+   * lower; default one batch per worker plus one (two batches in-process).
    */
   maxInFlight?: number;
 }

@@ -197,10 +197,15 @@ export class WorkerPool implements Mapper {
       }
     }
     return new Promise<HostBatch>((resolve, reject) => {
+      const msg: ToWorker = { type: 'map-batch', id, items, padding };
+      try {
+        this.threads[slot].postMessage(msg, transfer);
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
       this.pending.set(id, { resolve, reject, items, slot });
       this.load[slot] += items.length;
-      const msg: ToWorker = { type: 'map-batch', id, items, padding };
-      this.threads[slot].postMessage(msg, transfer);
     });
   }
 

@@ -162,3 +162,29 @@ test('into: pixels go into the start of a large enough buffer, else into a new o
   assert.notEqual(intoSmall.data.buffer, small.buffer);
   assert.deepEqual(intoSmall.data, plain.data);
 });
+
+test('warnings: TF decodes damaged but complete streams and fails truncated ones', async () => {
+  const jpeg = await coco('000000000009.jpg');
+  const original = await decodeImage(jpeg, { jpegDecoder: 'turbojpeg' });
+  // Three stray bytes before the first DQT marker: a header warning that libjpeg skips past.
+  const dqt = jpeg.findIndex((b, i) => b === 0xff && jpeg[i + 1] === 0xdb);
+  const stray = Uint8Array.from([...jpeg.subarray(0, dqt), 1, 2, 3, ...jpeg.subarray(dqt)]);
+  const fromStray = await decodeImage(stray, { jpegDecoder: 'turbojpeg' });
+  assert.equal(sha256(fromStray.data), sha256(original.data));
+  // The middle of the scan cut out, the EOI kept: "premature end of data segment", decoded
+  // (with grey where the data is missing), as sharp does too.
+  const quarter = jpeg.length >> 2;
+  const holed = Uint8Array.from([...jpeg.subarray(0, quarter), ...jpeg.subarray(3 * quarter)]);
+  const fromHoled = await decodeImage(holed, {
+    jpegDecoder: 'turbojpeg',
+    dctMethod: 'INTEGER_ACCURATE',
+  });
+  const holedBySharp = await decodeImage(holed, { jpegDecoder: 'sharp' });
+  assert.deepEqual([fromHoled.height, fromHoled.width], [480, 640]);
+  assert.equal(sha256(fromHoled.data), sha256(holedBySharp.data));
+  // Truncated after an earlier, harmless warning (whose text is the one TurboJPEG keeps).
+  await assert.rejects(
+    decodeImage(stray.subarray(0, stray.length >> 1), { jpegDecoder: 'turbojpeg' }),
+    /undecodable jpeg image \(Corrupt JPEG data: 3 extraneous bytes before marker 0xdb\)/,
+  );
+});
