@@ -70,6 +70,58 @@ export function resizeBilinear(image: Image, height: number, width: number): Ima
   return cropFlipResizeBilinear(image, height, width);
 }
 
+type Window = { offsetY: number; offsetX: number; height: number; width: number };
+
+/** Whether `win` is a non-empty integer window inside a `height` x `width` image. */
+function windowInside(win: Window, height: number, width: number): boolean {
+  return (
+    [win.offsetY, win.offsetX, win.height, win.width].every(Number.isInteger) &&
+    win.offsetY >= 0 &&
+    win.offsetX >= 0 &&
+    win.height >= 1 &&
+    win.width >= 1 &&
+    win.offsetY + win.height <= height &&
+    win.offsetX + win.width <= width
+  );
+}
+
+/**
+ * The two horizontally interpolated source rows a bilinear output row reads, kept so that the
+ * next output row reuses them: output rows read source rows in order, so a row is filled once
+ * while consecutive output rows share it (whenever the source is less than twice the output).
+ */
+class SourceRowPair {
+  private readonly a: Float32Array;
+  private readonly b: Float32Array;
+  private heldA = -1;
+  private heldB = -1;
+
+  constructor(
+    length: number,
+    private readonly fill: (sourceRow: number, into: Float32Array) => void,
+  ) {
+    this.a = new Float32Array(length);
+    this.b = new Float32Array(length);
+  }
+
+  /** Rows r0 and r1, each filled if not held, without evicting the other. */
+  pair(r0: number, r1: number): [Float32Array, Float32Array] {
+    this.ensure(r0, r1);
+    this.ensure(r1, r0);
+    return [this.of(r0), this.of(r1)];
+  }
+
+  private ensure(need: number, keep: number): void {
+    if (this.heldA === need || this.heldB === need) return;
+    if (this.heldA === keep) this.fill((this.heldB = need), this.b);
+    else this.fill((this.heldA = need), this.a);
+  }
+
+  private of(r: number): Float32Array {
+    return this.heldA === r ? this.a : this.b;
+  }
+}
+
 export interface FusedBilinearOptions {
   /** Source window [offsetY, offsetX, height, width] (default: the whole image). */
   window?: { offsetY: number; offsetX: number; height: number; width: number };
@@ -98,15 +150,7 @@ export function cropFlipResizeBilinear(
   checkSize('cropFlipResizeBilinear', height, width);
   const { data: src, width: inW, channels: c } = image;
   const win = opts.window ?? { offsetY: 0, offsetX: 0, height: image.height, width: inW };
-  if (
-    ![win.offsetY, win.offsetX, win.height, win.width].every(Number.isInteger) ||
-    win.offsetY < 0 ||
-    win.offsetX < 0 ||
-    win.height < 1 ||
-    win.width < 1 ||
-    win.offsetY + win.height > image.height ||
-    win.offsetX + win.width > inW
-  ) {
+  if (!windowInside(win, image.height, inW)) {
     throw new RangeError(
       `cropFlipResizeBilinear: window ${JSON.stringify(win)} is not inside the ` +
         `${image.height}x${inW} image`,
@@ -195,26 +239,12 @@ function rgb8CropFlipResize(
   const [s0, s1, s2] = std ?? [1, 1, 1];
   const rowStride = inW * 3;
   const xl = xs.lerp;
-  // Two horizontally interpolated source rows, and which rows they hold.
-  const rowA = new Float32Array(width * 3);
-  const rowB = new Float32Array(width * 3);
-  let heldA = -1;
-  let heldB = -1;
+  const rows = new SourceRowPair(width * 3, (r, row) =>
+    lerpRow(src, (offsetY + r) * rowStride, l3, r3, xl, row),
+  );
   let o = 0;
   for (let y = 0; y < height; y++) {
-    const r0 = ys.lower[y];
-    const r1 = ys.upper[y];
-    // Fill a slot with each of r0 and r1 not held, never evicting the other one.
-    if (heldA !== r0 && heldB !== r0) {
-      if (heldA === r1) lerpRow(src, (offsetY + (heldB = r0)) * rowStride, l3, r3, xl, rowB);
-      else lerpRow(src, (offsetY + (heldA = r0)) * rowStride, l3, r3, xl, rowA);
-    }
-    if (heldA !== r1 && heldB !== r1) {
-      if (heldA === r0) lerpRow(src, (offsetY + (heldB = r1)) * rowStride, l3, r3, xl, rowB);
-      else lerpRow(src, (offsetY + (heldA = r1)) * rowStride, l3, r3, xl, rowA);
-    }
-    const top = heldA === r0 ? rowA : rowB;
-    const bot = heldA === r1 ? rowA : rowB;
+    const [top, bot] = rows.pair(ys.lower[y], ys.upper[y]);
     const yl = ys.lerp[y];
     for (let j = 0; j < width * 3; j += 3) {
       let t = top[j];
@@ -261,13 +291,7 @@ export function resizeWindowBilinear(
   const win = opts.window;
   const [padH, padW] = opts.paddedSize;
   if (
-    ![win.offsetY, win.offsetX, win.height, win.width].every(Number.isInteger) ||
-    win.offsetY < 0 ||
-    win.offsetX < 0 ||
-    win.height < 1 ||
-    win.width < 1 ||
-    win.offsetY + win.height > height ||
-    win.offsetX + win.width > width ||
+    !windowInside(win, height, width) ||
     !Number.isInteger(padH) ||
     !Number.isInteger(padW) ||
     padH < win.height ||
@@ -299,27 +323,13 @@ export function resizeWindowBilinear(
     rc[x] = (flip ? inW - 1 - xs.upper[sx] : xs.upper[sx]) * c;
     xl[x] = xs.lerp[sx];
   }
-  const rowA = new Float32Array(w * c);
-  const rowB = new Float32Array(w * c);
-  let heldA = -1;
-  let heldB = -1;
-  const fill = (r: number, row: Float32Array) =>
-    lerpRowAnyChannels(src, r * inW * c, lc, rc, xl, c, row);
+  const rows = new SourceRowPair(w * c, (r, row) =>
+    lerpRowAnyChannels(src, r * inW * c, lc, rc, xl, c, row),
+  );
   const rowLength = padW * c;
   for (let y = 0; y < win.height; y++) {
     const sy = win.offsetY + y;
-    const r0 = ys.lower[sy];
-    const r1 = ys.upper[sy];
-    if (heldA !== r0 && heldB !== r0) {
-      if (heldA === r1) fill((heldB = r0), rowB);
-      else fill((heldA = r0), rowA);
-    }
-    if (heldA !== r1 && heldB !== r1) {
-      if (heldA === r0) fill((heldB = r1), rowB);
-      else fill((heldA = r1), rowA);
-    }
-    const top = heldA === r0 ? rowA : rowB;
-    const bot = heldA === r1 ? rowA : rowB;
+    const [top, bot] = rows.pair(ys.lower[sy], ys.upper[sy]);
     const yl = ys.lerp[sy];
     let o = y * rowLength;
     for (let j = 0; j < w * c; j++) {
