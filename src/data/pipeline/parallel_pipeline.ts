@@ -9,9 +9,9 @@
  * workers, including 0 (in-process).
  *
  * Why whole batches go to one worker: the main thread then sends and receives one message per
- * batch and never copies examples; with per-example results it spent about a quarter of a core
- * on messages, stacking and the garbage collection of the example buffers (bench/data_pipeline.ts
- * at 200 images/s).
+ * batch and never copies examples. With per-example results it used 28% of a core at 200
+ * images/s (the bench/data_pipeline.ts input), more than half of it stacking examples and
+ * collecting their buffers; batch-wise, 17-20%.
  *
  * Training repeats forever; batches run across epoch boundaries (like Model Garden's
  * `repeat()` before `batch()`). Eval is one pass in file order, every example exactly once, the
