@@ -15,7 +15,7 @@
  */
 import sharp from 'sharp';
 import { ExampleDecodeError, type RecordContext } from './errors.js';
-import { loadTurboJpeg, TurboJpegError, type DctMethod } from './turbojpeg.js';
+import { loadTurboJpeg, TurboJpegError, type DctMethod, type TurboJpeg } from './turbojpeg.js';
 
 export type { DctMethod } from './turbojpeg.js';
 export type JpegDecoder = 'auto' | 'turbojpeg' | 'sharp';
@@ -77,6 +77,7 @@ export interface DecodeImageOptions {
   into?: Uint8Array;
 }
 
+/** The decoder asked for: the option, else `VISION_GARDEN_JPEG_DECODER`, else 'auto'. */
 function jpegDecoderOption(opt: JpegDecoder | undefined): JpegDecoder {
   const v = opt ?? process.env.VISION_GARDEN_JPEG_DECODER ?? 'auto';
   if (v !== 'auto' && v !== 'turbojpeg' && v !== 'sharp') {
@@ -95,12 +96,17 @@ function jpegDecoderOption(opt: JpegDecoder | undefined): JpegDecoder {
 export async function jpegDecoderInUse(
   choice?: JpegDecoder,
 ): Promise<{ decoder: 'turbojpeg' | 'sharp'; path?: string }> {
+  const tj = await turboJpegFor(choice);
+  return tj ? { decoder: 'turbojpeg', path: tj.path } : { decoder: 'sharp' };
+}
+
+/** libturbojpeg for `choice`, or null when sharp decodes; 'turbojpeg' without it throws. */
+async function turboJpegFor(choice: JpegDecoder | undefined): Promise<TurboJpeg | null> {
   const c = jpegDecoderOption(choice);
-  if (c === 'sharp') return { decoder: 'sharp' };
+  if (c === 'sharp') return null;
   const tj = await loadTurboJpeg();
-  if (tj) return { decoder: 'turbojpeg', path: tj.path };
-  if (c === 'turbojpeg') throw new Error(turboMissing);
-  return { decoder: 'sharp' };
+  if (!tj && c === 'turbojpeg') throw new Error(turboMissing);
+  return tj;
 }
 
 const turboMissing =
@@ -128,17 +134,13 @@ export async function decodeImage(
   if (dct !== 'INTEGER_FAST' && dct !== 'INTEGER_ACCURATE') {
     throw new TypeError(`dctMethod must be 'INTEGER_FAST' or 'INTEGER_ACCURATE', got '${dct}'`);
   }
-  const choice = jpegDecoderOption(opts.jpegDecoder);
-  if (format === 'jpeg' && choice !== 'sharp') {
-    const tj = await loadTurboJpeg();
-    if (!tj && choice === 'turbojpeg') throw new Error(turboMissing);
-    if (tj) {
-      try {
-        return tj.decode(bytes, channels, dct, opts.into);
-      } catch (err) {
-        if (!(err instanceof TurboJpegError && err.unsupported)) {
-          throw fail(`undecodable jpeg image (${(err as Error).message})`, err);
-        }
+  const tj = format === 'jpeg' ? await turboJpegFor(opts.jpegDecoder) : null;
+  if (tj) {
+    try {
+      return tj.decode(bytes, channels, dct, opts.into);
+    } catch (err) {
+      if (!(err instanceof TurboJpegError && err.unsupported)) {
+        throw fail(`undecodable jpeg image (${(err as Error).message})`, err);
       }
     }
   }

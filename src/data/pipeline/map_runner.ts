@@ -177,7 +177,7 @@ export async function runBatch(
  * buffer. An array that is a view into a larger buffer (e.g. Node's pooled Buffers) is first
  * replaced by a compact copy, so a transfer never detaches memory the map function still uses.
  */
-export function transferList(features: FeatureMap | HostBatch): ArrayBuffer[] {
+export function transferList(features: FeatureMap): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const f of Object.values(features)) {
     const d = f.data;

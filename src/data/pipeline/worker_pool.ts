@@ -48,10 +48,25 @@ export async function inProcessMapper(ref: MapFnRef): Promise<Mapper> {
   };
 }
 
+/**
+ * The error the pipeline reports for a failed batch: the map function's on the example in `slot`
+ * (naming it), or the stacking error itself (slot -1), rebuilt when it crossed a thread.
+ */
+function batchFailure(
+  items: readonly BatchItem[],
+  slot: number,
+  cause: Error | SerializedError,
+): Error {
+  if (slot >= 0) return mapFailure(items[slot].task.where, cause);
+  return cause instanceof Error
+    ? cause
+    : Object.assign(new Error(cause.message), { name: cause.name });
+}
+
 /** The batch of `out`, or the error the pipeline reports for it. */
 function settle(items: readonly BatchItem[], out: BatchOutcome): HostBatch {
   if ('batch' in out) return out.batch;
-  throw out.slot >= 0 ? mapFailure(items[out.slot].task.where, out.error) : out.error;
+  throw batchFailure(items, out.slot, out.error);
 }
 
 const HERE = import.meta.url;
@@ -215,16 +230,8 @@ export class WorkerPool implements Mapper {
     if (!p) return;
     this.pending.delete(msg.id);
     this.load[slot] -= p.items.length;
-    if (msg.type === 'batch') {
-      p.resolve(msg.batch);
-    } else {
-      const cause = msg.error as SerializedError;
-      p.reject(
-        msg.slot >= 0
-          ? mapFailure(p.items[msg.slot].task.where, cause)
-          : Object.assign(new Error(cause.message), { name: cause.name }),
-      );
-    }
+    if (msg.type === 'batch') p.resolve(msg.batch);
+    else p.reject(batchFailure(p.items, msg.slot, msg.error));
   }
 
   private crash(err: Error): void {
