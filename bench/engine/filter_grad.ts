@@ -124,14 +124,15 @@ for (const s of [
   ) as { median_ms: number };
   const gflop = (2 * s.n * s.hw * s.hw * s.c * s.c * 9) / 1e9;
   console.log(
-    `filter gradient, x/dy [${s.n}, ${s.c}, ${s.hw}, ${s.hw}], 3x3 ${s.c}→${s.c}: ${gflop.toFixed(2)} GFLOP; PyTorch ${peer.median_ms.toFixed(1)} ms (${(gflop / peer.median_ms * 1e3).toFixed(0)} GFLOP/s)`,
+    `filter gradient, x/dy [${s.n}, ${s.c}, ${s.hw}, ${s.hw}], 3x3 ${s.c}→${s.c}: ${gflop.toFixed(2)} GFLOP; PyTorch ${peer.median_ms.toFixed(1)} ms (${((gflop / peer.median_ms) * 1e3).toFixed(0)} GFLOP/s)`,
   );
   let reference: Float32Array | null = null;
   for (const [name, build] of Object.entries(FORMS)) {
     const r = await timeForm(build, s);
     reference ??= r.out;
     let worst = 0;
-    for (let i = 0; i < r.out.length; i++) worst = Math.max(worst, Math.abs(r.out[i] - reference[i]));
+    for (let i = 0; i < r.out.length; i++)
+      worst = Math.max(worst, Math.abs(r.out[i] - reference[i]));
     console.log(
       `  ${name.padEnd(36)} ${r.ms.toFixed(1).padStart(7)} ms  PyTorch/ours ${(peer.median_ms / r.ms).toFixed(2)}  max|Δ| vs A ${worst.toExponential(1)}`,
     );
