@@ -12,9 +12,9 @@ import { basename, dirname, join, relative } from 'node:path';
 import { crc32c, maskCrc32c } from '../../core/crc32c.js';
 import { writeAllSync, writeFileAtomicSync } from '../atomic_file.js';
 import { encodeBundleEntry, encodeBundleHeader, encodeObjectGraph } from './bundle_proto.js';
-import { OBJECT_GRAPH_KEY, shardPath } from './bundle_reader.js';
+import { OBJECT_GRAPH_KEY, shardPath, type TensorBundle } from './bundle_reader.js';
 import { dtypeEnum, encodeFixed, type TensorValuesArray, type TfDtype } from './dtypes.js';
-import { buildObjectGraph } from './object_graph.js';
+import { buildObjectGraph, checkpointKeyPaths } from './object_graph.js';
 import { buildTable, compareBytes, ByteSink, type TableEntry } from './sstable.js';
 
 /** A tensor stored under a raw checkpoint key. */
@@ -211,4 +211,43 @@ export function writeObjectCheckpoint(
   const { indexPath, dataPath } = writeTensorBundle(prefix, tensors);
   if (opts.updateCheckpointState ?? true) writeCheckpointState(prefix);
   return { prefix, indexPath, dataPath, keys: keys.slice(0, variables.length) };
+}
+
+const SAVE_COUNTER_KEY = 'save_counter/.ATTRIBUTES/VARIABLE_VALUE';
+
+/**
+ * Reads every variable of an object-based checkpoint with its object path (from the object
+ * graph) and full name, ready for {@link writeObjectCheckpoint}; `save_counter` is returned apart.
+ */
+export function readObjectVariables(bundle: TensorBundle): {
+  variables: ObjectVariable[];
+  saveCounter: bigint | null;
+} {
+  const graph = bundle.objectGraph();
+  if (!graph) {
+    throw new Error(
+      `${bundle.prefix}: no ${OBJECT_GRAPH_KEY}: a name-based checkpoint has no object paths`,
+    );
+  }
+  const paths = checkpointKeyPaths(graph);
+  const variables: ObjectVariable[] = [];
+  let saveCounter: bigint | null = null;
+  for (const { name } of bundle.variables()) {
+    if (name === OBJECT_GRAPH_KEY) continue;
+    const t = bundle.read(name);
+    if (name === SAVE_COUNTER_KEY && t.dtype === 'int64' && t.shape.length === 0) {
+      saveCounter = (t.values as BigInt64Array)[0];
+      continue;
+    }
+    const p = paths.get(name);
+    if (!p) throw new Error(`${bundle.prefix}: variable '${name}' is not in the object graph`);
+    variables.push({
+      path: p.path,
+      dtype: t.dtype,
+      shape: t.shape,
+      values: t.values,
+      fullName: p.fullName,
+    });
+  }
+  return { variables, saveCounter };
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTensorBundle, OBJECT_GRAPH_KEY } from '../../../src/interop/tf/bundle_reader.js';
 import {
+  readObjectVariables,
   writeObjectCheckpoint,
   type ObjectVariable,
 } from '../../../src/interop/tf/bundle_writer.js';
@@ -152,30 +153,9 @@ test('every dtype round-trips with its object path, escaping and save_counter', 
 /** Reads every variable of a checkpoint and writes it again by object path. */
 function rewrite(src: string, prefix: string) {
   const b = openTensorBundle(src);
-  const graph = b.objectGraph();
-  assert.ok(graph);
-  const paths = checkpointKeyPaths(graph);
-  let saveCounter: bigint | null = null;
-  const vars: ObjectVariable[] = [];
-  for (const v of b.variables()) {
-    if (v.name === OBJECT_GRAPH_KEY) continue;
-    const t = b.read(v.name);
-    if (v.name === 'save_counter/.ATTRIBUTES/VARIABLE_VALUE') {
-      saveCounter = (t.values as BigInt64Array)[0];
-      continue;
-    }
-    const p = paths.get(v.name);
-    assert.ok(p, v.name);
-    vars.push({
-      path: p.path,
-      dtype: t.dtype,
-      shape: t.shape,
-      values: t.values,
-      fullName: p.fullName,
-    });
-  }
+  const { variables, saveCounter } = readObjectVariables(b);
   b.close();
-  writeObjectCheckpoint(prefix, vars, { saveCounter });
+  writeObjectCheckpoint(prefix, variables, { saveCounter });
 }
 
 for (const [label, src] of [
