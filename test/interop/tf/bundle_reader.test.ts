@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTensorBundle, OBJECT_GRAPH_KEY } from '../../../src/interop/tf/bundle_reader.js';
 import { checkpointKey, checkpointKeyPaths } from '../../../src/interop/tf/object_graph.js';
-import { sharedData } from '../../helpers.js';
+import { REPO_ROOT, sharedData } from '../../helpers.js';
 
 const MG = sharedData('model-garden-reference');
 const TFCK = sharedData('tf-checkpoint');
@@ -316,5 +316,27 @@ test('a corrupt or truncated index is reported with the index file name', () => 
     assert.throws(() => openTensorBundle(join(dir, 'nope')), /nope\.index not found/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('TF1 name-based checkpoint: a partitioned variable lists whole and its read is refused', () => {
+  // Made by test/fixtures/interop/tf1_partitioned/make.py with TensorFlow 2.21.
+  const b = openTensorBundle(
+    join(REPO_ROOT, 'test', 'fixtures', 'interop', 'tf1_partitioned', 'model'),
+  );
+  try {
+    // tf.train.list_variables printed [["b", [3]], ["w", [4, 2]]]: the slice entries are hidden.
+    assert.deepEqual(b.variables(), [
+      { name: 'b', shape: [3], dtype: 'float16' },
+      { name: 'w', shape: [4, 2], dtype: 'float32' },
+    ]);
+    const t = b.read('b');
+    assert.equal(t.dtype, 'float16');
+    assert.ok(t.values instanceof Float32Array);
+    assert.deepEqual(Array.from(t.values), [0.5, -1.5, 2.0]);
+    assert.throws(() => b.read('w'), /variable 'w' is saved in 2 slices .*not supported/);
+    assert.equal(b.objectGraph(), undefined);
+  } finally {
+    b.close();
   }
 });
