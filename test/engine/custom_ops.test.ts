@@ -1,0 +1,87 @@
+/**
+ * The custom vision kernels (src/core/backend/custom) compiled to ONNX equal their eager
+ * kernels, on cpu and wasm traces: padded NMS (class-aware with shared and per-class boxes,
+ * class-agnostic, heavy score ties, K beyond the candidates, an empty selection).
+ */
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../../src/core/random.js';
+import { nmsPadded, type NmsPaddedOptions } from '../../src/ops/nms_padded.js';
+import { assertCompiledMatches, type TensorFn } from './compile_check.js';
+import { testOnEachBackend } from './backends.js';
+
+/** [B, N, Cb, 4] boxes clustered in a 30×30 field (many overlaps) from the stream of `seed`. */
+function randomBoxes(b: number, n: number, cb: number, seed: number): tf.Tensor4D {
+  const rng = new Rng(seed);
+  const v: number[] = [];
+  for (let i = 0; i < b * n * cb; i++) {
+    const y = rng.uniformRange(0, 20);
+    const x = rng.uniformRange(0, 20);
+    v.push(y, x, y + rng.uniformRange(2, 10), x + rng.uniformRange(2, 10));
+  }
+  return tf.tensor4d(v, [b, n, cb, 4]);
+}
+
+/** [B, N, C] scores in [0, 1), rounded to multiples of `step` (coarse steps make many ties). */
+function randomScores(b: number, n: number, c: number, seed: number, step: number): tf.Tensor3D {
+  const rng = new Rng(seed);
+  const v = Array.from({ length: b * n * c }, () => Math.floor(rng.uniform() / step) * step);
+  return tf.tensor3d(v, [b, n, c]);
+}
+
+function nmsFn(opts: NmsPaddedOptions): TensorFn {
+  return (i) => {
+    const r = nmsPadded(i.boxes as tf.Tensor4D, i.scores as tf.Tensor3D, opts);
+    return [r.boxes, r.scores, r.classes, r.validDetections];
+  };
+}
+
+testOnEachBackend('padded NMS compiled equals eager', async () => {
+  const cases: [string, tf.Tensor4D, tf.Tensor3D, NmsPaddedOptions][] = [
+    ['class-aware', randomBoxes(2, 40, 1, 1), randomScores(2, 40, 3, 2, 1e-3), {}],
+    [
+      'class-aware, ties, top-k',
+      randomBoxes(2, 40, 1, 3),
+      randomScores(2, 40, 3, 4, 0.1),
+      { maxNumDetections: 12, preNmsTopK: 15, iouThreshold: 0.3, scoreThreshold: 0.2 },
+    ],
+    [
+      'per-class boxes',
+      randomBoxes(2, 30, 3, 5),
+      randomScores(2, 30, 3, 6, 0.1),
+      { maxNumDetections: 10 },
+    ],
+    [
+      'class-agnostic, per-class boxes',
+      randomBoxes(2, 30, 3, 7),
+      randomScores(2, 30, 3, 8, 0.1),
+      { maxNumDetections: 10, classAgnostic: true },
+    ],
+    [
+      'class-agnostic, shared boxes',
+      randomBoxes(1, 30, 1, 9),
+      randomScores(1, 30, 4, 10, 1e-3),
+      { maxNumDetections: 6, classAgnostic: true, iouThreshold: 0.6 },
+    ],
+    [
+      'K beyond the candidates',
+      randomBoxes(2, 3, 1, 11),
+      randomScores(2, 3, 1, 12, 1e-3),
+      { maxNumDetections: 5, preNmsTopK: 2, scoreThreshold: 0 },
+    ],
+    [
+      'nothing selected',
+      randomBoxes(2, 8, 1, 13),
+      randomScores(2, 8, 2, 14, 1e-3),
+      { scoreThreshold: 0.999, maxNumDetections: 4 },
+    ],
+  ];
+  for (const [name, boxes, scores, opts] of cases) {
+    const { opTypes } = await assertCompiledMatches(name, { boxes, scores }, nmsFn(opts), {
+      rtol: 0,
+      atol: 0,
+    });
+    assert.ok(opTypes.includes('NonMaxSuppression'), `${name}: lowered to NonMaxSuppression`);
+    tf.dispose([boxes, scores]);
+  }
+});
