@@ -1,13 +1,17 @@
 /**
  * The custom vision kernels (src/core/backend/custom) compiled to ONNX equal their eager
  * kernels, on cpu and wasm traces: padded NMS (class-aware with shared and per-class boxes,
- * class-agnostic, heavy score ties, K beyond the candidates, an empty selection).
+ * class-agnostic, heavy score ties, K beyond the candidates, an empty selection) and grouped /
+ * depthwise 3-D convolution with both gradients (Conv / ConvTranspose with `group`, grouped
+ * im2col).
  */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../src/core/random.js';
+import { conv3dGrouped } from '../../src/ops/conv3d_grouped.js';
+import { Trace } from '../../src/engine/trace.js';
 import { nmsPadded, type NmsPaddedOptions } from '../../src/ops/nms_padded.js';
-import { assertCompiledMatches, type TensorFn } from './compile_check.js';
+import { assertCompiledMatches, normal, type TensorFn } from './compile_check.js';
 import { testOnEachBackend } from './backends.js';
 
 /** [B, N, Cb, 4] boxes clustered in a 30×30 field (many overlaps) from the stream of `seed`. */
@@ -85,3 +89,51 @@ testOnEachBackend('padded NMS compiled equals eager', async () => {
     tf.dispose([boxes, scores]);
   }
 });
+
+type Triple = [number, number, number];
+
+testOnEachBackend(
+  'grouped and depthwise Conv3D compiled equals eager, values and gradients',
+  async () => {
+    const cases: [
+      string,
+      number[],
+      number[],
+      number | Triple,
+      'same' | 'valid',
+      number | Triple,
+      number,
+    ][] = [
+      ['groups 2, strided', [2, 4, 5, 6, 4], [3, 3, 3, 2, 6], [1, 2, 2], 'same', 1, 2],
+      ['depthwise, unit stride', [2, 4, 6, 5, 3], [3, 3, 3, 1, 3], 1, 'same', 1, 3],
+      ['depthwise ×2, stride 2, valid', [1, 5, 7, 6, 2], [2, 3, 3, 1, 4], 2, 'valid', 1, 2],
+      ['groups 3, dilated', [1, 5, 7, 7, 6], [2, 3, 3, 2, 3], 1, 'same', [1, 2, 2], 3],
+    ];
+    for (const [name, xs, ws, strides, pad, dilations, groups] of cases) {
+      const x = normal(xs, 1);
+      const w = normal(ws, 2);
+      const fn: TensorFn = (i) => {
+        const { value, grads } = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(
+            tf.square(
+              conv3dGrouped(a as tf.Tensor5D, b as tf.Tensor5D, strides, pad, dilations, groups),
+            ),
+          ),
+        )([i.x, i.w]);
+        return [value, ...grads];
+      };
+      const trace = new Trace();
+      tf.tidy(() => trace.run(() => fn({ x, w })));
+      const kernels = new Set(trace.calls.map((c) => c.kernelName));
+      for (const k of [
+        'Conv3DGrouped',
+        'Conv3DGroupedBackpropInput',
+        'Conv3DGroupedBackpropFilter',
+      ])
+        assert.ok(kernels.has(k), `${name}: runs ${k}`);
+      const { opTypes } = await assertCompiledMatches(name, { x, w }, fn, { atolOfScale: true });
+      assert.ok(opTypes.includes('Conv'), `${name}: lowered to Conv`);
+      tf.dispose([x, w]);
+    }
+  },
+);

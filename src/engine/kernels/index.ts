@@ -5,6 +5,7 @@
  */
 import type { KernelLowering } from './context.js';
 import { CONV_KERNELS } from './conv.js';
+import { CONV_GROUPED_KERNELS } from './conv_grouped.js';
 import { ELEMENTWISE_KERNELS } from './elementwise.js';
 import { MATMUL_KERNELS } from './matmul.js';
 import { NMS_KERNELS } from './nms.js';
@@ -26,6 +27,7 @@ const REGISTRY = new Map<string, KernelLowering>(
     ...POOL_KERNELS,
     ...RESIZE_KERNELS,
     ...NMS_KERNELS,
+    ...CONV_GROUPED_KERNELS,
   }),
 );
 
