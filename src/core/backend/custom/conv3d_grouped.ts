@@ -149,8 +149,14 @@ export function conv3dGroupedHost(
   const w = float32(filter, CONV3D_GROUPED, 'filter');
   const out = new Float32Array(tf.util.sizeFromShape(geo.info.outShape));
   const { groups, cinG, coutG } = geo;
+  // One input and one output channel per group: channel c of x meets only channel c of y.
+  const depthwise = cinG === 1 && coutG === 1;
   const cout = geo.info.outChannels;
   forEachTap(geo, (xOff, yOff, wOff) => {
+    if (depthwise) {
+      for (let ch = 0; ch < groups; ch++) out[yOff + ch] += xv[xOff + ch] * w[wOff + ch];
+      return;
+    }
     for (let g = 0; g < groups; g++) {
       for (let i = 0; i < cinG; i++) {
         const v = xv[xOff + g * cinG + i];
@@ -177,8 +183,13 @@ export function conv3dGroupedBackpropInputHost(
   const w = float32(filter, k, 'filter');
   const dx = new Float32Array(tf.util.sizeFromShape(inputShape));
   const { groups, cinG, coutG } = geo;
+  const depthwise = cinG === 1 && coutG === 1;
   const cout = geo.info.outChannels;
   forEachTap(geo, (xOff, yOff, wOff) => {
+    if (depthwise) {
+      for (let ch = 0; ch < groups; ch++) dx[xOff + ch] += d[yOff + ch] * w[wOff + ch];
+      return;
+    }
     for (let g = 0; g < groups; g++) {
       const yRow = yOff + g * coutG;
       for (let i = 0; i < cinG; i++) {
@@ -206,8 +217,13 @@ export function conv3dGroupedBackpropFilterHost(
   const d = float32(dy, k, 'dy');
   const dw = new Float32Array(tf.util.sizeFromShape(filterShape));
   const { groups, cinG, coutG } = geo;
+  const depthwise = cinG === 1 && coutG === 1;
   const cout = geo.info.outChannels;
   forEachTap(geo, (xOff, yOff, wOff) => {
+    if (depthwise) {
+      for (let ch = 0; ch < groups; ch++) dw[wOff + ch] += xv[xOff + ch] * d[yOff + ch];
+      return;
+    }
     for (let g = 0; g < groups; g++) {
       const yRow = yOff + g * coutG;
       for (let i = 0; i < cinG; i++) {

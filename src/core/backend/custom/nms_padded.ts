@@ -75,7 +75,7 @@ interface Kept {
   set: number;
   rank: number;
   cls: number;
-  /** Offset of its box in the image's candidate box array. */
+  /** Offset of its box in the boxes input. */
   box: number;
 }
 
@@ -131,18 +131,17 @@ export function nmsPaddedHost(
   const outValid = new Int32Array(batch);
   const s = scores.values;
   const bx = boxes.values;
-  // One set's candidates: score, class and box (copied) per anchor.
+  // One set's candidates: score and class per anchor, and the anchors above the threshold.
   const candScore = new Float32Array(n);
   const candClass = new Int32Array(n);
-  const candBox = new Float32Array(n * 4);
-  const order = new Int32Array(n);
   // Thresholds are float32 in TF and ONNX: a score equal to float32(threshold) is dropped.
   const threshold = f(attrs.scoreThreshold);
   const byScore = (i: number, j: number) => candScore[j] - candScore[i] || i - j;
   for (let b = 0; b < batch; b++) {
     const kept: Kept[] = [];
-    const keptBoxes: number[] = [];
+    const boxAt = (a: number) => ((b * n + a) * cb + Math.min(cb - 1, candClass[a])) * 4;
     for (let set = 0; set < sets; set++) {
+      const above: number[] = [];
       for (let a = 0; a < n; a++) {
         const row = (b * n + a) * c;
         let cls = set;
@@ -152,19 +151,17 @@ export function nmsPaddedHost(
         }
         candScore[a] = s[row + cls];
         candClass[a] = cls;
-        const from = ((b * n + a) * cb + Math.min(cb - 1, cls)) * 4;
-        for (let q = 0; q < 4; q++) candBox[a * 4 + q] = bx[from + q];
+        if (candScore[a] > threshold) above.push(a);
       }
-      for (let a = 0; a < n; a++) order[a] = a;
-      const top = Array.from(order).sort(byScore).slice(0, p);
+      // Every candidate above the threshold ranks before every other one, so those of the top
+      // P are the first P of them in score order (and NaN scores are never selected).
+      const top = above.sort(byScore).slice(0, p);
       const mine: number[] = [];
       for (let rank = 0; rank < top.length && mine.length < k; rank++) {
         const a = top[rank];
-        if (!(candScore[a] > threshold)) continue;
-        if (mine.some((m) => iouAbove(candBox, m * 4, a * 4, attrs.iouThreshold))) continue;
-        mine.push(a);
-        kept.push({ score: candScore[a], set, rank, cls: candClass[a], box: keptBoxes.length });
-        for (let q = 0; q < 4; q++) keptBoxes.push(candBox[a * 4 + q]);
+        if (mine.some((m) => iouAbove(bx, m, boxAt(a), attrs.iouThreshold))) continue;
+        mine.push(boxAt(a));
+        kept.push({ score: candScore[a], set, rank, cls: candClass[a], box: boxAt(a) });
       }
     }
     kept.sort((x, y) => y.score - x.score || x.set - y.set || x.rank - y.rank);
@@ -174,7 +171,7 @@ export function nmsPaddedHost(
       const d = kept[i];
       outScores[b * k + i] = d.score;
       outClasses[b * k + i] = d.cls;
-      for (let q = 0; q < 4; q++) outBoxes[(b * k + i) * 4 + q] = keptBoxes[d.box + q];
+      for (let q = 0; q < 4; q++) outBoxes[(b * k + i) * 4 + q] = bx[d.box + q];
     }
   }
   return [
