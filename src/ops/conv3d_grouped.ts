@@ -1,7 +1,8 @@
 /**
- * Grouped and depthwise 3-D convolution (NDHWC), which tfjs lacks: MoViNet's depthwise 3-D
- * convolutions (official/projects/movinet/modeling/movinet_layers.py builds them as Keras
- * `Conv3D(groups=channels)`) are `conv3dGrouped(x, filter, …, groups = channels)`.
+ * Grouped and depthwise 3-D convolution (NDHWC), which tfjs lacks. MoViNet's depthwise 3-D
+ * convolutions are these: official/projects/movinet/modeling/movinet_layers.py (`ConvBlock` with
+ * `depthwise=True`) builds a Keras `Conv3D` with `groups` = input channels, whose kernel
+ * [fd, fh, fw, Cin/groups, filters] is this op's filter layout.
  *
  * One op over the `Conv3DGrouped` kernel (src/core/backend/custom/conv3d_grouped.ts) with its
  * gradients (`Conv3DGroupedBackpropInput`, `Conv3DGroupedBackpropFilter`); the engine lowers all
