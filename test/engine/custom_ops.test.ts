@@ -137,3 +137,27 @@ testOnEachBackend(
     }
   },
 );
+
+testOnEachBackend(
+  'grouped Conv3D with a constant filter (inference and export graphs)',
+  async () => {
+    // A filter captured by the function is a constant of the graph: its ONNX layouts (forward,
+    // flipped and regrouped) are made when the graph is built.
+    const cases: [string, number[], number | Triple, number][] = [
+      ['groups 3, unit stride', [3, 3, 3, 2, 6], 1, 3],
+      ['groups 2, strided', [3, 3, 3, 3, 4], [1, 2, 2], 2],
+    ];
+    for (const [name, ws, strides, groups] of cases) {
+      const x = normal([1, 4, 6, 6, 6], 3);
+      const w = normal(ws, 4) as tf.Tensor5D;
+      const fn: TensorFn = (i) => {
+        const { value, grads } = tf.valueAndGrads((a: tf.Tensor) =>
+          tf.sum(tf.square(conv3dGrouped(a as tf.Tensor5D, w, strides, 'same', 1, groups))),
+        )([i.x]);
+        return [value, ...grads];
+      };
+      await assertCompiledMatches(name, { x }, fn, { atolOfScale: true });
+      tf.dispose([x, w]);
+    }
+  },
+);
