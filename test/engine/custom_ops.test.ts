@@ -74,6 +74,12 @@ testOnEachBackend('padded NMS compiled equals eager', async () => {
       { maxNumDetections: 5, preNmsTopK: 2, scoreThreshold: 0 },
     ],
     [
+      'detection-generator scale',
+      randomBoxes(2, 1500, 1, 15),
+      randomScores(2, 1500, 8, 16, 1e-2),
+      { maxNumDetections: 100, preNmsTopK: 1000 },
+    ],
+    [
       'nothing selected',
       randomBoxes(2, 8, 1, 13),
       randomScores(2, 8, 2, 14, 1e-3),
