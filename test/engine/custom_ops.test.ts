@@ -80,6 +80,13 @@ testOnEachBackend('padded NMS compiled equals eager', async () => {
       { maxNumDetections: 100, preNmsTopK: 1000 },
     ],
     [
+      // IoU exactly 0.5 ([0,0,1,1] vs [0,0,1,2]) keeps the box, as the eager kernel.
+      'IoU equal to the threshold',
+      tf.tensor4d([0, 0, 1, 1, 0, 0, 1, 2], [1, 2, 1, 4]),
+      tf.tensor3d([0.75, 0.5], [1, 2, 1]),
+      { maxNumDetections: 2, iouThreshold: 0.5 },
+    ],
+    [
       'nothing selected',
       randomBoxes(2, 8, 1, 13),
       randomScores(2, 8, 2, 14, 1e-3),

@@ -11,10 +11,11 @@
  *  1. the `preNmsTopK` highest scores, sorted by score, ties by lower anchor index first (as
  *     `tf.math.top_k`);
  *  2. greedy NMS in that order: a candidate is dropped when its score is not above
- *     `scoreThreshold`, or when its IoU with an already kept box is above `iouThreshold` (IoU
- *     equal to the threshold keeps it, as TF's NonMaxSuppressionV4/V5 and ONNX
- *     NonMaxSuppression; Model Garden's tiled `sorted_non_max_suppression_padded` of v2 drops it,
- *     which differs only on exact equality); at most `maxOutputSize` kept.
+ *     `scoreThreshold`, or when its IoU with an already kept box is above `iouThreshold`. IoU
+ *     equal to the threshold keeps it, as TF's NonMaxSuppressionV4/V5 (used by v1 and batched)
+ *     and ONNX NonMaxSuppression; tfjs's own NMS and Model Garden's tiled
+ *     `sorted_non_max_suppression_padded` (v2) drop it, which differs only on exact equality.
+ *     At most `maxOutputSize` are kept.
  * Then the kept boxes of all sets are merged and the `maxOutputSize` best kept, sorted by score,
  * ties by lower set (class) first, then by earlier rank (as v1's concatenation followed by
  * `tf.math.top_k`).
