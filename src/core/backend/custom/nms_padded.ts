@@ -12,7 +12,7 @@
  *     `tf.math.top_k`);
  *  2. greedy NMS in that order: a candidate is dropped when its score is not above
  *     `scoreThreshold`, or when its IoU with an already kept box is above `iouThreshold`. IoU
- *     equal to the threshold keeps it, as TF's NonMaxSuppressionV4/V5 (used by v1 and batched)
+ *     equal to the threshold keeps it, as TF's NonMaxSuppressionV4/V5 (behind v1's padded NMS)
  *     and ONNX NonMaxSuppression; tfjs's own NMS and Model Garden's tiled
  *     `sorted_non_max_suppression_padded` (v2) drop it, which differs only on exact equality.
  *     At most `maxOutputSize` are kept.
