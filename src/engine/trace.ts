@@ -24,6 +24,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../core/random.js';
 import { setRandomObserver, type RandomDraw } from '../core/random_ops.js';
+import {
+  CONV3D_GROUPED,
+  CONV3D_GROUPED_BACKPROP_FILTER,
+  CONV3D_GROUPED_BACKPROP_INPUT,
+} from '../core/backend/custom/index.js';
 
 /** A tensor seen by the trace: a view (shape, dtype) of one backend buffer. */
 export interface TracedValue {
@@ -273,6 +278,9 @@ const SHAPE_ONLY_RULES: Readonly<Record<string, ShapeRule>> = {
   Conv3D: conv3dOutShape,
   Conv3DBackpropInputV2: fromAttr('inputShape'),
   Conv3DBackpropFilterV2: fromAttr('filterShape'),
+  [CONV3D_GROUPED]: conv3dOutShape,
+  [CONV3D_GROUPED_BACKPROP_INPUT]: fromAttr('inputShape'),
+  [CONV3D_GROUPED_BACKPROP_FILTER]: fromAttr('filterShape'),
   BatchMatMul: matMulOutShape,
   _FusedMatMul: matMulOutShape,
 };

@@ -182,7 +182,7 @@ function constantFilter(
 }
 
 /** Filter input `key` [k..., in, out] → ONNX OI(k...) [out, in, k...]. */
-function filterOi(ctx: KernelContext, key: string, shape: number[]): string {
+export function filterOi(ctx: KernelContext, key: string, shape: number[]): string {
   const s = shape.length - 2;
   const [cin, cout] = shape.slice(s);
   const taps = tapCount(shape);
@@ -202,7 +202,7 @@ function filterOi(ctx: KernelContext, key: string, shape: number[]): string {
  * of a row-major kernel reverses its flattened tap index): the weight of the Conv form of the
  * input gradient ([in, out, k...]) and of the depthwise one ([C, M, k...]).
  */
-function flippedSwapped(ctx: KernelContext, key: string, shape: number[]): string {
+export function flippedSwapped(ctx: KernelContext, key: string, shape: number[]): string {
   const s = shape.length - 2;
   const target = [...shape.slice(s), ...shape.slice(0, s)];
   const known = constantFilter(ctx, key, shape, [1, 2, 0], target, true);
@@ -230,7 +230,7 @@ function depthwiseWeight(ctx: KernelContext, key: string, shape: number[]): stri
 }
 
 /** Conv of the channels-first input `xCf`, written to `into` (or a fresh name). */
-function convForward(
+export function convForward(
   ctx: KernelContext,
   xCf: string,
   weight: string,
@@ -289,7 +289,7 @@ const fusedConv =
  * dx of a conv from dy, both channels-first. `forwardWeight` is the ONNX forward weight (for
  * ConvTranspose), `flippedWeight()` builds the flipped in/out-swapped one (for the Conv form).
  */
-function inputGradient(
+export function inputGradient(
   ctx: KernelContext,
   g: ConvGeometry,
   group: number,
@@ -362,7 +362,7 @@ const depthwiseBackpropInput: KernelLowering = (ctx) => {
  * is laid out with its spatial axes at 2.. (channels-first, or channels and batch swapped); each
  * window has `x`'s leading two dims and the output's spatial size.
  */
-function tapSlices(ctx: KernelContext, x: string, g: ConvGeometry): string[] {
+export function tapSlices(ctx: KernelContext, x: string, g: ConvGeometry): string[] {
   const { b } = ctx;
   const rank = g.spatial + 2;
   const inSpatial = g.inShape.slice(1, rank - 1);
@@ -409,7 +409,7 @@ function tapSlices(ctx: KernelContext, x: string, g: ConvGeometry): string[] {
 }
 
 /** Swaps the two leading axes (NC… ↔ CN…): moves whole spatial planes, not single values. */
-function swapLeading(ctx: KernelContext, x: string, rank: number): string {
+export function swapLeading(ctx: KernelContext, x: string, rank: number): string {
   return transpose(ctx, x, [1, 0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)]);
 }
 

@@ -5,8 +5,10 @@
  */
 import type { KernelLowering } from './context.js';
 import { CONV_KERNELS } from './conv.js';
+import { CONV_GROUPED_KERNELS } from './conv_grouped.js';
 import { ELEMENTWISE_KERNELS } from './elementwise.js';
 import { MATMUL_KERNELS } from './matmul.js';
+import { NMS_KERNELS } from './nms.js';
 import { POOL_KERNELS } from './pool.js';
 import { REDUCTION_KERNELS } from './reduction.js';
 import { RESIZE_KERNELS } from './resize.js';
@@ -24,6 +26,8 @@ const REGISTRY = new Map<string, KernelLowering>(
     ...CONV_KERNELS,
     ...POOL_KERNELS,
     ...RESIZE_KERNELS,
+    ...NMS_KERNELS,
+    ...CONV_GROUPED_KERNELS,
   }),
 );
 
