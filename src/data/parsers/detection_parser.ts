@@ -23,7 +23,7 @@ import {
   gatherRows,
   horizontalFlipBoxes,
   nonEmptyBoxIndices,
-} from '../ops/box_ops.js';
+} from '../../ops/box_ops.js';
 import { horizontalFlipCoin } from '../ops/flip.js';
 import type { Image } from '../ops/image.js';
 import { normalizeImage } from '../ops/normalize.js';

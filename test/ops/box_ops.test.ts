@@ -10,8 +10,8 @@ import {
   nonEmptyBoxIndices,
   normalizeBoxes,
   verticalFlipBoxes,
-} from '../../../src/data/ops/index.js';
-import { assertClose } from '../../helpers.js';
+} from '../../src/ops/box_ops.js';
+import { assertClose } from '../helpers.js';
 
 test('normalise <-> denormalise by [height, width]', () => {
   const abs = [10, 20, 30, 60, 0, 0, 50, 100];
