@@ -175,3 +175,44 @@ export function unpackLabels<T extends Float32Array | Int32Array>(
   }
   return out;
 }
+
+/**
+ * Calls `visit(first, end)` for runs of consecutive anchors [first, end), in increasing order,
+ * that together hold every anchor of `anchors` able to intersect the box `[y0, x0, y1, x1]` (a
+ * superset: whole cells of each level's grid). Lets the labeller compute only the IoUs that can
+ * be nonzero instead of all anchors x boxes.
+ */
+export function forEachAnchorRunNear(
+  anchors: Anchors,
+  y0: number,
+  x0: number,
+  y1: number,
+  x1: number,
+  visit: (first: number, end: number) => void,
+): void {
+  const a = anchors.anchorsPerLocation;
+  const boxes = anchors.boxes;
+  for (const lv of anchors.levels) {
+    const s = 2 ** lv.level;
+    // Largest half height / width among the level's shapes (every location repeats them), with
+    // slack for float32 rounding.
+    let hy = 0;
+    let hx = 0;
+    for (let k = lv.offset; k < lv.offset + a; k++) {
+      hy = Math.max(hy, (boxes[4 * k + 2] - boxes[4 * k]) / 2);
+      hx = Math.max(hx, (boxes[4 * k + 3] - boxes[4 * k + 1]) / 2);
+    }
+    hy = hy * (1 + 1e-5) + 1e-3;
+    hx = hx * (1 + 1e-5) + 1e-3;
+    // Cells whose centre s/2 + s*k lies within (y0 - hy, y1 + hy), and likewise in x.
+    const rowLo = Math.max(0, Math.floor((y0 - hy - s / 2) / s));
+    const rowHi = Math.min(lv.height - 1, Math.ceil((y1 + hy - s / 2) / s));
+    const colLo = Math.max(0, Math.floor((x0 - hx - s / 2) / s));
+    const colHi = Math.min(lv.width - 1, Math.ceil((x1 + hx - s / 2) / s));
+    if (colLo > colHi) continue;
+    for (let y = rowLo; y <= rowHi; y++) {
+      const row = lv.offset + y * lv.width * a;
+      visit(row + colLo * a, row + (colHi + 1) * a);
+    }
+  }
+}

@@ -21,6 +21,7 @@
  * official/legacy/detection/dataloader/anchor.py; its RetinaNet task uses sum(box_weights) + 1).
  */
 import { FASTER_RCNN_EPSILON, encodeBoxesInto, iouAt, type BoxCoderWeights } from './box_ops.js';
+import { forEachAnchorRunNear, type Anchors } from './anchor.js';
 import {
   BoxMatcher,
   emptyReduction,
@@ -93,16 +94,39 @@ export class AnchorLabeler {
     });
   }
 
+  private readonly zeroCodes = new WeakMap<Anchors, Float32Array>();
+
+  /** Every anchor's code for the zero box (a non-positive anchor's target). */
+  private zeroBoxCodes(anchors: Float32Array): Float32Array {
+    const n = anchors.length / 4;
+    const out = new Float32Array(n * 4);
+    encodeBoxesInto(out, new Float32Array(n * 4), anchors, n, 4, this.weights, FASTER_RCNN_EPSILON);
+    return out;
+  }
+
+  /** {@link zeroBoxCodes} of generated anchors, computed once per Anchors object. */
+  private cachedZeroBoxCodes(anchors: Anchors): Float32Array {
+    let codes = this.zeroCodes.get(anchors);
+    if (!codes) {
+      codes = this.zeroBoxCodes(anchors.boxes);
+      this.zeroCodes.set(anchors, codes);
+    }
+    return codes;
+  }
+
   /**
-   * Labels `anchors` (flat [A, 4]) with ground-truth `boxes` (flat [N, 4], same pixel frame),
-   * their `classes` ([N]) and optional per-box `gtWeights` ([N], default 1).
+   * Labels `anchors` with ground-truth `boxes` (flat [N, 4], same pixel frame), their `classes`
+   * ([N]) and optional per-box `gtWeights` ([N], default 1). `anchors` is either a flat [A, 4]
+   * array, or the {@link Anchors} of generateAnchors, whose grid lets the IoUs be computed only
+   * near each box (same result, far faster; its boxes must not change between calls).
    */
   labelAnchors(
-    anchors: Float32Array,
+    anchorsIn: Float32Array | Anchors,
     boxes: ArrayLike<number>,
     classes: ArrayLike<number>,
     gtWeights?: ArrayLike<number>,
   ): AnchorLabels {
+    const anchors = anchorsIn instanceof Float32Array ? anchorsIn : anchorsIn.boxes;
     if (anchors.length % 4 !== 0) {
       throw new RangeError(`labelAnchors: anchors must be [A, 4], got ${anchors.length} values`);
     }
@@ -118,12 +142,19 @@ export class AnchorLabeler {
       );
     }
     const { matchedColumns, indicators } = this.matcher.matchReduced(
-      iouReduction(anchors, numAnchors, boxes, n),
+      anchorsIn instanceof Float32Array
+        ? iouReduction(anchors, numAnchors, boxes, n)
+        : iouReductionNear(anchorsIn, boxes, n),
     );
     const clsTargets = new Int32Array(numAnchors);
-    const targetBoxes = new Float32Array(numAnchors * 4);
     const clsWeights = new Float32Array(numAnchors);
     const boxWeights = new Float32Array(numAnchors);
+    // Non-positive anchors' targets encode the zero box: per anchor, the same every time.
+    const boxTargets =
+      anchorsIn instanceof Float32Array
+        ? this.zeroBoxCodes(anchors)
+        : this.cachedZeroBoxCodes(anchorsIn).slice();
+    const target = new Float32Array(4);
     let numPositives = 0;
     for (let i = 0; i < numAnchors; i++) {
       const ind = indicators[i];
@@ -134,22 +165,21 @@ export class AnchorLabeler {
       if (ind > 0) {
         clsTargets[i] = classes[m];
         boxWeights[i] = w;
-        for (let c = 0; c < 4; c++) targetBoxes[4 * i + c] = boxes[4 * m + c];
+        for (let c = 0; c < 4; c++) target[c] = boxes[4 * m + c];
+        encodeBoxesInto(
+          boxTargets.subarray(4 * i, 4 * i + 4),
+          target,
+          anchors.subarray(4 * i, 4 * i + 4),
+          1,
+          4,
+          this.weights,
+          FASTER_RCNN_EPSILON,
+        );
         numPositives++;
       } else {
         clsTargets[i] = -1;
       }
     }
-    const boxTargets = new Float32Array(numAnchors * 4);
-    encodeBoxesInto(
-      boxTargets,
-      targetBoxes,
-      anchors,
-      numAnchors,
-      4,
-      this.weights,
-      FASTER_RCNN_EPSILON,
-    );
     return {
       clsTargets,
       boxTargets,
@@ -173,6 +203,44 @@ function iouReduction(
   const colMax = new Float32Array(n).fill(-Infinity);
   for (let i = 0; i < numAnchors; i++) {
     for (let j = 0; j < n; j++) updateReduction(red, colMax, i, j, iouAt(anchors, i, boxes, j));
+  }
+  return red;
+}
+
+/**
+ * The same reduction visiting only the anchors near each box: every skipped IoU is 0, and 0
+ * never beats the reduction's starting values (best 0 at column 0 / row 0, which is also what
+ * tf.argmax gives for an all-zero row or column). Columns are visited in increasing order and,
+ * within a column, anchors in increasing order, so first-maximum ties resolve as tf.argmax.
+ */
+function iouReductionNear(anchors: Anchors, boxes: ArrayLike<number>, n: number) {
+  const red = emptyReduction(anchors.numAnchors, n);
+  const { rowMax, rowArgmax, colArgmax } = red;
+  rowMax.fill(0);
+  const a = anchors.boxes;
+  for (let j = 0; j < n; j++) {
+    const b = 4 * j;
+    let colMax = 0;
+    forEachAnchorRunNear(
+      anchors,
+      boxes[b],
+      boxes[b + 1],
+      boxes[b + 2],
+      boxes[b + 3],
+      (first, end) => {
+        for (let i = first; i < end; i++) {
+          const v = iouAt(a, i, boxes, j);
+          if (v > rowMax[i]) {
+            rowMax[i] = v;
+            rowArgmax[i] = j;
+          }
+          if (v > colMax) {
+            colMax = v;
+            colArgmax[j] = i;
+          }
+        }
+      },
+    );
   }
   return red;
 }

@@ -9,18 +9,20 @@ import assert from 'node:assert/strict';
 import { generateAnchors } from '../../src/ops/anchor.js';
 import { AnchorLabeler, IGNORED, NEGATIVE, POSITIVE } from '../../src/ops/anchor_labeler.js';
 import { FASTER_RCNN_EPSILON } from '../../src/ops/box_ops.js';
+import { Rng } from '../../src/core/random.js';
 import { assertClose } from '../helpers.js';
 
 // Anchor k < 16: level-2 cell (y, x) = (k >> 2, k & 3), box [4y, 4x, 4y + 4, 4x + 4];
 // anchor 16 + k: level-3 cell (k >> 1, k & 1), box [8y, 8x, 8y + 8, 8x + 8].
-const anchors = generateAnchors({
+const grid = generateAnchors({
   minLevel: 2,
   maxLevel: 3,
   numScales: 1,
   aspectRatios: [1],
   anchorSize: 1,
   imageSize: [16, 16],
-}).boxes;
+});
+const anchors = grid.boxes;
 
 const boxes = [
   [0, 0, 8, 8], // g0, class 5: IoU 1 with anchor 16; 0.25 with anchors 0, 1, 4, 5
@@ -33,6 +35,8 @@ const classes = [5, 7, 9, 3, 4];
 
 test('indicators, classes and weights of every anchor (thresholds 0.5 / 0.5)', () => {
   const l = new AnchorLabeler().labelAnchors(anchors, boxes, classes);
+  // The grid-aware path (IoUs only near each box) labels identically.
+  assert.deepEqual(new AnchorLabeler().labelAnchors(grid, boxes, classes), l);
   const P = POSITIVE;
   const N = NEGATIVE;
   // prettier-ignore
@@ -123,4 +127,30 @@ test('bad arguments are named', () => {
       }),
     /box_coder_weights/,
   );
+});
+
+test('grid-aware labelling equals the all-pairs IoU on 640 x 640 with 60 random boxes', () => {
+  const big = generateAnchors({
+    minLevel: 3,
+    maxLevel: 7,
+    numScales: 3,
+    aspectRatios: [0.5, 1, 2],
+    anchorSize: 4,
+    imageSize: [640, 640],
+  });
+  const rng = new Rng(7);
+  const b: number[] = [];
+  for (let k = 0; k < 60; k++) {
+    // sizes from 2 to 600 px (log-uniform), some crossing the image border
+    const [h, w] = [0, 1].map(() => 2 * 300 ** rng.uniform());
+    const [y, x] = [0, 1].map(() => rng.uniform() * 700 - 50);
+    b.push(y, x, y + h, x + w);
+  }
+  // Two identical boxes and one box equal to an anchor: ties in both directions.
+  b.push(...b.slice(0, 4), ...Array.from(big.boxes.subarray(400, 404)));
+  const c = Array.from({ length: b.length / 4 }, (_, k) => k + 1);
+  const labeler = new AnchorLabeler({ unmatchedThreshold: 0.4 });
+  const all = labeler.labelAnchors(big.boxes, b, c);
+  assert.deepEqual(labeler.labelAnchors(big, b, c), all);
+  assert.ok(all.numPositives > 60);
 });

@@ -207,7 +207,7 @@ async function parseWith(
   ctx: ParserContext,
 ): Promise<ParsedFeatures> {
   const g = await parseDetectionGeometry(o.det, bytes, ctx);
-  const labels = o.labeler.labelAnchors(o.anchors.boxes, g.boxes, g.classes);
+  const labels = o.labeler.labelAnchors(o.anchors, g.boxes, g.classes);
   const [h, w] = o.det.padded;
   const out: ParsedFeatures = {
     image: { data: g.image, shape: [h, w, 3] },
