@@ -94,3 +94,55 @@ test('bad configs are named', () => {
   assert.throws(() => anchorLayout({ ...config, maxLevel: 1 }), /max_level/);
   assert.throws(() => anchorLayout({ ...config, numScales: 0 }), /num_scales/);
 });
+
+// Published expectations of Model Garden's official/vision/ops/anchor_test.py
+// (testAnchorGeneration: a 64 x 64 image, anchor size 2).
+const published: [number, number, number[], number[][]][] = [
+  [
+    5,
+    5,
+    [1],
+    [
+      [-16, -16, 48, 48],
+      [-16, 16, 48, 80],
+      [16, -16, 80, 48],
+      [16, 16, 80, 80],
+    ],
+  ],
+  [
+    5,
+    6,
+    [1],
+    [
+      [-16, -16, 48, 48],
+      [-16, 16, 48, 80],
+      [16, -16, 80, 48],
+      [16, 16, 80, 80],
+      [-32, -32, 96, 96],
+    ],
+  ],
+  [
+    6,
+    6,
+    [1, 4, 0.25],
+    [
+      [-32, -32, 96, 96],
+      [0, -96, 64, 160],
+      [-96, 0, 160, 64],
+    ],
+  ],
+];
+
+test("Model Garden's anchor_test expectations", () => {
+  for (const [minLevel, maxLevel, aspectRatios, expected] of published) {
+    const a = generateAnchors({
+      minLevel,
+      maxLevel,
+      numScales: 1,
+      aspectRatios,
+      anchorSize: 2,
+      imageSize: [64, 64],
+    });
+    assert.deepEqual(Array.from(a.boxes), expected.flat(), `levels ${minLevel}-${maxLevel}`);
+  }
+});

@@ -154,3 +154,29 @@ test('grid-aware labelling equals the all-pairs IoU on 640 x 640 with 60 random 
   assert.deepEqual(labeler.labelAnchors(big, b, c), all);
   assert.ok(all.numPositives > 60);
 });
+
+test("Model Garden's anchor_test testLabelAnchors: the first anchor as ground truth", () => {
+  // Levels 3-6 at 512, 2 scales, ratio 1, anchor size 2: the box equal to the first anchor
+  // [-4, -4, 12, 12] matches it (IoU 1) and the next scale's anchor at the same location
+  // (IoU 16^2 / (16 sqrt 2)^2 = 0.5 in float32 too), nothing else.
+  const a = generateAnchors({
+    minLevel: 3,
+    maxLevel: 6,
+    numScales: 2,
+    aspectRatios: [1],
+    anchorSize: 2,
+    imageSize: [512, 512],
+  });
+  const gt = Array.from(a.boxes.subarray(0, 4));
+  assert.deepEqual(gt, [-4, -4, 12, 12]);
+  const l = new AnchorLabeler().labelAnchors(a, gt, [2]);
+  const positives = Array.from(l.clsTargets).flatMap((c, i) => (c > -1 ? [[i, c]] : []));
+  assert.deepEqual(positives, [
+    [0, 2],
+    [1, 2],
+  ]);
+  assert.equal(
+    l.boxWeights.reduce((s, w) => s + w, 0),
+    2,
+  );
+});
