@@ -2,6 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BoxMatcher } from '../../src/ops/box_matcher.js';
+import { pairwiseIou } from '../../src/ops/box_ops.js';
+import { assertClose } from '../helpers.js';
 
 const matcher = (force: boolean) =>
   new BoxMatcher({ thresholds: [0.4, 0.5], indicators: [-1, -2, 1], forceMatchForEachCol: force });
@@ -54,4 +56,15 @@ test('bad thresholds and indicators are rejected', () => {
   );
   assert.throws(() => new BoxMatcher({ thresholds: [0.5], indicators: [-1, -2, 1] }), /need 2/);
   assert.throws(() => matcher(false).match([1, 2, 3], 2, 2), /3 values for a 2 x 2/);
+});
+
+test("Model Garden's iou_similarity_test and box_matcher_test expectations", () => {
+  const anchors = [0, 0, 1, 1, 5, 0, 10, 5];
+  const gt = [0, 0, 5, 5, 0, 5, 5, 10, 5, 0, 10, 5, 5, 5, 10, 10];
+  const sim = pairwiseIou(anchors, gt);
+  assertClose(sim, [0.04, 0, 0, 0, 0, 0, 1, 0]);
+  const m = new BoxMatcher({ thresholds: [0, 0.2, 0.5], indicators: [-3, -2, -1, 1] });
+  const r = m.match(sim, 2, 4);
+  assert.deepEqual(Array.from(r.matchedColumns), [0, 2]);
+  assert.deepEqual(Array.from(r.indicators), [-2, 1]);
 });
