@@ -124,6 +124,22 @@ test('train: the crowd box is skipped, so only anchor 7 is positive; no groundtr
   assert.equal(Object.keys(out).filter((k) => k.startsWith('groundtruths/')).length, 0);
 });
 
+test('eval: a source id that is not an int32 number is an error naming the record', async () => {
+  const parse = createRetinaNetParser(small);
+  for (const id of ['coco_42', '0x2a', '4294967296']) {
+    const bad = encodeExample({
+      'image/encoded': bytesFeature(png),
+      'image/source_id': bytesFeature(id),
+      'image/height': int64Feature(H),
+      'image/width': int64Feature(W),
+    });
+    await assert.rejects(
+      parse(bad, { rng: new Rng(0), index: 0, where: 'shard-3 record 9', training: false }),
+      (err: Error) => /shard-3 record 9/.test(err.message) && /image\/source_id/.test(err.message),
+    );
+  }
+});
+
 test('options are checked when the reference is made, naming the field', () => {
   assert.throws(
     () => retinaNetParserRef({ ...small, min_level: 4 }),
