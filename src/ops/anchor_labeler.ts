@@ -20,7 +20,13 @@
  * anchors (the `num_positives` label of Model Garden's legacy RetinaNet parser,
  * official/legacy/detection/dataloader/anchor.py; its RetinaNet task uses sum(box_weights) + 1).
  */
-import { FASTER_RCNN_EPSILON, encodeBoxesInto, iouAt, type BoxCoderWeights } from './box_ops.js';
+import {
+  FASTER_RCNN_EPSILON,
+  checkBoxCoderWeights,
+  encodeBoxesInto,
+  iouAt,
+  type BoxCoderWeights,
+} from './box_ops.js';
 import { forEachAnchorRunNear, type Anchors } from './anchor.js';
 import {
   BoxMatcher,
@@ -71,6 +77,7 @@ function checkThreshold(field: string, v: number): number {
 export class AnchorLabeler {
   private readonly matcher: BoxMatcher;
   private readonly weights: BoxCoderWeights | null;
+  private readonly zeroCodes = new WeakMap<Anchors, Float32Array>();
 
   constructor(opts: AnchorLabelerOptions = {}) {
     const match = checkThreshold('match_threshold', opts.matchThreshold ?? 0.5);
@@ -80,21 +87,14 @@ export class AnchorLabeler {
         `AnchorLabeler: unmatched_threshold ${unmatched} is above match_threshold ${match}`,
       );
     }
-    const w = opts.boxCoderWeights ?? null;
-    if (w && (w.length !== 4 || !w.every((x) => Number.isFinite(x) && x > 0))) {
-      throw new RangeError(
-        `AnchorLabeler: box_coder_weights must be 4 positive numbers, got [${w.join(', ')}]`,
-      );
-    }
-    this.weights = w;
+    checkBoxCoderWeights('AnchorLabeler: box_coder_weights', opts.boxCoderWeights);
+    this.weights = opts.boxCoderWeights ?? null;
     this.matcher = new BoxMatcher({
       thresholds: [unmatched, match],
       indicators: [NEGATIVE, IGNORED, POSITIVE],
       forceMatchForEachCol: true,
     });
   }
-
-  private readonly zeroCodes = new WeakMap<Anchors, Float32Array>();
 
   /** Every anchor's code for the zero box (a non-positive anchor's target). */
   private zeroBoxCodes(anchors: Float32Array): Float32Array {

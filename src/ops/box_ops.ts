@@ -150,7 +150,11 @@ export const FASTER_RCNN_EPSILON = 1e-8;
 /** Box coder weights [wy, wx, wh, ww]: each code is multiplied by its weight when encoding. */
 export type BoxCoderWeights = readonly [number, number, number, number];
 
-function checkWeights(where: string, weights: BoxCoderWeights | null | undefined): void {
+/** Throws unless `weights` is absent or 4 positive numbers; the message starts with `where`. */
+export function checkBoxCoderWeights(
+  where: string,
+  weights: readonly number[] | null | undefined,
+): void {
   if (weights == null) return;
   if (weights.length !== 4 || !weights.every((w) => Number.isFinite(w) && w > 0)) {
     throw new RangeError(
@@ -190,7 +194,7 @@ export function encodeBoxes(
 ): Float32Array {
   const n = checkBoxes('encodeBoxes', boxes);
   const step = anchorStride('encodeBoxes', n, anchors);
-  checkWeights('encodeBoxes', opts.weights);
+  checkBoxCoderWeights('encodeBoxes', opts.weights);
   const out = new Float32Array(n * 4);
   encodeBoxesInto(out, boxes, anchors, n, step, opts.weights ?? null, opts.epsilon ?? 0);
   return out;
@@ -253,7 +257,7 @@ export function decodeBoxes(
 ): Float32Array {
   const n = checkBoxes('decodeBoxes', codes);
   const step = anchorStride('decodeBoxes', n, anchors);
-  checkWeights('decodeBoxes', weights);
+  checkBoxCoderWeights('decodeBoxes', weights);
   const clip = f32(BBOX_XFORM_CLIP);
   const out = new Float32Array(n * 4);
   for (let i = 0; i < n; i++) {
