@@ -184,6 +184,7 @@ async function main(): Promise<void> {
           source: tfrecordSource(`${prefix}-*`),
           map: detectionParserRef({
             output_size: [640, 640],
+            aug_rand_hflip: true,
             aug_scale_min: 0.5,
             aug_scale_max: 2.0,
           }),

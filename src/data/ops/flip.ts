@@ -3,7 +3,7 @@
  * (preprocess_ops.random_horizontal_flip): one coin `u < prob` decides for all three.
  */
 import type { Rng } from '../../core/random.js';
-import { horizontalFlipBoxes, type Boxes } from './box_ops.js';
+import { horizontalFlipBoxes, type Boxes } from '../../ops/box_ops.js';
 import {
   flipLeftRight,
   flipMasksLeftRight,

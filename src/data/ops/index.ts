@@ -6,7 +6,6 @@ export { decodeImage, type DecodedImage } from '../decoders/image.js';
 export * from './image.js';
 export * from './resize.js';
 export * from './normalize.js';
-export * from './box_ops.js';
 export * from './flip.js';
 export * from './resize_and_crop.js';
 export * from './crop.js';

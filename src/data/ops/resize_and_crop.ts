@@ -17,7 +17,7 @@
  * Sizes and scales are float32 and rounding is tf.round's (half to even), as in the graph.
  */
 import type { Rng } from '../../core/random.js';
-import { clipBoxes, type Boxes } from './box_ops.js';
+import { clipBoxes, type Boxes } from '../../ops/box_ops.js';
 import {
   checkImage,
   checkMasks,

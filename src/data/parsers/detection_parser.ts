@@ -1,7 +1,7 @@
 /**
  * The image and box part of Model Garden's RetinaNet parser
  * (official/vision/dataloaders/retinanet_input.py `_parse_train_data` / `_parse_eval_data`, with
- * `resize_first` off) as a pipeline map function; anchor labelling belongs to the detection task.
+ * `resize_first` off) as a pipeline map function; ./retinanet_parser.ts adds the anchor labels.
  *
  * Training: decode (decoders/detection.ts) → drop crowd objects (`skip_crowd_during_training`)
  * → normalise with MEAN_RGB / STDDEV_RGB → random left-right flip of image and boxes
@@ -16,14 +16,14 @@
  * with padding on `boxes` and `classes`.
  */
 import { ExampleDecodeError, type RecordContext } from '../decoders/errors.js';
-import { TfExampleDecoder } from '../decoders/detection.js';
+import { TfExampleDecoder, type DetectionExample } from '../decoders/detection.js';
 import { MEAN_RGB, STDDEV_RGB } from '../in_memory.js';
 import {
   denormalizeBoxes,
   gatherRows,
   horizontalFlipBoxes,
   nonEmptyBoxIndices,
-} from '../ops/box_ops.js';
+} from '../../ops/box_ops.js';
 import { horizontalFlipCoin } from '../ops/flip.js';
 import type { Image } from '../ops/image.js';
 import { normalizeImage } from '../ops/normalize.js';
@@ -40,13 +40,17 @@ import {
   type ParserFn,
 } from './features.js';
 
-/** JSON options: Model Garden's RetinaNet Parser arguments of the same names and defaults. */
+/**
+ * JSON options: Model Garden's RetinaNet Parser arguments of the same names and defaults
+ * (configs/retinanet.py `Parser`; `max_level` is the model's).
+ */
 export interface DetectionParserOptions {
   /** [height, width] the image is fitted into. */
   output_size: [number, number];
   /** Padding to a multiple of 2^max_level (Model Garden `pad`, default true; max_level 7). */
   pad?: boolean;
   max_level?: number;
+  /** Random left-right flip in training (default false). */
   aug_rand_hflip?: boolean;
   aug_scale_min?: number;
   aug_scale_max?: number;
@@ -55,11 +59,24 @@ export interface DetectionParserOptions {
   stddev?: number[];
 }
 
-const WHAT = 'detection parser options';
+/** The option names {@link readDetectionSettings} reads. */
+export const DETECTION_OPTION_NAMES: readonly string[] = [
+  'output_size',
+  'pad',
+  'max_level',
+  'aug_rand_hflip',
+  'aug_scale_min',
+  'aug_scale_max',
+  'skip_crowd_during_training',
+  'mean',
+  'stddev',
+];
 
-interface Resolved {
+/** Resolved detection geometry options. */
+export interface DetectionSettings {
   desired: [number, number];
   padded: [number, number];
+  maxLevel: number;
   hflip: boolean;
   scaleMin: number;
   scaleMax: number;
@@ -69,22 +86,11 @@ interface Resolved {
   decoder: TfExampleDecoder;
 }
 
-function resolve(options: unknown): Resolved {
-  const r = new OptionReader(WHAT, options);
-  r.onlyKnown([
-    'output_size',
-    'pad',
-    'max_level',
-    'aug_rand_hflip',
-    'aug_scale_min',
-    'aug_scale_max',
-    'skip_crowd_during_training',
-    'mean',
-    'stddev',
-  ]);
+/** Reads the {@link DETECTION_OPTION_NAMES} fields of `r` (errors name `<what>.<field>`). */
+export function readDetectionSettings(r: OptionReader): DetectionSettings {
   const size = r.numbers('output_size', undefined, 2);
   if (!size || !size.every((v) => Number.isInteger(v) && v > 0)) {
-    throw new TypeError(`${WHAT}.output_size must be [height, width] positive integers`);
+    throw new TypeError(`${r.what}.output_size must be [height, width] positive integers`);
   }
   const desired: [number, number] = [size[0], size[1]];
   const maxLevel = r.number('max_level', 7, (v) => Number.isInteger(v) && v >= 0, 'an integer');
@@ -96,7 +102,8 @@ function resolve(options: unknown): Resolved {
   return {
     desired,
     padded,
-    hflip: r.bool('aug_rand_hflip', true),
+    maxLevel,
+    hflip: r.bool('aug_rand_hflip', false),
     scaleMin,
     scaleMax,
     skipCrowd: r.bool('skip_crowd_during_training', true),
@@ -106,15 +113,37 @@ function resolve(options: unknown): Resolved {
   };
 }
 
+const WHAT = 'detection parser options';
+
+function resolve(options: unknown): DetectionSettings {
+  const r = new OptionReader(WHAT, options);
+  r.onlyKnown(DETECTION_OPTION_NAMES);
+  return readDetectionSettings(r);
+}
+
+/** One example after the detection geometry, before any labelling. */
+export interface DetectionGeometry {
+  /** The decoded example (all objects, original normalised boxes). */
+  example: DetectionExample;
+  /** Normalised, resized, padded image, row-major [padded h, padded w, 3]. */
+  image: Float32Array;
+  /** [N, 4] boxes in output pixels, crowd (training) and emptied boxes dropped. */
+  boxes: Float32Array;
+  /** [N] their classes. */
+  classes: Int32Array;
+  /** [4, 2] Model Garden's image_info. */
+  imageInfo: Float32Array;
+}
+
 function transform(
-  o: Resolved,
+  o: DetectionSettings,
   image: Image,
   boxes: Float32Array,
   classes: Int32Array,
   training: boolean,
   rng: Rng,
   allocFloat32?: (length: number) => Float32Array,
-): ParsedFeatures {
+) {
   const { height, width } = image;
   const img: Image = normalizeImage(image, { mean: o.mean, stddev: o.stddev });
   // The random flip's coin (one uniform, as preprocess_ops.random_horizontal_flip); the image is
@@ -137,14 +166,22 @@ function transform(
   );
   const keep = nonEmptyBoxIndices(moved);
   return {
-    image: { data: out.data, shape: [o.padded[0], o.padded[1], 3] },
-    boxes: { data: gatherRows(moved, keep, 4), shape: [keep.length, 4] },
-    classes: { data: gatherRows(classes, keep), shape: [keep.length] },
-    image_info: { data: imageInfo, shape: [4, 2] },
+    image: out.data as Float32Array,
+    boxes: gatherRows(moved, keep, 4),
+    classes: gatherRows(classes, keep),
+    imageInfo,
   };
 }
 
-async function parseWith(o: Resolved, bytes: Uint8Array, ctx: ParserContext) {
+/**
+ * Decodes `bytes` and applies the detection geometry of `o`; errors are ExampleDecodeErrors
+ * naming the record.
+ */
+export async function parseDetectionGeometry(
+  o: DetectionSettings,
+  bytes: Uint8Array,
+  ctx: ParserContext,
+): Promise<DetectionGeometry> {
   const record: RecordContext = { file: ctx.where };
   const ex = await o.decoder.decode(bytes, record);
   const image = ex.image;
@@ -157,10 +194,25 @@ async function parseWith(o: Resolved, bytes: Uint8Array, ctx: ParserContext) {
     classes = gatherRows(classes, keep);
   }
   try {
-    return transform(o, image, boxes, classes, ctx.training, ctx.rng, ctx.allocFloat32);
+    const t = transform(o, image, boxes, classes, ctx.training, ctx.rng, ctx.allocFloat32);
+    return { example: ex, ...t };
   } catch (err) {
     throw new ExampleDecodeError(record, undefined, (err as Error).message, { cause: err });
   }
+}
+
+async function parseWith(
+  o: DetectionSettings,
+  bytes: Uint8Array,
+  ctx: ParserContext,
+): Promise<ParsedFeatures> {
+  const g = await parseDetectionGeometry(o, bytes, ctx);
+  return {
+    image: { data: g.image, shape: [o.padded[0], o.padded[1], 3] },
+    boxes: { data: g.boxes, shape: [g.classes.length, 4] },
+    classes: { data: g.classes, shape: [g.classes.length] },
+    image_info: { data: g.imageInfo, shape: [4, 2] },
+  };
 }
 
 /** The detection parser for `options` ({@link DetectionParserOptions}); one per worker. */

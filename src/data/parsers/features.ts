@@ -18,7 +18,8 @@ export class OptionReader {
   private readonly obj: Record<string, unknown>;
 
   constructor(
-    private readonly what: string,
+    /** What the options are, for errors (`<what>.<field> must be ...`). */
+    readonly what: string,
     options: unknown,
   ) {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {

@@ -10,7 +10,6 @@ import {
   computePaddedSize,
   cropImage,
   flipLeftRight,
-  nonEmptyBoxIndices,
   padToBoundingBox,
   resizeAndCropBoxes,
   resizeAndCropImage,
@@ -19,6 +18,7 @@ import {
   resizeWindowBilinear,
   type Image,
 } from '../../../src/data/ops/index.js';
+import { nonEmptyBoxIndices } from '../../../src/ops/box_ops.js';
 import { assertClose } from '../../helpers.js';
 import { ScriptedRng } from './scripted_rng.js';
 

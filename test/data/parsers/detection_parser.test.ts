@@ -63,7 +63,11 @@ test('eval: fit into 24x24 (scale 0.5), pad to 128, boxes in output pixels', asy
 });
 
 test('train: crowd dropped, the flip coin mirrors boxes (x -> 24 - x)', async () => {
-  const parse = createDetectionParser({ output_size: [24, 24], pad: false });
+  const parse = createDetectionParser({
+    output_size: [24, 24],
+    pad: false,
+    aug_rand_hflip: true,
+  });
   const rng = new ScriptedRng([0.1]);
   const out = await parse(record, { rng, index: 0, where: 'r0', training: true });
   assert.equal(rng.left, 0);
@@ -74,11 +78,10 @@ test('train: crowd dropped, the flip coin mirrors boxes (x -> 24 - x)', async ()
   assert.deepEqual(out.image.shape, [24, 24, 3]);
 });
 
-test('train: scale jitter with scripted draws', async () => {
+test('train: scale jitter with scripted draws (no flip coin by default, as Model Garden)', async () => {
   const parse = createDetectionParser({
     output_size: [24, 24],
     pad: false,
-    aug_rand_hflip: false,
     aug_scale_min: 0.5,
     aug_scale_max: 2.0,
   });
