@@ -11,6 +11,7 @@ import { POOL_KERNELS } from './pool.js';
 import { REDUCTION_KERNELS } from './reduction.js';
 import { RESIZE_KERNELS } from './resize.js';
 import { SHAPE_KERNELS } from './shape.js';
+import { SPACE_BATCH_KERNELS } from './space_batch.js';
 
 export type { KernelContext, KernelLowering, LoweredTensor } from './context.js';
 export { UnsupportedKernelError } from './context.js';
@@ -24,6 +25,7 @@ const REGISTRY = new Map<string, KernelLowering>(
     ...CONV_KERNELS,
     ...POOL_KERNELS,
     ...RESIZE_KERNELS,
+    ...SPACE_BATCH_KERNELS,
   }),
 );
 
