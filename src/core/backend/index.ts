@@ -41,6 +41,8 @@ export function tfjsBackendFor(name: BackendName): Exclude<BackendName, 'onnx'> 
 const loaders: Record<Exclude<BackendName, 'onnx'>, (opts: BackendOptions) => Promise<void>> = {
   cpu: async () => {
     await import('@tensorflow/tfjs-backend-cpu');
+    const { registerCpuDilatedConvKernels } = await import('./cpu_dilated_conv.js');
+    registerCpuDilatedConvKernels();
   },
   wasm: async (opts) => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -95,6 +97,14 @@ export async function initBackend(name: string, opts: BackendOptions = {}): Prom
   }
   return name;
 }
+
+/**
+ * tfjs backends whose Conv2D and depthwise backprop kernels honour a `dilations` attr: wasm
+ * (./wasm_training_kernels.ts) and cpu (./cpu_dilated_conv.ts). Dilated convolutions take
+ * their gradients from those kernels there, elsewhere through space-to-batch
+ * (src/modeling/layers/conv.ts).
+ */
+export const DILATED_BACKPROP_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 
 /** Whether steps run compiled on ONNX Runtime for this backend name. */
 export function usesCompiledSteps(name: string): boolean {
