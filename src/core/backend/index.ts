@@ -43,6 +43,8 @@ const loaders: Record<Exclude<BackendName, 'onnx'>, (opts: BackendOptions) => Pr
     await import('@tensorflow/tfjs-backend-cpu');
     const { registerCpuDilatedConvKernels } = await import('./cpu_dilated_conv.js');
     registerCpuDilatedConvKernels();
+    const { registerCpuResizeGradKernels } = await import('./cpu_resize_grad.js');
+    registerCpuResizeGradKernels();
   },
   wasm: async (opts) => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
