@@ -10,6 +10,7 @@ import { MATMUL_KERNELS } from './matmul.js';
 import { POOL_KERNELS } from './pool.js';
 import { REDUCTION_KERNELS } from './reduction.js';
 import { RESIZE_KERNELS } from './resize.js';
+import { SELECT_KERNELS } from './select.js';
 import { SHAPE_KERNELS } from './shape.js';
 import { SPACE_BATCH_KERNELS } from './space_batch.js';
 
@@ -26,6 +27,7 @@ const REGISTRY = new Map<string, KernelLowering>(
     ...POOL_KERNELS,
     ...RESIZE_KERNELS,
     ...SPACE_BATCH_KERNELS,
+    ...SELECT_KERNELS,
   }),
 );
 
