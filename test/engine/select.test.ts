@@ -1,14 +1,16 @@
 /**
  * Selection lowerings (src/engine/kernels/select.ts) against eager tfjs on each tracing backend:
  * TopK (values, and indices with ties), GatherV2 with batch dimensions, GatherNd,
- * ScatterNd (duplicate indices add up), TensorScatterUpdate, and Cumsum with every flag pair and
- * its gradient.
+ * ScatterNd (duplicate indices add up), TensorScatterUpdate, and Cumsum with every flag pair; the
+ * gradients of Cumsum, of GatherNd / ScatterNd and of GatherV2 with batchDims (the last three
+ * registered by src/core/gradients.ts), also checked by hand or against per-batch gathers.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/backend/index.js';
 import { Trace } from '../../src/engine/trace.js';
+import { assertClose } from '../helpers.js';
 import { assertCompiledMatches, normal, type TensorFn } from './compile_check.js';
 import { testOnEachBackend } from './backends.js';
 
@@ -50,10 +52,8 @@ testOnEachBackend('TopK: values and indices, the lower index first among ties', 
   tf.dispose([x, indices]);
 });
 
-// tfjs-core's GatherV2 gradient with batchDims > 0 fails eagerly (it calls the chained `x.split`,
-// absent from tfjs-core alone), so only values are compared here; and on cpu only:
-// tfjs-backend-wasm 4.22's GatherV2 returns zeros for batchDims > 0 (the hand check below fails
-// there), so eager wasm is no reference.
+// On cpu only: tfjs-backend-wasm 4.22's GatherV2 returns zeros for batchDims > 0 (the hand check
+// below fails there), so eager wasm is no reference.
 test('GatherV2 with batchDims [cpu]', async () => {
   await initBackend('cpu');
   const x = normal([2, 3, 5, 4], 2);
@@ -72,7 +72,38 @@ test('GatherV2 with batchDims [cpu]', async () => {
     Array.from(x.dataSync().slice((1 * 3 * 5 + 1 * 5 + 4) * 4, (1 * 3 * 5 + 1 * 5 + 4) * 4 + 4)),
   );
   await check('gather batchDims', 'GatherV2', { x, idx2, idx1 }, fn);
-  tf.dispose([x, idx2, idx1, two]);
+
+  // The gradient (src/core/gradients.ts) against per-batch plain gathers, then compiled.
+  const weights = normal([2, 3, 4, 4], 9);
+  const loss = (a: tf.Tensor) => tf.sum(tf.mul(tf.sin(tf.gather(a, idx1, 2, 1)), weights));
+  const perBatch = (a: tf.Tensor) =>
+    tf.sum(
+      tf.mul(
+        tf.sin(
+          tf.stack(
+            tf
+              .unstack(a)
+              .map((xb, b) => tf.gather(xb, tf.reshape(tf.slice(idx1, [b, 0], [1, 4]), [4]), 1)),
+          ),
+        ),
+        weights,
+      ),
+    );
+  const dx = tf.grad(loss)(x);
+  const want = tf.grad(perBatch)(x);
+  assertClose(dx.dataSync(), want.dataSync(), { rtol: 1e-6, msg: 'batchDims 1 gradient' });
+  const duplicates = tf.tensor3d([0, 4, 4, 1, 1, 1, 2, 0, 4, 4, 1, 3], [2, 3, 2], 'int32');
+  const gradFn: TensorFn = (i) => {
+    const { value, grad } = tf.valueAndGrad((a: tf.Tensor) =>
+      tf.add(
+        tf.sum(tf.mul(tf.sin(tf.gather(a, i.idx1, 2, 1)), weights)),
+        tf.sum(tf.square(tf.gather(a, i.duplicates, 2, 2))),
+      ),
+    )(i.x);
+    return [value, grad];
+  };
+  await check('gather batchDims gradient', 'UnsortedSegmentSum', { x, idx1, duplicates }, gradFn);
+  tf.dispose([x, idx2, idx1, two, weights, dx, want, duplicates]);
 });
 
 testOnEachBackend('GatherNd, ScatterNd and TensorScatterUpdate', async () => {
@@ -91,6 +122,33 @@ testOnEachBackend('GatherNd, ScatterNd and TensorScatterUpdate', async () => {
       tf.slice(i.updates, 0, 2),
     ),
   ];
+  // Gradients (src/core/gradients.ts): GatherNd's is a ScatterNd (row 3 gathered twice gets
+  // both contributions), ScatterNd's a GatherNd.
+  const gradFn: TensorFn = (i) => {
+    const { value, grads } = tf.valueAndGrads((p: tf.Tensor, u: tf.Tensor) =>
+      tf.add(
+        tf.sum(tf.mul(tf.sin(tf.gatherND(p, i.pairs)), normal([4, 3], 11))),
+        tf.sum(tf.mul(tf.scatterND(i.rows, tf.square(u), [4, 5, 3]), normal([4, 5, 3], 12))),
+      ),
+    )([i.params, i.updates]);
+    return [value, ...grads];
+  };
+  const [, dParams] = gradFn({ params, pairs, rows, updates });
+  const pv = params.dataSync();
+  const w = normal([4, 3], 11).dataSync();
+  const dp = dParams.dataSync();
+  // By hand: d params[3, 0, c] = Σ over the two gathers of (3, 0): w[k, c]·cos(params[3, 0, c]).
+  for (let c = 0; c < 3; c++) {
+    const at = (3 * 5 + 0) * 3 + c;
+    const byHand = (w[1 * 3 + c] + w[3 * 3 + c]) * Math.cos(pv[at]);
+    assertClose([dp[at]], [byHand], { rtol: 1e-5, msg: `d params[3, 0, ${c}]` });
+  }
+  dParams.dispose();
+  await assertCompiledMatches(
+    'gather/scatter nd gradients',
+    { params, pairs, rows, updates },
+    gradFn,
+  );
   const inputs = { params, pairs, rows, updates };
   const kernels = kernelsOf(inputs, fn);
   for (const k of ['GatherNd', 'ScatterNd', 'TensorScatterUpdate']) assert.ok(kernels.has(k), k);

@@ -9,6 +9,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradients in Node ("gradient function not found for RealDiv").
 import 'vision-garden/tfjs-gradients';
+// …and the ones it lacks or gets wrong (GatherNd, ScatterNd, GatherV2 with batchDims).
+import '../gradients.js';
 
 export const BACKEND_NAMES = ['onnx', 'cpu', 'wasm', 'tensorflow', 'webgpu', 'webgl'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
