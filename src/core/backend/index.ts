@@ -9,6 +9,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradients in Node ("gradient function not found for RealDiv").
 import 'vision-garden/tfjs-gradients';
+// …and the ones it lacks or gets wrong (GatherNd, ScatterNd, GatherV2 with batchDims).
+import '../gradients.js';
 
 export const BACKEND_NAMES = ['onnx', 'cpu', 'wasm', 'tensorflow', 'webgpu', 'webgl'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -41,6 +43,10 @@ export function tfjsBackendFor(name: BackendName): Exclude<BackendName, 'onnx'> 
 const loaders: Record<Exclude<BackendName, 'onnx'>, (opts: BackendOptions) => Promise<void>> = {
   cpu: async () => {
     await import('@tensorflow/tfjs-backend-cpu');
+    const { registerCpuDilatedConvKernels } = await import('./cpu_dilated_conv.js');
+    registerCpuDilatedConvKernels();
+    const { registerCpuResizeGradKernels } = await import('./cpu_resize_grad.js');
+    registerCpuResizeGradKernels();
   },
   wasm: async (opts) => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -95,6 +101,14 @@ export async function initBackend(name: string, opts: BackendOptions = {}): Prom
   }
   return name;
 }
+
+/**
+ * tfjs backends whose Conv2D and depthwise backprop kernels honour a `dilations` attr: wasm
+ * (./wasm_training_kernels.ts) and cpu (./cpu_dilated_conv.ts). Dilated convolutions take
+ * their gradients from those kernels there, elsewhere through space-to-batch
+ * (src/modeling/layers/conv.ts).
+ */
+export const DILATED_BACKPROP_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 
 /** Whether steps run compiled on ONNX Runtime for this backend name. */
 export function usesCompiledSteps(name: string): boolean {

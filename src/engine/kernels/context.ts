@@ -19,7 +19,8 @@ export interface KernelContext {
   readonly kernelName: string;
   /**
    * The tfjs backend the call was recorded on ('cpu' or 'wasm'). Lowerings reproduce that
-   * backend's eager result; where backends disagree (ResizeBilinearGrad) they branch on it.
+   * backend's eager result; where backends disagree they may branch on it (none does today: the
+   * resize gradients, the last case, agree since cpu's were replaced by exact adjoints).
    */
   readonly traceBackend: string;
   readonly attrs: Readonly<Record<string, unknown>>;

@@ -12,7 +12,9 @@ import { NMS_KERNELS } from './nms.js';
 import { POOL_KERNELS } from './pool.js';
 import { REDUCTION_KERNELS } from './reduction.js';
 import { RESIZE_KERNELS } from './resize.js';
+import { SELECT_KERNELS } from './select.js';
 import { SHAPE_KERNELS } from './shape.js';
+import { SPACE_BATCH_KERNELS } from './space_batch.js';
 
 export type { KernelContext, KernelLowering, LoweredTensor } from './context.js';
 export { UnsupportedKernelError } from './context.js';
@@ -28,6 +30,8 @@ const REGISTRY = new Map<string, KernelLowering>(
     ...RESIZE_KERNELS,
     ...NMS_KERNELS,
     ...CONV_GROUPED_KERNELS,
+    ...SPACE_BATCH_KERNELS,
+    ...SELECT_KERNELS,
   }),
 );
 

@@ -4,10 +4,10 @@
  *  - ResizeBilinear / ResizeNearestNeighbor: A_h and A_w are obtained by running tfjs's own resize
  *    on identity images when the graph is built, so the compiled op weights pixels exactly as the
  *    eager kernel (align_corners / half_pixel_centers included).
- *  - ResizeBilinearGrad, dx = B_hᵀ · dy · B_w: recorded on wasm, B = A, the exact adjoint of the
- *    forward resize, as TF's kernel and our wasm kernel (src/core/backend/wasm/resize_grad.ts)
- *    compute it; recorded on cpu, B follows the tfjs cpu kernel, which spreads dy with source
- *    coordinate r·scale (it ignores half_pixel_centers), so compiled equals eager on both.
+ *  - ResizeBilinearGrad / ResizeNearestNeighborGrad (FPN's nearest upsampling), dx = Aᵀ_h · dy · A_w:
+ *    the exact adjoint of the forward resize, as TF's kernels and the gradient kernels this project
+ *    registers for wasm and cpu (src/core/backend/wasm/resize_grad.ts, cpu_resize_grad.ts)
+ *    compute it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { attr } from '../graph_builder.js';
@@ -32,23 +32,6 @@ function forwardMatrix(
     const eye = tf.reshape(tf.eye(inSize), [1, inSize, 1, inSize]) as tf.Tensor4D;
     return resize(eye, [outSize, 1], align, half).dataSync() as Float32Array;
   });
-}
-
-/** The cpu ResizeBilinearGrad weights of one axis, [outSize, inSize]. */
-function gradMatrix(inSize: number, outSize: number, align: boolean): Float32Array {
-  const effIn = align && outSize > 1 ? inSize - 1 : inSize;
-  const effOut = align && outSize > 1 ? outSize - 1 : outSize;
-  const scale = effIn / effOut;
-  const m = new Float32Array(outSize * inSize);
-  for (let r = 0; r < outSize; r++) {
-    const src = r * scale;
-    const lo = Math.floor(src);
-    const hi = Math.min(Math.ceil(src), inSize - 1);
-    const lerp = src - lo;
-    m[r * inSize + lo] += 1 - lerp;
-    m[r * inSize + hi] += lerp;
-  }
-  return m;
 }
 
 function transposed(m: Float32Array, rows: number, cols: number): Float32Array {
@@ -93,30 +76,32 @@ const resize =
     );
   };
 
-const resizeBilinearGrad: KernelLowering = (ctx) => {
-  const images = input(ctx, 'images');
-  const dy = input(ctx, 'dy');
-  const [, inH, inW] = images.shape;
-  const [, outH, outW] = dy.shape;
-  const align = Boolean(ctx.attrs.alignCorners);
-  const half = Boolean(ctx.attrs.halfPixelCenters);
-  const weights = (inSize: number, outSize: number): Float32Array =>
-    ctx.traceBackend === 'cpu'
-      ? gradMatrix(inSize, outSize, align)
-      : forwardMatrix(bilinear, inSize, outSize, align, half);
-  // dx = B_hᵀ · dy · B_w: the "rows" matrix is B_hᵀ [inH, outH], the "cols" one B_wᵀ [inW, outW].
-  separable(
-    ctx,
-    dy.name,
-    { values: transposed(weights(inH, outH), outH, inH), out: inH, in: outH },
-    { values: transposed(weights(inW, outW), outW, inW), out: inW, in: outW },
-  );
-};
+const resizeGrad =
+  (fn: ResizeFn): KernelLowering =>
+  (ctx) => {
+    const images = input(ctx, 'images');
+    const dy = input(ctx, 'dy');
+    const [, inH, inW] = images.shape;
+    const [, outH, outW] = dy.shape;
+    const align = Boolean(ctx.attrs.alignCorners);
+    const half = Boolean(ctx.attrs.halfPixelCenters);
+    const weights = (inSize: number, outSize: number): Float32Array =>
+      forwardMatrix(fn, inSize, outSize, align, half);
+    // dx = B_hᵀ · dy · B_w: the "rows" matrix is B_hᵀ [inH, outH], the "cols" one B_wᵀ [inW, outW].
+    separable(
+      ctx,
+      dy.name,
+      { values: transposed(weights(inH, outH), outH, inH), out: inH, in: outH },
+      { values: transposed(weights(inW, outW), outW, inW), out: inW, in: outW },
+    );
+  };
 
 const bilinear: ResizeFn = (im, size, a, h) => tf.image.resizeBilinear(im, size, a, h);
+const nearest: ResizeFn = (im, size, a, h) => tf.image.resizeNearestNeighbor(im, size, a, h);
 
 export const RESIZE_KERNELS: Record<string, KernelLowering> = {
   ResizeBilinear: resize(bilinear),
-  ResizeNearestNeighbor: resize((im, size, a, h) => tf.image.resizeNearestNeighbor(im, size, a, h)),
-  ResizeBilinearGrad: resizeBilinearGrad,
+  ResizeNearestNeighbor: resize(nearest),
+  ResizeBilinearGrad: resizeGrad(bilinear),
+  ResizeNearestNeighborGrad: resizeGrad(nearest),
 };

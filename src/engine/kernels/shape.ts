@@ -4,6 +4,7 @@
  * Einsum. Shapes are static: a lowering takes target shapes from the traced outputs.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { batchGather } from './select.js';
 import { attr } from '../graph_builder.js';
 import {
   emitOut,
@@ -174,8 +175,11 @@ const splitV: KernelLowering = (ctx) => {
 const gather: KernelLowering = (ctx) => {
   const xi = input(ctx, 'x');
   const batchDims = typeof ctx.attrs.batchDims === 'number' ? ctx.attrs.batchDims : 0;
-  if (batchDims !== 0) throw new UnsupportedKernelError('GatherV2', `batchDims ${batchDims}`);
   const axis = wrapAxis(numAttr(ctx, 'axis'), xi.shape.length);
+  if (batchDims !== 0) {
+    batchGather(ctx, wrapAxis(batchDims, input(ctx, 'indices').shape.length), axis);
+    return;
+  }
   const gathered = ctx.b.op('Gather', [xi.name, input(ctx, 'indices').name], {
     axis: attr.int(axis),
   });
