@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../core/backend/index.js';
+import { createCompiledStepRunner } from '../engine/compiled_step.js';
 import { renderShape, SHAPE_CLASS_NAMES } from '../data/synthetic/shapes.js';
 import { InMemoryImageClassification, MEAN_RGB, STDDEV_RGB } from '../data/in_memory.js';
 import type { ImageClassificationTask } from '../tasks/image_classification/task.js';
@@ -38,6 +39,7 @@ export async function runDemo(
     modelDir: opts.modelDir,
     backend: opts.backend,
     events,
+    compiledSteps: createCompiledStepRunner,
   });
   events.stop();
   const accuracy = run.eval?.accuracy ?? NaN;
@@ -51,7 +53,13 @@ export async function runDemo(
   });
   const backend = opts.backend || resolved.config.runtime.backend || DEFAULT_NODE_BACKEND;
   await initBackend(backend);
-  const { task, trainer } = buildTrainer(resolved, opts.modelDir, undefined, backend);
+  const { task, trainer } = buildTrainer(
+    resolved,
+    opts.modelDir,
+    undefined,
+    backend,
+    createCompiledStepRunner,
+  );
   const restored = await trainer.restoreLatest(true);
   trainer.ema?.swapIn();
   const truth = SHAPE_CLASS_NAMES[Math.floor(Math.random() * SHAPE_CLASS_NAMES.length)];

@@ -27,13 +27,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as ort from 'onnxruntime-node';
-import type { Layer, StateUpdate } from '../core/layer.js';
+import type { Layer } from '../core/layer.js';
 import { Rng } from '../core/random.js';
 import { uniformFromSeed } from '../core/random_ops.js';
 import type { StepResult, StepRunner } from '../core/step.js';
-import type { Batch, Losses } from '../core/task.js';
-import { EagerStepRunner, type EagerStepOptions } from '../train/eager_step.js';
-import { emaDecay, emaUpdate } from '../train/ema.js';
+import type { Batch } from '../core/task.js';
+import { EagerStepRunner } from '../core/eager_step.js';
+import { checkStepScalars, emaDecay, trainStepValues, type StepParts } from '../core/step_parts.js';
 import { lowerTrace, UnmappedKernelsError, type LoweredModel } from './lower.js';
 import { createSession, fromOrt, scalarOf, toOrt, type SessionOptions } from './session.js';
 import { Trace, type TracedRandom, type TracedValue } from './trace.js';
@@ -147,7 +147,7 @@ export class CompiledStepRunner<
   };
 
   constructor(
-    private readonly parts: EagerStepOptions<M, B, O>,
+    private readonly parts: StepParts<M, B, O>,
     private readonly opts: CompiledStepOptions = {},
   ) {
     this.warn = opts.warn ?? ((m) => console.warn(m));
@@ -186,10 +186,7 @@ export class CompiledStepRunner<
   }
 
   async trainStep(batch: B, learningRate: number, step: number): Promise<StepResult<O>> {
-    if (!Number.isFinite(learningRate)) {
-      throw new Error(`optimizer: learning rate must be finite, got ${learningRate}`);
-    }
-    if (!(step >= 1)) throw new Error(`optimizer: step is 1-based, got ${step}`);
+    checkStepScalars(learningRate, step);
     const key = signature('train', batch);
     let program = this.programs.get(key);
     if (!program) {
@@ -220,11 +217,10 @@ export class CompiledStepRunner<
 
   /** Traces one training step (nothing assigned) and builds its session. */
   private async compileTrain(batch: B, lr: number, step: number): Promise<Program | Fallback> {
-    const { task, model, optimizer, ema, rng } = this.parts;
-    const trainable = model.trainableWeights();
-    if (trainable.length === 0) throw new Error(`${model.name} has no trainable weights`);
-    const params = trainable.map((w) => ({ path: w.path, variable: w.variable }));
-    optimizer.ensureSlots(params);
+    const { model, optimizer, ema, rng } = this.parts;
+    optimizer.ensureSlots(
+      model.trainableWeights().map((w) => ({ path: w.path, variable: w.variable })),
+    );
     const state = this.stateVariables(true);
     const traceRng = new Rng();
     traceRng.setState(rng.getState());
@@ -250,77 +246,20 @@ export class CompiledStepRunner<
     try {
       tf.tidy(() =>
         trace.run(() => {
-          const stateUpdates: StateUpdate[] = [];
-          let forward: { losses: Losses; outputs: O } | null = null;
-          const { grads } = tf.variableGrads(
-            () => {
-              const r = task.forward(model, tracedBatch, {
-                training: true,
-                stateUpdates,
-                rng: traceRng,
-              });
-              forward = { losses: r.losses, outputs: r.outputs };
-              tf.keep(r.losses.total_loss);
-              for (const v of Object.values(r.losses)) tf.keep(v);
-              keepTensors(r.outputs);
-              return r.losses.total_loss;
-            },
-            params.map((p) => p.variable),
+          // The eager step's own parts (src/core/step_parts.ts), recorded instead of assigned.
+          const r = trainStepValues(
+            this.parts,
+            tracedBatch,
+            { lr: scalars.lr, step: scalars.step, emaDecay: scalars.ema_decay },
+            traceRng,
           );
-          const f = forward as unknown as { losses: Losses; outputs: O };
-          for (const [name, t] of Object.entries(f.losses)) losses.push([name, emit(t)]);
-          template = this.templateOf(f.outputs, emit);
-          const gradList = params.map((p) => {
-            const g = grads[p.variable.name];
-            if (!g) throw new Error(`no gradient for ${p.path}`);
-            return g;
-          });
-          const transformed = optimizer.optimizer.transformGradients(gradList);
-          const newValue = new Map<tf.Variable, tf.Tensor>();
-          params.forEach((p, i) => {
-            const slots: Record<string, tf.Tensor> = {};
-            for (const name of optimizer.optimizer.slotNames(p.path)) {
-              const v = optimizer.slot(p.path, name);
-              if (!v) throw new Error(`optimizer slot '${p.path}/${name}' was not created`);
-              slots[name] = v;
-            }
-            const out = optimizer.optimizer.update({
-              path: p.path,
-              param: p.variable,
-              grad: transformed[i],
-              slots,
-              lr: scalars.lr,
-              step: scalars.step,
-            });
-            newValue.set(p.variable, out.param);
-            for (const name of Object.keys(slots)) {
-              const value = out.slots[name];
-              if (!value) {
-                throw new Error(
-                  `${optimizer.optimizer.name}: update of '${p.path}' returned no slot '${name}'`,
-                );
-              }
-              newValue.set(optimizer.slot(p.path, name) as tf.Variable, value);
-            }
-          });
-          for (const u of stateUpdates) newValue.set(u.variable, u.value);
-          if (ema) {
-            const byPath = new Map(model.weights().map((w) => [w.path, w.variable]));
-            for (const s of ema.variables()) {
-              const weight = byPath.get(s.name);
-              if (!weight) throw new Error(`EMA: no model weight '${s.name}'`);
-              const current = newValue.get(weight) ?? weight;
-              newValue.set(
-                s.variable,
-                emaUpdate(s.variable, current, scalars.ema_decay as tf.Scalar),
-              );
-            }
-          }
-          for (const [variable, value] of newValue)
-            assignments.push({ variable, output: emit(value) });
-          for (const u of stateUpdates) u.value.dispose();
-          tf.dispose(Object.values(f.losses));
-          disposeTensors(f.outputs);
+          for (const [name, t] of Object.entries(r.losses)) losses.push([name, emit(t)]);
+          template = this.templateOf(r.outputs, emit);
+          for (const u of r.updates)
+            assignments.push({ variable: u.variable, output: emit(u.value) });
+          tf.dispose(r.updates.map((u) => u.value));
+          tf.dispose(Object.values(r.losses));
+          disposeTensors(r.outputs);
         }),
       );
     } finally {
@@ -569,11 +508,6 @@ function disposeTensors(o: unknown): void {
   else if (o && typeof o === 'object') for (const v of Object.values(o)) disposeTensors(v);
 }
 
-function keepTensors(o: unknown): void {
-  if (isTensor(o)) tf.keep(o);
-  else if (o && typeof o === 'object') for (const v of Object.values(o)) keepTensors(v);
-}
-
 function rebuild(t: OutputTemplate, tensorAt: (i: number) => tf.Tensor): unknown {
   if ('tensor' in t) return tensorAt(t.tensor);
   if ('array' in t) return t.array.map((v) => rebuild(v, tensorAt));
@@ -586,7 +520,7 @@ function rebuild(t: OutputTemplate, tensorAt: (i: number) => tf.Tensor): unknown
  * Plug it in with `new Trainer({ ..., stepRunnerFactory: (parts) => createCompiledStepRunner(parts) })`.
  */
 export function createCompiledStepRunner<M extends Layer<unknown, unknown>, B extends Batch, O>(
-  parts: EagerStepOptions<M, B, O>,
+  parts: StepParts<M, B, O>,
   opts: CompiledStepOptions = {},
 ): CompiledStepRunner<M, B, O> {
   return new CompiledStepRunner(parts, opts);
