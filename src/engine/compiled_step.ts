@@ -21,9 +21,10 @@
  * session, assigns the new values to the tfjs variables and returns losses as numbers and model
  * outputs as tfjs tensors.
  *
- * A step that cannot be compiled (a kernel without an ONNX lowering, JavaScript reads of traced
- * values, variables read but not known to the step) runs eagerly for that signature, after one
- * warning that names the reason.
+ * A step that cannot be compiled (a kernel without an ONNX lowering or with an output shape that
+ * depends on values, JavaScript reads of traced values, variables read but not known to the step)
+ * throws with `fallback: 'error'`, naming every such kernel and its layer; with 'warn' it runs
+ * eagerly for that signature, after one warning that names the reason.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as ort from 'onnxruntime-node';
@@ -33,12 +34,25 @@ import { uniformFromSeed } from '../core/random_ops.js';
 import type { StepResult, StepRunner } from '../core/step.js';
 import type { Batch } from '../core/task.js';
 import { EagerStepRunner } from '../core/eager_step.js';
-import { checkStepScalars, emaDecay, trainStepValues, type StepParts } from '../core/step_parts.js';
-import { lowerTrace, UnmappedKernelsError, type LoweredModel } from './lower.js';
+import { resolveEngineFallback } from '../core/backend/index.js';
+import {
+  checkStepScalars,
+  emaDecay,
+  trainStepValues,
+  type EngineFallback,
+  type StepParts,
+} from '../core/step_parts.js';
+import { lowerTrace, type LoweredModel } from './lower.js';
 import { createSession, fromOrt, scalarOf, toOrt, type SessionOptions } from './session.js';
 import { Trace, type TracedRandom, type TracedValue } from './trace.js';
 
 export interface CompiledStepOptions extends SessionOptions {
+  /**
+   * A step that cannot be compiled: 'warn' runs it eagerly after one warning per signature,
+   * 'error' throws naming every kernel without a lowering and its layer. Default:
+   * `resolveEngineFallback(null)` ('error' under CI and node's test runner, else 'warn').
+   */
+  fallback?: EngineFallback;
   /** Receives the one-per-signature fallback warnings; default `console.warn`. */
   warn?: (message: string) => void;
   /**
@@ -135,6 +149,7 @@ export class CompiledStepRunner<
   private readonly evalFeeds = new Map<string, { dataId: object; tensor: ort.Tensor }>();
   private eager: EagerStepRunner<M, B, O> | null = null;
   private readonly warn: (message: string) => void;
+  private readonly fallback: EngineFallback;
   /** Where compiled steps spend their time (training and evaluation steps together). */
   readonly phaseTimes: StepPhaseTimes = {
     steps: 0,
@@ -151,6 +166,7 @@ export class CompiledStepRunner<
     private readonly opts: CompiledStepOptions = {},
   ) {
     this.warn = opts.warn ?? ((m) => console.warn(m));
+    this.fallback = opts.fallback ?? resolveEngineFallback(null);
   }
 
   /** How the step for this batch signature runs: 'compiled', 'eager', or 'new' if not yet seen. */
@@ -378,10 +394,13 @@ export class CompiledStepRunner<
       lowered = lowerTrace(trace, outs);
       this.phaseTimes.lowerMs += performance.now() - lowerStart;
     } catch (err) {
-      const why =
-        err instanceof UnmappedKernelsError
-          ? `kernel(s) without an ONNX lowering: ${err.kernels.join(', ')}`
-          : (err as Error).message;
+      const why = (err as Error).message;
+      if (this.fallback === 'error') {
+        throw new Error(
+          `engine: the ${what} step cannot be compiled (runtime.engine_fallback is 'error'): ${why}`,
+          { cause: err },
+        );
+      }
       this.warn(`engine: the ${what} step runs eagerly on tfjs (not compiled): ${why}`);
       return { kind: 'eager' };
     }

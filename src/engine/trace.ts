@@ -22,6 +22,7 @@
  * trace records it in {@link Trace.dataReads} and the compiled step refuses to compile it.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { activeLayerPath } from '../core/layer.js';
 import type { Rng } from '../core/random.js';
 import { setRandomObserver, type RandomDraw } from '../core/random_ops.js';
 
@@ -49,6 +50,8 @@ export interface KernelCall {
   readonly attrs: Readonly<Record<string, unknown>>;
   readonly inputs: { name: string; value: TracedValue }[];
   readonly outputs: TracedValue[];
+  /** Keras path of the layer whose `apply` made the call; null outside layers (gradients, losses). */
+  readonly layer: string | null;
 }
 
 /** A random tensor drawn during the trace, with the stream it came from. */
@@ -487,7 +490,14 @@ export class Trace {
       else this.buffers.set(info.dataId, { views: [value] });
       return value;
     });
-    this.calls.push({ index, kernelName, attrs: copyAttrs(attrs), inputs: ins, outputs: outs });
+    this.calls.push({
+      index,
+      kernelName,
+      attrs: copyAttrs(attrs),
+      inputs: ins,
+      outputs: outs,
+      layer: activeLayerPath(),
+    });
   }
 
   /** Notes a JavaScript read of a buffer (from the patched backend read functions). */

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, usesCompiledSteps } from '../core/backend/index.js';
+import { initBackend, resolveEngineFallback, usesCompiledSteps } from '../core/backend/index.js';
 import { resolveConfig } from '../core/config/index.js';
 import { writeParamsYaml } from '../core/config/load.js';
 import type { ExperimentConfigBase } from '../core/config/definitions.js';
@@ -81,6 +81,11 @@ export function buildTrainer(
   compiledSteps?: CompiledStepRunnerFactory,
 ): { task: AnyTask; trainer: Trainer<never, never, never> } {
   const { config, taskEntry } = resolved;
+  if (config.runtime.engine_fallback !== null && !usesCompiledSteps(backend)) {
+    throw new Error(
+      `runtime.engine_fallback applies to compiled steps (backend 'onnx'); the backend is '${backend}'`,
+    );
+  }
   if (usesCompiledSteps(backend) && !compiledSteps) {
     throw new Error(
       `backend '${backend}' runs compiled steps: pass the engine's createCompiledStepRunner ` +
@@ -101,6 +106,7 @@ export function buildTrainer(
         ? (parts) =>
             compiledSteps(parts, {
               intraOpNumThreads: config.runtime.num_threads || undefined,
+              fallback: resolveEngineFallback(config.runtime.engine_fallback),
               warn: (m) => (events?.onMessage ? events.onMessage(m) : console.warn(m)),
             })
         : undefined,

@@ -161,7 +161,10 @@ testOnEachBackend(
       const compiledParts = setup('bottleneck', 'sgd');
       const eager = new EagerStepRunner(eagerParts);
       const warnings: string[] = [];
-      const runner = createCompiledStepRunner(compiledParts, { warn: (m) => warnings.push(m) });
+      const runner = createCompiledStepRunner(compiledParts, {
+        fallback: 'warn',
+        warn: (m) => warnings.push(m),
+      });
       for (let step = 1; step <= 3; step++) {
         const batch = eagerParts.task.batch(4, step);
         const e = await eager.trainStep(batch, 0.1, step);

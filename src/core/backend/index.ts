@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradients in Node ("gradient function not found for RealDiv").
 import 'vision-garden/tfjs-gradients';
+import type { EngineFallback } from '../step_parts.js';
 
 export const BACKEND_NAMES = ['onnx', 'cpu', 'wasm', 'tensorflow', 'webgpu', 'webgl'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -99,6 +100,20 @@ export async function initBackend(name: string, opts: BackendOptions = {}): Prom
 /** Whether steps run compiled on ONNX Runtime for this backend name. */
 export function usesCompiledSteps(name: string): boolean {
   return name === 'onnx';
+}
+
+/**
+ * What the engine does with a step it cannot compile (runtime.engine_fallback): the configured
+ * value, else 'error' under CI (`CI` set and not 'false'/'0') or node's test runner
+ * (`NODE_TEST_CONTEXT`), so a missing lowering fails loudly there, and 'warn' for users.
+ */
+export function resolveEngineFallback(
+  configured: EngineFallback | null | undefined,
+  env: Record<string, string | undefined> = typeof process === 'undefined' ? {} : process.env,
+): EngineFallback {
+  if (configured) return configured;
+  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+  return ci || env.NODE_TEST_CONTEXT !== undefined ? 'error' : 'warn';
 }
 
 /** The active backend's name. */
