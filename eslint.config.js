@@ -20,32 +20,54 @@ const LAYERS = {
   cli: null, // everything
 };
 
+/** ONNX Runtime for Node is imported in one place; the engine takes the runtime as a parameter. */
+const ORT_NODE = {
+  name: 'onnxruntime-node',
+  message:
+    'import onnxruntime-node only in src/engine/node_runtime.ts (the engine takes the runtime as a parameter)',
+};
+const ORT_HOME = 'src/engine/node_runtime.ts';
+
+/** The no-restricted-imports options for a file `depth` folders below `src/<layer>/`'s parent. */
+function importRule(layer, depth, { ort }) {
+  const allowed = LAYERS[layer];
+  const forbidden =
+    allowed === null ? [] : Object.keys(LAYERS).filter((n) => n !== layer && !allowed.includes(n));
+  const patterns = forbidden.length
+    ? [
+        {
+          regex: `^(\\.\\./){${depth}}(${forbidden.join('|')})(/|\\.js$|$)`,
+          message: `src/${layer} may import ${allowed.length ? allowed.join(', ') : 'only itself'} (docs/architecture.md)`,
+        },
+      ]
+    : [];
+  return ['error', { paths: ort ? [] : [ORT_NODE], patterns }];
+}
+
 /**
  * One config per layer and folder depth: relative imports are matched as written, so
  * `../engine/x.js` from `src/train/a.ts` and `../../engine/x.js` from `src/train/b/c.ts` both
  * reach `src/engine`.
  */
 function layerRules() {
-  const names = Object.keys(LAYERS);
   const out = [];
-  for (const [layer, allowed] of Object.entries(LAYERS)) {
-    const forbidden =
-      allowed === null ? [] : names.filter((n) => n !== layer && !allowed.includes(n));
+  for (const layer of Object.keys(LAYERS)) {
     for (let depth = 1; depth <= 6; depth++) {
-      const patterns = forbidden.length
-        ? [
-            {
-              regex: `^(\\.\\./){${depth}}(${forbidden.join('|')})(/|\\.js$|$)`,
-              message: `src/${layer} may import ${allowed.length ? allowed.join(', ') : 'only itself'} (docs/architecture.md)`,
-            },
-          ]
-        : [];
       out.push({
         files: [`src/${layer}/${'*/'.repeat(depth - 1)}*.ts`],
-        rules: { 'no-restricted-imports': ['error', { patterns }] },
+        ignores: [ORT_HOME],
+        rules: { 'no-restricted-imports': importRule(layer, depth, { ort: false }) },
       });
     }
   }
+  out.push({
+    files: ['src/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [ORT_NODE] }] },
+  });
+  out.push({
+    files: [ORT_HOME],
+    rules: { 'no-restricted-imports': importRule('engine', 1, { ort: true }) },
+  });
   return out;
 }
 

@@ -27,14 +27,13 @@
  * eagerly for that signature, after one warning that names the reason.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type * as ort from 'onnxruntime-node';
 import type { Layer } from '../core/layer.js';
 import { Rng } from '../core/random.js';
 import { uniformFromSeed } from '../core/random_ops.js';
 import type { StepResult, StepRunner } from '../core/step.js';
 import type { Batch } from '../core/task.js';
 import { EagerStepRunner } from '../core/eager_step.js';
-import { resolveEngineFallback } from '../core/backend/index.js';
+import { prepareTfjsBackend, resolveEngineFallback } from '../core/backend/index.js';
 import {
   checkStepScalars,
   emaDecay,
@@ -43,7 +42,17 @@ import {
   type StepParts,
 } from '../core/step_parts.js';
 import { lowerTrace, type LoweredModel } from './lower.js';
-import { createSession, fromOrt, scalarOf, toOrt, type SessionOptions } from './session.js';
+import {
+  createSession,
+  fromOrt,
+  ortRuntime,
+  scalarOf,
+  toOrt,
+  type OrtRuntime,
+  type OrtSession,
+  type OrtTensor,
+  type SessionOptions,
+} from './session.js';
 import { Trace, type TracedRandom, type TracedValue } from './trace.js';
 
 export interface CompiledStepOptions extends SessionOptions {
@@ -85,7 +94,9 @@ type OutputTemplate =
 
 interface Program {
   kind: 'compiled';
-  session: ort.InferenceSession;
+  session: OrtSession;
+  /** The runtime the session runs on (makes its input tensors). */
+  runtime: OrtRuntime;
   lowered: LoweredModel;
   randoms: TracedRandom[];
   /** The stream each draw is redrawn from every step (aligned with `randoms`). */
@@ -146,7 +157,7 @@ export class CompiledStepRunner<
 > implements StepRunner<B, O> {
   private readonly programs = new Map<string, Program | Fallback>();
   /** ORT copies of the state fed to evaluation steps, by input name, with the tfjs buffer copied. */
-  private readonly evalFeeds = new Map<string, { dataId: object; tensor: ort.Tensor }>();
+  private readonly evalFeeds = new Map<string, { dataId: object; tensor: OrtTensor }>();
   private eager: EagerStepRunner<M, B, O> | null = null;
   private readonly warn: (message: string) => void;
   private readonly fallback: EngineFallback;
@@ -300,13 +311,11 @@ export class CompiledStepRunner<
     const semanticsOf = active === 'cpu' || active === 'wasm' ? active : undefined;
     const trace = new Trace({ shapeOnly: true, semanticsOf });
     if (target === active) return { trace, restore: async () => {} };
-    if (target === 'cpu' && !tf.findBackend('cpu')) await import('@tensorflow/tfjs-backend-cpu');
-    if (!tf.findBackend(target)) {
-      throw new Error(
-        `engine: traceOn '${target}' needs the tfjs ${target} backend registered ` +
-          `(import '@tensorflow/tfjs-backend-${target}')`,
-      );
+    if (target !== 'cpu' && target !== 'wasm') {
+      throw new Error(`engine: cannot trace on the tfjs backend '${target}' (traceOn: cpu or wasm)`);
     }
+    // Registered as initBackend does it (no tfjs Node banner from the cpu backend).
+    await prepareTfjsBackend(target);
     await tf.setBackend(target);
     return {
       trace,
@@ -405,13 +414,15 @@ export class CompiledStepRunner<
       return { kind: 'eager' };
     }
     const sessionStart = performance.now();
-    const session = await createSession(lowered.bytes, this.opts);
+    const runtime = await ortRuntime(this.opts);
+    const session = await createSession(lowered.bytes, { ...this.opts, runtime });
     this.phaseTimes.sessionMs += performance.now() - sessionStart;
     const liveRandoms = new Set<number>();
     for (const gi of lowered.inputs) if (gi.kind === 'random') liveRandoms.add(gi.index);
     return {
       kind: 'compiled',
       session,
+      runtime,
       lowered,
       randoms: trace.randoms,
       streams: trace.randoms.map(streamOf),
@@ -429,7 +440,7 @@ export class CompiledStepRunner<
     scalars: Record<string, number>,
     training: boolean,
   ): Promise<StepResult<O>> {
-    const { lowered } = program;
+    const { lowered, runtime } = program;
     const t0 = performance.now();
     const byName = new Map<string, tf.Tensor>();
     for (const s of this.stateVariables(training)) byName.set(s.name, s.variable);
@@ -445,20 +456,20 @@ export class CompiledStepRunner<
         temporaries.push(t);
       }
     });
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, OrtTensor> = {};
     // Training assigns new weights every step, so nothing is kept; evaluation reuses the ORT copy
     // of a weight while its tfjs buffer is the same (a tfjs buffer never changes its values;
     // `assign` gives a variable a new one), so repeated eval steps skip copying the weights.
     if (training) this.evalFeeds.clear();
     for (const gi of lowered.inputs) {
       if (gi.kind === 'random') {
-        feeds[gi.onnxName] = toOrt(randomTensors.get(gi.index) as tf.Tensor);
+        feeds[gi.onnxName] = toOrt(runtime, randomTensors.get(gi.index) as tf.Tensor);
         continue;
       }
       if (gi.name in scalars) {
         const t = tf.scalar(scalars[gi.name]);
         temporaries.push(t);
-        feeds[gi.onnxName] = toOrt(t);
+        feeds[gi.onnxName] = toOrt(runtime, t);
         continue;
       }
       const t = byName.get(gi.name);
@@ -470,19 +481,19 @@ export class CompiledStepRunner<
         );
       }
       if (training || gi.name.startsWith('batch/')) {
-        feeds[gi.onnxName] = toOrt(t);
+        feeds[gi.onnxName] = toOrt(runtime, t);
         continue;
       }
       const cached = this.evalFeeds.get(gi.name);
       if (cached && cached.dataId === t.dataId) {
         feeds[gi.onnxName] = cached.tensor;
       } else {
-        const tensor = toOrt(t);
+        const tensor = toOrt(runtime, t);
         this.evalFeeds.set(gi.name, { dataId: t.dataId, tensor });
         feeds[gi.onnxName] = tensor;
       }
     }
-    let result: ort.InferenceSession.OnnxValueMapType;
+    let result: Record<string, OrtTensor>;
     const t1 = performance.now();
     try {
       result = await program.session.run(feeds);
@@ -490,7 +501,7 @@ export class CompiledStepRunner<
       tf.dispose(temporaries);
     }
     const t2 = performance.now();
-    const outputAt = (i: number): ort.Tensor => result[lowered.outputNames[i]] as ort.Tensor;
+    const outputAt = (i: number): OrtTensor => result[lowered.outputNames[i]] as OrtTensor;
     const tensorAt = (i: number): tf.Tensor => {
       const info = program.outputInfo[i];
       return fromOrt(outputAt(i), info.shape, info.dtype);

@@ -85,16 +85,28 @@ export async function initBackend(name: string, opts: BackendOptions = {}): Prom
     throw new BackendError(`unknown backend '${name}'; choose one of: ${BACKEND_NAMES.join(', ')}`);
   }
   const tfjsName = tfjsBackendFor(name);
-  await loaders[tfjsName](opts);
+  await prepareTfjsBackend(tfjsName, opts);
   const ok = await tf.setBackend(tfjsName);
   if (!ok) throw new BackendError(`backend '${name}' failed to initialise on this machine`);
   await tf.ready();
-  if (tfjsName === 'cpu') {
-    // The cpu backend prints a "install tfjs-node" banner on first use; our CLI says which
-    // backends exist instead.
-    (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
-  }
   return name;
+}
+
+/**
+ * Loads and registers a tfjs backend without activating it, prepared as {@link initBackend}
+ * prepares it: the wasm training kernels registered, and the cpu backend's "Hi, looks like you
+ * are running TensorFlow.js in Node.js" banner (printed on its first tensor) turned off; our CLI
+ * says which backends exist instead. The engine uses this for its tracing backend.
+ */
+export async function prepareTfjsBackend(
+  name: Exclude<BackendName, 'onnx'>,
+  opts: BackendOptions = {},
+): Promise<void> {
+  await loaders[name](opts);
+  if (name === 'cpu') {
+    const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+    if (cpu) cpu.firstUse = false;
+  }
 }
 
 /** Whether steps run compiled on ONNX Runtime for this backend name. */
