@@ -31,17 +31,28 @@ import type { Layer } from '../core/layer.js';
 import { Rng } from '../core/random.js';
 import { uniformFromSeed } from '../core/random_ops.js';
 import type { StepResult, StepRunner } from '../core/step.js';
-import type { Batch } from '../core/task.js';
+import type { Batch, Losses } from '../core/task.js';
 import { EagerStepRunner } from '../core/eager_step.js';
-import { prepareTfjsBackend, resolveEngineFallback } from '../core/backend/index.js';
+import { resolveEngineFallback } from '../core/backend/index.js';
 import {
   checkStepScalars,
   emaDecay,
+  evalStepValues,
   trainStepValues,
   type EngineFallback,
   type StepParts,
 } from '../core/step_parts.js';
+import {
+  bindTensors,
+  captureRefusal,
+  ownBuffers,
+  signatureOf,
+  startCapture,
+  type TraceOn,
+} from './capture.js';
+import { CompiledModel, emptyPhaseTimes, type PhaseTimes } from './compile_model.js';
 import { lowerTrace, type LoweredModel } from './lower.js';
+import { disposeTensors, rebuild, templateOf, type OutputTemplate } from './structure.js';
 import {
   createSession,
   fromOrt,
@@ -53,7 +64,7 @@ import {
   type OrtTensor,
   type SessionOptions,
 } from './session.js';
-import { Trace, type TracedRandom, type TracedValue } from './trace.js';
+import type { Trace, TracedRandom, TracedValue } from './trace.js';
 
 export interface CompiledStepOptions extends SessionOptions {
   /**
@@ -64,16 +75,8 @@ export interface CompiledStepOptions extends SessionOptions {
   fallback?: EngineFallback;
   /** Receives the one-per-signature fallback warnings; default `console.warn`. */
   warn?: (message: string) => void;
-  /**
-   * The tfjs backend the capturing run records on: 'cpu' (default), 'wasm', or 'active' (keep
-   * the active backend). The capture is shape-only (see TraceOptions.shapeOnly in ./trace.ts):
-   * convolutions, matrix products, elementwise and reduction kernels are not computed, so the
-   * capture costs little on either backend (cpu was as fast as wasm or faster: demo 1.87 vs
-   * 2.01 s first step); its memory is every intermediate of one step, which on cpu lives in
-   * ordinary ArrayBuffers while the wasm heap stops at 4 GiB (a ResNet-50 224 training step at
-   * batch 8 outgrows it).
-   */
-  traceOn?: 'cpu' | 'wasm' | 'active';
+  /** The tfjs backend the capture records on (TraceOn in ./capture.ts); default 'cpu'. */
+  traceOn?: TraceOn;
 }
 
 /** A variable the graph reads and may write: weight, slot or EMA shadow. */
@@ -82,15 +85,6 @@ interface StateVariable {
   name: string;
   variable: tf.Variable;
 }
-
-/** A leaf of the model-output structure: the output index that holds it. */
-type OutputTemplate =
-  | { tensor: number }
-  | { value: unknown }
-  | { array: OutputTemplate[] }
-  | {
-      object: [string, OutputTemplate][];
-    };
 
 interface Program {
   kind: 'compiled';
@@ -112,42 +106,16 @@ interface Program {
   outputInfo: TracedValue[];
 }
 
-/**
- * Cumulative wall time of the compiled steps' phases, in milliseconds (for benchmarks):
- *  - `trace`: the eager step(s) run under a trace (one per input signature);
- *  - `lower`: lowering traces to ONNX; `session`: creating the ORT sessions;
- *  - `feed`: random draws and tfjs → ORT input tensors (weights, slots, shadows, batch);
- *  - `run`: `InferenceSession.run`;
- *  - `fetch`: losses to numbers, new values assigned to the tfjs variables, output tensors.
- */
-export interface StepPhaseTimes {
-  /** Compiled steps run (training and evaluation). */
-  steps: number;
-  traceMs: number;
-  lowerMs: number;
-  sessionMs: number;
-  feedMs: number;
-  runMs: number;
-  fetchMs: number;
-}
+/** Where compiled steps spend their time (PhaseTimes of ./compile_model.ts). */
+export type StepPhaseTimes = PhaseTimes;
 
 interface Fallback {
   kind: 'eager';
 }
 
-function isTensor(x: unknown): x is tf.Tensor {
-  return x instanceof tf.Tensor;
-}
-
-/** Input signature of a batch: keys, shapes and dtypes. */
+/** Input signature of a batch: mode, keys, shapes and dtypes. */
 function signature(mode: string, batch: Batch): string {
-  const keys = Object.keys(batch).sort();
-  return `${mode}|${keys.map((k) => `${k}:${batch[k].shape.join('x')}:${batch[k].dtype}`).join('|')}`;
-}
-
-/** Replaces a variable's buffer by a private copy when another bound tensor shares it. */
-function ownBuffer(v: tf.Variable): void {
-  tf.tidy(() => v.assign(tf.tensor(v.dataSync().slice(), v.shape, v.dtype)));
+  return `${mode}|${signatureOf(batch)}`;
 }
 
 export class CompiledStepRunner<
@@ -156,21 +124,13 @@ export class CompiledStepRunner<
   O,
 > implements StepRunner<B, O> {
   private readonly programs = new Map<string, Program | Fallback>();
-  /** ORT copies of the state fed to evaluation steps, by input name, with the tfjs buffer copied. */
-  private readonly evalFeeds = new Map<string, { dataId: object; tensor: OrtTensor }>();
+  /** The evaluation forward pass, compiled per batch signature (./compile_model.ts). */
+  private evalModel: CompiledModel<{ losses: Losses; outputs: O }> | null = null;
   private eager: EagerStepRunner<M, B, O> | null = null;
   private readonly warn: (message: string) => void;
   private readonly fallback: EngineFallback;
   /** Where compiled steps spend their time (training and evaluation steps together). */
-  readonly phaseTimes: StepPhaseTimes = {
-    steps: 0,
-    traceMs: 0,
-    lowerMs: 0,
-    sessionMs: 0,
-    feedMs: 0,
-    runMs: 0,
-    fetchMs: 0,
-  };
+  readonly phaseTimes: StepPhaseTimes = emptyPhaseTimes();
 
   constructor(
     private readonly parts: StepParts<M, B, O>,
@@ -182,6 +142,7 @@ export class CompiledStepRunner<
 
   /** How the step for this batch signature runs: 'compiled', 'eager', or 'new' if not yet seen. */
   modeFor(mode: 'train' | 'eval', batch: B): 'compiled' | 'eager' | 'new' {
+    if (mode === 'eval') return this.evalModel?.modeFor(batch) ?? 'new';
     const p = this.programs.get(signature(mode, batch));
     return p ? p.kind : 'new';
   }
@@ -204,11 +165,7 @@ export class CompiledStepRunner<
       if (ema)
         for (const s of ema.variables()) out.push({ name: `ema/${s.name}`, variable: s.variable });
     }
-    const seen = new Set<object>();
-    for (const s of out) {
-      if (seen.has(s.variable.dataId)) ownBuffer(s.variable);
-      seen.add(s.variable.dataId);
-    }
+    ownBuffers(out);
     return out;
   }
 
@@ -226,20 +183,27 @@ export class CompiledStepRunner<
       step,
       ema_decay: this.parts.ema ? emaDecay(this.parts.ema.config, step) : 0,
     };
-    const result = await this.run(program, batch, scalars, true);
+    // Training gives every weight a new buffer: the evaluation's cached weight copies are stale.
+    this.evalModel?.releaseFeeds();
+    const result = await this.run(program, batch, scalars);
     result.logs.learning_rate = learningRate;
     return result;
   }
 
   async evalStep(batch: B): Promise<StepResult<O>> {
-    const key = signature('eval', batch);
-    let program = this.programs.get(key);
-    if (!program) {
-      program = await this.compileEval(batch);
-      this.programs.set(key, program);
-    }
-    if (program.kind === 'eager') return this.eagerRunner().evalStep(batch);
-    return this.run(program, batch, {}, false);
+    this.evalModel ??= new CompiledModel((b) => evalStepValues(this.parts, b as B), {
+      ...this.opts,
+      variables: this.stateVariables(false),
+      fallback: this.fallback,
+      warn: this.warn,
+      times: this.phaseTimes,
+      what: 'evaluation step',
+    });
+    const { losses, outputs } = await this.evalModel.run(batch);
+    const logs: Record<string, number> = {};
+    for (const [name, t] of Object.entries(losses)) logs[name] = (await t.data())[0];
+    tf.dispose(Object.values(losses));
+    return { logs, outputs };
   }
 
   /** Traces one training step (nothing assigned) and builds its session. */
@@ -251,14 +215,14 @@ export class CompiledStepRunner<
     const state = this.stateVariables(true);
     const traceRng = new Rng();
     traceRng.setState(rng.getState());
-    const { trace, restore } = await this.startTrace();
+    const { trace, restore } = await startCapture(this.opts.traceOn);
     const scalars = {
       lr: tf.scalar(lr),
       step: tf.scalar(step),
       ema_decay: tf.scalar(ema ? emaDecay(ema.config, step) : 0),
     };
     for (const [k, t] of Object.entries(scalars)) trace.bindInput(k, t);
-    const tracedBatch = this.bindBatch(trace, batch);
+    const tracedBatch = bindTensors(trace, batch, 'batch/') as B;
     for (const s of state) trace.bindInput(s.name, s.variable);
 
     const outs: TracedValue[] = [];
@@ -281,7 +245,7 @@ export class CompiledStepRunner<
             traceRng,
           );
           for (const [name, t] of Object.entries(r.losses)) losses.push([name, emit(t)]);
-          template = this.templateOf(r.outputs, emit);
+          template = templateOf(r.outputs, emit);
           for (const u of r.updates)
             assignments.push({ variable: u.variable, output: emit(u.value) });
           tf.dispose(r.updates.map((u) => u.value));
@@ -299,85 +263,6 @@ export class CompiledStepRunner<
     return this.finish(trace, outs, losses, template, assignments, 'training', streamOf);
   }
 
-  /**
-   * A shape-only trace on the `traceOn` backend (switched to for the capture; `restore` switches
-   * back). Its lowering reproduces the semantics of the backend that was active, where the eager
-   * steps run.
-   */
-  private async startTrace(): Promise<{ trace: Trace; restore: () => Promise<void> }> {
-    const active = tf.getBackend();
-    const wanted = this.opts.traceOn ?? 'cpu';
-    const target = wanted === 'active' ? active : wanted;
-    const semanticsOf = active === 'cpu' || active === 'wasm' ? active : undefined;
-    const trace = new Trace({ shapeOnly: true, semanticsOf });
-    if (target === active) return { trace, restore: async () => {} };
-    if (target !== 'cpu' && target !== 'wasm') {
-      throw new Error(`engine: cannot trace on the tfjs backend '${target}' (traceOn: cpu or wasm)`);
-    }
-    // Registered as initBackend does it (no tfjs Node banner from the cpu backend).
-    await prepareTfjsBackend(target);
-    await tf.setBackend(target);
-    return {
-      trace,
-      restore: async () => {
-        await tf.setBackend(active);
-      },
-    };
-  }
-
-  /** Traces one evaluation forward pass and builds its session. */
-  private async compileEval(batch: B): Promise<Program | Fallback> {
-    const { task, model } = this.parts;
-    const state = this.stateVariables(false);
-    const { trace, restore } = await this.startTrace();
-    const tracedBatch = this.bindBatch(trace, batch);
-    for (const s of state) trace.bindInput(s.name, s.variable);
-    const outs: TracedValue[] = [];
-    const losses: [string, number][] = [];
-    let template: OutputTemplate = { value: null };
-    const emit = (t: tf.Tensor) => {
-      outs.push(trace.lookup(t));
-      return outs.length - 1;
-    };
-    const traceStart = performance.now();
-    try {
-      tf.tidy(() =>
-        trace.run(() => {
-          const r = task.forward(model, tracedBatch, { training: false });
-          for (const [name, t] of Object.entries(r.losses)) losses.push([name, emit(t)]);
-          template = this.templateOf(r.outputs, emit);
-        }),
-      );
-    } finally {
-      await restore();
-    }
-    this.phaseTimes.traceMs += performance.now() - traceStart;
-    return this.finish(trace, outs, losses, template, [], 'evaluation', (r) => r.rng);
-  }
-
-  /** Binds batch tensors as `batch/<key>` (copying any that share a buffer). */
-  private bindBatch(trace: Trace, batch: B): B {
-    const out: Record<string, tf.Tensor> = {};
-    const seen = new Set<object>();
-    for (const key of Object.keys(batch).sort()) {
-      let t = batch[key];
-      if (seen.has(t.dataId)) t = tf.tensor(t.dataSync().slice(), t.shape, t.dtype);
-      seen.add(t.dataId);
-      trace.bindInput(`batch/${key}`, t);
-      out[key] = t;
-    }
-    return out as B;
-  }
-
-  private templateOf(o: unknown, emit: (t: tf.Tensor) => number): OutputTemplate {
-    if (isTensor(o)) return { tensor: emit(o) };
-    if (Array.isArray(o)) return { array: o.map((v) => this.templateOf(v, emit)) };
-    if (o && typeof o === 'object') {
-      return { object: Object.entries(o).map(([k, v]) => [k, this.templateOf(v, emit)]) };
-    }
-    return { value: o };
-  }
-
   private async finish(
     trace: Trace,
     outs: TracedValue[],
@@ -387,15 +272,7 @@ export class CompiledStepRunner<
     what: string,
     streamOf: (r: TracedRandom) => Rng,
   ): Promise<Program | Fallback> {
-    const reason = (() => {
-      if (trace.dataReads.length) {
-        return `it reads traced values in JavaScript (${trace.dataReads.slice(0, 3).join('; ')})`;
-      }
-      if (trace.unboundVariables.length) {
-        return `it reads variables that are not model weights, slots or EMA shadows (${trace.unboundVariables.slice(0, 3).join(', ')})`;
-      }
-      return null;
-    })();
+    const reason = captureRefusal(trace, 'model weights, slots or EMA shadows');
     let lowered: LoweredModel;
     try {
       if (reason) throw new Error(reason);
@@ -438,12 +315,11 @@ export class CompiledStepRunner<
     program: Program,
     batch: B,
     scalars: Record<string, number>,
-    training: boolean,
   ): Promise<StepResult<O>> {
     const { lowered, runtime } = program;
     const t0 = performance.now();
     const byName = new Map<string, tf.Tensor>();
-    for (const s of this.stateVariables(training)) byName.set(s.name, s.variable);
+    for (const s of this.stateVariables(true)) byName.set(s.name, s.variable);
     for (const [k, t] of Object.entries(batch)) byName.set(`batch/${k}`, t);
     const temporaries: tf.Tensor[] = [];
     const randomTensors = new Map<number, tf.Tensor>();
@@ -457,10 +333,7 @@ export class CompiledStepRunner<
       }
     });
     const feeds: Record<string, OrtTensor> = {};
-    // Training assigns new weights every step, so nothing is kept; evaluation reuses the ORT copy
-    // of a weight while its tfjs buffer is the same (a tfjs buffer never changes its values;
-    // `assign` gives a variable a new one), so repeated eval steps skip copying the weights.
-    if (training) this.evalFeeds.clear();
+    // Training assigns new weights every step, so no ORT copy is kept between steps.
     for (const gi of lowered.inputs) {
       if (gi.kind === 'random') {
         feeds[gi.onnxName] = toOrt(runtime, randomTensors.get(gi.index) as tf.Tensor);
@@ -480,18 +353,7 @@ export class CompiledStepRunner<
           `engine: '${gi.name}' is [${t.shape}] ${t.dtype}, the step was compiled for [${gi.value.shape}] ${gi.value.dtype}`,
         );
       }
-      if (training || gi.name.startsWith('batch/')) {
-        feeds[gi.onnxName] = toOrt(runtime, t);
-        continue;
-      }
-      const cached = this.evalFeeds.get(gi.name);
-      if (cached && cached.dataId === t.dataId) {
-        feeds[gi.onnxName] = cached.tensor;
-      } else {
-        const tensor = toOrt(runtime, t);
-        this.evalFeeds.set(gi.name, { dataId: t.dataId, tensor });
-        feeds[gi.onnxName] = tensor;
-      }
+      feeds[gi.onnxName] = toOrt(runtime, t);
     }
     let result: Record<string, OrtTensor>;
     const t1 = performance.now();
@@ -531,18 +393,6 @@ export class CompiledStepRunner<
     }
     this.programs.clear();
   }
-}
-
-function disposeTensors(o: unknown): void {
-  if (isTensor(o)) o.dispose();
-  else if (o && typeof o === 'object') for (const v of Object.values(o)) disposeTensors(v);
-}
-
-function rebuild(t: OutputTemplate, tensorAt: (i: number) => tf.Tensor): unknown {
-  if ('tensor' in t) return tensorAt(t.tensor);
-  if ('array' in t) return t.array.map((v) => rebuild(v, tensorAt));
-  if ('object' in t) return Object.fromEntries(t.object.map(([k, v]) => [k, rebuild(v, tensorAt)]));
-  return t.value;
 }
 
 /**

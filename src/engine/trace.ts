@@ -380,6 +380,11 @@ export class Trace {
     return v;
   }
 
+  /** Whether `tensor`'s buffer is already bound (an input or a random draw). */
+  isBound(tensor: tf.Tensor): boolean {
+    return this.buffers.has(tensor.dataId);
+  }
+
   /** Declares `tensor` a named graph input (call before {@link run}). */
   bindInput(name: string, tensor: tf.Tensor): TracedValue {
     if (this.inputs.has(name)) throw new Error(`trace: input '${name}' is bound twice`);

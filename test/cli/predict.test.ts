@@ -344,6 +344,14 @@ test('predict prints the top-5 shapes of a trained checkpoint, as an independent
   for (const r of emaRows) assert.equal(r.percent, 12.5, ema);
   const raw = parseRows(await runPredict([...base, '--no_ema', png]));
   assert.deepEqual(raw, rows);
+  // --backend onnx runs the classifier compiled (engine_fallback 'error' under the test runner):
+  // the same ranking and percentages.
+  const onnx = parseRows(await runPredict([...base.slice(0, -1), 'onnx', '--no_ema', png]));
+  assert.deepEqual(
+    onnx.map((r) => r.id),
+    rows.map((r) => r.id),
+  );
+  onnx.forEach((r, k) => assert.ok(Math.abs(r.percent - rows[k].percent) <= 0.011, `${r.percent}`));
 
   // JSON output carries the same ranking.
   const json = JSON.parse(await runPredict([...base, '--no_ema', '--json', png])) as {
