@@ -4,7 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { prepareTfjsBackend } from '../core/backend/index.js';
-import { Trace } from './trace.js';
+import type { Rng } from '../core/random.js';
+import { uniformFromSeed } from '../core/random_ops.js';
+import { Trace, type TracedRandom } from './trace.js';
 
 /**
  * The tfjs backend a capture records on: 'cpu' (default), 'wasm', or 'active' (keep the active
@@ -87,4 +89,21 @@ export function signatureOf(inputs: Record<string, tf.Tensor>): string {
     .sort()
     .map((k) => `${k}:${inputs[k].shape.join('x')}:${inputs[k].dtype}`)
     .join('|');
+}
+
+/**
+ * The random inputs of one compiled run: every traced draw consumes one seed of its stream, live
+ * or not, exactly as the eager layers do; the live ones (graph inputs) are drawn, by draw index.
+ */
+export function drawRandoms(
+  randoms: TracedRandom[],
+  streams: Rng[],
+  live: Set<number>,
+): Map<number, tf.Tensor> {
+  const drawn = new Map<number, tf.Tensor>();
+  randoms.forEach((r, i) => {
+    const seed = streams[i].seed();
+    if (live.has(i)) drawn.set(i, uniformFromSeed(r.shape, seed, r.minval, r.maxval));
+  });
+  return drawn;
 }

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../core/random.js';
-import { uniformFromSeed } from '../core/random_ops.js';
+import { drawRandoms } from './capture.js';
 import { lowerTrace, type LoweredModel } from './lower.js';
 import {
   createSession,
@@ -70,6 +70,8 @@ export async function compileFunction(
   const runtime = await ortRuntime(opts);
   const session = await createSession(lowered.bytes, { ...opts, runtime });
   const outValues = lowered.outputNames.map((_, i) => i);
+  const live = new Set<number>();
+  for (const gi of lowered.inputs) if (gi.kind === 'random') live.add(gi.index);
   const shapes = new Map(Object.entries(example).map(([k, t]) => [k, t.shape.join(',')]));
   return {
     opTypes: lowered.opTypes,
@@ -77,20 +79,19 @@ export async function compileFunction(
     randomDraws: lowered.randoms.length,
     async run(inputs, rng) {
       const feeds: Record<string, OrtTensor> = {};
-      const drawn: tf.Tensor[] = [];
-      if (lowered.randoms.length) {
-        if (!rng) {
-          throw new Error(
-            `engine: the compiled function makes ${lowered.randoms.length} random draw(s); pass an Rng to run()`,
-          );
-        }
-        lowered.randoms.forEach((r) => {
-          drawn.push(uniformFromSeed(r.shape, rng.seed(), r.minval, r.maxval));
-        });
+      if (lowered.randoms.length && !rng) {
+        throw new Error(
+          `engine: the compiled function makes ${lowered.randoms.length} random draw(s); pass an Rng to run()`,
+        );
       }
+      const drawn = drawRandoms(
+        lowered.randoms,
+        lowered.randoms.map(() => rng as Rng),
+        live,
+      );
       for (const gi of lowered.inputs) {
         if (gi.kind === 'random') {
-          feeds[gi.onnxName] = toOrt(runtime, drawn[gi.index]);
+          feeds[gi.onnxName] = toOrt(runtime, drawn.get(gi.index) as tf.Tensor);
           continue;
         }
         const t = inputs[gi.name];
@@ -106,7 +107,7 @@ export async function compileFunction(
       try {
         result = await session.run(feeds);
       } finally {
-        tf.dispose(drawn);
+        tf.dispose([...drawn.values()]);
       }
       return outValues.map((i) => {
         const name = lowered.outputNames[i];

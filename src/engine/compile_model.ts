@@ -22,11 +22,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveEngineFallback } from '../core/backend/index.js';
-import { uniformFromSeed } from '../core/random_ops.js';
 import { keepAll, type EngineFallback, type NamedVariable } from '../core/step_parts.js';
 import {
   bindTensors,
   captureRefusal,
+  drawRandoms,
   ownBuffers,
   signatureOf,
   startCapture,
@@ -298,17 +298,13 @@ export class CompiledModel<O> {
       byName.set(v.name, v.variable);
       variableNames.add(v.name);
     }
-    const temporaries: tf.Tensor[] = [];
-    const drawn = new Map<number, tf.Tensor>();
-    // Every traced draw consumes one seed of its stream, live or not, as the eager layers do.
-    p.randoms.forEach((r, i) => {
-      const seed = r.rng.seed();
-      if (p.liveRandoms.has(i)) {
-        const t = uniformFromSeed(r.shape, seed, r.minval, r.maxval);
-        drawn.set(i, t);
-        temporaries.push(t);
-      }
-    });
+    // Draws redraw from the streams the traced layers drew from.
+    const drawn = drawRandoms(
+      p.randoms,
+      p.randoms.map((r) => r.rng),
+      p.liveRandoms,
+    );
+    const temporaries: tf.Tensor[] = [...drawn.values()];
     const feeds: Record<string, OrtTensor> = {};
     for (const gi of p.lowered.inputs) {
       if (gi.kind === 'random') {

@@ -1,7 +1,8 @@
 /**
  * The compiled step runner: the {@link StepRunner} of src/core/step.ts, with each training and
- * evaluation step captured once per input signature into one ONNX graph and run by one
- * onnxruntime-node session.
+ * evaluation step captured once per input signature into one ONNX graph and run by one ONNX
+ * Runtime session (onnxruntime-node unless `runtime` is given). Evaluation steps are a
+ * {@link CompiledModel} of the forward pass (./compile_model.ts).
  *
  * Capture: the first step of a signature (batch keys, shapes, dtypes) runs the eager step once,
  * shape-only (heavy kernels not computed), on tfjs-backend-cpu (`traceOn`) under a kernel
@@ -29,7 +30,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Layer } from '../core/layer.js';
 import { Rng } from '../core/random.js';
-import { uniformFromSeed } from '../core/random_ops.js';
 import type { StepResult, StepRunner } from '../core/step.js';
 import type { Batch, Losses } from '../core/task.js';
 import { EagerStepRunner } from '../core/eager_step.js';
@@ -45,6 +45,7 @@ import {
 import {
   bindTensors,
   captureRefusal,
+  drawRandoms,
   ownBuffers,
   signatureOf,
   startCapture,
@@ -321,17 +322,8 @@ export class CompiledStepRunner<
     const byName = new Map<string, tf.Tensor>();
     for (const s of this.stateVariables(true)) byName.set(s.name, s.variable);
     for (const [k, t] of Object.entries(batch)) byName.set(`batch/${k}`, t);
-    const temporaries: tf.Tensor[] = [];
-    const randomTensors = new Map<number, tf.Tensor>();
-    program.randoms.forEach((r, i) => {
-      // Every traced draw consumes one seed, live or not, exactly as the eager layers do.
-      const seed = program.streams[i].seed();
-      if (program.liveRandoms.has(i)) {
-        const t = uniformFromSeed(r.shape, seed, r.minval, r.maxval);
-        randomTensors.set(i, t);
-        temporaries.push(t);
-      }
-    });
+    const randomTensors = drawRandoms(program.randoms, program.streams, program.liveRandoms);
+    const temporaries: tf.Tensor[] = [...randomTensors.values()];
     const feeds: Record<string, OrtTensor> = {};
     // Training assigns new weights every step, so no ORT copy is kept between steps.
     for (const gi of lowered.inputs) {
