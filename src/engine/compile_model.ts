@@ -150,13 +150,22 @@ export class CompiledModel<O> {
     return this.programs.size;
   }
 
+  /** Input names of the signature of `inputs` (compiled), sorted, then the variables' names. */
+  inputNames(inputs: Record<string, tf.Tensor>): string[] {
+    return [...this.compiled(inputs).inputNames, ...this.variables.map((v) => v.name)];
+  }
+
   /** Output names of the signature of `inputs` (compiled), in output order. */
   outputNames(inputs: Record<string, tf.Tensor>): string[] {
+    return this.compiled(inputs).outputs.map((o) => o.name);
+  }
+
+  private compiled(inputs: Record<string, tf.Tensor>): ModelProgram {
     const p = this.programs.get(signatureOf(inputs));
     if (!p || p.kind !== 'compiled') {
-      throw new Error('compileModel: this input signature is not compiled');
+      throw new Error(`compileModel: the input signature ${signatureOf(inputs)} is not compiled`);
     }
-    return p.outputs.map((o) => o.name);
+    return p;
   }
 
   /** Compiles the signature of `inputs` now (the first `run` would otherwise). */

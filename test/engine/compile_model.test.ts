@@ -67,6 +67,7 @@ testOnEachBackend('a compiled classifier equals eager; one session per signature
   });
   assert.equal(sessions(), 1);
   assert.deepEqual(compiled.outputNames(example), ['logits', 'probabilities']);
+  assert.deepEqual(compiled.inputNames(example), ['images', ...variables.map((v) => v.name)]);
   for (const [batchSize, seed] of [
     [2, 3],
     [2, 4],
