@@ -256,6 +256,8 @@ export class CompiledStepRunner<
       );
     } finally {
       await restore();
+      // Copies bindTensors made of batch tensors that shared a buffer.
+      for (const k of Object.keys(batch)) if (tracedBatch[k] !== batch[k]) tracedBatch[k].dispose();
     }
     this.phaseTimes.traceMs += performance.now() - traceStart;
     tf.dispose(Object.values(scalars));

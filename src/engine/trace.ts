@@ -51,7 +51,7 @@ export interface KernelCall {
   readonly inputs: { name: string; value: TracedValue }[];
   readonly outputs: TracedValue[];
   /** Keras path of the layer whose `apply` made the call; null outside layers (gradients, losses). */
-  readonly layer: string | null;
+  readonly layer?: string | null;
 }
 
 /** A random tensor drawn during the trace, with the stream it came from. */
