@@ -253,6 +253,11 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
   if (opts.images.length === 0) throw new Error('predict: give at least one IMAGE file');
   const resolved = resolveExperiment(opts);
   setGlobalSeed(resolved.config.task.train_data.seed ?? 0);
+  if (!opts.compiled && resolved.config.runtime.engine_fallback !== null) {
+    throw new Error(
+      'predict: runtime.engine_fallback applies to the compiled classifier (--backend onnx)',
+    );
+  }
   const task = resolved.taskEntry.create(resolved.config.task);
   if (!(task instanceof ImageClassificationTask)) {
     throw new Error(
