@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import '../../src/tasks/index.js';
 import { disposeRun, runExperiment } from '../../src/train/run_experiment.js';
+import { createCompiledStepRunner } from '../../src/engine/compiled_step.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +34,7 @@ const dir = mkdtempSync(join(tmpdir(), 'vg-bench-experiment-'));
 const stamps: number[] = [];
 let start = 0;
 const r = await runExperiment({
+  compiledSteps: createCompiledStepRunner,
   mode: 'train',
   experiment: values.experiment,
   modelDir: dir,

@@ -39,7 +39,7 @@ import type { ClassificationModel } from '../../src/modeling/models/classificati
 import '../../src/tasks/index.js';
 import type { ImageClassificationTaskConfig } from '../../src/tasks/image_classification/config.js';
 import { ImageClassificationTask } from '../../src/tasks/image_classification/task.js';
-import { EagerStepRunner } from '../../src/train/eager_step.js';
+import { EagerStepRunner } from '../../src/core/eager_step.js';
 import { buildOptimizer, OptimizerState } from '../../src/train/optimizers/index.js';
 import { resolveExperiment } from '../../src/train/run_experiment.js';
 import {

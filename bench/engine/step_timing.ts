@@ -18,7 +18,7 @@ import { createCompiledStepRunner } from '../../src/engine/compiled_step.js';
 import { softmaxCrossEntropy } from '../../src/losses/classification.js';
 import { ResidualBlock } from '../../src/modeling/blocks/residual_block.js';
 import { Dense } from '../../src/modeling/layers/dense.js';
-import { EagerStepRunner } from '../../src/train/eager_step.js';
+import { EagerStepRunner } from '../../src/core/eager_step.js';
 import { buildOptimizer, OptimizerState } from '../../src/train/optimizers/index.js';
 
 const { values } = parseArgs({

@@ -4,7 +4,10 @@
  * into a fresh process-local model and predicts on a newly rendered image.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../core/backend/index.js';
+import type { Layer } from '../core/layer.js';
+import { initBackend, resolveEngineFallback, usesCompiledSteps } from '../core/backend/index.js';
+import { CompiledModel } from '../engine/compile_model.js';
+import { createCompiledStepRunner } from '../engine/compiled_step.js';
 import { renderShape, SHAPE_CLASS_NAMES } from '../data/synthetic/shapes.js';
 import { InMemoryImageClassification, MEAN_RGB, STDDEV_RGB } from '../data/in_memory.js';
 import type { ImageClassificationTask } from '../tasks/image_classification/task.js';
@@ -38,6 +41,7 @@ export async function runDemo(
     modelDir: opts.modelDir,
     backend: opts.backend,
     events,
+    compiledSteps: createCompiledStepRunner,
   });
   events.stop();
   const accuracy = run.eval?.accuracy ?? NaN;
@@ -51,7 +55,13 @@ export async function runDemo(
   });
   const backend = opts.backend || resolved.config.runtime.backend || DEFAULT_NODE_BACKEND;
   await initBackend(backend);
-  const { task, trainer } = buildTrainer(resolved, opts.modelDir, undefined, backend);
+  const { task, trainer } = buildTrainer(
+    resolved,
+    opts.modelDir,
+    undefined,
+    backend,
+    createCompiledStepRunner,
+  );
   const restored = await trainer.restoreLatest(true);
   trainer.ema?.swapIn();
   const truth = SHAPE_CLASS_NAMES[Math.floor(Math.random() * SHAPE_CLASS_NAMES.length)];
@@ -67,10 +77,26 @@ export async function runDemo(
   });
   const batch = await pipeline.next();
   if (!batch) throw new Error('demo: could not build the prediction batch');
-  const probs = (task as unknown as ImageClassificationTask).predict(
-    trainer.model as never,
-    batch.image,
-  );
+  const classify = (x: Record<string, tf.Tensor>) =>
+    (task as unknown as ImageClassificationTask).predict(
+      trainer.model as never,
+      x.image as tf.Tensor4D,
+    );
+  // On the onnx backend the prediction runs compiled, as predict does.
+  const compiled = usesCompiledSteps(backend)
+    ? new CompiledModel(classify, {
+        variables: (trainer.model as Layer<unknown, unknown>).weights().map((w) => ({
+          name: `model/${w.path}`,
+          variable: w.variable,
+        })),
+        fallback: resolveEngineFallback(resolved.config.runtime.engine_fallback),
+        what: 'classifier',
+      })
+    : null;
+  const probs = compiled
+    ? await compiled.run({ image: batch.image })
+    : tf.tidy(() => classify({ image: batch.image }));
+  await compiled?.dispose();
   const p = await probs.data();
   tf.dispose([probs, batch.image, batch.label]);
   const ranked = Array.from(p)

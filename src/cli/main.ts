@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import '../tasks/index.js';
 import { BACKEND_NAMES } from '../core/backend/index.js';
+import { createCompiledStepRunner } from '../engine/compiled_step.js';
 import { configToYaml } from '../core/config/load.js';
 import { experiments } from '../core/registry.js';
 import {
@@ -71,6 +72,7 @@ async function runMode(mode: Mode, flags: RunFlags): Promise<void> {
       modelDir: flags.model_dir,
       backend: flags.backend,
       events,
+      compiledSteps: createCompiledStepRunner,
     });
     events.stop();
     if (r.eval) console.log(`final eval @ step ${r.step}: ${formatMetrics(r.eval)}`);

@@ -14,9 +14,16 @@
 import { stat, readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, isBackendName, tfjsBackendFor } from '../core/backend/index.js';
+import {
+  initBackend,
+  isBackendName,
+  resolveEngineFallback,
+  tfjsBackendFor,
+  usesCompiledSteps,
+} from '../core/backend/index.js';
 import { withShapeOnlyBuild } from '../core/layer.js';
 import { setGlobalSeed } from '../core/random.js';
+import { CompiledModel } from '../engine/compile_model.js';
 import { decodeImage, type DecodedImage } from '../data/decoders/image.js';
 import { MEAN_RGB, STDDEV_RGB } from '../data/in_memory.js';
 import { centerCropImage } from '../data/ops/crop.js';
@@ -209,6 +216,11 @@ export interface PredictOptions extends ExperimentSpec {
   labelMap?: string;
   /** Use the checkpoint's EMA averages when it has them (default true). */
   useEma?: boolean;
+  /**
+   * Run the classifier compiled (src/engine/compile_model.ts, one ONNX graph per input shape), as
+   * the onnx backend does; default false (eager on the active tfjs backend).
+   */
+  compiled?: boolean;
 }
 
 export interface RankedClass {
@@ -241,6 +253,11 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
   if (opts.images.length === 0) throw new Error('predict: give at least one IMAGE file');
   const resolved = resolveExperiment(opts);
   setGlobalSeed(resolved.config.task.train_data.seed ?? 0);
+  if (!opts.compiled && resolved.config.runtime.engine_fallback !== null) {
+    throw new Error(
+      'predict: runtime.engine_fallback applies to the compiled classifier (--backend onnx)',
+    );
+  }
   const task = resolved.taskEntry.create(resolved.config.task);
   if (!(task instanceof ImageClassificationTask)) {
     throw new Error(
@@ -258,6 +275,7 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
   const checkpoint = await resolveCheckpointPath(opts.checkpoint);
 
   const model = task.buildModel();
+  let compiled: CompiledModel<{ probabilities: tf.Tensor }> | null = null;
   try {
     // Every weight is overwritten from the checkpoint, so build without drawing initial values.
     withShapeOnlyBuild(() => {
@@ -273,6 +291,18 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
       resizeMethod: cfg.validation_data.tf_resize_method,
       ...norm,
     };
+    const classify = (x: Record<string, tf.Tensor>) => ({
+      probabilities: task.predict(model, x.image as tf.Tensor4D),
+    });
+    compiled = opts.compiled
+      ? new CompiledModel(classify, {
+          variables: model
+            .weights()
+            .map((w) => ({ name: `model/${w.path}`, variable: w.variable })),
+          fallback: resolveEngineFallback(resolved.config.runtime.engine_fallback),
+          what: 'classifier',
+        })
+      : null;
     const predictions: ImagePrediction[] = [];
     for (const file of opts.images) {
       let bytes: Buffer;
@@ -289,11 +319,12 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
       } catch (err) {
         throw new Error(`predict: ${file}: ${(err as Error).message}`, { cause: err });
       }
-      const probs = tf.tidy(() =>
-        task.predict(model, tf.expandDims(preprocessForEval(decoded, pre), 0) as tf.Tensor4D),
-      );
-      const p = await probs.data();
-      probs.dispose();
+      const image = tf.tidy(() => tf.expandDims(preprocessForEval(decoded, pre), 0));
+      const { probabilities } = compiled
+        ? await compiled.run({ image })
+        : tf.tidy(() => classify({ image }));
+      const p = await probabilities.data();
+      tf.dispose([probabilities, image]);
       predictions.push({
         image: file,
         top: topKIndices(p, topK).map((id) => ({
@@ -305,6 +336,7 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
     }
     return { checkpoint, usedEma, labelSource: names.source, predictions };
   } finally {
+    await compiled?.dispose();
     model.dispose();
   }
 }
@@ -343,7 +375,11 @@ export function registerPredict(program: Command): void {
     .option('--label_map <file>', 'class names (pbtxt, csv or json) instead of the automatic ones')
     .option('--no_ema', 'use the raw weights even when the checkpoint has EMA averages')
     .option('--json', 'print the result as one JSON object instead of the table')
-    .option('--backend <name>', 'tensor backend (default wasm)', 'wasm')
+    .option(
+      '--backend <name>',
+      'backend: onnx = the classifier compiled for ONNX Runtime; else a tfjs backend (default onnx)',
+      'onnx',
+    )
     .action(
       async (
         images: string[],
@@ -372,6 +408,7 @@ export function registerPredict(program: Command): void {
           topK: flags.top_k,
           labelMap: flags.label_map,
           useEma: !flags.no_ema,
+          compiled: usesCompiledSteps(flags.backend),
         });
         console.log(flags.json ? JSON.stringify(result) : formatPredictions(result));
       },

@@ -111,6 +111,18 @@ export interface LayerOptions {
   trainable?: boolean;
 }
 
+/** The layers whose `apply` is running, outermost first. */
+const callStack: Layer<unknown, unknown>[] = [];
+
+/**
+ * Keras path of the innermost layer whose `apply` is running, or null outside every layer (the
+ * engine records it with each kernel call, to name the layer of a kernel it cannot compile).
+ */
+export function activeLayerPath(): string | null {
+  const top = callStack[callStack.length - 1];
+  return top ? top.fullPath() : null;
+}
+
 export abstract class Layer<I = tf.Tensor, O = tf.Tensor> {
   /** Keras name (unique among siblings once attached to a parent). */
   name: string;
@@ -147,11 +159,16 @@ export abstract class Layer<I = tf.Tensor, O = tf.Tensor> {
 
   /** Builds on first use, then calls. */
   apply(input: I, args: CallArgs = {}): O {
-    if (!this.built) {
-      this.build(input);
-      this.built = true;
+    callStack.push(this as Layer<unknown, unknown>);
+    try {
+      if (!this.built) {
+        this.build(input);
+        this.built = true;
+      }
+      return this.call(input, args);
+    } finally {
+      callStack.pop();
     }
-    return this.call(input, args);
   }
 
   /**

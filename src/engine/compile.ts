@@ -7,11 +7,18 @@
  * own for inference graphs and kernel tests.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type * as ort from 'onnxruntime-node';
 import type { Rng } from '../core/random.js';
-import { uniformFromSeed } from '../core/random_ops.js';
+import { drawRandoms } from './capture.js';
 import { lowerTrace, type LoweredModel } from './lower.js';
-import { createSession, fromOrt, toOrt, type SessionOptions } from './session.js';
+import {
+  createSession,
+  dtypeOfOrt,
+  fromOrt,
+  ortRuntime,
+  toOrt,
+  type OrtTensor,
+  type SessionOptions,
+} from './session.js';
 import { Trace, type TracedRandom, type TracedValue } from './trace.js';
 
 export interface CompiledFunction {
@@ -60,29 +67,31 @@ export async function compileFunction(
   opts: SessionOptions = {},
 ): Promise<CompiledFunction> {
   const lowered = traceAndLower(example, fn);
-  const session = await createSession(lowered.bytes, opts);
+  const runtime = await ortRuntime(opts);
+  const session = await createSession(lowered.bytes, { ...opts, runtime });
   const outValues = lowered.outputNames.map((_, i) => i);
+  const live = new Set<number>();
+  for (const gi of lowered.inputs) if (gi.kind === 'random') live.add(gi.index);
   const shapes = new Map(Object.entries(example).map(([k, t]) => [k, t.shape.join(',')]));
   return {
     opTypes: lowered.opTypes,
     model: lowered.bytes,
     randomDraws: lowered.randoms.length,
     async run(inputs, rng) {
-      const feeds: Record<string, ort.Tensor> = {};
-      const drawn: tf.Tensor[] = [];
-      if (lowered.randoms.length) {
-        if (!rng) {
-          throw new Error(
-            `engine: the compiled function makes ${lowered.randoms.length} random draw(s); pass an Rng to run()`,
-          );
-        }
-        lowered.randoms.forEach((r) => {
-          drawn.push(uniformFromSeed(r.shape, rng.seed(), r.minval, r.maxval));
-        });
+      const feeds: Record<string, OrtTensor> = {};
+      if (lowered.randoms.length && !rng) {
+        throw new Error(
+          `engine: the compiled function makes ${lowered.randoms.length} random draw(s); pass an Rng to run()`,
+        );
       }
+      const drawn = drawRandoms(
+        lowered.randoms,
+        lowered.randoms.map(() => rng as Rng),
+        live,
+      );
       for (const gi of lowered.inputs) {
         if (gi.kind === 'random') {
-          feeds[gi.onnxName] = toOrt(drawn[gi.index]);
+          feeds[gi.onnxName] = toOrt(runtime, drawn.get(gi.index) as tf.Tensor);
           continue;
         }
         const t = inputs[gi.name];
@@ -92,29 +101,22 @@ export async function compileFunction(
             `engine: input '${gi.name}' is [${t.shape}] ${t.dtype}, compiled for [${gi.value.shape}] ${gi.value.dtype}`,
           );
         }
-        feeds[gi.onnxName] = toOrt(t);
+        feeds[gi.onnxName] = toOrt(runtime, t);
       }
-      let result: ort.InferenceSession.OnnxValueMapType;
+      let result: Record<string, OrtTensor>;
       try {
         result = await session.run(feeds);
       } finally {
-        tf.dispose(drawn);
+        tf.dispose([...drawn.values()]);
       }
       return outValues.map((i) => {
         const name = lowered.outputNames[i];
         const dims = result[name].dims as number[];
-        return fromOrt(result[name], [...dims], outDtype(result[name].type));
+        return fromOrt(result[name], [...dims], dtypeOfOrt(result[name].type));
       });
     },
     async dispose() {
       await session.release();
     },
   };
-}
-
-function outDtype(ortType: string): tf.DataType {
-  if (ortType === 'float32') return 'float32';
-  if (ortType === 'int32') return 'int32';
-  if (ortType === 'bool') return 'bool';
-  throw new Error(`engine: unexpected ONNX output type ${ortType}`);
 }

@@ -1,7 +1,8 @@
 /**
  * The compiled step runner: the {@link StepRunner} of src/core/step.ts, with each training and
- * evaluation step captured once per input signature into one ONNX graph and run by one
- * onnxruntime-node session.
+ * evaluation step captured once per input signature into one ONNX graph and run by one ONNX
+ * Runtime session (onnxruntime-node unless `runtime` is given). Evaluation steps are a
+ * {@link CompiledModel} of the forward pass (./compile_model.ts).
  *
  * Capture: the first step of a signature (batch keys, shapes, dtypes) runs the eager step once,
  * shape-only (heavy kernels not computed), on tfjs-backend-cpu (`traceOn`) under a kernel
@@ -21,36 +22,62 @@
  * session, assigns the new values to the tfjs variables and returns losses as numbers and model
  * outputs as tfjs tensors.
  *
- * A step that cannot be compiled (a kernel without an ONNX lowering, JavaScript reads of traced
- * values, variables read but not known to the step) runs eagerly for that signature, after one
- * warning that names the reason.
+ * A step that cannot be compiled (a kernel without an ONNX lowering or with an output shape that
+ * depends on values, JavaScript reads of traced values, variables read but not known to the step)
+ * throws with `fallback: 'error'`, naming every such kernel and its layer; with 'warn' it runs
+ * eagerly for that signature, after one warning that names the reason.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type * as ort from 'onnxruntime-node';
-import type { Layer, StateUpdate } from '../core/layer.js';
+import type { Layer } from '../core/layer.js';
 import { Rng } from '../core/random.js';
-import { uniformFromSeed } from '../core/random_ops.js';
 import type { StepResult, StepRunner } from '../core/step.js';
 import type { Batch, Losses } from '../core/task.js';
-import { EagerStepRunner, type EagerStepOptions } from '../train/eager_step.js';
-import { emaDecay, emaUpdate } from '../train/ema.js';
-import { lowerTrace, UnmappedKernelsError, type LoweredModel } from './lower.js';
-import { createSession, fromOrt, scalarOf, toOrt, type SessionOptions } from './session.js';
-import { Trace, type TracedRandom, type TracedValue } from './trace.js';
+import { EagerStepRunner } from '../core/eager_step.js';
+import { resolveEngineFallback } from '../core/backend/index.js';
+import {
+  checkStepScalars,
+  emaDecay,
+  evalStepValues,
+  trainStepValues,
+  type EngineFallback,
+  type StepParts,
+} from '../core/step_parts.js';
+import {
+  bindTensors,
+  captureRefusal,
+  drawRandoms,
+  ownBuffers,
+  signatureOf,
+  startCapture,
+  type TraceOn,
+} from './capture.js';
+import { CompiledModel, emptyPhaseTimes, type PhaseTimes } from './compile_model.js';
+import { lowerTrace, type LoweredModel } from './lower.js';
+import { disposeTensors, rebuild, templateOf, type OutputTemplate } from './structure.js';
+import {
+  createSession,
+  fromOrt,
+  ortRuntime,
+  scalarOf,
+  toOrt,
+  type OrtRuntime,
+  type OrtSession,
+  type OrtTensor,
+  type SessionOptions,
+} from './session.js';
+import type { Trace, TracedRandom, TracedValue } from './trace.js';
 
 export interface CompiledStepOptions extends SessionOptions {
+  /**
+   * A step that cannot be compiled: 'warn' runs it eagerly after one warning per signature,
+   * 'error' throws naming every kernel without a lowering and its layer. Default:
+   * `resolveEngineFallback(null)` ('error' under CI and node's test runner, else 'warn').
+   */
+  fallback?: EngineFallback;
   /** Receives the one-per-signature fallback warnings; default `console.warn`. */
   warn?: (message: string) => void;
-  /**
-   * The tfjs backend the capturing run records on: 'cpu' (default), 'wasm', or 'active' (keep
-   * the active backend). The capture is shape-only (see TraceOptions.shapeOnly in ./trace.ts):
-   * convolutions, matrix products, elementwise and reduction kernels are not computed, so the
-   * capture costs little on either backend (cpu was as fast as wasm or faster: demo 1.87 vs
-   * 2.01 s first step); its memory is every intermediate of one step, which on cpu lives in
-   * ordinary ArrayBuffers while the wasm heap stops at 4 GiB (a ResNet-50 224 training step at
-   * batch 8 outgrows it).
-   */
-  traceOn?: 'cpu' | 'wasm' | 'active';
+  /** The tfjs backend the capture records on (TraceOn in ./capture.ts); default 'cpu'. */
+  traceOn?: TraceOn;
 }
 
 /** A variable the graph reads and may write: weight, slot or EMA shadow. */
@@ -60,18 +87,11 @@ interface StateVariable {
   variable: tf.Variable;
 }
 
-/** A leaf of the model-output structure: the output index that holds it. */
-type OutputTemplate =
-  | { tensor: number }
-  | { value: unknown }
-  | { array: OutputTemplate[] }
-  | {
-      object: [string, OutputTemplate][];
-    };
-
 interface Program {
   kind: 'compiled';
-  session: ort.InferenceSession;
+  session: OrtSession;
+  /** The runtime the session runs on (makes its input tensors). */
+  runtime: OrtRuntime;
   lowered: LoweredModel;
   randoms: TracedRandom[];
   /** The stream each draw is redrawn from every step (aligned with `randoms`). */
@@ -87,42 +107,16 @@ interface Program {
   outputInfo: TracedValue[];
 }
 
-/**
- * Cumulative wall time of the compiled steps' phases, in milliseconds (for benchmarks):
- *  - `trace`: the eager step(s) run under a trace (one per input signature);
- *  - `lower`: lowering traces to ONNX; `session`: creating the ORT sessions;
- *  - `feed`: random draws and tfjs → ORT input tensors (weights, slots, shadows, batch);
- *  - `run`: `InferenceSession.run`;
- *  - `fetch`: losses to numbers, new values assigned to the tfjs variables, output tensors.
- */
-export interface StepPhaseTimes {
-  /** Compiled steps run (training and evaluation). */
-  steps: number;
-  traceMs: number;
-  lowerMs: number;
-  sessionMs: number;
-  feedMs: number;
-  runMs: number;
-  fetchMs: number;
-}
+/** Where compiled steps spend their time (PhaseTimes of ./compile_model.ts). */
+export type StepPhaseTimes = PhaseTimes;
 
 interface Fallback {
   kind: 'eager';
 }
 
-function isTensor(x: unknown): x is tf.Tensor {
-  return x instanceof tf.Tensor;
-}
-
-/** Input signature of a batch: keys, shapes and dtypes. */
+/** Input signature of a batch: mode, keys, shapes and dtypes. */
 function signature(mode: string, batch: Batch): string {
-  const keys = Object.keys(batch).sort();
-  return `${mode}|${keys.map((k) => `${k}:${batch[k].shape.join('x')}:${batch[k].dtype}`).join('|')}`;
-}
-
-/** Replaces a variable's buffer by a private copy when another bound tensor shares it. */
-function ownBuffer(v: tf.Variable): void {
-  tf.tidy(() => v.assign(tf.tensor(v.dataSync().slice(), v.shape, v.dtype)));
+  return `${mode}|${signatureOf(batch)}`;
 }
 
 export class CompiledStepRunner<
@@ -131,30 +125,25 @@ export class CompiledStepRunner<
   O,
 > implements StepRunner<B, O> {
   private readonly programs = new Map<string, Program | Fallback>();
-  /** ORT copies of the state fed to evaluation steps, by input name, with the tfjs buffer copied. */
-  private readonly evalFeeds = new Map<string, { dataId: object; tensor: ort.Tensor }>();
+  /** The evaluation forward pass, compiled per batch signature (./compile_model.ts). */
+  private evalModel: CompiledModel<{ losses: Losses; outputs: O }> | null = null;
   private eager: EagerStepRunner<M, B, O> | null = null;
   private readonly warn: (message: string) => void;
+  private readonly fallback: EngineFallback;
   /** Where compiled steps spend their time (training and evaluation steps together). */
-  readonly phaseTimes: StepPhaseTimes = {
-    steps: 0,
-    traceMs: 0,
-    lowerMs: 0,
-    sessionMs: 0,
-    feedMs: 0,
-    runMs: 0,
-    fetchMs: 0,
-  };
+  readonly phaseTimes: StepPhaseTimes = emptyPhaseTimes();
 
   constructor(
-    private readonly parts: EagerStepOptions<M, B, O>,
+    private readonly parts: StepParts<M, B, O>,
     private readonly opts: CompiledStepOptions = {},
   ) {
     this.warn = opts.warn ?? ((m) => console.warn(m));
+    this.fallback = opts.fallback ?? resolveEngineFallback(null);
   }
 
   /** How the step for this batch signature runs: 'compiled', 'eager', or 'new' if not yet seen. */
   modeFor(mode: 'train' | 'eval', batch: B): 'compiled' | 'eager' | 'new' {
+    if (mode === 'eval') return this.evalModel?.modeFor(batch) ?? 'new';
     const p = this.programs.get(signature(mode, batch));
     return p ? p.kind : 'new';
   }
@@ -177,19 +166,12 @@ export class CompiledStepRunner<
       if (ema)
         for (const s of ema.variables()) out.push({ name: `ema/${s.name}`, variable: s.variable });
     }
-    const seen = new Set<object>();
-    for (const s of out) {
-      if (seen.has(s.variable.dataId)) ownBuffer(s.variable);
-      seen.add(s.variable.dataId);
-    }
+    ownBuffers(out);
     return out;
   }
 
   async trainStep(batch: B, learningRate: number, step: number): Promise<StepResult<O>> {
-    if (!Number.isFinite(learningRate)) {
-      throw new Error(`optimizer: learning rate must be finite, got ${learningRate}`);
-    }
-    if (!(step >= 1)) throw new Error(`optimizer: step is 1-based, got ${step}`);
+    checkStepScalars(learningRate, step);
     const key = signature('train', batch);
     let program = this.programs.get(key);
     if (!program) {
@@ -202,40 +184,46 @@ export class CompiledStepRunner<
       step,
       ema_decay: this.parts.ema ? emaDecay(this.parts.ema.config, step) : 0,
     };
-    const result = await this.run(program, batch, scalars, true);
+    // Training gives every weight a new buffer: the evaluation's cached weight copies are stale.
+    this.evalModel?.releaseFeeds();
+    const result = await this.run(program, batch, scalars);
     result.logs.learning_rate = learningRate;
     return result;
   }
 
   async evalStep(batch: B): Promise<StepResult<O>> {
-    const key = signature('eval', batch);
-    let program = this.programs.get(key);
-    if (!program) {
-      program = await this.compileEval(batch);
-      this.programs.set(key, program);
-    }
-    if (program.kind === 'eager') return this.eagerRunner().evalStep(batch);
-    return this.run(program, batch, {}, false);
+    this.evalModel ??= new CompiledModel((b) => evalStepValues(this.parts, b as B), {
+      ...this.opts,
+      variables: this.stateVariables(false),
+      fallback: this.fallback,
+      warn: this.warn,
+      times: this.phaseTimes,
+      what: 'evaluation step',
+    });
+    const { losses, outputs } = await this.evalModel.run(batch);
+    const logs: Record<string, number> = {};
+    for (const [name, t] of Object.entries(losses)) logs[name] = (await t.data())[0];
+    tf.dispose(Object.values(losses));
+    return { logs, outputs };
   }
 
   /** Traces one training step (nothing assigned) and builds its session. */
   private async compileTrain(batch: B, lr: number, step: number): Promise<Program | Fallback> {
-    const { task, model, optimizer, ema, rng } = this.parts;
-    const trainable = model.trainableWeights();
-    if (trainable.length === 0) throw new Error(`${model.name} has no trainable weights`);
-    const params = trainable.map((w) => ({ path: w.path, variable: w.variable }));
-    optimizer.ensureSlots(params);
+    const { model, optimizer, ema, rng } = this.parts;
+    optimizer.ensureSlots(
+      model.trainableWeights().map((w) => ({ path: w.path, variable: w.variable })),
+    );
     const state = this.stateVariables(true);
     const traceRng = new Rng();
     traceRng.setState(rng.getState());
-    const { trace, restore } = await this.startTrace();
+    const { trace, restore } = await startCapture(this.opts.traceOn);
     const scalars = {
       lr: tf.scalar(lr),
       step: tf.scalar(step),
       ema_decay: tf.scalar(ema ? emaDecay(ema.config, step) : 0),
     };
     for (const [k, t] of Object.entries(scalars)) trace.bindInput(k, t);
-    const tracedBatch = this.bindBatch(trace, batch);
+    const tracedBatch = bindTensors(trace, batch, 'batch/') as B;
     for (const s of state) trace.bindInput(s.name, s.variable);
 
     const outs: TracedValue[] = [];
@@ -250,168 +238,32 @@ export class CompiledStepRunner<
     try {
       tf.tidy(() =>
         trace.run(() => {
-          const stateUpdates: StateUpdate[] = [];
-          let forward: { losses: Losses; outputs: O } | null = null;
-          const { grads } = tf.variableGrads(
-            () => {
-              const r = task.forward(model, tracedBatch, {
-                training: true,
-                stateUpdates,
-                rng: traceRng,
-              });
-              forward = { losses: r.losses, outputs: r.outputs };
-              tf.keep(r.losses.total_loss);
-              for (const v of Object.values(r.losses)) tf.keep(v);
-              keepTensors(r.outputs);
-              return r.losses.total_loss;
-            },
-            params.map((p) => p.variable),
+          // The eager step's own parts (src/core/step_parts.ts), recorded instead of assigned.
+          const r = trainStepValues(
+            this.parts,
+            tracedBatch,
+            { lr: scalars.lr, step: scalars.step, emaDecay: scalars.ema_decay },
+            traceRng,
           );
-          const f = forward as unknown as { losses: Losses; outputs: O };
-          for (const [name, t] of Object.entries(f.losses)) losses.push([name, emit(t)]);
-          template = this.templateOf(f.outputs, emit);
-          const gradList = params.map((p) => {
-            const g = grads[p.variable.name];
-            if (!g) throw new Error(`no gradient for ${p.path}`);
-            return g;
-          });
-          const transformed = optimizer.optimizer.transformGradients(gradList);
-          const newValue = new Map<tf.Variable, tf.Tensor>();
-          params.forEach((p, i) => {
-            const slots: Record<string, tf.Tensor> = {};
-            for (const name of optimizer.optimizer.slotNames(p.path)) {
-              const v = optimizer.slot(p.path, name);
-              if (!v) throw new Error(`optimizer slot '${p.path}/${name}' was not created`);
-              slots[name] = v;
-            }
-            const out = optimizer.optimizer.update({
-              path: p.path,
-              param: p.variable,
-              grad: transformed[i],
-              slots,
-              lr: scalars.lr,
-              step: scalars.step,
-            });
-            newValue.set(p.variable, out.param);
-            for (const name of Object.keys(slots)) {
-              const value = out.slots[name];
-              if (!value) {
-                throw new Error(
-                  `${optimizer.optimizer.name}: update of '${p.path}' returned no slot '${name}'`,
-                );
-              }
-              newValue.set(optimizer.slot(p.path, name) as tf.Variable, value);
-            }
-          });
-          for (const u of stateUpdates) newValue.set(u.variable, u.value);
-          if (ema) {
-            const byPath = new Map(model.weights().map((w) => [w.path, w.variable]));
-            for (const s of ema.variables()) {
-              const weight = byPath.get(s.name);
-              if (!weight) throw new Error(`EMA: no model weight '${s.name}'`);
-              const current = newValue.get(weight) ?? weight;
-              newValue.set(
-                s.variable,
-                emaUpdate(s.variable, current, scalars.ema_decay as tf.Scalar),
-              );
-            }
-          }
-          for (const [variable, value] of newValue)
-            assignments.push({ variable, output: emit(value) });
-          for (const u of stateUpdates) u.value.dispose();
-          tf.dispose(Object.values(f.losses));
-          disposeTensors(f.outputs);
+          for (const [name, t] of Object.entries(r.losses)) losses.push([name, emit(t)]);
+          template = templateOf(r.outputs, emit);
+          for (const u of r.updates)
+            assignments.push({ variable: u.variable, output: emit(u.value) });
+          tf.dispose(r.updates.map((u) => u.value));
+          tf.dispose(Object.values(r.losses));
+          disposeTensors(r.outputs);
         }),
       );
     } finally {
       await restore();
+      // Copies bindTensors made of batch tensors that shared a buffer.
+      for (const k of Object.keys(batch)) if (tracedBatch[k] !== batch[k]) tracedBatch[k].dispose();
     }
     this.phaseTimes.traceMs += performance.now() - traceStart;
     tf.dispose(Object.values(scalars));
     // Draws from the traced copy of the trainer's stream come from the trainer's stream itself.
     const streamOf = (r: TracedRandom) => (r.rng === traceRng ? rng : r.rng);
     return this.finish(trace, outs, losses, template, assignments, 'training', streamOf);
-  }
-
-  /**
-   * A shape-only trace on the `traceOn` backend (switched to for the capture; `restore` switches
-   * back). Its lowering reproduces the semantics of the backend that was active, where the eager
-   * steps run.
-   */
-  private async startTrace(): Promise<{ trace: Trace; restore: () => Promise<void> }> {
-    const active = tf.getBackend();
-    const wanted = this.opts.traceOn ?? 'cpu';
-    const target = wanted === 'active' ? active : wanted;
-    const semanticsOf = active === 'cpu' || active === 'wasm' ? active : undefined;
-    const trace = new Trace({ shapeOnly: true, semanticsOf });
-    if (target === active) return { trace, restore: async () => {} };
-    if (target === 'cpu' && !tf.findBackend('cpu')) await import('@tensorflow/tfjs-backend-cpu');
-    if (!tf.findBackend(target)) {
-      throw new Error(
-        `engine: traceOn '${target}' needs the tfjs ${target} backend registered ` +
-          `(import '@tensorflow/tfjs-backend-${target}')`,
-      );
-    }
-    await tf.setBackend(target);
-    return {
-      trace,
-      restore: async () => {
-        await tf.setBackend(active);
-      },
-    };
-  }
-
-  /** Traces one evaluation forward pass and builds its session. */
-  private async compileEval(batch: B): Promise<Program | Fallback> {
-    const { task, model } = this.parts;
-    const state = this.stateVariables(false);
-    const { trace, restore } = await this.startTrace();
-    const tracedBatch = this.bindBatch(trace, batch);
-    for (const s of state) trace.bindInput(s.name, s.variable);
-    const outs: TracedValue[] = [];
-    const losses: [string, number][] = [];
-    let template: OutputTemplate = { value: null };
-    const emit = (t: tf.Tensor) => {
-      outs.push(trace.lookup(t));
-      return outs.length - 1;
-    };
-    const traceStart = performance.now();
-    try {
-      tf.tidy(() =>
-        trace.run(() => {
-          const r = task.forward(model, tracedBatch, { training: false });
-          for (const [name, t] of Object.entries(r.losses)) losses.push([name, emit(t)]);
-          template = this.templateOf(r.outputs, emit);
-        }),
-      );
-    } finally {
-      await restore();
-    }
-    this.phaseTimes.traceMs += performance.now() - traceStart;
-    return this.finish(trace, outs, losses, template, [], 'evaluation', (r) => r.rng);
-  }
-
-  /** Binds batch tensors as `batch/<key>` (copying any that share a buffer). */
-  private bindBatch(trace: Trace, batch: B): B {
-    const out: Record<string, tf.Tensor> = {};
-    const seen = new Set<object>();
-    for (const key of Object.keys(batch).sort()) {
-      let t = batch[key];
-      if (seen.has(t.dataId)) t = tf.tensor(t.dataSync().slice(), t.shape, t.dtype);
-      seen.add(t.dataId);
-      trace.bindInput(`batch/${key}`, t);
-      out[key] = t;
-    }
-    return out as B;
-  }
-
-  private templateOf(o: unknown, emit: (t: tf.Tensor) => number): OutputTemplate {
-    if (isTensor(o)) return { tensor: emit(o) };
-    if (Array.isArray(o)) return { array: o.map((v) => this.templateOf(v, emit)) };
-    if (o && typeof o === 'object') {
-      return { object: Object.entries(o).map(([k, v]) => [k, this.templateOf(v, emit)]) };
-    }
-    return { value: o };
   }
 
   private async finish(
@@ -423,15 +275,7 @@ export class CompiledStepRunner<
     what: string,
     streamOf: (r: TracedRandom) => Rng,
   ): Promise<Program | Fallback> {
-    const reason = (() => {
-      if (trace.dataReads.length) {
-        return `it reads traced values in JavaScript (${trace.dataReads.slice(0, 3).join('; ')})`;
-      }
-      if (trace.unboundVariables.length) {
-        return `it reads variables that are not model weights, slots or EMA shadows (${trace.unboundVariables.slice(0, 3).join(', ')})`;
-      }
-      return null;
-    })();
+    const reason = captureRefusal(trace, 'model weights, slots or EMA shadows');
     let lowered: LoweredModel;
     try {
       if (reason) throw new Error(reason);
@@ -439,21 +283,26 @@ export class CompiledStepRunner<
       lowered = lowerTrace(trace, outs);
       this.phaseTimes.lowerMs += performance.now() - lowerStart;
     } catch (err) {
-      const why =
-        err instanceof UnmappedKernelsError
-          ? `kernel(s) without an ONNX lowering: ${err.kernels.join(', ')}`
-          : (err as Error).message;
+      const why = (err as Error).message;
+      if (this.fallback === 'error') {
+        throw new Error(
+          `engine: the ${what} step cannot be compiled (runtime.engine_fallback is 'error'): ${why}`,
+          { cause: err },
+        );
+      }
       this.warn(`engine: the ${what} step runs eagerly on tfjs (not compiled): ${why}`);
       return { kind: 'eager' };
     }
     const sessionStart = performance.now();
-    const session = await createSession(lowered.bytes, this.opts);
+    const runtime = await ortRuntime(this.opts);
+    const session = await createSession(lowered.bytes, { ...this.opts, runtime });
     this.phaseTimes.sessionMs += performance.now() - sessionStart;
     const liveRandoms = new Set<number>();
     for (const gi of lowered.inputs) if (gi.kind === 'random') liveRandoms.add(gi.index);
     return {
       kind: 'compiled',
       session,
+      runtime,
       lowered,
       randoms: trace.randoms,
       streams: trace.randoms.map(streamOf),
@@ -469,38 +318,25 @@ export class CompiledStepRunner<
     program: Program,
     batch: B,
     scalars: Record<string, number>,
-    training: boolean,
   ): Promise<StepResult<O>> {
-    const { lowered } = program;
+    const { lowered, runtime } = program;
     const t0 = performance.now();
     const byName = new Map<string, tf.Tensor>();
-    for (const s of this.stateVariables(training)) byName.set(s.name, s.variable);
+    for (const s of this.stateVariables(true)) byName.set(s.name, s.variable);
     for (const [k, t] of Object.entries(batch)) byName.set(`batch/${k}`, t);
-    const temporaries: tf.Tensor[] = [];
-    const randomTensors = new Map<number, tf.Tensor>();
-    program.randoms.forEach((r, i) => {
-      // Every traced draw consumes one seed, live or not, exactly as the eager layers do.
-      const seed = program.streams[i].seed();
-      if (program.liveRandoms.has(i)) {
-        const t = uniformFromSeed(r.shape, seed, r.minval, r.maxval);
-        randomTensors.set(i, t);
-        temporaries.push(t);
-      }
-    });
-    const feeds: Record<string, ort.Tensor> = {};
-    // Training assigns new weights every step, so nothing is kept; evaluation reuses the ORT copy
-    // of a weight while its tfjs buffer is the same (a tfjs buffer never changes its values;
-    // `assign` gives a variable a new one), so repeated eval steps skip copying the weights.
-    if (training) this.evalFeeds.clear();
+    const randomTensors = drawRandoms(program.randoms, program.streams, program.liveRandoms);
+    const temporaries: tf.Tensor[] = [...randomTensors.values()];
+    const feeds: Record<string, OrtTensor> = {};
+    // Training assigns new weights every step, so no ORT copy is kept between steps.
     for (const gi of lowered.inputs) {
       if (gi.kind === 'random') {
-        feeds[gi.onnxName] = toOrt(randomTensors.get(gi.index) as tf.Tensor);
+        feeds[gi.onnxName] = toOrt(runtime, randomTensors.get(gi.index) as tf.Tensor);
         continue;
       }
       if (gi.name in scalars) {
         const t = tf.scalar(scalars[gi.name]);
         temporaries.push(t);
-        feeds[gi.onnxName] = toOrt(t);
+        feeds[gi.onnxName] = toOrt(runtime, t);
         continue;
       }
       const t = byName.get(gi.name);
@@ -511,20 +347,9 @@ export class CompiledStepRunner<
           `engine: '${gi.name}' is [${t.shape}] ${t.dtype}, the step was compiled for [${gi.value.shape}] ${gi.value.dtype}`,
         );
       }
-      if (training || gi.name.startsWith('batch/')) {
-        feeds[gi.onnxName] = toOrt(t);
-        continue;
-      }
-      const cached = this.evalFeeds.get(gi.name);
-      if (cached && cached.dataId === t.dataId) {
-        feeds[gi.onnxName] = cached.tensor;
-      } else {
-        const tensor = toOrt(t);
-        this.evalFeeds.set(gi.name, { dataId: t.dataId, tensor });
-        feeds[gi.onnxName] = tensor;
-      }
+      feeds[gi.onnxName] = toOrt(runtime, t);
     }
-    let result: ort.InferenceSession.OnnxValueMapType;
+    let result: Record<string, OrtTensor>;
     const t1 = performance.now();
     try {
       result = await program.session.run(feeds);
@@ -532,7 +357,7 @@ export class CompiledStepRunner<
       tf.dispose(temporaries);
     }
     const t2 = performance.now();
-    const outputAt = (i: number): ort.Tensor => result[lowered.outputNames[i]] as ort.Tensor;
+    const outputAt = (i: number): OrtTensor => result[lowered.outputNames[i]] as OrtTensor;
     const tensorAt = (i: number): tf.Tensor => {
       const info = program.outputInfo[i];
       return fromOrt(outputAt(i), info.shape, info.dtype);
@@ -564,29 +389,12 @@ export class CompiledStepRunner<
   }
 }
 
-function disposeTensors(o: unknown): void {
-  if (isTensor(o)) o.dispose();
-  else if (o && typeof o === 'object') for (const v of Object.values(o)) disposeTensors(v);
-}
-
-function keepTensors(o: unknown): void {
-  if (isTensor(o)) tf.keep(o);
-  else if (o && typeof o === 'object') for (const v of Object.values(o)) keepTensors(v);
-}
-
-function rebuild(t: OutputTemplate, tensorAt: (i: number) => tf.Tensor): unknown {
-  if ('tensor' in t) return tensorAt(t.tensor);
-  if ('array' in t) return t.array.map((v) => rebuild(v, tensorAt));
-  if ('object' in t) return Object.fromEntries(t.object.map(([k, v]) => [k, rebuild(v, tensorAt)]));
-  return t.value;
-}
-
 /**
  * A compiled step runner over the same parts the eager runner takes (the trainer's `StepParts`).
  * Plug it in with `new Trainer({ ..., stepRunnerFactory: (parts) => createCompiledStepRunner(parts) })`.
  */
 export function createCompiledStepRunner<M extends Layer<unknown, unknown>, B extends Batch, O>(
-  parts: EagerStepOptions<M, B, O>,
+  parts: StepParts<M, B, O>,
   opts: CompiledStepOptions = {},
 ): CompiledStepRunner<M, B, O> {
   return new CompiledStepRunner(parts, opts);

@@ -6,7 +6,7 @@
  * be an input or a constant).
  */
 import { GraphBuilder } from './graph_builder.js';
-import { kernelLowering, UnsupportedKernelError } from './kernels/index.js';
+import { hasValueDependentShape, kernelLowering, UnsupportedKernelError } from './kernels/index.js';
 import type { KernelContext } from './kernels/context.js';
 import {
   channelsFirstAdaptation,
@@ -32,12 +32,65 @@ export interface LoweredModel {
   opTypes: string[];
 }
 
-/** Why a trace cannot be lowered: kernels without a lowering (or with unsupported variants). */
+/** One call the engine cannot compile. */
+export interface KernelProblem {
+  kernel: string;
+  /** Where it was called: a layer path, `<path> (backward)`, or `outside any layer`. */
+  site: string;
+  /** `no ONNX lowering`, the lowering's unsupported-variant message, or the value-dependence. */
+  reason: string;
+}
+
+/**
+ * Why a trace cannot be lowered: every kernel without a lowering, with an unsupported variant, or
+ * whose output shape depends on values, each with the layer that called it.
+ */
 export class UnmappedKernelsError extends Error {
   override name = 'UnmappedKernelsError';
-  constructor(readonly kernels: string[]) {
-    super(`no ONNX lowering for kernel(s): ${kernels.join(', ')}`);
+  /** Distinct kernel names, sorted. */
+  readonly kernels: string[];
+  constructor(readonly problems: KernelProblem[]) {
+    const kernels = [...new Set(problems.map((p) => p.kernel))].sort();
+    const lines = problems.map((p) => `${p.kernel} in ${p.site}: ${p.reason}`);
+    super(`cannot compile kernel(s) ${kernels.join(', ')}: ${lines.join('; ')}`);
+    this.kernels = kernels;
   }
+}
+
+/**
+ * Where a call was made: its layer, else (backward and loss kernels run outside `apply`) the
+ * layer of the nearest input that has one (`<path> (backward)`), a bound `model/<path>` weight
+ * naming its layer, or `outside any layer`.
+ */
+function callSite(trace: Trace, call: KernelCall): string {
+  if (call.layer) return call.layer;
+  const seen = new Set<number>();
+  const queue = call.inputs.map((i) => i.value);
+  while (queue.length) {
+    let v = queue.shift() as TracedValue;
+    while (v.source.kind === 'view') v = trace.value(v.source.of);
+    if (seen.has(v.id)) continue;
+    seen.add(v.id);
+    if (v.source.kind === 'input' && v.source.name.startsWith('model/')) {
+      return `${v.source.name.slice('model/'.length).replace(/\/[^/]*$/, '')} (backward)`;
+    }
+    if (v.source.kind !== 'kernel') continue;
+    const producer = trace.calls[v.source.call];
+    if (producer.layer) return `${producer.layer} (backward)`;
+    for (const i of producer.inputs) queue.push(i.value);
+  }
+  return 'outside any layer';
+}
+
+/** Problems of `calls`, one per kernel and site, in recorded order. */
+function uniqueProblems(problems: KernelProblem[]): KernelProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.kernel}|${p.site}|${p.reason}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** The calls the `outputs` depend on, in recorded order. */
@@ -67,9 +120,20 @@ function liveCalls(trace: Trace, outputs: TracedValue[]): KernelCall[] {
  */
 export function lowerTrace(trace: Trace, outputs: TracedValue[]): LoweredModel {
   const calls = liveCalls(trace, outputs);
-  const missing = new Set<string>();
-  for (const c of calls) if (!kernelLowering(c.kernelName)) missing.add(c.kernelName);
-  if (missing.size) throw new UnmappedKernelsError([...missing].sort());
+  const refused: KernelProblem[] = [];
+  for (const c of calls) {
+    if (hasValueDependentShape(c.kernelName, c.attrs)) {
+      const shapes = c.outputs.map((o) => `[${o.shape}]`).join(', ');
+      refused.push({
+        kernel: c.kernelName,
+        site: callSite(trace, c),
+        reason: `its output shape depends on input values (the trace saw ${shapes}); use a padded, static-shape form`,
+      });
+    } else if (!kernelLowering(c.kernelName)) {
+      refused.push({ kernel: c.kernelName, site: callSite(trace, c), reason: 'no ONNX lowering' });
+    }
+  }
+  if (refused.length) throw new UnmappedKernelsError(uniqueProblems(refused));
 
   const b = new GraphBuilder();
   const inputs: GraphInput[] = [];
@@ -105,7 +169,7 @@ export function lowerTrace(trace: Trace, outputs: TracedValue[]): LoweredModel {
   };
   const layouts = new LayoutNames(b, nameOf);
 
-  const unsupported: string[] = [];
+  const unsupported: KernelProblem[] = [];
   const traceBackend = trace.semanticsOf;
   for (const call of calls) {
     if (isIdentityCall(call)) {
@@ -163,8 +227,13 @@ export function lowerTrace(trace: Trace, outputs: TracedValue[]): LoweredModel {
     try {
       (kernelLowering(call.kernelName) as (c: KernelContext) => void)(ctx);
     } catch (err) {
-      if (err instanceof UnsupportedKernelError) unsupported.push(err.message);
-      else throw err;
+      if (err instanceof UnsupportedKernelError) {
+        unsupported.push({
+          kernel: call.kernelName,
+          site: callSite(trace, call),
+          reason: err.message,
+        });
+      } else throw err;
     }
     call.outputs.forEach((o, k) => {
       const cf = adapted?.outputChannelsFirst[k] ? ctx.outputs[k].name : written.get(k);
@@ -172,7 +241,7 @@ export function lowerTrace(trace: Trace, outputs: TracedValue[]): LoweredModel {
       else layouts.setTfjs(o.id, reserved[k]);
     });
   }
-  if (unsupported.length) throw new UnmappedKernelsError([...new Set(unsupported)]);
+  if (unsupported.length) throw new UnmappedKernelsError(uniqueProblems(unsupported));
 
   const outputNames = outputs.map((v, i) => {
     const name = b.reserve(`output_${i}`);

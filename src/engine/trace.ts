@@ -22,6 +22,7 @@
  * trace records it in {@link Trace.dataReads} and the compiled step refuses to compile it.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { activeLayerPath } from '../core/layer.js';
 import type { Rng } from '../core/random.js';
 import { setRandomObserver, type RandomDraw } from '../core/random_ops.js';
 import {
@@ -54,6 +55,8 @@ export interface KernelCall {
   readonly attrs: Readonly<Record<string, unknown>>;
   readonly inputs: { name: string; value: TracedValue }[];
   readonly outputs: TracedValue[];
+  /** Keras path of the layer whose `apply` made the call; null outside layers (gradients, losses). */
+  readonly layer?: string | null;
 }
 
 /** A random tensor drawn during the trace, with the stream it came from. */
@@ -385,6 +388,11 @@ export class Trace {
     return v;
   }
 
+  /** Whether `tensor`'s buffer is already bound (an input or a random draw). */
+  isBound(tensor: tf.Tensor): boolean {
+    return this.buffers.has(tensor.dataId);
+  }
+
   /** Declares `tensor` a named graph input (call before {@link run}). */
   bindInput(name: string, tensor: tf.Tensor): TracedValue {
     if (this.inputs.has(name)) throw new Error(`trace: input '${name}' is bound twice`);
@@ -495,7 +503,14 @@ export class Trace {
       else this.buffers.set(info.dataId, { views: [value] });
       return value;
     });
-    this.calls.push({ index, kernelName, attrs: copyAttrs(attrs), inputs: ins, outputs: outs });
+    this.calls.push({
+      index,
+      kernelName,
+      attrs: copyAttrs(attrs),
+      inputs: ins,
+      outputs: outs,
+      layer: activeLayerPath(),
+    });
   }
 
   /** Notes a JavaScript read of a buffer (from the patched backend read functions). */

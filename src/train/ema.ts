@@ -15,47 +15,17 @@
  *  - evaluation / export swap the averages into the model (`swap_weights`) and back.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { z } from 'zod';
-import { emaConfig } from '../core/config/optimization.js';
-import { validateConfig } from '../core/config/resolve.js';
+import {
+  emaDecay,
+  emaUpdate,
+  resolveEmaConfig,
+  type EmaConfigLike,
+  type ResolvedEmaConfig,
+  type StepEmaState,
+} from '../core/step_parts.js';
 
-/** EMAConfig input: any subset of Model Garden's fields (configs/optimizer_config.py). */
-export type EmaConfigLike = z.input<typeof emaConfig>;
-
-/** EMAConfig with Model Garden's defaults filled in. */
-export type ResolvedEmaConfig = z.output<typeof emaConfig>;
-
-/** Fills Model Garden's defaults (from the one schema in core/config) and checks the values. */
-export function resolveEmaConfig(cfg: EmaConfigLike | null | undefined): ResolvedEmaConfig {
-  const out = validateConfig(emaConfig, cfg ?? {}, 'optimizer_config.ema');
-  if (!(out.average_decay >= 0 && out.average_decay <= 1)) {
-    throw new Error(`ema.average_decay must be in [0, 1], got ${out.average_decay}`);
-  }
-  return out;
-}
-
-/**
- * The decay used after the update that brought the optimizer's iteration count to `step`
- * (1 after the first update).
- */
-export function emaDecay(cfg: EmaConfigLike | ResolvedEmaConfig, step: number): number {
-  const c = resolveEmaConfig(cfg);
-  if (step < c.start_step) return 0;
-  if (c.dynamic_decay) {
-    const t = step - c.start_step;
-    return Math.min(c.average_decay, (1 + t) / (10 + t));
-  }
-  return c.average_decay;
-}
-
-/** Pure EMA step: average − (1 − decay)·(average − value). */
-export function emaUpdate(
-  average: tf.Tensor,
-  value: tf.Tensor,
-  decay: number | tf.Scalar,
-): tf.Tensor {
-  return tf.tidy(() => tf.sub(average, tf.mul(tf.sub(1, decay), tf.sub(average, value))));
-}
+// The pure pieces (decay, update, config) are shared with the compiled step: src/core/step_parts.ts.
+export { emaDecay, emaUpdate, resolveEmaConfig, type EmaConfigLike, type ResolvedEmaConfig };
 
 /** A weight whose average is kept: its Keras path and variable. */
 export interface EmaWeight {
@@ -69,7 +39,7 @@ let shadowCounter = 0;
  * Shadow (average) variables for a fixed list of weights (Model Garden's `shadow_copy`). Pass
  * trainable weights, or all weights when `trainable_weights_only` is false.
  */
-export class EmaState {
+export class EmaState implements StepEmaState {
   readonly config: ResolvedEmaConfig;
   private readonly weights: EmaWeight[];
   private readonly shadows: tf.Variable[];

@@ -6,13 +6,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, usesCompiledSteps } from '../core/backend/index.js';
-import { createCompiledStepRunner } from '../engine/compiled_step.js';
+import { initBackend, resolveEngineFallback, usesCompiledSteps } from '../core/backend/index.js';
 import { resolveConfig } from '../core/config/index.js';
 import { writeParamsYaml } from '../core/config/load.js';
 import type { ExperimentConfigBase } from '../core/config/definitions.js';
 import { experiments, tasks, type TaskEntry } from '../core/registry.js';
 import { setGlobalSeed } from '../core/random.js';
+import type { CompiledStepRunnerFactory } from '../core/step_parts.js';
 import type { AnyTask } from '../core/task.js';
 import { Trainer, type EvalResults, type TrainerEvents } from './trainer.js';
 
@@ -57,6 +57,11 @@ export interface RunOptions extends ExperimentSpec {
   /** Overrides runtime.backend. */
   backend?: string;
   events?: TrainerEvents;
+  /**
+   * The compiled step runner for the `onnx` backend (src/engine's `createCompiledStepRunner`,
+   * passed in by the CLI: the trainer does not import the engine).
+   */
+  compiledSteps?: CompiledStepRunnerFactory;
 }
 
 export interface RunResult {
@@ -73,8 +78,20 @@ export function buildTrainer(
   modelDir: string,
   events?: TrainerEvents,
   backend: string = resolved.config.runtime.backend || DEFAULT_NODE_BACKEND,
+  compiledSteps?: CompiledStepRunnerFactory,
 ): { task: AnyTask; trainer: Trainer<never, never, never> } {
   const { config, taskEntry } = resolved;
+  if (config.runtime.engine_fallback !== null && !usesCompiledSteps(backend)) {
+    throw new Error(
+      `runtime.engine_fallback applies to compiled steps (backend 'onnx'); the backend is '${backend}'`,
+    );
+  }
+  if (usesCompiledSteps(backend) && !compiledSteps) {
+    throw new Error(
+      `backend '${backend}' runs compiled steps: pass the engine's createCompiledStepRunner ` +
+        '(RunOptions.compiledSteps)',
+    );
+  }
   const seed = experimentSeed(config);
   setGlobalSeed(seed);
   const task = taskEntry.create(config.task) as AnyTask;
@@ -84,13 +101,15 @@ export function buildTrainer(
     modelDir,
     seed,
     events,
-    stepRunnerFactory: usesCompiledSteps(backend)
-      ? (parts) =>
-          createCompiledStepRunner(parts, {
-            intraOpNumThreads: config.runtime.num_threads || undefined,
-            warn: (m) => (events?.onMessage ? events.onMessage(m) : console.warn(m)),
-          })
-      : undefined,
+    stepRunnerFactory:
+      usesCompiledSteps(backend) && compiledSteps
+        ? (parts) =>
+            compiledSteps(parts, {
+              intraOpNumThreads: config.runtime.num_threads || undefined,
+              fallback: resolveEngineFallback(config.runtime.engine_fallback),
+              warn: (m) => (events?.onMessage ? events.onMessage(m) : console.warn(m)),
+            })
+        : undefined,
   }) as unknown as Trainer<never, never, never>;
   return { task, trainer };
 }
@@ -103,7 +122,13 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   mkdirSync(opts.modelDir, { recursive: true });
   if (opts.mode !== 'eval' && opts.mode !== 'continuous_eval')
     writeParamsYaml(opts.modelDir, config);
-  const { task, trainer } = buildTrainer(resolved, opts.modelDir, opts.events, backend);
+  const { task, trainer } = buildTrainer(
+    resolved,
+    opts.modelDir,
+    opts.events,
+    backend,
+    opts.compiledSteps,
+  );
   let evalResults: EvalResults | null = null;
   try {
     switch (opts.mode) {

@@ -14,7 +14,9 @@ import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Layer, Weight } from '../core/layer.js';
 import { Rng, type RngState } from '../core/random.js';
+import { EagerStepRunner } from '../core/eager_step.js';
 import { disposeOutputs, type StepRunner } from '../core/step.js';
+import type { StepParts } from '../core/step_parts.js';
 import type { Batch, InputPipeline, Metric, PipelineState, Task } from '../core/task.js';
 import {
   assignToVariables,
@@ -23,7 +25,6 @@ import {
   type CheckpointContent,
   type CheckpointData,
 } from './checkpoint.js';
-import { EagerStepRunner } from './eager_step.js';
 import { EmaState, type EmaConfigLike } from './ema.js';
 import { buildOptimizer, OptimizerState } from './optimizers/index.js';
 import { buildLearningRate } from './schedules.js';
@@ -76,13 +77,7 @@ export interface TrainerOptions<M extends Layer<unknown, unknown>, B extends Bat
   buildBatchSize?: number;
 }
 
-export interface StepParts<M extends Layer<unknown, unknown>, B extends Batch, O> {
-  task: Task<M, B, O>;
-  model: M;
-  optimizer: OptimizerState;
-  ema: EmaState | null;
-  rng: Rng;
-}
+export type { StepParts };
 
 export type EvalResults = Record<string, number>;
 

@@ -344,6 +344,14 @@ test('predict prints the top-5 shapes of a trained checkpoint, as an independent
   for (const r of emaRows) assert.equal(r.percent, 12.5, ema);
   const raw = parseRows(await runPredict([...base, '--no_ema', png]));
   assert.deepEqual(raw, rows);
+  // --backend onnx runs the classifier compiled (engine_fallback 'error' under the test runner):
+  // the same ranking and percentages.
+  const onnx = parseRows(await runPredict([...base.slice(0, -1), 'onnx', '--no_ema', png]));
+  assert.deepEqual(
+    onnx.map((r) => r.id),
+    rows.map((r) => r.id),
+  );
+  onnx.forEach((r, k) => assert.ok(Math.abs(r.percent - rows[k].percent) <= 0.011, `${r.percent}`));
 
   // JSON output carries the same ranking.
   const json = JSON.parse(await runPredict([...base, '--no_ema', '--json', png])) as {
@@ -355,6 +363,10 @@ test('predict prints the top-5 shapes of a trained checkpoint, as an independent
   );
 
   // Errors name what is wrong.
+  await assert.rejects(
+    runPredict([...base, '--params_override', 'runtime.engine_fallback=warn', png]),
+    /runtime\.engine_fallback applies to the compiled classifier \(--backend onnx\)/,
+  );
   await assert.rejects(
     runPredict(['--experiment', 'compact_resnet_shapes', '--checkpoint', join(dir, 'nope'), png]),
     /--checkpoint: '.*nope' does not exist/,

@@ -14,7 +14,7 @@ import { Rng, setGlobalSeed } from '../../src/core/random.js';
 import { compileFunction } from '../../src/engine/compile.js';
 import { createCompiledStepRunner } from '../../src/engine/compiled_step.js';
 import { registerKernelLowering } from '../../src/engine/kernels/index.js';
-import { EagerStepRunner } from '../../src/train/eager_step.js';
+import { EagerStepRunner } from '../../src/core/eager_step.js';
 import { EmaState } from '../../src/train/ema.js';
 import { buildOptimizer, OptimizerState } from '../../src/train/optimizers/index.js';
 import { assertClose, assertTensorClose } from '../helpers.js';
@@ -161,7 +161,10 @@ testOnEachBackend(
       const compiledParts = setup('bottleneck', 'sgd');
       const eager = new EagerStepRunner(eagerParts);
       const warnings: string[] = [];
-      const runner = createCompiledStepRunner(compiledParts, { warn: (m) => warnings.push(m) });
+      const runner = createCompiledStepRunner(compiledParts, {
+        fallback: 'warn',
+        warn: (m) => warnings.push(m),
+      });
       for (let step = 1; step <= 3; step++) {
         const batch = eagerParts.task.batch(4, step);
         const e = await eager.trainStep(batch, 0.1, step);

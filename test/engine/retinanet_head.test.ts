@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng, setGlobalSeed } from '../../src/core/random.js';
 import { compileFunction } from '../../src/engine/compile.js';
 import { createCompiledStepRunner } from '../../src/engine/compiled_step.js';
-import { EagerStepRunner } from '../../src/train/eager_step.js';
+import { EagerStepRunner } from '../../src/core/eager_step.js';
 import { EmaState } from '../../src/train/ema.js';
 import { buildOptimizer, OptimizerState } from '../../src/train/optimizers/index.js';
 import { assertClose, assertTensorClose } from '../helpers.js';

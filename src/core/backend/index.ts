@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import 'vision-garden/tfjs-gradients';
 // …and the ones it lacks or gets wrong (GatherNd, ScatterNd, GatherV2 with batchDims).
 import '../gradients.js';
+import type { EngineFallback } from '../step_parts.js';
 
 export const BACKEND_NAMES = ['onnx', 'cpu', 'wasm', 'tensorflow', 'webgpu', 'webgl'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -90,15 +91,10 @@ export async function initBackend(name: string, opts: BackendOptions = {}): Prom
     throw new BackendError(`unknown backend '${name}'; choose one of: ${BACKEND_NAMES.join(', ')}`);
   }
   const tfjsName = tfjsBackendFor(name);
-  await loaders[tfjsName](opts);
+  await prepareTfjsBackend(tfjsName, opts);
   const ok = await tf.setBackend(tfjsName);
   if (!ok) throw new BackendError(`backend '${name}' failed to initialise on this machine`);
   await tf.ready();
-  if (tfjsName === 'cpu') {
-    // The cpu backend prints a "install tfjs-node" banner on first use; our CLI says which
-    // backends exist instead.
-    (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
-  }
   return name;
 }
 
@@ -110,9 +106,40 @@ export async function initBackend(name: string, opts: BackendOptions = {}): Prom
  */
 export const DILATED_BACKPROP_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 
+/**
+ * Loads and registers a tfjs backend without activating it, prepared as {@link initBackend}
+ * prepares it: the wasm training kernels registered, and the cpu backend's "Hi, looks like you
+ * are running TensorFlow.js in Node.js" banner (printed on its first tensor) turned off; our CLI
+ * says which backends exist instead. The engine uses this for its tracing backend.
+ */
+export async function prepareTfjsBackend(
+  name: Exclude<BackendName, 'onnx'>,
+  opts: BackendOptions = {},
+): Promise<void> {
+  await loaders[name](opts);
+  if (name === 'cpu') {
+    const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+    if (cpu) cpu.firstUse = false;
+  }
+}
+
 /** Whether steps run compiled on ONNX Runtime for this backend name. */
 export function usesCompiledSteps(name: string): boolean {
   return name === 'onnx';
+}
+
+/**
+ * What the engine does with a step it cannot compile (runtime.engine_fallback): the configured
+ * value, else 'error' under CI (`CI` set and not 'false'/'0') or node's test runner
+ * (`NODE_TEST_CONTEXT`), so a missing lowering fails loudly there, and 'warn' for users.
+ */
+export function resolveEngineFallback(
+  configured: EngineFallback | null | undefined,
+  env: Record<string, string | undefined> = typeof process === 'undefined' ? {} : process.env,
+): EngineFallback {
+  if (configured) return configured;
+  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+  return ci || env.NODE_TEST_CONTEXT !== undefined ? 'error' : 'warn';
 }
 
 /** The active backend's name. */

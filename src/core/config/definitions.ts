@@ -75,8 +75,8 @@ export const dataConfig = config({
 /**
  * RuntimeConfig: where and how the experiment runs. MG's fields are all TF/accelerator settings
  * and have no effect here except `mixed_precision_dtype` (read by the trainer) and
- * `run_eagerly`; `backend` and `num_threads` are vision-garden's own (MG has no fields of
- * those names).
+ * `run_eagerly`; `backend`, `num_threads` and `engine_fallback` are vision-garden's own (MG has
+ * no fields of those names).
  */
 export const runtimeConfig = config({
   /** No effect here (tf.distribute strategy). */
@@ -118,6 +118,13 @@ export const runtimeConfig = config({
   backend: str(''),
   /** vision-garden: threads for backends with a thread pool; 0 = all cores. */
   num_threads: z.int().nonnegative().default(0),
+  /**
+   * vision-garden: what the `onnx` backend does with a step it cannot compile: 'warn' runs it
+   * eagerly after one warning, 'error' throws, listing every kernel without a lowering and the
+   * layer that called it. null = 'error' under CI (`CI=true`) and node's test runner, else 'warn'
+   * (`resolveEngineFallback` in src/core/backend).
+   */
+  engine_fallback: z.enum(['warn', 'error']).nullable().default(null),
 });
 
 /** TrainerConfig: optimization, loop intervals, checkpointing and evaluation schedule. */

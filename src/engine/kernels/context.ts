@@ -52,8 +52,17 @@ export interface KernelContext {
   constantValues(key: string): tf.TypedArray | null;
 }
 
-/** Emits the ONNX nodes computing one kernel call. */
-export type KernelLowering = (ctx: KernelContext) => void;
+/**
+ * Emits the ONNX nodes computing one kernel call. Optionally declares that the kernel's output
+ * shape depends on input VALUES (not only on input shapes and attributes): such a call is refused
+ * at compile time, since the graph would bake in the shape of the traced run. Default: static.
+ */
+export type KernelLowering = ((ctx: KernelContext) => void) & {
+  readonly valueDependentShape?: ValueDependence;
+};
+
+/** `true`, or a predicate on the call's attributes (e.g. NMS is static when padded). */
+export type ValueDependence = boolean | ((attrs: Readonly<Record<string, unknown>>) => boolean);
 
 /** Thrown when a kernel call uses a variant the lowering does not cover (the step runs eagerly). */
 export class UnsupportedKernelError extends Error {

@@ -1,9 +1,11 @@
 /**
  * The registry of kernel lowerings: tfjs kernel name → function emitting the equivalent ONNX
- * nodes. The compiled step looks every recorded kernel up here; a kernel without an entry makes
- * the step run eagerly (with one warning naming it).
+ * nodes. The compiled step looks every recorded kernel up here; a kernel without an entry cannot
+ * be compiled (runtime.engine_fallback: the step runs eagerly after one warning, or fails).
+ * A lowering may declare `valueDependentShape` (./context.ts); unlowered kernels whose output
+ * shape depends on values are listed in VALUE_DEPENDENT_KERNELS, so the refusal says why.
  */
-import type { KernelLowering } from './context.js';
+import type { KernelLowering, ValueDependence } from './context.js';
 import { CONV_KERNELS } from './conv.js';
 import { CONV_GROUPED_KERNELS } from './conv_grouped.js';
 import { ELEMENTWISE_KERNELS } from './elementwise.js';
@@ -16,7 +18,7 @@ import { SELECT_KERNELS } from './select.js';
 import { SHAPE_KERNELS } from './shape.js';
 import { SPACE_BATCH_KERNELS } from './space_batch.js';
 
-export type { KernelContext, KernelLowering, LoweredTensor } from './context.js';
+export type { KernelContext, KernelLowering, LoweredTensor, ValueDependence } from './context.js';
 export { UnsupportedKernelError } from './context.js';
 
 const REGISTRY = new Map<string, KernelLowering>(
@@ -34,6 +36,41 @@ const REGISTRY = new Map<string, KernelLowering>(
     ...SELECT_KERNELS,
   }),
 );
+
+/**
+ * tfjs kernels whose output shape depends on input values (tfjs-core's kernel_names.ts): the
+ * number of boxes kept by unpadded non-max suppression, of true elements (`Where`, which
+ * `booleanMaskAsync` and `whereAsync` use), of distinct values (`Unique`), of sparse and ragged
+ * results. NonMaxSuppressionV4 with `padToMaxOutputSize` has the static shape [maxOutputSize].
+ */
+const VALUE_DEPENDENT_KERNELS: Readonly<Record<string, ValueDependence>> = {
+  NonMaxSuppressionV3: true,
+  NonMaxSuppressionV4: (attrs) => attrs.padToMaxOutputSize !== true,
+  NonMaxSuppressionV5: true,
+  Where: true,
+  Unique: true,
+  SparseFillEmptyRows: true,
+  SparseReshape: true,
+  SparseSegmentMean: true,
+  SparseSegmentSum: true,
+  StringSplit: true,
+  StringNGrams: true,
+  RaggedGather: true,
+  RaggedRange: true,
+};
+
+/**
+ * Whether a call's output shape depends on its input values: the lowering's declaration when it
+ * has one, else the table above (default: the shape follows from input shapes and attributes).
+ */
+export function hasValueDependentShape(
+  kernelName: string,
+  attrs: Readonly<Record<string, unknown>>,
+): boolean {
+  const declared = REGISTRY.get(kernelName)?.valueDependentShape;
+  const dep = declared ?? VALUE_DEPENDENT_KERNELS[kernelName] ?? false;
+  return typeof dep === 'function' ? dep(attrs) : dep;
+}
 
 /** The lowering of a tfjs kernel, or undefined when it has none. */
 export function kernelLowering(kernelName: string): KernelLowering | undefined {

@@ -3,23 +3,20 @@
  * update (gradient transform + per-weight update rule) by assignment.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import {
+  checkStepScalars,
+  optimizerUpdates,
+  type NamedVariable,
+  type ParamRef,
+  type StepOptimizerState,
+} from '../../core/step_parts.js';
 import type { Optimizer } from './types.js';
 
-/** A weight the optimizer updates: its Keras path and its variable. */
-export interface ParamRef {
-  path: string;
-  variable: tf.Variable;
-}
-
-/** A slot variable with its checkpoint name `<weight path>/<slot>`. */
-export interface NamedVariable {
-  name: string;
-  variable: tf.Variable;
-}
+export type { NamedVariable, ParamRef };
 
 let slotCounter = 0;
 
-export class OptimizerState {
+export class OptimizerState implements StepOptimizerState {
   /** path → slot name → variable, in creation order. */
   private readonly slots = new Map<string, Map<string, tf.Variable>>();
 
@@ -59,45 +56,12 @@ export class OptimizerState {
    * @param step 1-based index of this update
    */
   apply(params: ParamRef[], grads: tf.Tensor[], lr: number, step: number): void {
-    if (params.length !== grads.length) {
-      throw new Error(`optimizer: ${params.length} weights but ${grads.length} gradients`);
-    }
-    if (!Number.isFinite(lr)) throw new Error(`optimizer: learning rate must be finite, got ${lr}`);
-    if (!(step >= 1)) throw new Error(`optimizer: step is 1-based, got ${step}`);
-    params.forEach(({ path, variable }, i) => {
-      if (!tf.util.arraysEqual(grads[i].shape, variable.shape)) {
-        throw new Error(
-          `optimizer: gradient of '${path}' has shape [${grads[i].shape}], weight has [${variable.shape}]`,
-        );
-      }
-    });
+    checkStepScalars(lr, step);
     this.ensureSlots(params);
     tf.tidy(() => {
-      const lrT = tf.scalar(lr);
-      const stepT = tf.scalar(step);
-      const transformed = this.optimizer.transformGradients(grads);
-      params.forEach(({ path, variable }, i) => {
-        const own = this.slots.get(path) as Map<string, tf.Variable>;
-        const slotValues: Record<string, tf.Tensor> = {};
-        for (const [name, v] of own) slotValues[name] = v;
-        const out = this.optimizer.update({
-          path,
-          param: variable,
-          grad: transformed[i],
-          slots: slotValues,
-          lr: lrT,
-          step: stepT,
-        });
-        variable.assign(out.param);
-        for (const [name, v] of own) {
-          const value = out.slots[name];
-          if (!value)
-            throw new Error(
-              `${this.optimizer.name}: update of '${path}' returned no slot '${name}'`,
-            );
-          v.assign(value);
-        }
-      });
+      // The update order is the compiled step's too (src/core/step_parts.ts).
+      const updates = optimizerUpdates(this, params, grads, tf.scalar(lr), tf.scalar(step));
+      for (const { variable, value } of updates) variable.assign(value);
     });
   }
 

@@ -9,7 +9,6 @@
  * optional on input and takes Model Garden's default, so both hand-written partial configs and
  * fully defaulted, schema-parsed configs fit.
  */
-import type * as tf from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
 import type {
   adagradConfig,
@@ -21,42 +20,8 @@ import type {
   sgdConfig,
 } from '../../core/config/optimization.js';
 
-/** Input of one parameter's update. */
-export interface ParamUpdateInput {
-  /** Keras weight path (e.g. `resnet/conv2d/kernel`), matched by include/exclude name patterns. */
-  path: string;
-  param: tf.Tensor;
-  grad: tf.Tensor;
-  /** This parameter's optimizer slots (e.g. `{momentum}` or `{m, v}`), same shape as `param`. */
-  slots: Record<string, tf.Tensor>;
-  /** Learning rate of this step, already scheduled and warmed up. */
-  lr: tf.Scalar;
-  /** float32 scalar: 1-based index of this update (1 for the first update). */
-  step: tf.Scalar;
-}
-
-/** New parameter value and new slot values (same keys as the input slots). */
-export interface ParamUpdateOutput {
-  param: tf.Tensor;
-  slots: Record<string, tf.Tensor>;
-}
-
-export interface Optimizer {
-  /** Model Garden optimizer name, e.g. `SGD`, `Adam`, `AdamWeightDecay`. */
-  readonly name: string;
-  /** Names of the slots this optimizer keeps for the weight at `path` (Keras slot names). */
-  slotNames(path: string): string[];
-  /** Initial value of a slot for `param` (zeros for every optimizer here except Adagrad). */
-  initSlot(slot: string, param: tf.Tensor): tf.Tensor;
-  /** Pure update rule for one parameter. */
-  update(input: ParamUpdateInput): ParamUpdateOutput;
-  /**
-   * Gradient transform the config implies (AdamW `gradient_clip_norm`, then Keras `clipvalue`,
-   * `clipnorm`, `global_clipnorm`), applied to all gradients of a step before `update`. Returns a
-   * list aligned with `grads`; entries may be the input tensors themselves when nothing applies.
-   */
-  transformGradients(grads: tf.Tensor[]): tf.Tensor[];
-}
+// The optimizer contract is shared with the compiled step (src/core/step_parts.ts).
+export type { Optimizer, ParamUpdateInput, ParamUpdateOutput } from '../../core/step_parts.js';
 
 // ---------------------------------------------------------------------------- config shapes
 

@@ -107,7 +107,12 @@ test('an empty mapping parses to the complete default ExperimentConfig', () => {
   assert.deepEqual(Object.keys(cfg.task.train_data), MG_DATA_CONFIG_FIELDS);
   assert.deepEqual(Object.keys(cfg.trainer), MG_TRAINER_FIELDS);
   // MG's runtime fields, then our two JS-runtime fields.
-  assert.deepEqual(Object.keys(cfg.runtime), [...MG_RUNTIME_FIELDS, 'backend', 'num_threads']);
+  assert.deepEqual(Object.keys(cfg.runtime), [
+    ...MG_RUNTIME_FIELDS,
+    'backend',
+    'num_threads',
+    'engine_fallback',
+  ]);
   assert.deepEqual(Object.keys(cfg.task), [
     'init_checkpoint',
     'model',

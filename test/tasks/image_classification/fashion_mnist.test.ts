@@ -17,6 +17,7 @@ import { withShapeOnlyBuild } from '../../../src/core/layer.js';
 import { setGlobalSeed } from '../../../src/core/random.js';
 import { readJsonlLog } from '../../../src/train/jsonl_log.js';
 import { disposeRun, resolveExperiment, runExperiment } from '../../../src/train/run_experiment.js';
+import { createCompiledStepRunner } from '../../../src/engine/compiled_step.js';
 import { ImageClassificationTask } from '../../../src/tasks/image_classification/task.js';
 import type { ImageClassificationExperimentConfig } from '../../../src/tasks/image_classification/config.js';
 import { REPO_ROOT } from '../../helpers.js';
@@ -89,6 +90,7 @@ for (const [name, run] of Object.entries(RUNS)) {
   test(`fashion_mnist ${name}: 80 steps lower the loss and beat chance (10%) on 2000 test images`, async () => {
     const dir = mkdtempSync(join(tmpdir(), `vg-fmnist-${name}-`));
     const r = await runExperiment({
+      compiledSteps: createCompiledStepRunner,
       mode: 'train_and_eval',
       experiment: run.experiment,
       configFiles: [run.file],

@@ -10,10 +10,12 @@ import { join } from 'node:path';
 import '../../../src/tasks/index.js';
 import { readJsonlLog } from '../../../src/train/jsonl_log.js';
 import { disposeRun, runExperiment } from '../../../src/train/run_experiment.js';
+import { createCompiledStepRunner } from '../../../src/engine/compiled_step.js';
 
 test('compact_resnet_shapes: 120 steps lower the loss and beat chance on the test split', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vg-shapes-'));
   const r = await runExperiment({
+    compiledSteps: createCompiledStepRunner,
     mode: 'train_and_eval',
     experiment: 'compact_resnet_shapes',
     modelDir: dir,
