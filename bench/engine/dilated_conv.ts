@@ -24,10 +24,10 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import * as ort from 'onnxruntime-node';
 import { initBackend } from '../../src/core/backend/index.js';
 import { lowerTrace } from '../../src/engine/lower.js';
-import { createSession, toOrt } from '../../src/engine/session.js';
+import { nodeRuntime } from '../../src/engine/node_runtime.js';
+import { createSession, toOrt, type OrtTensor } from '../../src/engine/session.js';
 import { Trace, type TracedValue } from '../../src/engine/trace.js';
 import { atrousConvolution, dilatedConv2d } from '../../src/modeling/layers/conv.js';
 import { median, opTypeProfile, timeAlternating } from './timing.js';
@@ -91,10 +91,10 @@ async function compile(inputs: Record<string, tf.Tensor>, fn: ReturnType<typeof 
   });
   const lowered = lowerTrace(trace, outputs);
   const session = await createSession(lowered.bytes, { intraOpNumThreads: THREADS });
-  const feeds: Record<string, ort.Tensor> = {};
+  const feeds: Record<string, OrtTensor> = {};
   for (const gi of lowered.inputs) {
     if (gi.kind !== 'input') throw new Error('unexpected random draw');
-    feeds[gi.onnxName] = toOrt(inputs[gi.name]);
+    feeds[gi.onnxName] = toOrt(nodeRuntime, inputs[gi.name]);
   }
   const ops = new Map<string, number>();
   for (const t of lowered.opTypes) ops.set(t, (ops.get(t) ?? 0) + 1);
