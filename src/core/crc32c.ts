@@ -41,8 +41,12 @@ export function crc32c(data: Uint8Array, prev = 0): number {
   return ~crc >>> 0;
 }
 
+/** Masks an (unmasked) CRC-32C value as TensorFlow stores it. */
+export function maskCrc32c(crc: number): number {
+  return ((((crc >>> 15) | (crc << 17)) >>> 0) + 0xa282ead8) >>> 0;
+}
+
 /** TensorFlow's masked CRC-32C, stored in TFRecord headers and footers. */
 export function maskedCrc32c(data: Uint8Array): number {
-  const crc = crc32c(data);
-  return ((((crc >>> 15) | (crc << 17)) >>> 0) + 0xa282ead8) >>> 0;
+  return maskCrc32c(crc32c(data));
 }
