@@ -15,6 +15,7 @@ import {
 } from '../train/run_experiment.js';
 import { registerDataCommands } from './data_commands.js';
 import { registerEvaluateCoco } from './evaluate_coco.js';
+import { registerForward } from './forward.js';
 import { runDemo } from './demo.js';
 import { registerPredict } from './predict.js';
 import { registerSummary } from './summary.js';
@@ -160,6 +161,7 @@ function buildProgram(): Command {
   registerEvaluateCoco(program);
   registerSummary(program);
   registerPredict(program);
+  registerForward(program);
   return program;
 }
 
