@@ -52,7 +52,7 @@ export async function runForward(opts: ForwardOptions): Promise<string[]> {
       const arrays: [string, NdArray][] = [];
       for (const [name, t] of Object.entries(outputs))
         arrays.push([name, await toNdArray(t, name)]);
-      await writeNpz(opts.output, arrays);
+      writeNpz(opts.output, arrays);
       return arrays.map(([n]) => n);
     } finally {
       tf.dispose([images, ...Object.values(extras), ...Object.values(outputs)]);

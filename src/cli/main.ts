@@ -16,6 +16,7 @@ import {
 import { registerDataCommands } from './data_commands.js';
 import { registerEvaluateCoco } from './evaluate_coco.js';
 import { registerForward } from './forward.js';
+import { registerInspectCheckpoint } from './inspect_checkpoint.js';
 import { runDemo } from './demo.js';
 import { registerPredict } from './predict.js';
 import { registerSummary } from './summary.js';
@@ -162,6 +163,7 @@ function buildProgram(): Command {
   registerSummary(program);
   registerPredict(program);
   registerForward(program);
+  registerInspectCheckpoint(program);
   return program;
 }
 

@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { atomicWriteBytes } from '../core/atomic_write.js';
+import { writeAllSync, writeFileAtomicSync } from './atomic_file.js';
 
 export type NpyDtype =
   | 'float16'
@@ -182,8 +182,10 @@ export function readNpy(path: string): NdArray {
   return parseNpy(readFileSync(path), path);
 }
 
-export function writeNpy(path: string, a: NdArray): Promise<void> {
-  return atomicWriteBytes(path, encodeNpy(a, path));
+/** Writes an `.npy` file atomically. */
+export function writeNpy(path: string, a: NdArray): void {
+  const bytes = encodeNpy(a, path);
+  writeFileAtomicSync(path, (fd) => writeAllSync(fd, bytes));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -393,6 +395,8 @@ export function encodeNpz(arrays: Iterable<[string, NdArray]>): Uint8Array {
   return out;
 }
 
-export function writeNpz(path: string, arrays: Iterable<[string, NdArray]>): Promise<void> {
-  return atomicWriteBytes(path, encodeNpz(arrays));
+/** Writes an `.npz` file atomically. */
+export function writeNpz(path: string, arrays: Iterable<[string, NdArray]>): void {
+  const bytes = encodeNpz(arrays);
+  writeFileAtomicSync(path, (fd) => writeAllSync(fd, bytes));
 }

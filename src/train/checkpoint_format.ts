@@ -28,12 +28,10 @@
  * Files are written atomically: to `<path>.tmp-<pid>`, fsynced, renamed over `<path>`, then the
  * directory is fsynced, so a reader sees either the old file or the complete new one.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
+import { dirname } from 'node:path';
 import { crc32c } from '../core/crc32c.js';
-import { atomicWriteFile } from '../core/atomic_write.js';
-
-export { atomicWriteFile };
 
 /** Current (and only) format version written and read by this module. */
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -280,6 +278,45 @@ async function readFully(fh: FileHandle, bytes: Uint8Array, position: number): P
     done += bytesRead;
   }
   return done;
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  let dh: FileHandle | undefined;
+  try {
+    dh = await open(dir, 'r');
+    await dh.sync();
+  } catch (err) {
+    // Some platforms (Windows) cannot open or fsync a directory; the rename is still atomic there.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw err;
+  } finally {
+    await dh?.close();
+  }
+}
+
+/**
+ * Writes a file atomically: `write(fh)` fills `<path>.tmp-<pid>`, which is fsynced, renamed over
+ * `path`, and the directory fsynced. On failure the temporary file is removed.
+ */
+export async function atomicWriteFile(
+  path: string,
+  write: (fh: FileHandle) => Promise<void>,
+): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fh = await open(tmp, 'w');
+  try {
+    try {
+      await write(fh);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await fsyncDirectory(dirname(path));
 }
 
 /**

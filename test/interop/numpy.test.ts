@@ -74,7 +74,7 @@ test('.npy and .npz round-trip every dtype, scalars and empty arrays', async () 
   const dir = mkdtempSync(join(tmpdir(), 'vg-npz-'));
   try {
     const file = join(dir, 'x.npz');
-    await writeNpz(file, arrays);
+    writeNpz(file, arrays);
     const back = readNpz(file);
     assert.deepEqual(
       [...back.keys()],

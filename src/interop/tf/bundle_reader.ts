@@ -5,8 +5,10 @@
  * `PREFIX.data-NNNNN-of-NNNNN` shards with the raw little-endian tensor bytes
  * (tensorflow/core/util/tensor_bundle/tensor_bundle.cc). A string tensor is stored as the
  * varint64 lengths of its elements, the masked CRC-32C of those length bytes (fixed32), then the
- * element bytes. TF2 checkpoints also hold `_CHECKPOINTABLE_OBJECT_GRAPH`, a serialised
- * TrackableObjectGraph naming the object path of each variable.
+ * element bytes. A variable saved in slices (partitioned, or split across shards by a sharding
+ * policy) is assembled from its slice entries (./tensor_slice.ts). TF2 checkpoints also hold
+ * `_CHECKPOINTABLE_OBJECT_GRAPH`, a serialised TrackableObjectGraph naming the object path of
+ * each variable.
  */
 import {
   closeSync,
@@ -21,6 +23,7 @@ import { basename, join, resolve } from 'node:path';
 import { crc32c, maskCrc32c } from '../../core/crc32c.js';
 import { tensorProtoShape } from '../../core/proto/tensor.js';
 import { readTable } from './sstable.js';
+import { copySliceInto, resolveExtents, tensorSliceKey } from './tensor_slice.js';
 import {
   decodeBundleEntry,
   decodeBundleHeader,
@@ -69,6 +72,8 @@ export interface TensorBundle {
   objectGraph(): TrackableObjectGraph | undefined;
   close(): void;
 }
+
+type FixedDtype = Exclude<TfDtype, 'string'>;
 
 interface Entry {
   variable: BundleVariable;
@@ -121,6 +126,8 @@ export function shardPath(prefix: string, id: number, numShards: number): string
 
 class FileTensorBundle implements TensorBundle {
   private readonly entries = new Map<string, Entry>();
+  /** Entries of slices, by their binary key (as latin1 text). */
+  private readonly sliceEntries = new Map<string, Uint8Array>();
   private readonly numShards: number;
   private readonly fds = new Map<number, number>();
   private graph: TrackableObjectGraph | undefined | null = null;
@@ -142,7 +149,10 @@ class FileTensorBundle implements TensorBundle {
     for (const { key, value } of table.slice(1)) {
       // Keys of the slices of a partitioned variable are binary (OrderedCode, starting with a
       // 0 byte); tf.train.list_variables shows only the full variable, as we do.
-      if (key[0] === 0) continue;
+      if (key[0] === 0) {
+        this.sliceEntries.set(latin1(key), value);
+        continue;
+      }
       const name = utf8.decode(key);
       let proto: BundleEntry;
       try {
@@ -196,16 +206,8 @@ class FileTensorBundle implements TensorBundle {
     return { fd, path };
   }
 
-  read(name: string): BundleTensor {
-    const e = this.entries.get(name);
-    if (!e) throw new Error(`${this.prefix}: no variable '${name}' in the checkpoint`);
-    const { shape, dtype } = e.variable;
-    const p = e.proto;
-    if (p.slices && p.slices.length > 0) {
-      throw new Error(
-        `${this.prefix}: variable '${name}' is saved in ${p.slices.length} slices (a partitioned variable); reading sliced entries is not supported`,
-      );
-    }
+  /** Reads an entry's bytes from its shard (bounds checked; checksums are the caller's). */
+  private readData(p: BundleEntry, name: string): { bytes: Uint8Array; path: string } {
     const offset = Number(p.offset);
     const size = Number(p.size);
     const { fd, path } = this.shardFd(p.shardId, name);
@@ -222,13 +224,38 @@ class FileTensorBundle implements TensorBundle {
       if (n === 0) break;
       got += n;
     }
-    if (got !== size)
+    if (got !== size) {
       throw new Error(`${path}: variable '${name}': short read (${got} of ${size} bytes)`);
-    const count = shape.reduce((a, b) => a * b, 1);
+    }
+    return { bytes, path };
+  }
+
+  /** Reads a fixed-size entry: checksum, then size against the shape. */
+  private readFixed(p: BundleEntry, name: string, dtype: FixedDtype, count: number): Uint8Array {
+    const { bytes, path } = this.readData(p, name);
     const where = `${path}: variable '${name}'`;
-    const stored = p.crc32c >>> 0;
+    checkCrc(p.crc32c >>> 0, maskCrc32c(crc32c(bytes)), where);
+    const expected = count * DTYPE_BYTES[dtype];
+    if (bytes.length !== expected) {
+      throw new Error(
+        `${where} has ${bytes.length} bytes, ${count} ${dtype} values need ${expected}`,
+      );
+    }
+    return bytes;
+  }
+
+  read(name: string): BundleTensor {
+    const e = this.entries.get(name);
+    if (!e) throw new Error(`${this.prefix}: no variable '${name}' in the checkpoint`);
+    const { shape, dtype } = e.variable;
+    const p = e.proto;
+    const count = shape.reduce((a, b) => a * b, 1);
     if (dtype === 'string') {
-      const elems = decodeStrings(bytes, count, stored, where);
+      if (p.slices && p.slices.length > 0) {
+        throw new Error(`${this.prefix}: string variable '${name}' is sliced; not supported`);
+      }
+      const { bytes, path } = this.readData(p, name);
+      const elems = decodeStrings(bytes, count, p.crc32c >>> 0, `${path}: variable '${name}'`);
       return {
         name,
         shape: [...shape],
@@ -237,14 +264,37 @@ class FileTensorBundle implements TensorBundle {
         bytes: elems,
       };
     }
-    checkCrc(stored, maskCrc32c(crc32c(bytes)), where);
-    const expected = count * DTYPE_BYTES[dtype];
-    if (size !== expected) {
-      throw new Error(
-        `${path}: variable '${name}' has ${size} bytes, its ${dtype} shape [${shape.join(', ')}] needs ${expected}`,
-      );
-    }
+    const bytes =
+      p.slices && p.slices.length > 0
+        ? this.readSliced(e, count)
+        : this.readFixed(p, name, dtype, count);
     return { name, shape: [...shape], dtype, values: decodeFixed(dtype, bytes, count) };
+  }
+
+  /** Assembles a sliced variable from its slice entries (./tensor_slice.ts). */
+  private readSliced(e: Entry, count: number): Uint8Array {
+    const { name, shape } = e.variable;
+    const dtype = e.variable.dtype as FixedDtype;
+    const item = DTYPE_BYTES[dtype];
+    const full = new Uint8Array(count * item);
+    for (const [i, slice] of (e.proto.slices ?? []).entries()) {
+      const where = `${this.prefix}: variable '${name}' slice ${i}`;
+      const extents = resolveExtents(slice.extent ?? [], shape, where);
+      const value = this.sliceEntries.get(latin1(tensorSliceKey(name, slice.extent ?? [])));
+      if (!value) throw new Error(`${where}: its entry is missing from the index`);
+      let sp: BundleEntry;
+      try {
+        sp = decodeBundleEntry(value);
+      } catch (err) {
+        throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
+      }
+      if (sp.shardId < 0 || sp.shardId >= this.numShards) {
+        throw new Error(`${where} is in shard ${sp.shardId} of ${this.numShards}`);
+      }
+      const n = extents.reduce((a, x) => a * x.length, 1);
+      copySliceInto(full, shape, this.readFixed(sp, name, dtype, n), extents, item);
+    }
+    return full;
   }
 
   objectGraph(): TrackableObjectGraph | undefined {
@@ -272,6 +322,10 @@ class FileTensorBundle implements TensorBundle {
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds.clear();
   }
+}
+
+function latin1(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 }
 
 function checkCrc(stored: number, actual: number, where: string): void {

@@ -162,6 +162,17 @@ export function decodeFixed(
   }
 }
 
+/** Typed arrays whose bytes already are the stored form of a dtype. */
+const SAME_LAYOUT: Partial<Record<TfDtype, abstract new (...args: never[]) => unknown>> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int64: BigInt64Array,
+  int32: Int32Array,
+  int16: Int16Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+};
+
 /** Little-endian bytes of fixed-size values (numbers narrowed to the dtype). */
 export function encodeFixed(
   dtype: Exclude<TfDtype, 'string'>,
@@ -169,6 +180,11 @@ export function encodeFixed(
 ): Uint8Array {
   const n = values.length;
   const num = (i: number) => Number(values[i]);
+  const same = SAME_LAYOUT[dtype];
+  if (same && values instanceof same) {
+    const v = values as unknown as ArrayBufferView;
+    return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  }
   let out: ArrayBufferView;
   switch (dtype) {
     case 'float32':

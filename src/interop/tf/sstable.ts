@@ -266,6 +266,11 @@ export interface TableOptions {
   blockSize?: number;
   /** Entries between restart points in data blocks (16, as TensorFlow and LevelDB). */
   restartInterval?: number;
+  /**
+   * A snappy compressor: blocks are stored compressed (type 1) when that makes them smaller.
+   * TensorFlow writes bundles uncompressed; the reader accepts both.
+   */
+  snappy?: (block: Uint8Array) => Uint8Array;
 }
 
 /**
@@ -278,11 +283,19 @@ export function buildTable(entries: TableEntry[], opts: TableOptions = {}): Uint
   const out = new ByteSink();
   const index = new BlockBuilder(1);
 
-  const writeBlock = (contents: Uint8Array): BlockHandle => {
+  // LevelDB keeps a compressed block only when it saves at least 1/8 of the bytes.
+  const writeBlock = (raw: Uint8Array): BlockHandle => {
+    let contents = raw;
+    let type = 0;
+    const packed = opts.snappy?.(raw);
+    if (packed && packed.length < raw.length - raw.length / 8) {
+      contents = packed;
+      type = 1;
+    }
     const handle = { offset: out.length, size: contents.length };
     out.bytes(contents);
-    out.byte(0);
-    const crc = crc32c(Uint8Array.of(0), crc32c(contents));
+    out.byte(type);
+    const crc = crc32c(Uint8Array.of(type), crc32c(contents));
     out.fixed32(maskCrc32c(crc));
     return handle;
   };

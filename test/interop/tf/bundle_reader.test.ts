@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTensorBundle, OBJECT_GRAPH_KEY } from '../../../src/interop/tf/bundle_reader.js';
 import { checkpointKey, checkpointKeyPaths } from '../../../src/interop/tf/object_graph.js';
-import { sharedData } from '../../helpers.js';
+import { REPO_ROOT, sharedData } from '../../helpers.js';
 
 const MG = sharedData('model-garden-reference');
 const TFCK = sharedData('tf-checkpoint');
@@ -316,5 +316,98 @@ test('a corrupt or truncated index is reported with the index file name', () => 
     assert.throws(() => openTensorBundle(join(dir, 'nope')), /nope\.index not found/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'interop');
+
+test('TF1 name-based checkpoint: a variable partitioned along axis 1 reads whole', () => {
+  // Made by test/fixtures/interop/tf1_partitioned/make.py with TensorFlow 2.21.
+  const b = openTensorBundle(join(FIXTURES, 'tf1_partitioned', 'model'));
+  try {
+    // tf.train.list_variables printed [['b', [3]], ['w', [3, 4]]]: the slice entries are hidden.
+    assert.deepEqual(b.variables(), [
+      { name: 'b', shape: [3], dtype: 'float16' },
+      { name: 'w', shape: [3, 4], dtype: 'float32' },
+    ]);
+    const t = b.read('b');
+    assert.equal(t.dtype, 'float16');
+    assert.ok(t.values instanceof Float32Array);
+    assert.deepEqual(Array.from(t.values), [0.5, -1.5, 2.0]);
+    // w = arange(12).reshape(3, 4), saved as columns 0-1 and 2-3.
+    const w = b.read('w');
+    assert.deepEqual(w.shape, [3, 4]);
+    assert.deepEqual(Array.from(w.values as Float32Array), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    assert.equal(b.objectGraph(), undefined);
+  } finally {
+    b.close();
+  }
+});
+
+test('TF2 checkpoint in 3 shards with sliced tensors (MaxShardSizePolicy) reads whole', () => {
+  // Made by test/fixtures/interop/tf2_sharded/make.py with TensorFlow 2.21.
+  const dir = join(FIXTURES, 'tf2_sharded');
+  const key = (n: string) => `model/${n}/.ATTRIBUTES/VARIABLE_VALUE`;
+  const b = openTensorBundle(join(dir, 'ckpt-1'));
+  try {
+    assert.deepEqual(
+      b.variables().map((v) => [v.name, v.shape, v.dtype]),
+      [
+        [OBJECT_GRAPH_KEY, [], 'string'],
+        [key('a'), [8, 8], 'float32'],
+        [key('b'), [3], 'int32'],
+        [key('c'), [40], 'float32'],
+        [key('d'), [2], 'bfloat16'],
+        [key('e'), [2], 'bool'],
+        ['save_counter/.ATTRIBUTES/VARIABLE_VALUE', [], 'int64'],
+      ],
+    );
+    assert.deepEqual(
+      Array.from(b.read(key('a')).values as Float32Array),
+      Array.from({ length: 64 }, (_, i) => i),
+    );
+    assert.deepEqual(Array.from(b.read(key('b')).values as Int32Array), [1, -2, 3]);
+    // numpy.linspace(-1, 1, 40) in float32.
+    assert.deepEqual(
+      Array.from(b.read(key('c')).values as Float32Array),
+      Array.from({ length: 40 }, (_, i) => (i === 39 ? 1 : Math.fround(-1 + (i * 2) / 39))),
+    );
+    // bfloat16 keeps 8 significant bits: 0.001 is stored as 0.00099945068359375.
+    assert.deepEqual(
+      Array.from(b.read(key('d')).values as Float32Array),
+      [0.25, 0.00099945068359375],
+    );
+    assert.deepEqual(b.read(key('e')).values, [true, false]);
+    assert.deepEqual(
+      Array.from(b.read('save_counter/.ATTRIBUTES/VARIABLE_VALUE').values as BigInt64Array),
+      [1n],
+    );
+  } finally {
+    b.close();
+  }
+  // A missing middle shard is named with the variable that needs it.
+  const tmp = mkdtempSync(join(tmpdir(), 'vg-shards-'));
+  try {
+    for (const f of readdirSync(dir).filter((f) => f.startsWith('ckpt-1.')))
+      copyFileSync(join(dir, f), join(tmp, f));
+    rmSync(join(tmp, 'ckpt-1.data-00001-of-00003'));
+    const c = openTensorBundle(join(tmp, 'ckpt-1'));
+    const failures = c.variables().flatMap((v) => {
+      try {
+        c.read(v.name);
+        return [];
+      } catch (e) {
+        return [(e as Error).message];
+      }
+    });
+    c.close();
+    assert.ok(failures.length > 0);
+    for (const m of failures)
+      assert.match(
+        m,
+        /ckpt-1\.data-00001-of-00003: shard file missing \(needed for variable 'model\//,
+      );
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 });
