@@ -14,6 +14,7 @@ import {
   type Mode,
 } from '../train/run_experiment.js';
 import { registerDataCommands } from './data_commands.js';
+import { registerConvertCheckpoint } from './convert_checkpoint.js';
 import { registerEvaluateCoco } from './evaluate_coco.js';
 import { registerForward } from './forward.js';
 import { registerInspectCheckpoint } from './inspect_checkpoint.js';
@@ -163,6 +164,7 @@ function buildProgram(): Command {
   registerSummary(program);
   registerPredict(program);
   registerForward(program);
+  registerConvertCheckpoint(program);
   registerInspectCheckpoint(program);
   return program;
 }
