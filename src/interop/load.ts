@@ -15,7 +15,6 @@ import {
   descend,
   formatReport,
   mapWeights,
-  variableKeysUnder,
   type MappingReport,
   type ObjectNode,
 } from './weight_map.js';
@@ -147,12 +146,4 @@ export function loadWeights(
     });
   });
   return { loaded: report.matched.length, report };
-}
-
-/** Checkpoint variables under the object a model maps onto (for listing and conversion). */
-export function modelVariableKeys(
-  model: Layer<unknown, unknown>,
-  source: CheckpointSource,
-): string[] {
-  return variableKeysUnder(modelNode(model, source));
 }

@@ -133,3 +133,25 @@ test('init_checkpoint fine-tunes from a TF checkpoint with another num_classes',
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('init_checkpoint_modules takes all, backbone or a list of them; others are one error', () => {
+  const spec = (modules: string) =>
+    resolveExperiment({
+      experiment: 'resnet_rs_imagenet',
+      paramsOverrides: [`task.init_checkpoint=${CKPT}`, `task.init_checkpoint_modules=${modules}`],
+    });
+  const make = (modules: string) => {
+    const r = spec(modules);
+    return r.taskEntry.create(r.config.task) as { initCheckpoint(): unknown };
+  };
+  assert.deepEqual(make('[backbone]').initCheckpoint(), {
+    path: CKPT,
+    modules: ['backbone'],
+    classDependent: ['_logits'],
+  });
+  assert.deepEqual((make('all').initCheckpoint() as { modules: string[] }).modules, ['all']);
+  assert.throws(
+    () => make('decoder').initCheckpoint(),
+    /task\.init_checkpoint_modules: 'decoder' is not a module of a classification model/,
+  );
+});

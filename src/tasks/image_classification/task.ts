@@ -250,7 +250,15 @@ export class ImageClassificationTask implements Task<
     });
   }
 
-  inferenceOutputs(model: ClassificationModel, images: tf.Tensor): Record<string, tf.Tensor> {
+  inferenceOutputs(
+    model: ClassificationModel,
+    images: tf.Tensor,
+    extras: Record<string, tf.Tensor>,
+  ): Record<string, tf.Tensor> {
+    const unused = Object.keys(extras);
+    if (unused.length) {
+      throw new Error(`a classification model takes images only, not ${unused.join(', ')}`);
+    }
     return { logits: model.apply(images, { training: false }) };
   }
 
