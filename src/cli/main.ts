@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import '../tasks/index.js';
 import { BACKEND_NAMES } from '../core/backend/index.js';
 import { configToYaml } from '../core/config/load.js';
+import { modelGardenYaml } from '../core/config/extensions.js';
 import { experiments } from '../core/registry.js';
 import {
   disposeRun,
@@ -121,14 +122,19 @@ function buildProgram(): Command {
 
   addExperimentOptions(
     program.command('config').description('print the resolved experiment config as YAML'),
-  ).action((opts: RunFlags) => {
-    const r = resolveExperiment({
-      experiment: opts.experiment,
-      configFiles: opts.config_file,
-      paramsOverrides: opts.params_override,
+  )
+    .option(
+      '--model_garden',
+      'as a Model Garden YAML: refused when a vision-garden extension field is set',
+    )
+    .action((opts: RunFlags & { model_garden?: boolean }) => {
+      const r = resolveExperiment({
+        experiment: opts.experiment,
+        configFiles: opts.config_file,
+        paramsOverrides: opts.params_override,
+      });
+      process.stdout.write(opts.model_garden ? modelGardenYaml(r.config) : configToYaml(r.config));
     });
-    process.stdout.write(configToYaml(r.config));
-  });
 
   program
     .command('demo')

@@ -45,9 +45,21 @@ export function extensionsInUse(config: object): string[] {
   return found;
 }
 
+/** A copy of `node` without the extension fields (Model Garden's strict parser rejects them). */
+function withoutExtensions(node: unknown, parent: string | null): unknown {
+  if (node === null || typeof node !== 'object') return node;
+  if (Array.isArray(node)) return node.map((v) => withoutExtensions(v, null));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+    if (parent !== null && EXTENSIONS.has(`${parent}.${k}`)) continue;
+    out[k] = withoutExtensions(v, k);
+  }
+  return out;
+}
+
 /**
- * The config as a Model Garden YAML (our field names are Model Garden's). Throws, naming the
- * fields, when a vision-garden extension is in use.
+ * The config as a Model Garden YAML (our field names are Model Garden's; extension fields left
+ * out). Throws, naming the fields, when a vision-garden extension is in use.
  */
 export function modelGardenYaml(config: object): string {
   const used = extensionsInUse(config);
@@ -56,5 +68,5 @@ export function modelGardenYaml(config: object): string {
       `cannot export to Model Garden YAML: ${used.join(', ')} ${used.length > 1 ? 'are vision-garden extensions' : 'is a vision-garden extension'} with no Model Garden equivalent`,
     );
   }
-  return configToYaml(config);
+  return configToYaml(withoutExtensions(config, null) as object);
 }
