@@ -15,3 +15,30 @@ export * from './evaluation/video.js';
 export * from './evaluation/classification.js';
 export * from './train/checkpoint.js';
 export * from './train/trainer.js';
+export {
+  readNpy,
+  readNpz,
+  writeNpy,
+  writeNpz,
+  parseNpy,
+  parseNpz,
+  encodeNpy,
+  encodeNpz,
+  type NdArray,
+  type NpyDtype,
+} from './interop/numpy.js';
+export {
+  mapWeights,
+  formatReport,
+  graphFromKeys,
+  graphFromTrackable,
+  type MappingReport,
+} from './interop/weight_map.js';
+export {
+  tfCheckpointSource,
+  tensorMapSource,
+  type CheckpointSource,
+} from './interop/checkpoint_source.js';
+export { loadWeights, type LoadOptions, type LoadResult } from './interop/load.js';
+export { writeModelTfCheckpoint } from './interop/export_tf.js';
+export { openCheckpointSource } from './train/open_checkpoint.js';

@@ -7,6 +7,7 @@ import '../tasks/index.js';
 import { BACKEND_NAMES } from '../core/backend/index.js';
 import { createCompiledStepRunner } from '../engine/compiled_step.js';
 import { configToYaml } from '../core/config/load.js';
+import { modelGardenYaml } from '../core/config/extensions.js';
 import { experiments } from '../core/registry.js';
 import {
   disposeRun,
@@ -15,7 +16,9 @@ import {
   type Mode,
 } from '../train/run_experiment.js';
 import { registerDataCommands } from './data_commands.js';
+import { registerConvertCheckpoint } from './convert_checkpoint.js';
 import { registerEvaluateCoco } from './evaluate_coco.js';
+import { registerForward } from './forward.js';
 import { registerInspectCheckpoint } from './inspect_checkpoint.js';
 import { runDemo } from './demo.js';
 import { registerPredict } from './predict.js';
@@ -121,14 +124,19 @@ function buildProgram(): Command {
 
   addExperimentOptions(
     program.command('config').description('print the resolved experiment config as YAML'),
-  ).action((opts: RunFlags) => {
-    const r = resolveExperiment({
-      experiment: opts.experiment,
-      configFiles: opts.config_file,
-      paramsOverrides: opts.params_override,
+  )
+    .option(
+      '--model_garden',
+      'as a Model Garden YAML: refused when a vision-garden extension field is set',
+    )
+    .action((opts: RunFlags & { model_garden?: boolean }) => {
+      const r = resolveExperiment({
+        experiment: opts.experiment,
+        configFiles: opts.config_file,
+        paramsOverrides: opts.params_override,
+      });
+      process.stdout.write(opts.model_garden ? modelGardenYaml(r.config) : configToYaml(r.config));
     });
-    process.stdout.write(configToYaml(r.config));
-  });
 
   program
     .command('demo')
@@ -163,6 +171,8 @@ function buildProgram(): Command {
   registerEvaluateCoco(program);
   registerSummary(program);
   registerPredict(program);
+  registerForward(program);
+  registerConvertCheckpoint(program);
   registerInspectCheckpoint(program);
   return program;
 }

@@ -84,6 +84,28 @@ export interface Task<M extends Layer<unknown, unknown>, B extends Batch, O> {
   summaryImages?(batch: B): Promise<ImageSummary[]>;
   /** Name of the metric used for best-checkpoint selection when the config names none. */
   readonly defaultEvalMetric?: string;
+  /**
+   * The model's inference outputs (training off) under Model Garden's output names (`logits`;
+   * nested ones as `key/level`, e.g. `cls_outputs/3`): what `vision-garden forward` writes.
+   * `extras` holds optional inputs such as `image_shape`.
+   */
+  inferenceOutputs?(
+    model: M,
+    images: tf.Tensor,
+    extras: Record<string, tf.Tensor>,
+  ): Record<string, tf.Tensor>;
+  /** The task's `init_checkpoint` (Model Garden's Task.initialize), or null when none is set. */
+  initCheckpoint?(): InitCheckpointSpec | null;
+}
+
+/** What a task's `init_checkpoint` fields ask the trainer to load before the first step. */
+export interface InitCheckpointSpec {
+  /** A TF checkpoint prefix or directory, or a `.vgckpt` file or directory of ours. */
+  path: string;
+  /** `['all']` or module names (`backbone`, `decoder`). */
+  modules: string[];
+  /** Sub-layer attributes that follow num_classes, skipped with a note when shapes differ. */
+  classDependent?: string[];
 }
 
 /** A task of any model, batch and output type (what the trainer and registries hold). */

@@ -25,6 +25,8 @@ import {
   type CheckpointContent,
   type CheckpointData,
 } from './checkpoint.js';
+import { loadWeights } from '../interop/load.js';
+import { openCheckpointSource } from './open_checkpoint.js';
 import { EmaState, type EmaConfigLike } from './ema.js';
 import { buildOptimizer, OptimizerState } from './optimizers/index.js';
 import { buildLearningRate } from './schedules.js';
@@ -211,6 +213,29 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
     return found.checkpoint.path;
   }
 
+  /**
+   * A fresh run loads the task's init_checkpoint (Model Garden's Task.initialize, called by its
+   * trainer when model_dir has no checkpoint); a resumed run does not.
+   */
+  async initializeFromCheckpoint(): Promise<void> {
+    const spec = this.opts.task.initCheckpoint?.();
+    if (!spec) return;
+    const source = await openCheckpointSource(spec.path);
+    try {
+      const { loaded } = loadWeights(this.model, source, {
+        modules: spec.modules,
+        strict: false,
+        classDependent: spec.classDependent,
+        log: (m) => this.message(m),
+      });
+      this.message(
+        `initialized ${loaded} weights (${spec.modules.join(', ')}) from ${source.description}`,
+      );
+    } finally {
+      source.close();
+    }
+  }
+
   // ---------------------------------------------------------------- summaries
 
   private writer(sub: string): SummaryWriter {
@@ -262,6 +287,7 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
   async train(evalEvery = false): Promise<EvalResults | null> {
     const t = this.opts.trainer;
     const resumedFrom = await this.restoreLatest();
+    if (!resumedFrom) await this.initializeFromCheckpoint();
     const input = await this.trainPipeline();
     const metrics = this.opts.task.buildMetrics(true);
     const startStep = this.step;

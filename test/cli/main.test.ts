@@ -51,6 +51,33 @@ test('config prints the resolved YAML, and feeding it back reproduces it', () =>
   assert.equal(again.stdout, r.stdout);
 });
 
+test('config --model_garden refuses vision-garden extensions in use, and leaves them out', () => {
+  const vit = [
+    'config',
+    '--experiment',
+    'deit_imagenet_pretrain',
+    '--config_file',
+    'configs/experiments/image_classification/imagenet_vitti16_i224_tpu.yaml',
+  ];
+  const plain = cli(vit);
+  const mg = cli([...vit, '--model_garden']);
+  assert.equal(mg.code, 0, mg.stderr);
+  // The same YAML without our extension fields, which Model Garden's strict parser would reject.
+  assert.match(plain.stdout, /^ {8}spec_from_config: false\n/m);
+  assert.equal(mg.stdout, plain.stdout.replace(/^ {8}spec_from_config: false\n/m, ''));
+  const ext = cli([
+    ...vit,
+    '--config_file',
+    'test/fixtures/model_garden_reference/vit.yaml',
+    '--model_garden',
+  ]);
+  assert.equal(ext.code, 1);
+  assert.match(
+    ext.stderr,
+    /task\.model\.backbone\.vit\.spec_from_config is a vision-garden extension/,
+  );
+});
+
 test('a misspelt override key is one clear line with the path and the closest key, no stack', () => {
   const r = cli([
     'config',

@@ -9,3 +9,4 @@ export * from './resolve.js';
 export * from './optimization.js';
 export * from './definitions.js';
 export * from './vision_common.js';
+export * from './extensions.js';

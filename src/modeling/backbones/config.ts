@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { bool, config, float, int, oneOf, optList, str, sub } from '../../core/config/schema.js';
+import { registerConfigExtension } from '../../core/config/extensions.js';
 
 /** vision-garden's compact ResNet for low-resolution data (./compact_resnet.ts). */
 export const compactResNetConfig = config({
@@ -51,7 +52,18 @@ export const visionTransformerConfig = config({
   layer_scale_init_value: float(0.0),
   transformer_partition_dims: optList(z.int()),
   output_attention_scores: bool(false),
+  /**
+   * vision-garden extension (not in Model Garden): take hidden_size, patch_size and the
+   * transformer sizes from this config instead of model_name's VIT_SPECS row. Model Garden always
+   * overwrites them from the row; a different depth or width there means editing VIT_SPECS in code.
+   */
+  spec_from_config: bool(false),
 });
+registerConfigExtension(
+  'vit.spec_from_config',
+  false,
+  "ViT sizes from hidden_size, patch_size and transformer instead of model_name's VIT_SPECS row",
+);
 
 export const backboneConfig = oneOf(
   { compact_resnet: compactResNetConfig, resnet: resNetConfig, vit: visionTransformerConfig },

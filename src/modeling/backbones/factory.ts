@@ -82,8 +82,17 @@ export function buildVisionTransformer(branch: VisionTransformerConfig): VisionT
       'task.model.backbone.vit: pooler none with output_encoded_tokens false leaves no endpoint',
     );
   }
+  const t = branch.transformer;
   return new VisionTransformer({
-    modelName: branch.model_name,
+    ...(branch.spec_from_config
+      ? {
+          hiddenSize: branch.hidden_size,
+          patchSize: branch.patch_size,
+          mlpDim: t.mlp_dim,
+          numHeads: t.num_heads,
+          numLayers: t.num_layers,
+        }
+      : { modelName: branch.model_name }),
     dropoutRate: branch.transformer.dropout_rate,
     attentionDropoutRate: branch.transformer.attention_dropout_rate,
     initStochasticDepthRate: branch.init_stochastic_depth_rate,

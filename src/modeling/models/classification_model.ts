@@ -32,6 +32,11 @@ export class ClassificationModel extends Layer<tf.Tensor, tf.Tensor> {
   private readonly dropout: Dropout | null = null;
   private readonly logits: Dense;
   readonly numClasses: number;
+  /**
+   * Model Garden's ClassificationModel is a Keras functional model: its checkpoints track the
+   * backbone and the logits layer as `layer_with_weights-0/1` (src/interop/export_tf.ts).
+   */
+  readonly kerasFunctional = true;
 
   constructor(opts: ClassificationModelOptions) {
     super({ name: opts.name ?? 'classification_model' });

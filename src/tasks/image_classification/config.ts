@@ -92,7 +92,8 @@ export const imageClassificationTaskConfig = taskConfig({
   losses: sub(classificationLossesConfig),
   evaluation: sub(classificationEvaluationConfig),
   init_checkpoint: optStr(),
-  init_checkpoint_modules: str('all'),
+  /** 'all', 'backbone', or a list of them (as Model Garden's detection tasks accept). */
+  init_checkpoint_modules: z.union([z.string(), z.array(z.string())]).default('all'),
   model_output_keys: optList(z.int()).default([]),
   freeze_backbone: bool(false),
 });

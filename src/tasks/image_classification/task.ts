@@ -13,6 +13,7 @@ import type { CallArgs } from '../../core/layer.js';
 import type {
   ForwardResult,
   ImageSummary,
+  InitCheckpointSpec,
   InputOptions,
   InputPipeline,
   Losses,
@@ -247,6 +248,38 @@ export class ImageClassificationTask implements Task<
       normEpsilon: m.norm_activation.norm_epsilon,
       kernelInitializer: m.kernel_initializer,
     });
+  }
+
+  inferenceOutputs(
+    model: ClassificationModel,
+    images: tf.Tensor,
+    extras: Record<string, tf.Tensor>,
+  ): Record<string, tf.Tensor> {
+    const unused = Object.keys(extras);
+    if (unused.length) {
+      throw new Error(`a classification model takes images only, not ${unused.join(', ')}`);
+    }
+    return { logits: model.apply(images, { training: false }) };
+  }
+
+  /**
+   * init_checkpoint as Model Garden's ImageClassificationTask.initialize: modules 'all' or
+   * 'backbone'; the logits layer is skipped (with a note) when the checkpoint has another
+   * num_classes, as fine-tuning configs expect.
+   */
+  initCheckpoint(): InitCheckpointSpec | null {
+    const path = this.config.init_checkpoint;
+    if (!path) return null;
+    const raw = this.config.init_checkpoint_modules;
+    const modules = (Array.isArray(raw) ? raw : [raw]).map((m) => m.trim()).filter(Boolean);
+    for (const m of modules) {
+      if (m !== 'all' && m !== 'backbone') {
+        throw new Error(
+          `task.init_checkpoint_modules: '${m}' is not a module of a classification model; use 'all' or 'backbone'`,
+        );
+      }
+    }
+    return { path, modules: modules.length ? modules : ['all'], classDependent: ['_logits'] };
   }
 
   dummyBatch(batchSize: number): Batch {

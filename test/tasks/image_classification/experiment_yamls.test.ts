@@ -4,13 +4,15 @@
  * carries Model Garden's values, and builds a model with the seed's parameter count.
  *
  * Expected values are transcribed from Model Garden's YAML files
- * (official/vision/configs/experiments/image_classification/*.yaml) and the parameter counts from
- * the seed README (ResNet-RS, millions) and the issue (ResNet backbones and ViT with a 1000-class
- * head, exact); the test adds the 1001-class head by hand.
+ * (official/vision/configs/experiments/image_classification/*.yaml). Parameter counts are Model
+ * Garden's own, exact: `param_counts.json` of ../shared/data/model-garden-reference (its builder's
+ * `model.count_params()` on the same YAML, 1001 classes) for every row it lists; the one row it
+ * does not list (ResNet-50 200 epochs, the ResNet-50 architecture) uses the issue's backbone count
+ * plus the 1001-class head.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../../src/tasks/index.js';
@@ -20,11 +22,23 @@ import { setGlobalSeed } from '../../../src/core/random.js';
 import { resolveExperiment } from '../../../src/train/run_experiment.js';
 import { ImageClassificationTask } from '../../../src/tasks/image_classification/task.js';
 import type { ImageClassificationExperimentConfig } from '../../../src/tasks/image_classification/config.js';
-import { REPO_ROOT } from '../../helpers.js';
+import { REPO_ROOT, sharedData } from '../../helpers.js';
 
 await initBackend('cpu');
 
 const DIR = join(REPO_ROOT, 'configs', 'experiments', 'image_classification');
+
+/** Model Garden's counts by YAML file name (rows built from a YAML without extra overrides). */
+const MG_COUNTS: ReadonlyMap<string, number> = (() => {
+  const json = JSON.parse(
+    readFileSync(sharedData('model-garden-reference', 'param_counts.json'), 'utf8'),
+  ) as { rows: { yaml: string | null; overrides: unknown; params_total: number }[] };
+  const out = new Map<string, number>();
+  for (const r of json.rows) {
+    if (r.yaml && r.overrides === null) out.set(r.yaml.split('/').pop()!, r.params_total);
+  }
+  return out;
+})();
 
 /** What a row of the seed tables fixes, as Model Garden's YAML gives it. */
 interface Row {
@@ -45,8 +59,6 @@ interface Row {
 
 // Backbone counts from the issue (MG's ResNet with BN statistics); head = 2048·1001 + 1001.
 const RESNET_HEAD_1001 = 2048 * 1001 + 1001;
-// ViT counts with a 1000-class head from the issue; one more class adds hidden_size + 1.
-const vit1001 = (count1000: number, hidden: number) => count1000 + hidden + 1;
 const RS_TOLERANCE = 0.005;
 
 const ROWS: Record<string, Row> = {
@@ -145,10 +157,11 @@ const vit = (name: string, params: number, epochs: number): Row => ({
 });
 Object.assign(ROWS, {
   // MG trains ViT-Ti/16 for 1000 epochs (312,000 steps), the others for 300.
-  'imagenet_vitti16_i224_tpu.yaml': vit('vit-ti16', vit1001(5_717_416, 192), 1000),
-  'imagenet_vits16_i224_tpu.yaml': vit('vit-s16', vit1001(22_050_664, 384), 300),
-  'imagenet_vitb16_i224_tpu.yaml': vit('vit-b16', vit1001(86_567_656, 768), 300),
-  'imagenet_vitl16_i224_tpu.yaml': vit('vit-l16', vit1001(304_326_632, 1024), 300),
+  // Counts: MG's builder on its YAML, 1001 classes, with the 768-wide pre-logits layer.
+  'imagenet_vitti16_i224_tpu.yaml': vit('vit-ti16', 6_442_409, 1000),
+  'imagenet_vits16_i224_tpu.yaml': vit('vit-s16', 22_731_113, 300),
+  'imagenet_vitb16_i224_tpu.yaml': vit('vit-b16', 87_159_017, 300),
+  'imagenet_vitl16_i224_tpu.yaml': vit('vit-l16', 304_858_601, 300),
 });
 
 const STEPS_PER_EPOCH = Math.floor(1281167 / 4096); // 312
@@ -207,7 +220,8 @@ test("every YAML parses strictly on its experiment and carries Model Garden's va
       assert.equal(m.backbone.type, 'vit', where);
       assert.equal(v.model_name, row.modelId, where);
       assert.equal(v.init_stochastic_depth_rate, row.stochasticDepth, where);
-      assert.equal(v.representation_size, 0, where);
+      // MG's YAMLs leave deit_imagenet_pretrain's 768-wide pre-logits layer in place.
+      assert.equal(v.representation_size, 768, where);
       assert.equal(v.original_init, false, where);
       assert.equal(m.kernel_initializer, 'zeros', where);
       assert.deepEqual(aug?.randaug.exclude_ops, ['Cutout'], where);
@@ -260,6 +274,7 @@ function architectureKey(c: ImageClassificationExperimentConfig): string {
 
 test("every row's model builds (shape only) with the seed's parameter count", () => {
   const counted = new Map<string, number>();
+  let checkedAgainstMg = 0;
   for (const [file, row] of Object.entries(ROWS)) {
     const isVit = row.experiment === 'deit_imagenet_pretrain';
     // The counting pass runs on a tiny image: ResNet variables do not depend on the spatial size;
@@ -283,7 +298,11 @@ test("every row's model builds (shape only) with the seed's parameter count", ()
       model.dispose();
       counted.set(key, n);
     }
-    if (typeof row.params === 'number') {
+    const mg = MG_COUNTS.get(file);
+    if (mg !== undefined) {
+      assert.equal(n, mg, `${file}: ${n} parameters, Model Garden builds ${mg}`);
+      checkedAgainstMg++;
+    } else if (typeof row.params === 'number') {
       assert.equal(n, row.params, `${file}: ${n} parameters`);
     } else {
       const [millions, tol] = row.params;
@@ -293,6 +312,8 @@ test("every row's model builds (shape only) with the seed's parameter count", ()
   }
   // 18 rows, 13 distinct architectures (ResNet-50 x2, RS-101 x2, RS-152 x3, RS-350 x2 shared).
   assert.equal(counted.size, 13);
+  // Every row but ResNet-50 200 epochs is in param_counts.json.
+  assert.equal(checkedAgainstMg, 17);
 });
 
 test('vit_imagenet_pretrain and vit_imagenet_finetune have Model Garden defaults', () => {
