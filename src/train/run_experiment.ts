@@ -84,13 +84,15 @@ export function buildTrainer(
     modelDir,
     seed,
     events,
-    stepRunnerFactory: usesCompiledSteps(backend)
-      ? (parts) =>
-          createCompiledStepRunner(parts, {
-            intraOpNumThreads: config.runtime.num_threads || undefined,
-            warn: (m) => (events?.onMessage ? events.onMessage(m) : console.warn(m)),
-          })
-      : undefined,
+    // runtime.run_eagerly: the eager tfjs steps, as Keras' run_eagerly skips tf.function.
+    stepRunnerFactory:
+      usesCompiledSteps(backend) && !config.runtime.run_eagerly
+        ? (parts) =>
+            createCompiledStepRunner(parts, {
+              intraOpNumThreads: config.runtime.num_threads || undefined,
+              warn: (m) => (events?.onMessage ? events.onMessage(m) : console.warn(m)),
+            })
+        : undefined,
   }) as unknown as Trainer<never, never, never>;
   return { task, trainer };
 }

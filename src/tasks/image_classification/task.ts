@@ -46,7 +46,11 @@ import {
 } from '../../losses/classification.js';
 import { buildBackbone } from '../../modeling/backbones/factory.js';
 import { ClassificationModel } from '../../modeling/models/classification_model.js';
-import type { ClassificationDataConfig, ImageClassificationTaskConfig } from './config.js';
+import {
+  classificationDataConfig,
+  type ClassificationDataConfig,
+  type ImageClassificationTaskConfig,
+} from './config.js';
 
 export interface ClassificationOutputs {
   /** [B, num_classes] */
@@ -185,6 +189,39 @@ export class TfRecordClassificationInput implements InputPipeline<Batch> {
   }
 }
 
+/**
+ * DataConfig fields the in-memory built-in datasets (`tfds_name`) do not apply: they read
+ * decoded arrays, shuffle the whole set and augment with aug_rand_hflip only. Each must keep its
+ * default there.
+ */
+const IN_MEMORY_UNUSED_FIELDS = [
+  'shuffle_buffer_size',
+  'aug_crop',
+  'aug_type',
+  'three_augment',
+  'color_jitter',
+  'random_erasing',
+  'file_type',
+  'image_field_key',
+  'label_field_key',
+  'decode_jpeg_only',
+  'mixup_and_cutmix',
+  'center_crop_fraction',
+  'tf_resize_method',
+] as const satisfies readonly (keyof ClassificationDataConfig)[];
+
+function rejectUnusedInMemoryFields(key: string, dc: ClassificationDataConfig): void {
+  const defaults = classificationDataConfig.parse({});
+  for (const field of IN_MEMORY_UNUSED_FIELDS) {
+    if (JSON.stringify(dc[field]) !== JSON.stringify(defaults[field])) {
+      throw new Error(
+        `task.${key}.${field}: not supported yet with tfds_name '${dc.tfds_name}' (built-in ` +
+          `datasets apply only aug_rand_hflip); leave it at its default or use input_path`,
+      );
+    }
+  }
+}
+
 /** The classification parser's options for a DataConfig, as Model Garden's build_inputs. */
 export function parserOptionsFor(
   task: ImageClassificationTaskConfig,
@@ -238,7 +275,7 @@ export class ImageClassificationTask implements Task<
 
   buildModel(): ClassificationModel {
     const m = this.config.model;
-    return new ClassificationModel({
+    const model = new ClassificationModel({
       backbone: buildBackbone(m.backbone, m.norm_activation),
       numClasses: m.num_classes,
       dropoutRate: m.dropout_rate,
@@ -247,6 +284,10 @@ export class ImageClassificationTask implements Task<
       normEpsilon: m.norm_activation.norm_epsilon,
       kernelInitializer: m.kernel_initializer,
     });
+    // MG's ImageClassificationTask sets `model.backbone.trainable = False`: the backbone gets no
+    // gradients and its batch norms run in inference mode (Keras frozen-layer semantics).
+    if (this.config.freeze_backbone) model.backbone.trainable = false;
+    return model;
   }
 
   dummyBatch(batchSize: number): Batch {
@@ -270,6 +311,12 @@ export class ImageClassificationTask implements Task<
     }
     if (!(dc.global_batch_size > 0))
       throw new Error(`task.${key}.global_batch_size must be > 0, got ${dc.global_batch_size}`);
+    if (dc.is_training !== opts.training) {
+      throw new Error(
+        `task.${key}.is_training: ${dc.is_training} is not supported yet (the ${which} input ` +
+          `runs with is_training ${opts.training})`,
+      );
+    }
     if (!dc.tfds_name) {
       const hasPath = Array.isArray(dc.input_path)
         ? dc.input_path.length > 0
@@ -284,6 +331,7 @@ export class ImageClassificationTask implements Task<
       }
       return this.buildTfRecordInput(key, dc, opts);
     }
+    rejectUnusedInMemoryFields(key, dc);
     const src = await loadBuiltinSource(
       dc.tfds_name,
       dc.tfds_split || (which === 'train' ? 'train' : 'test'),
@@ -298,6 +346,8 @@ export class ImageClassificationTask implements Task<
       );
     }
     const maxLabel = src.labels.reduce((a, b) => Math.max(a, b), 0);
+    const minLabel = src.labels.reduce((a, b) => Math.min(a, b), 0);
+    if (minLabel < 0) throw new Error(`task.${key}: ${dc.tfds_name} has a negative label`);
     if (maxLabel >= this.config.model.num_classes) {
       throw new Error(
         `task.${key}: label ${maxLabel} found but task.model.num_classes is ${this.config.model.num_classes}`,
