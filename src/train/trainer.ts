@@ -201,7 +201,14 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
   }
 
   /** Restores weights (and, unless `weightsOnly`, optimizer, EMA, step, RNG and data position). */
-  private restoreFrom(content: CheckpointData, weightsOnly: boolean): void {
+  private restoreFrom(content: CheckpointData & { path?: string }, weightsOnly: boolean): void {
+    // A header with a valid CRC can still carry a step no run writes (hand-made or foreign).
+    const step = (content.meta as { step?: unknown } | undefined)?.step;
+    if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) {
+      throw new Error(
+        `${content.path ?? 'checkpoint'}: header step must be a non-negative integer, got ${String(step)}`,
+      );
+    }
     const targets: { name: string; variable: tf.Variable }[] = this.model
       .weights()
       .map((w) => ({ name: `model/${w.path}`, variable: w.variable }));

@@ -23,6 +23,7 @@ import { rleToJson } from '../../ops/masks/coco_segmentation.js';
 import { pasteInstanceMask } from '../../ops/masks/paste.js';
 import { CocoEval } from './cocoeval.js';
 import { type CocoGroundTruth, type CocoResult, CocoFormatError, type ImageId } from './dataset.js';
+import { fileError } from '../../core/fs_errors.js';
 import { STAT_NAMES } from './params.js';
 import { stringifyPythonJson } from './python_json.js';
 import { perCategoryResults } from './summary.js';
@@ -225,7 +226,7 @@ export class CocoStreamingEvaluator {
       renameSync(temp, path);
     } catch (err) {
       rmSync(temp, { force: true });
-      throw err;
+      throw fileError(err, 'write COCO results', path);
     }
   }
 
