@@ -13,6 +13,7 @@ import { Command } from 'commander';
 import '../../src/tasks/index.js';
 import { ConfigError } from '../../src/core/config/errors.js';
 import { fileError } from '../../src/core/fs_errors.js';
+import { cocoToTfRecord } from '../../src/data/converters/coco.js';
 import { registerEvaluateCoco } from '../../src/cli/evaluate_coco.js';
 import { writeCheckpointFile } from '../../src/train/checkpoint_format.js';
 import { resolveExperiment, runExperiment } from '../../src/train/run_experiment.js';
@@ -35,6 +36,21 @@ test('model_dir that is a file, or under a file: the path and the real cause', a
       cause,
     );
   }
+});
+
+test('a converter output folder that is a file: the folder and the cause', async () => {
+  const file = join(dir, 'out-file');
+  writeFileSync(file, 'x');
+  const annotations = join(dir, 'empty.json');
+  writeFileSync(annotations, '{"images": [], "annotations": [], "categories": []}');
+  await assert.rejects(
+    cocoToTfRecord({
+      annotationsPath: annotations,
+      imagesDir: dir,
+      outputPrefix: join(file, 'coco'),
+    }),
+    /cannot create the output folder '.*out-file': a file of that name already exists \(EEXIST\)/,
+  );
 });
 
 test('ENOSPC (a real one, from /dev/full) reads as the file and "no space left"', () => {
