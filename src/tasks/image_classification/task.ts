@@ -365,7 +365,8 @@ export class ImageClassificationTask implements Task<
       seed: dc.seed ?? opts.seed,
       shuffle: opts.training,
       repeat: opts.training,
-      dropRemainder: opts.training && dc.drop_remainder,
+      // As the TFRecord input and Model Garden: for both inputs (validation YAMLs set it false).
+      dropRemainder: dc.drop_remainder,
       augment: { randomFlip: opts.training && dc.aug_rand_hflip },
       mean: gray ? [grayMean] : MEAN_RGB,
       stddev: gray ? [grayStd] : STDDEV_RGB,

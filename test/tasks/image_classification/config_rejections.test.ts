@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '../../../src/tasks/index.js';
+import { initBackend } from '../../../src/core/backend/index.js';
 import { ConfigError } from '../../../src/core/config/errors.js';
 import { resolveExperiment, runExperiment } from '../../../src/train/run_experiment.js';
 import { ImageClassificationTask } from '../../../src/tasks/image_classification/task.js';
@@ -184,4 +185,26 @@ test('augmentation fields the built-in in-memory datasets do not apply are rejec
       new RegExp(`task\\.train_data\\.${top}: not supported yet with tfds_name 'vg_shapes'`),
     );
   }
+});
+
+test('validation_data.drop_remainder is applied by the in-memory input too', async () => {
+  await initBackend('cpu');
+  const counts: number[] = [];
+  for (const drop of [true, false]) {
+    const task = new ImageClassificationTask(
+      shapesTaskConfig([
+        `task.validation_data.tfds_split=test/130,task.validation_data.global_batch_size=50,` +
+          `task.validation_data.drop_remainder=${drop}`,
+      ]),
+    );
+    const input = await task.buildInputs('validation', { training: false, seed: 0 });
+    let n = 0;
+    for (let b = await input.next(); b; b = await input.next()) {
+      n += b.label.shape[0];
+      b.image.dispose();
+      b.label.dispose();
+    }
+    counts.push(n);
+  }
+  assert.deepEqual(counts, [100, 130]);
 });
