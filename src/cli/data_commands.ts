@@ -2,7 +2,7 @@
  * `vision-garden data ...`: dataset builders writing sharded TFRecords.
  *
  *   data coco-to-tfrecord --annotations instances.json --images DIR --output PREFIX
- *                         [--num_shards N] [--include_masks]
+ *                         [--num_shards N] [--include_masks] [--allow_outside_images]
  *   data folder-to-tfrecord --input DIR --output PREFIX [--num_shards N]
  *   data idx-to-tfrecord --images F --labels F --output PREFIX [--num_shards N]
  *                        [--class_names a,b,...]
@@ -39,6 +39,7 @@ interface CocoFlags {
   output: string;
   num_shards: number;
   include_masks?: boolean;
+  allow_outside_images?: boolean;
 }
 interface FolderFlags {
   input: string;
@@ -65,8 +66,13 @@ export function registerDataCommands(program: Command): void {
     .requiredOption('--annotations <file>', 'COCO instances JSON (e.g. instances_train2017.json)')
     .requiredOption('--images <dir>', 'folder holding the images named in the JSON')
     .requiredOption('--output <prefix>', 'output prefix: <prefix>-00000-of-000NN.tfrecord, ...')
-    .option('--num_shards <n>', 'number of output shards', positiveInt, 32)
     .option('--include_masks', 'rasterise segmentations into PNG instance masks', false)
+    .option(
+      '--allow_outside_images',
+      "read file_names that lead outside --images ('..' or absolute paths)",
+      false,
+    )
+    .option('--num_shards <n>', 'number of output shards (at most one per image)', positiveInt, 32)
     .action(async (flags: CocoFlags) => {
       const summary = await cocoToTfRecord({
         annotationsPath: flags.annotations,
@@ -74,6 +80,7 @@ export function registerDataCommands(program: Command): void {
         outputPrefix: flags.output,
         numShards: flags.num_shards,
         includeMasks: flags.include_masks ?? false,
+        allowOutsideImages: flags.allow_outside_images ?? false,
       });
       report(summary, [`skipped ${summary.numAnnotationsSkipped} invalid annotation(s)`]);
     });

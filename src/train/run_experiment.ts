@@ -4,7 +4,8 @@
  * `model_dir/params.yaml`, selects the backend, builds the task through the registries and runs
  * the requested mode.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileError } from '../core/fs_errors.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, resolveEngineFallback, usesCompiledSteps } from '../core/backend/index.js';
 import { resolveConfig } from '../core/config/index.js';
@@ -101,8 +102,9 @@ export function buildTrainer(
     modelDir,
     seed,
     events,
+    // runtime.run_eagerly: the eager tfjs steps, as Keras' run_eagerly skips tf.function.
     stepRunnerFactory:
-      usesCompiledSteps(backend) && compiledSteps
+      usesCompiledSteps(backend) && compiledSteps && !config.runtime.run_eagerly
         ? (parts) =>
             compiledSteps(parts, {
               intraOpNumThreads: config.runtime.num_threads || undefined,
@@ -119,9 +121,20 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   const { config } = resolved;
   const backend = opts.backend || config.runtime.backend || DEFAULT_NODE_BACKEND;
   await initBackend(backend, { numThreads: config.runtime.num_threads || undefined });
-  mkdirSync(opts.modelDir, { recursive: true });
-  if (opts.mode !== 'eval' && opts.mode !== 'continuous_eval')
+  // Evaluation reads model_dir: it neither creates it nor writes params.yaml there.
+  const evaluating = opts.mode === 'eval' || opts.mode === 'continuous_eval';
+  // (continuous_eval may start before the trainer has created it, and waits.)
+  if (opts.mode === 'eval' && !existsSync(opts.modelDir)) {
+    throw new Error(`model_dir '${opts.modelDir}' does not exist: nothing to evaluate`);
+  }
+  if (!evaluating) {
+    try {
+      mkdirSync(opts.modelDir, { recursive: true });
+    } catch (err) {
+      throw fileError(err, 'create model_dir', opts.modelDir);
+    }
     writeParamsYaml(opts.modelDir, config);
+  }
   const { task, trainer } = buildTrainer(
     resolved,
     opts.modelDir,

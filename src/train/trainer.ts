@@ -47,6 +47,24 @@ export interface TrainerSettings {
   best_checkpoint_export_subdir: string;
   best_checkpoint_eval_metric: string;
   best_checkpoint_metric_comp: string;
+  /** Sub-folder of model_dir for evaluation summaries (default 'validation'). */
+  validation_summary_subdir?: string;
+  /** MG's loss-bound check (see {@link lossBoundBroken}); defaults as MG's TrainerConfig. */
+  loss_upper_bound?: number;
+  recovery_begin_steps?: number;
+  recovery_max_trials?: number;
+}
+
+/**
+ * Model Garden's Recovery check (core/base_trainer.py): with recovery_max_trials >= 0, a
+ * training loss that is NaN or above loss_upper_bound from recovery_begin_steps on stops
+ * training (trials > 0, restoring and retrying, are rejected by the config). MG checks the mean
+ * loss of each steps_per_loop loop; this checks every step. A non-finite loss always stops.
+ */
+function lossBoundBroken(t: TrainerSettings, step: number, loss: number): boolean {
+  if (!Number.isFinite(loss)) return true;
+  if ((t.recovery_max_trials ?? 0) < 0 || step < (t.recovery_begin_steps ?? 0)) return false;
+  return loss > (t.loss_upper_bound ?? 1e6);
 }
 
 export interface StepInfo {
@@ -180,7 +198,14 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
   }
 
   /** Restores weights (and, unless `weightsOnly`, optimizer, EMA, step, RNG and data position). */
-  private restoreFrom(content: CheckpointData, weightsOnly: boolean): void {
+  private restoreFrom(content: CheckpointData & { path?: string }, weightsOnly: boolean): void {
+    // A header with a valid CRC can still carry a step no run writes (hand-made or foreign).
+    const step = (content.meta as { step?: unknown } | undefined)?.step;
+    if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) {
+      throw new Error(
+        `${content.path ?? 'checkpoint'}: header step must be a non-negative integer, got ${String(step)}`,
+      );
+    }
     const targets: { name: string; variable: tf.Variable }[] = this.model
       .weights()
       .map((w) => ({ name: `model/${w.path}`, variable: w.variable }));
@@ -322,9 +347,10 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
       windowSteps += 1;
       for (const [k, v] of Object.entries(logs)) lossSums[k] = (lossSums[k] ?? 0) + v;
       lossCount += 1;
-      if (!Number.isFinite(logs.total_loss)) {
+      if (lossBoundBroken(t, this.step, logs.total_loss)) {
         throw new Error(
-          `total_loss is ${logs.total_loss} at step ${this.step}; stopping (last checkpoint kept)`,
+          `total_loss is ${logs.total_loss} at step ${this.step} (trainer.loss_upper_bound ` +
+            `${t.loss_upper_bound ?? 1e6}); stopping (last checkpoint kept)`,
         );
       }
       const now = performance.now();
@@ -394,7 +420,11 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
     const results: EvalResults = {};
     for (const [k, v] of Object.entries(sums)) results[k] = v / batches;
     for (const m of metrics) Object.assign(results, m.result());
-    await this.writeScalars('validation', this.step, results);
+    await this.writeScalars(
+      this.opts.trainer.validation_summary_subdir ?? 'validation',
+      this.step,
+      results,
+    );
     this.opts.events?.onEval?.({ step: this.step, metrics: results });
     return results;
   }

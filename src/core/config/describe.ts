@@ -27,7 +27,8 @@ function unwrap(schema: Node): { node: Node; nullable: boolean } {
         node = def.innerType as Node;
         break;
       case 'pipe':
-        node = def.in as Node;
+        // z.preprocess(fn, schema) is pipe(transform, schema): the schema is what is checked.
+        node = ((def.in as Node)._zod.def.type === 'transform' ? def.out : def.in) as Node;
         break;
       default:
         return { node, nullable };

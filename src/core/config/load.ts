@@ -7,7 +7,17 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Document, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import {
+  Document,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Pair,
+} from 'yaml';
+import { fileError } from '../fs_errors.js';
 import { ConfigError } from './errors.js';
 import { isPlainObject, type ConfigTree } from './merge.js';
 
@@ -46,8 +56,34 @@ export function parseYamlValue(text: string, sourceName: string): unknown {
       `${sourceName}:${line}:${col}: YAML syntax error: ${reason}`,
     );
   }
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // The yaml library refuses alias expansions that blow up ("billion laughs"); name the source
+    // and the key holding the first alias instead of its bare message.
+    const message = (err as Error).message;
+    if (!/alias/i.test(message)) throw err;
+    let where = '';
+    visit(doc, {
+      Alias(_key, _node, path) {
+        const keys = path
+          .filter((p): p is Pair => isPair(p))
+          .map((p) => (isScalar(p.key) ? String(p.key.value) : '?'));
+        where = keys.join('.');
+        return visit.BREAK;
+      },
+    });
+    throw new ConfigError(
+      sourceName,
+      [],
+      `${sourceName}: YAML aliases expand too much (more than ${MAX_ALIAS_COUNT} per alias, ` +
+        `a resource-exhaustion pattern)${where ? ` at key '${where}'` : ''}`,
+    );
+  }
 }
+
+/** Most expansions one YAML alias may cause (the yaml library's guard against alias bombs). */
+const MAX_ALIAS_COUNT = 100;
 
 /**
  * Reads a YAML/JSON config file into a plain mapping.
@@ -96,7 +132,11 @@ export function configToYaml(config: object): string {
  * rename), creating the directory. Returns the file's path.
  */
 export function writeParamsYaml(modelDir: string, config: object): string {
-  mkdirSync(modelDir, { recursive: true });
+  try {
+    mkdirSync(modelDir, { recursive: true });
+  } catch (err) {
+    throw fileError(err, 'create model_dir', modelDir);
+  }
   const target = join(modelDir, 'params.yaml');
   const temp = join(
     modelDir,
@@ -107,12 +147,14 @@ export function writeParamsYaml(modelDir: string, config: object): string {
     renameSync(temp, target);
   } catch (err) {
     rmSync(temp, { force: true });
-    throw err;
+    throw fileError(err, 'write', target);
   }
   return target;
 }
 
+/** What a value is, without its content (a non-YAML file would otherwise be echoed). */
 function describeKind(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
-  return `${typeof value} ${JSON.stringify(value)}`;
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
+  return `a ${typeof value}`;
 }

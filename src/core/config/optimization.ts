@@ -4,8 +4,9 @@
  * learning_rate_config}.py. Names and defaults match MG so MG YAML files parse unchanged; the
  * optimizer and schedule implementations read exactly these fields.
  *
- * Fields that exist only for TF/Keras mechanics (`jit_compile`) are kept for compatibility and
- * have no effect here.
+ * Branches without an implementation here (the experimental Keras optimizers, SLIDE, Adafactor,
+ * step_cosine_with_offset) parse, so MG files load, but selecting one is rejected as "not
+ * supported yet" ({@link notSupported}).
  */
 import { z } from 'zod';
 import {
@@ -15,6 +16,7 @@ import {
   extendConfig,
   float,
   int,
+  notSupported,
   oneOf,
   optBool,
   optFloat,
@@ -46,7 +48,7 @@ export const sgdConfig = extendConfig(baseOptimizerConfig, {
   momentum: float(0.0),
 });
 
-/** SGDExperimentalConfig. `jit_compile` has no effect here. */
+/** SGDExperimentalConfig. */
 export const sgdExperimentalConfig = extendConfig(baseOptimizerConfig, {
   name: str('SGD'),
   nesterov: bool(false),
@@ -79,7 +81,7 @@ export const adamConfig = extendConfig(baseOptimizerConfig, {
   amsgrad: bool(false),
 });
 
-/** AdamExperimentalConfig. `jit_compile` has no effect here. */
+/** AdamExperimentalConfig. */
 export const adamExperimentalConfig = extendConfig(baseOptimizerConfig, {
   name: str('Adam'),
   beta_1: float(0.9),
@@ -104,7 +106,7 @@ export const adamWeightDecayConfig = extendConfig(baseOptimizerConfig, {
 
 /**
  * AdamWeightDecayExperimentalConfig. Note MG redeclares `global_clipnorm` here with default 1.0
- * (the base class's is null). `jit_compile` has no effect here.
+ * (the base class's is null).
  */
 export const adamWeightDecayExperimentalConfig = extendConfig(baseOptimizerConfig, {
   name: str('AdamWeightDecayExperimental'),
@@ -175,6 +177,10 @@ export const adafactorConfig = extendConfig(baseOptimizerConfig, {
 
 /** EMAConfig: exponential moving average of the weights (MG's ExponentialMovingAverage). */
 export const emaConfig = extendConfig(baseOptimizerConfig, {
+  // MG's EMAConfig inherits the clipping fields, but its moving average does not clip.
+  clipnorm: notSupported(optFloat()),
+  clipvalue: notSupported(optFloat()),
+  global_clipnorm: notSupported(optFloat()),
   name: str('ExponentialMovingAverage'),
   trainable_weights_only: bool(true),
   average_decay: float(0.99),
@@ -185,17 +191,17 @@ export const emaConfig = extendConfig(baseOptimizerConfig, {
 /** OptimizerConfig oneOf; `type` null by default (MG: `type: Optional[str] = None`). */
 export const optimizerConfig = oneOf({
   sgd: sgdConfig,
-  sgd_experimental: sgdExperimentalConfig,
+  sgd_experimental: notSupported(sgdExperimentalConfig),
   adam: adamConfig,
-  adam_experimental: adamExperimentalConfig,
+  adam_experimental: notSupported(adamExperimentalConfig),
   adamw: adamWeightDecayConfig,
-  adamw_experimental: adamWeightDecayExperimentalConfig,
+  adamw_experimental: notSupported(adamWeightDecayExperimentalConfig),
   lamb: lambConfig,
   rmsprop: rmspropConfig,
   lars: larsConfig,
   adagrad: adagradConfig,
-  slide: slideConfig,
-  adafactor: adafactorConfig,
+  slide: notSupported(slideConfig),
+  adafactor: notSupported(adafactorConfig),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -331,7 +337,7 @@ export const lrConfig = oneOf({
   power: directPowerLrConfig,
   power_linear: powerAndLinearDecayLrConfig,
   power_with_offset: powerDecayWithOffsetLrConfig,
-  step_cosine_with_offset: stepCosineLrConfig,
+  step_cosine_with_offset: notSupported(stepCosineLrConfig),
 });
 
 // ---------------------------------------------------------------------------------------------

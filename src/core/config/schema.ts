@@ -81,11 +81,102 @@ export function sub<T extends ConfigSchema>(schema: T): z.ZodPrefault<T> {
 }
 
 /**
+ * A nested section whose defaults differ from its schema's in a few fields, as Model Garden's
+ * `validation_data: DataConfig = DataConfig(is_training=False)`: the given mapping is laid over
+ * `overrides` (so a file that sets other fields of the section keeps `is_training: false`), and
+ * an absent section is `overrides` plus the schema's defaults.
+ */
+export function subWith<T extends ConfigSchema>(schema: T, overrides: Partial<z.input<T>>) {
+  return z.preprocess(
+    (value) =>
+      value === undefined
+        ? { ...overrides }
+        : value !== null && typeof value === 'object' && !Array.isArray(value)
+          ? { ...overrides, ...value }
+          : value,
+    schema,
+  );
+}
+
+/**
  * `Optional[Section] = None`: `null` by default; a mapping given for it starts from the
  * section's defaults (as Model Garden builds the sub-config from the mapping).
  */
 export function optSub<T extends ConfigSchema>(schema: T) {
   return schema.nullable().default(null);
+}
+
+/**
+ * How a field that the code does not implement is handled (see {@link notSupported} and
+ * {@link noEffect}). The config audit test (test/core/config/field_audit.test.ts) walks every
+ * registered schema and requires each field to be read by the code or to carry one of these.
+ */
+export type FieldMark =
+  { kind: 'not_supported'; accepted: readonly unknown[] } | { kind: 'no_effect'; why: string };
+
+const fieldMarks = new WeakMap<z.ZodType, FieldMark>();
+
+/** The mark of a field or section schema, if it has one. */
+export function fieldMark(schema: z.core.$ZodType): FieldMark | undefined {
+  return fieldMarks.get(schema as z.ZodType);
+}
+
+/** The value a field takes when absent (a section: its defaults). */
+function defaultOf(field: z.ZodType): unknown {
+  const absent = field.safeParse(undefined);
+  return absent.success ? absent.data : field.parse({});
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Whether `value` leaves a not-supported field unset: equal to one of the accepted values, where
+ * null and '' count as the same "unset" (Model Garden tests such strings for truthiness).
+ */
+export function isUnsetValue(value: unknown, accepted: readonly unknown[]): boolean {
+  const blank = (v: unknown): boolean => v === null || v === '';
+  return accepted.some((a) => sameValue(value, a) || (blank(value) && blank(a)));
+}
+
+/** The message of a field set to a value this implementation does not support. */
+export function notSupportedMessage(value: unknown, accepted: readonly unknown[]): string {
+  const shown = (v: unknown): string => (v === undefined ? 'unset' : JSON.stringify(v));
+  return (
+    `not supported yet (got ${shown(value)}; ` +
+    `only ${accepted.map(shown).join(' or ')} is accepted)`
+  );
+}
+
+/**
+ * A field (or a whole oneOf branch section) that is parsed, so Model Garden's files load, but
+ * not implemented: any value other than its default (or one of `accepted`) is rejected with
+ * "not supported yet" at the field's full key path, when the config is resolved.
+ */
+export function notSupported<T extends z.ZodType>(
+  field: T,
+  accepted: readonly unknown[] = [defaultOf(field)],
+): T {
+  const checked = field.superRefine((value, ctx) => {
+    if (!isUnsetValue(value, accepted)) {
+      ctx.addIssue({ code: 'custom', message: notSupportedMessage(value, accepted) });
+    }
+  }) as unknown as T;
+  fieldMarks.set(checked, { kind: 'not_supported', accepted });
+  return checked;
+}
+
+/**
+ * A field that only steers TensorFlow machinery (tf.distribute, TPUs, XLA, tf.function, tf.data
+ * service, caching) or asks for reduced-precision compute (everything computes in float32 here):
+ * accepted so Model Garden's files load, and documented as having no effect. `why` says what it
+ * steers in Model Garden.
+ */
+export function noEffect<T extends z.ZodType>(field: T, why: string): T {
+  const marked = field.meta({ description: `no effect here: ${why}` }) as unknown as T;
+  fieldMarks.set(marked, { kind: 'no_effect', why });
+  return marked;
 }
 
 type BranchNames<B> = Extract<keyof B, string>;
@@ -109,11 +200,25 @@ export function oneOf<B extends Record<string, ConfigSchema>>(
   if (names.includes('type' as BranchNames<B>)) {
     throw new Error("oneOf: a branch may not be named 'type' (that key selects the branch)");
   }
+  // Branches marked notSupported(section) parse, but selecting them is rejected.
+  const unsupported = names.filter((n) => fieldMark(branches[n])?.kind === 'not_supported');
+  const typeField = z
+    .enum(names as [BranchNames<B>, ...BranchNames<B>[]])
+    .nullable()
+    .default(defaultType);
   const shape: Record<string, z.ZodType> = {
-    type: z
-      .enum(names as [BranchNames<B>, ...BranchNames<B>[]])
-      .nullable()
-      .default(defaultType),
+    type:
+      unsupported.length === 0
+        ? typeField
+        : typeField.superRefine((value, ctx) => {
+            if (value !== null && unsupported.includes(value)) {
+              const ok = names.filter((n) => !unsupported.includes(n));
+              ctx.addIssue({
+                code: 'custom',
+                message: `'${value}' is not supported yet (supported: ${ok.map((n) => `'${n}'`).join(', ')})`,
+              });
+            }
+          }),
   };
   for (const name of names) shape[name] = sub(branches[name]);
   return z.strictObject(shape) as unknown as z.ZodObject<OneOfShape<B>, z.core.$strict>;

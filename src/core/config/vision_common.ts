@@ -12,6 +12,8 @@ import {
   float,
   int,
   list,
+  noEffect,
+  notSupported,
   oneOf,
   optBool,
   optFloat,
@@ -50,7 +52,8 @@ export const randAugmentConfig = config({
   magnitude: float(10),
   cutout_const: float(40),
   translate_const: float(10),
-  magnitude_std: float(0.0),
+  /** MG's classification parser does not pass it to RandAugment. */
+  magnitude_std: notSupported(float(0.0)),
   prob_to_apply: optFloat(),
   exclude_ops: list(z.string()),
 });
@@ -92,7 +95,7 @@ export const augmentationConfig = oneOf({
 /** NormActivation: activation and batch-norm settings. */
 export const normActivationConfig = config({
   activation: str('relu'),
-  use_sync_bn: bool(true),
+  use_sync_bn: noEffect(bool(true), 'cross-replica batch statistics; one replica here'),
   norm_momentum: float(0.99),
   norm_epsilon: float(0.001),
 });

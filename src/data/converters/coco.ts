@@ -10,11 +10,13 @@
  *   image/object/class/label (category id), image/object/is_crowd, image/object/area (float32),
  *   image/object/mask (one 8-bit greyscale PNG of 0/1 per object, with includeMasks).
  *
- * One Example per entry of `images`, in file order; example i goes to shard i % numShards.
+ * One Example per entry of `images`, in file order; example i goes to shard i % numShards, with
+ * numShards capped at the number of images. Image ids must be unique and every annotation must
+ * name one of them; `file_name`s must stay inside the images folder unless allowed.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import {
   bytesFeature,
   encodeExample,
@@ -41,8 +43,10 @@ export interface CocoToTfRecordOptions {
   imagesDir: string;
   /** Output prefix: files `<prefix>-%05d-of-%05d.tfrecord`. */
   outputPrefix: string;
-  /** Number of shards (Model Garden's default is 32). */
+  /** Number of shards (Model Garden's default is 32), at most one per image. */
   numShards?: number;
+  /** Allow `file_name`s that lead outside `imagesDir` (`..`, absolute paths). Default false. */
+  allowOutsideImages?: boolean;
   /** Rasterise segmentations into PNG masks (Model Garden `include_masks`). */
   includeMasks?: boolean;
   /** Images converted at once (default 2). Output order does not depend on it. */
@@ -51,14 +55,41 @@ export interface CocoToTfRecordOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/**
+ * Where an image's `file_name` leads under `imagesDir`. A name that leaves the folder (`..`
+ * segments or an absolute path) is an error unless `allowOutside`, so an annotation file cannot
+ * make the converter read, and embed, arbitrary files.
+ */
+export function imagePath(
+  dataset: CocoDataset,
+  image: CocoImageInfo,
+  imagesDir: string,
+  allowOutside: boolean,
+): string {
+  const root = resolve(imagesDir);
+  const path = resolve(root, image.file_name);
+  const rel = relative(root, path);
+  if (
+    !allowOutside &&
+    (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+  ) {
+    throw new CocoFormatError(
+      `${dataset.path}: image ${image.id} file_name '${image.file_name}' leads outside ` +
+        `--images ${imagesDir} (pass --allow_outside_images to read it)`,
+    );
+  }
+  return path;
+}
+
 /** Builds the tf.Example features of one COCO image (Model Garden's `create_tf_example`). */
 export async function cocoImageToFeatures(
   dataset: CocoDataset,
   image: CocoImageInfo,
   imagesDir: string,
   includeMasks: boolean,
+  allowOutsideImages = false,
 ): Promise<{ features: FeatureMapInput; skipped: number }> {
-  const path = join(imagesDir, image.file_name);
+  const path = imagePath(dataset, image, imagesDir, allowOutsideImages);
   let encoded: Uint8Array;
   try {
     encoded = await readFile(path);
@@ -107,13 +138,25 @@ export async function cocoImageToFeatures(
 /** Converts a COCO dataset to sharded TFRecords. Partial shards are removed on failure. */
 export async function cocoToTfRecord(opts: CocoToTfRecordOptions): Promise<ConversionSummary> {
   const dataset = await loadCocoAnnotations(opts.annotationsPath);
-  const writer = await ShardedTFRecordWriter.open(opts.outputPrefix, opts.numShards ?? 32);
+  const allowOutside = opts.allowOutsideImages ?? false;
+  // Check every file_name before anything is written.
+  for (const image of dataset.images) imagePath(dataset, image, opts.imagesDir, allowOutside);
+  // No empty shards: at most one per image (and one for an empty image list).
+  const numShards = Math.max(1, Math.min(opts.numShards ?? 32, dataset.images.length));
+  const writer = await ShardedTFRecordWriter.open(opts.outputPrefix, numShards);
   let skippedTotal = 0;
   try {
     await orderedMap(
       dataset.images,
       opts.concurrency ?? 2,
-      (image) => cocoImageToFeatures(dataset, image, opts.imagesDir, opts.includeMasks ?? false),
+      (image) =>
+        cocoImageToFeatures(
+          dataset,
+          image,
+          opts.imagesDir,
+          opts.includeMasks ?? false,
+          allowOutside,
+        ),
       async ({ features, skipped }, i) => {
         skippedTotal += skipped;
         await writer.write(encodeExample(features));

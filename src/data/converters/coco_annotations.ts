@@ -77,6 +77,16 @@ export function parseCocoAnnotations(text: string, path: string): CocoDataset {
     }
     return { id: e.id, file_name: e.file_name, height: e.height, width: e.width };
   });
+  const imageIndex = new Map<number, number>();
+  images.forEach((im, i) => {
+    const first = imageIndex.get(im.id);
+    if (first !== undefined) {
+      throw new CocoFormatError(
+        `${path}: images[${i}] repeats image id ${im.id} of images[${first}]`,
+      );
+    }
+    imageIndex.set(im.id, i);
+  });
   const categories = new Map<number, string>();
   if (d.categories !== undefined) {
     if (!Array.isArray(d.categories))
@@ -103,6 +113,9 @@ export function parseCocoAnnotations(text: string, path: string): CocoDataset {
       );
     }
     if (!isNum(e.area)) throw new CocoFormatError(`${where}: missing numeric area`);
+    if (!imageIndex.has(e.image_id)) {
+      throw new CocoFormatError(`${where}: image_id ${e.image_id} is not in 'images'`);
+    }
     const list = annotationsByImage.get(e.image_id) ?? [];
     list.push(e as CocoAnnotation);
     annotationsByImage.set(e.image_id, list);

@@ -4,6 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { fileError } from '../../core/fs_errors.js';
 import { TFRecordWriter } from '../tfrecord/index.js';
 
 /** `<prefix>-00000-of-0000N.tfrecord`, ... (Model Garden's sharded output names). */
@@ -31,7 +32,11 @@ export class ShardedTFRecordWriter {
   /** Opens `numShards` writers for `prefix` (its directory is created if needed). */
   static async open(prefix: string, numShards: number): Promise<ShardedTFRecordWriter> {
     const files = shardFileNames(prefix, numShards);
-    await mkdir(dirname(prefix), { recursive: true });
+    try {
+      await mkdir(dirname(prefix), { recursive: true });
+    } catch (err) {
+      throw fileError(err, 'create the output folder', dirname(prefix));
+    }
     return new ShardedTFRecordWriter(files);
   }
 
@@ -42,14 +47,26 @@ export class ShardedTFRecordWriter {
 
   /** Writes the next record to shard `count % numShards`. */
   async write(record: Uint8Array): Promise<void> {
-    const w = this.writers[this.count % this.writers.length];
+    const shard = this.count % this.writers.length;
     this.count++;
-    await w.write(record);
+    try {
+      await this.writers[shard].write(record);
+    } catch (err) {
+      throw fileError(err, 'write', this.files[shard]);
+    }
   }
 
   /** Closes every shard (renaming them to their final names). */
   async close(): Promise<void> {
-    await Promise.all(this.writers.map((w) => w.close()));
+    await Promise.all(
+      this.writers.map(async (w, i) => {
+        try {
+          await w.close();
+        } catch (err) {
+          throw fileError(err, 'write', this.files[i]);
+        }
+      }),
+    );
   }
 
   /** Deletes the partial shards. */

@@ -3,7 +3,8 @@
  * it is installed, everything else (and JPEGs without it) through sharp (libvips).
  *
  * Decoding follows `tf.io.decode_image(bytes, channels)`: JPEG, PNG (also GIF's first frame,
- * WebP); channels 3 gives RGB (grey expanded, alpha dropped without compositing), channels 1 gives
+ * WebP) and BMP (./bmp.ts, TF's own BMP rules; channels 1 is refused for BMP as TF does);
+ * channels 3 gives RGB (grey expanded, alpha dropped without compositing), channels 1 gives
  * one grey channel. No EXIF rotation is applied and embedded ICC profiles are ignored, as in TF.
  *
  * JPEGs go to the system's libjpeg-turbo when it is installed (./turbojpeg.ts): with TF's default
@@ -14,6 +15,7 @@
  * prints) and computes grey from RGB. {@link jpegDecoderInUse} says which.
  */
 import sharp from 'sharp';
+import { bmpHeader, decodeBmp } from './bmp.js';
 import { ExampleDecodeError, type RecordContext } from './errors.js';
 import { loadTurboJpeg, TurboJpegError, type DctMethod, type TurboJpeg } from './turbojpeg.js';
 
@@ -134,6 +136,15 @@ export async function decodeImage(
   if (dct !== 'INTEGER_FAST' && dct !== 'INTEGER_ACCURATE') {
     throw new TypeError(`dctMethod must be 'INTEGER_FAST' or 'INTEGER_ACCURATE', got '${dct}'`);
   }
+  if (format === 'bmp') {
+    // TF's DecodeBmpV2 refuses channels=1 ("`channels` must be 0, 3 or 4 for BMP").
+    if (channels === 1) throw fail('undecodable bmp image: channels must be 3 for BMP (as TF)');
+    try {
+      return decodeBmp(bytes);
+    } catch (err) {
+      throw fail(`undecodable bmp image (${(err as Error).message})`, err);
+    }
+  }
   const tj = format === 'jpeg' ? await turboJpegFor(opts.jpegDecoder) : null;
   if (tj) {
     try {
@@ -201,6 +212,10 @@ export async function imageSize(
   where = 'image',
 ): Promise<{ height: number; width: number; format: ImageFormat }> {
   try {
+    if (sniffImageFormat(bytes) === 'bmp') {
+      const { height, width } = bmpHeader(bytes);
+      return { height, width, format: 'bmp' };
+    }
     const m = await sharp(bytes).metadata();
     if (!m.height || !m.width) throw new Error('no dimensions in header');
     return { height: m.height, width: m.width, format: sniffImageFormat(bytes) };

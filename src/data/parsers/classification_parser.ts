@@ -20,8 +20,9 @@
  * decoded, then cropped. `dtype` is not a parser option: images are float32 and the trainer's
  * mixed-precision policy decides compute precision.
  *
- * Output features: `image` float32 [h, w, num_channels]; `label` int32 [] (the class index;
- * -1 when the record has none, as Model Garden's decoder default), or with `is_multilabel`
+ * Output features: `image` float32 [h, w, num_channels]; `label` int32 [] (the class index; with
+ * num_classes given a record without a label, or with one outside [0, num_classes), is an error
+ * naming the record; without it, -1 stands for none, Model Garden's default), or with `is_multilabel`
  * float32 [num_classes] counting each listed class (Model Garden's sum of one-hots).
  */
 import { ExampleDecodeError, type RecordContext } from '../decoders/errors.js';
@@ -382,11 +383,15 @@ function labelFeature(o: ResolvedOptions, labels: number[], record: RecordContex
     return { data: hot, shape: [n] };
   }
   const label = labels.length ? labels[0] : -1;
-  if (o.numClasses !== undefined && label !== -1 && !(label >= 0 && label < o.numClasses)) {
+  // With num_classes known, every example must carry a class: a missing label (the decoder's
+  // default -1) or a negative one would give an all-zero one-hot target and a zero loss.
+  if (o.numClasses !== undefined && !(label >= 0 && label < o.numClasses)) {
     throw new ExampleDecodeError(
       record,
       key,
-      `label ${label} is outside [0, ${o.numClasses}) (num_classes ${o.numClasses})`,
+      label === -1
+        ? `no label (the feature is missing or -1); num_classes ${o.numClasses} needs one in [0, ${o.numClasses})`
+        : `label ${label} is outside [0, ${o.numClasses}) (num_classes ${o.numClasses})`,
     );
   }
   return { data: Int32Array.of(label), shape: [] };

@@ -57,6 +57,18 @@ export function meanValid(values: readonly number[]): number {
   return v.length === 0 ? -1 : pairwiseSum(v) / v.length;
 }
 
+/**
+ * Order of numpy's `argsort(-scores, kind='mergesort')` as a comparator (ties: 0, the caller
+ * breaks them by position): higher scores first, +Infinity before every finite score, -Infinity
+ * after, and NaN last (numpy sorts NaN to the end).
+ */
+export function byDescendingScore(a: number, b: number): number {
+  const an = Number.isNaN(a);
+  const bn = Number.isNaN(b);
+  if (an || bn) return an === bn ? 0 : an ? 1 : -1;
+  return a > b ? -1 : a < b ? 1 : 0;
+}
+
 export class CocoEval {
   readonly params: CocoEvalParams;
   /** Evaluated image ids (sorted) and their ground-truth indices. */
@@ -177,9 +189,16 @@ export class CocoEval {
       if (!r) {
         const im = dt.img[i];
         const s = dt.segmentation[i];
+        const box = dt.bbox.subarray(i * 4, i * 4 + 4);
+        if (s === undefined && !box.every(Number.isFinite)) {
+          // pycocotools would rasterise a polygon of NaN/inf corners (undefined in its C code).
+          throw new CocoFormatError(
+            `${dt.describe(i)}: segm evaluation of a box-only result needs a finite bbox, got [${Array.from(box).join(', ')}]`,
+          );
+        }
         r = dtRle[i] =
           s === undefined
-            ? rleFromBbox(dt.bbox.subarray(i * 4, i * 4 + 4), gt.heights[im], gt.widths[im])
+            ? rleFromBbox(box, gt.heights[im], gt.widths[im])
             : segmentationToRle(s, gt.heights[im], gt.widths[im], dt.describe(i));
       }
       return r;
@@ -229,7 +248,7 @@ export class CocoEval {
         if (order.length < ndAll) order = new Int32Array(ndAll * 2);
         const ord = order.subarray(0, ndAll);
         ord.set(D.items.subarray(d0, d0 + ndAll));
-        ord.sort((a, b) => score[b] - score[a] || a - b);
+        ord.sort((a, b) => byDescendingScore(score[a], score[b]) || a - b);
         const nd = Math.min(ndAll, maxDet);
         this.sortedDt.set(ord.subarray(0, nd), sdt);
         this.entryD[e] = nd;
@@ -374,7 +393,7 @@ export class CocoEval {
       }
       const perm = new Int32Array(n);
       for (let j = 0; j < n; j++) perm[j] = j;
-      perm.sort((a, b) => elScore[b] - elScore[a] || a - b);
+      perm.sort((a, b) => byDescendingScore(elScore[a], elScore[b]) || a - b);
       if (rc.length < n) {
         rc = new Float64Array(n);
         pr = new Float64Array(n);

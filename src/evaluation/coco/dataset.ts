@@ -5,14 +5,18 @@
  *   `area = w*h` (a `segmentation` present is kept; without one, the box polygon is used for
  *   segm IoU); otherwise `segmentation` → `area` = mask area and `bbox` = tight mask box unless
  *   given;
- * - results get `id = index + 1` and `iscrowd = 0`.
- * Unlike pycocotools, bad results are rejected with an error naming the entry (unknown image id
- * or category, missing/NaN score, malformed box or mask) instead of failing later or being
- * skipped.
+ * - results get `id = index + 1` and `iscrowd = 0`;
+ * - a result whose category_id is not a ground-truth category is dropped (COCOeval evaluates
+ *   only params.catIds, the ground truth's categories); the other results keep their ids;
+ * - files may hold Python's NaN / Infinity / -Infinity literals (json.dump's default); scores
+ *   and boxes may be non-finite and are evaluated as pycocotools does (docs/coco_evaluation.md).
+ * Where pycocotools would fail later (unknown image id, missing score, malformed box or mask),
+ * the result is rejected with an error naming the entry.
  */
 import { readFileSync } from 'node:fs';
 import { rleArea, rleToBbox } from '../../ops/masks/rle.js';
 import { segmentationToRle } from '../../ops/masks/coco_segmentation.js';
+import { parsePythonJson, stringifyPythonJson } from './python_json.js';
 
 /** COCO image ids are integers in practice; strings are accepted (Model Garden allows them). */
 export type ImageId = number | string;
@@ -96,6 +100,8 @@ export interface AnnotationArrays {
 }
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+/** Any JSON number, NaN and ±Infinity included (Python's json reads those literals). */
+const isNumber = (v: unknown): v is number => typeof v === 'number';
 const isImageId = (v: unknown): v is ImageId =>
   (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'string';
 
@@ -173,7 +179,7 @@ export class CocoGroundTruth {
   static fromFile(path: string): CocoGroundTruth {
     let json: unknown;
     try {
-      json = JSON.parse(readFileSync(path, 'utf8'));
+      json = parsePythonJson(readFileSync(path, 'utf8'));
     } catch (err) {
       throw new CocoFormatError(
         `${path}: cannot read ground truth JSON (${(err as Error).message})`,
@@ -227,17 +233,33 @@ export class CocoGroundTruth {
     if (!Array.isArray(results)) {
       throw new CocoFormatError(`${source}: results must be a JSON list of detections`);
     }
-    const n = results.length;
+    if (results.length === 0) return { ...allocate(0), describe: (i) => `${source}[${i}]` };
+    // Results of categories outside the ground truth are dropped (COCOeval's params.catIds).
+    const kept: number[] = [];
+    results.forEach((r, i) => {
+      const what = `${source}[${i}]`;
+      if (typeof r !== 'object' || r === null)
+        throw new CocoFormatError(`${what} is not an object`);
+      const o = r as Record<string, unknown>;
+      // loadRes asserts that every result's image is in the ground truth, dropped or not.
+      if (!this.imgIndex.has(o.image_id as ImageId)) {
+        throw new CocoFormatError(
+          `${what}: image_id ${stringifyPythonJson(o.image_id) ?? 'is missing and'} is not in the ground truth`,
+        );
+      }
+      if (o.category_id === undefined) throw new CocoFormatError(`${what}: no 'category_id'`);
+      if (this.catIndex.has(o.category_id as number)) kept.push(i);
+    });
+    const n = kept.length;
     const arrays = allocate(n);
-    if (n === 0) return { ...arrays, describe: (i) => `${source}[${i}]` };
     const first = results[0] as Record<string, unknown>;
     const bboxBranch = Array.isArray(first?.bbox) && first.bbox.length > 0;
     if (!bboxBranch && !(first && 'segmentation' in first)) {
       throw new CocoFormatError(`${source}[0]: a result needs a 'bbox' or a 'segmentation'`);
     }
     for (let i = 0; i < n; i++) {
-      const r = results[i] as Record<string, unknown>;
-      const what = `${source}[${i}]`;
+      const r = results[kept[i]] as Record<string, unknown>;
+      const what = `${source}[${kept[i]}]`;
       if (typeof r !== 'object' || r === null)
         throw new CocoFormatError(`${what} is not an object`);
       const img = this.imgIndex.get(r.image_id as ImageId);
@@ -246,28 +268,23 @@ export class CocoGroundTruth {
           `${what}: image_id ${JSON.stringify(r.image_id)} is not in the ground truth`,
         );
       }
-      const cat = this.catIndex.get(r.category_id as number);
-      if (cat === undefined) {
+      const cat = this.catIndex.get(r.category_id as number) as number;
+      if (typeof r.score !== 'number') {
         throw new CocoFormatError(
-          `${what}: category_id ${JSON.stringify(r.category_id)} is not a ground-truth category`,
-        );
-      }
-      if (!isFiniteNumber(r.score)) {
-        throw new CocoFormatError(
-          `${what}: 'score' must be a finite number, got ${JSON.stringify(r.score)}`,
+          `${what}: 'score' must be a number, got ${stringifyPythonJson(r.score) ?? 'nothing'}`,
         );
       }
       arrays.img[i] = img;
       arrays.cat[i] = cat;
-      arrays.id[i] = i + 1;
+      arrays.id[i] = kept[i] + 1;
       arrays.score[i] = r.score;
       arrays.iscrowd[i] = 0;
       const h = this.heights[img];
       const w = this.widths[img];
       if (bboxBranch) {
         const bb = r.bbox;
-        if (!Array.isArray(bb) || bb.length !== 4 || !bb.every(isFiniteNumber)) {
-          throw new CocoFormatError(`${what}: 'bbox' must be 4 finite numbers [x, y, w, h]`);
+        if (!Array.isArray(bb) || bb.length !== 4 || !bb.every(isNumber)) {
+          throw new CocoFormatError(`${what}: 'bbox' must be 4 numbers [x, y, w, h]`);
         }
         arrays.bbox.set(bb as number[], i * 4);
         arrays.area[i] = (bb[2] as number) * (bb[3] as number);
@@ -281,24 +298,24 @@ export class CocoGroundTruth {
         const rle = segmentationToRle(r.segmentation, h, w, what);
         arrays.area[i] = rleArea(rle);
         const bb = r.bbox;
-        if (Array.isArray(bb) && bb.length === 4 && bb.every(isFiniteNumber)) {
+        if (Array.isArray(bb) && bb.length === 4 && bb.every(isNumber)) {
           arrays.bbox.set(bb as number[], i * 4);
         } else if (bb === undefined) {
           arrays.bbox.set(rleToBbox(rle), i * 4);
         } else {
-          throw new CocoFormatError(`${what}: 'bbox' must be 4 finite numbers [x, y, w, h]`);
+          throw new CocoFormatError(`${what}: 'bbox' must be 4 numbers [x, y, w, h]`);
         }
         arrays.segmentation[i] = r.segmentation;
       }
     }
-    return { ...arrays, describe: (i) => `${source}[${i}]` };
+    return { ...arrays, describe: (i) => `${source}[${kept[i]}]` };
   }
 
   /** Reads results JSON from a file and packs it ({@link loadResults}). */
   loadResultsFile(path: string): AnnotationArrays {
     let json: unknown;
     try {
-      json = JSON.parse(readFileSync(path, 'utf8'));
+      json = parsePythonJson(readFileSync(path, 'utf8'));
     } catch (err) {
       throw new CocoFormatError(`${path}: cannot read results JSON (${(err as Error).message})`);
     }

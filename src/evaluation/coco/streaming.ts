@@ -10,18 +10,22 @@
  *   (`paste_instance_masks`) and RLE-encoded;
  * - `evaluate()` runs {@link CocoEval} for bbox (and segm with masks) on the images seen, with
  *   the metric names Model Garden logs (`AP`, ..., `ARl`, `mask_AP`, ...);
- * - `writeResults()` writes COCO `results.json` readable by pycocotools and `evaluate-coco`.
+ * - `writeResults()` writes COCO `results.json` readable by pycocotools and `evaluate-coco`
+ *   (atomically; non-finite scores as Python's json writes them: NaN, Infinity).
  * Only the first `numDetections[b]` detections of each image are kept (Model Garden keeps the
- * padded slots too; they carry score 0 and, here, would need a valid category).
+ * padded slots too, with score 0). Detections of a class that is not a ground-truth category are
+ * dropped, as COCOeval evaluates only the ground truth's categories.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { encodeMask } from '../../ops/masks/rle.js';
 import { rleToJson } from '../../ops/masks/coco_segmentation.js';
 import { pasteInstanceMask } from '../../ops/masks/paste.js';
 import { CocoEval } from './cocoeval.js';
 import { type CocoGroundTruth, type CocoResult, CocoFormatError, type ImageId } from './dataset.js';
+import { fileError } from '../../core/fs_errors.js';
 import { STAT_NAMES } from './params.js';
+import { stringifyPythonJson } from './python_json.js';
 import { perCategoryResults } from './summary.js';
 
 /** One batch of detections (flat row-major arrays). */
@@ -159,17 +163,17 @@ export class CocoStreamingEvaluator {
         const j = b * K + k;
         const what = `update: image ${imageId}, detection ${k}`;
         const score = batch.scores[j];
-        if (!Number.isFinite(score)) throw new CocoFormatError(`${what}: score is ${score}`);
         const cls = batch.classes[j];
-        if (!this.gt.catIndex.has(cls)) {
-          throw new CocoFormatError(`${what}: class ${cls} is not a ground-truth category`);
-        }
+        // COCOeval evaluates only the ground truth's categories: other classes are dropped.
+        if (!this.gt.catIndex.has(cls)) continue;
         const ymin = (batch.boxes[j * 4] + oy) / sy;
         const xmin = (batch.boxes[j * 4 + 1] + ox) / sx;
         const ymax = (batch.boxes[j * 4 + 2] + oy) / sy;
         const xmax = (batch.boxes[j * 4 + 3] + ox) / sx;
         const bbox = [xmin, ymin, xmax - xmin, ymax - ymin];
-        if (!bbox.every(Number.isFinite)) throw new CocoFormatError(`${what}: box is not finite`);
+        if (this.includeMask && !bbox.every(Number.isFinite)) {
+          throw new CocoFormatError(`${what}: a box to paste a mask into must be finite`);
+        }
         const r: CocoResult = { image_id: imageId, category_id: cls, bbox, score };
         if (this.includeMask) {
           const off = j * mh * mw;
@@ -216,7 +220,14 @@ export class CocoStreamingEvaluator {
 
   /** Writes the accumulated detections as COCO `results.json`. */
   writeResults(path: string): void {
-    writeFileSync(path, JSON.stringify(this.results));
+    const temp = `${path}.tmp-${process.pid}`;
+    try {
+      writeFileSync(temp, stringifyPythonJson(this.results));
+      renameSync(temp, path);
+    } catch (err) {
+      rmSync(temp, { force: true });
+      throw fileError(err, 'write COCO results', path);
+    }
   }
 
   /** Runs the COCO evaluation on the images seen so far. */

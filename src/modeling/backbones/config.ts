@@ -3,7 +3,17 @@
  * branch here and its builder in ./factory.ts.
  */
 import { z } from 'zod';
-import { bool, config, float, int, oneOf, optList, str, sub } from '../../core/config/schema.js';
+import {
+  bool,
+  config,
+  float,
+  int,
+  notSupported,
+  oneOf,
+  optList,
+  str,
+  sub,
+} from '../../core/config/schema.js';
 import { registerConfigExtension } from '../../core/config/extensions.js';
 
 /** vision-garden's compact ResNet for low-resolution data (./compact_resnet.ts). */
@@ -48,10 +58,10 @@ export const visionTransformerConfig = config({
   original_init: bool(true),
   pos_embed_shape: optList(z.int()),
   output_encoded_tokens: bool(true),
-  output_2d_feature_maps: bool(false),
-  layer_scale_init_value: float(0.0),
-  transformer_partition_dims: optList(z.int()),
-  output_attention_scores: bool(false),
+  output_2d_feature_maps: notSupported(bool(false)),
+  layer_scale_init_value: notSupported(float(0.0)),
+  transformer_partition_dims: notSupported(optList(z.int())),
+  output_attention_scores: notSupported(bool(false)),
   /**
    * vision-garden extension (not in Model Garden): take hidden_size, patch_size and the
    * transformer sizes from this config instead of model_name's VIT_SPECS row. Model Garden always

@@ -14,7 +14,7 @@ import type {
 } from './config.js';
 import { CompactResNet } from './compact_resnet.js';
 import { ResNet } from './resnet.js';
-import { VisionTransformer } from './vit.js';
+import { VisionTransformer, VIT_SPECS } from './vit.js';
 
 /** A backbone builder: the active branch of the Backbone oneOf plus norm_activation. */
 export type BackboneBuilder = (
@@ -52,23 +52,50 @@ export function buildResNet(branch: ResNetConfig, na: NormActivationConfig): Res
   });
 }
 
+/** MG's defaults of the ViT size fields (backbones.py), which VIT_SPECS always overrides. */
+const VIT_SIZE_DEFAULTS = {
+  hidden_size: 1,
+  patch_size: 16,
+  mlp_dim: 1,
+  num_heads: 1,
+  num_layers: 1,
+};
+
 /**
  * Model Garden `build_vit`: the VIT_SPECS row of `model_name` overrides hidden_size, patch_size
- * and the transformer sizes; norm_activation is not used. Options vision-garden does not
- * implement are rejected by name.
+ * and the transformer sizes, so a size set to anything but MG's default or the row's own value
+ * would be silently replaced: it is rejected (unless the vision-garden extension `spec_from_config`
+ * takes the sizes from the config). norm_activation is not used.
  */
 export function buildVisionTransformer(branch: VisionTransformerConfig): VisionTransformer {
-  const unsupported: [string, boolean][] = [
-    ['output_2d_feature_maps', branch.output_2d_feature_maps],
-    ['layer_scale_init_value', branch.layer_scale_init_value !== 0],
-    ['transformer_partition_dims', branch.transformer_partition_dims !== null],
-    ['output_attention_scores', branch.output_attention_scores],
-  ];
-  for (const [field, set] of unsupported) {
-    if (set) {
-      throw new Error(
-        `task.model.backbone.vit.${field}: this option is not supported by vision-garden's ViT; leave it at its default`,
-      );
+  const spec = VIT_SPECS[branch.model_name];
+  // With the spec_from_config extension the sizes are read, not overridden.
+  if (spec && !branch.spec_from_config) {
+    const sizes: [string, number, number, number][] = [
+      ['hidden_size', branch.hidden_size, VIT_SIZE_DEFAULTS.hidden_size, spec.hiddenSize],
+      ['patch_size', branch.patch_size, VIT_SIZE_DEFAULTS.patch_size, spec.patchSize],
+      ['transformer.mlp_dim', branch.transformer.mlp_dim, VIT_SIZE_DEFAULTS.mlp_dim, spec.mlpDim],
+      [
+        'transformer.num_heads',
+        branch.transformer.num_heads,
+        VIT_SIZE_DEFAULTS.num_heads,
+        spec.numHeads,
+      ],
+      [
+        'transformer.num_layers',
+        branch.transformer.num_layers,
+        VIT_SIZE_DEFAULTS.num_layers,
+        spec.numLayers,
+      ],
+    ];
+    for (const [field, value, mgDefault, fromSpec] of sizes) {
+      if (value !== mgDefault && value !== fromSpec) {
+        throw new Error(
+          `task.model.backbone.vit.${field}: ${value} would be ignored: model_name ` +
+            `'${branch.model_name}' sets it to ${fromSpec} (as Model Garden's VIT_SPECS); ` +
+            `choose the size with model_name`,
+        );
+      }
     }
   }
   const pos = branch.pos_embed_shape;

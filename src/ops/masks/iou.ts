@@ -6,6 +6,14 @@
  */
 import { type Rle, rleArea, rleToBbox } from './rle.js';
 
+/** C's fmin/fmax (maskApi.c uses them): a NaN argument yields the other one. */
+function fmin(a: number, b: number): number {
+  return Number.isNaN(a) ? b : Number.isNaN(b) ? a : Math.min(a, b);
+}
+function fmax(a: number, b: number): number {
+  return Number.isNaN(a) ? b : Number.isNaN(b) ? a : Math.max(a, b);
+}
+
 /**
  * Box IoU. `dt` and `gt` are flat `[x, y, w, h]` arrays (4 numbers per box); `iscrowd[g]` non-zero
  * marks a crowd GT. Writes `out[d * numGt + g]`; boxes that do not overlap give 0.
@@ -32,9 +40,9 @@ export function bboxIou(
       const dh = dt[d * 4 + 3];
       const o = d * n + g;
       out[o] = 0;
-      const iw = Math.min(dw + dx, gw + gx) - Math.max(dx, gx);
+      const iw = fmin(dw + dx, gw + gx) - fmax(dx, gx);
       if (iw <= 0) continue;
-      const ih = Math.min(dh + dy, gh + gy) - Math.max(dy, gy);
+      const ih = fmin(dh + dy, gh + gy) - fmax(dy, gy);
       if (ih <= 0) continue;
       const da = dw * dh;
       const i = iw * ih;

@@ -13,6 +13,8 @@ import {
   float,
   int,
   list,
+  noEffect,
+  notSupported,
   optBool,
   optFloat,
   optInt,
@@ -21,6 +23,7 @@ import {
   optSub,
   str,
   sub,
+  subWith,
 } from '../../core/config/schema.js';
 import { dataConfig, experimentConfigSchema, taskConfig } from '../../core/config/definitions.js';
 import {
@@ -34,15 +37,18 @@ import { backboneConfig } from '../../modeling/backbones/config.js';
 
 export const classificationDataConfig = extendConfig(dataConfig, {
   weights: z.null().default(null),
-  global_batch_size: int(0),
+  global_batch_size: z.int().nonnegative().default(0),
+  /** Must match the input's role: true for train_data, false for validation_data (task.ts). */
   is_training: bool(true),
-  dtype: str('float32'),
+  /** MG's TPU files set bfloat16 for speed; images and compute are float32 here. */
+  dtype: noEffect(str('float32'), 'reduced-precision input images; float32 here'),
   shuffle_buffer_size: int(10000),
-  cycle_length: int(10),
+  cycle_length: notSupported(int(10)),
   is_multilabel: bool(false),
   aug_rand_hflip: bool(true),
   aug_crop: optBool(true),
-  crop_area_range: optList(z.number()).default([0.08, 1.0]),
+  /** MG's classification task does not pass it to its parser, which uses (0.08, 1.0). */
+  crop_area_range: notSupported(optList(z.number()).default([0.08, 1.0])),
   aug_type: optSub(augmentationConfig),
   three_augment: bool(false),
   color_jitter: float(0),
@@ -52,9 +58,11 @@ export const classificationDataConfig = extendConfig(dataConfig, {
   label_field_key: str('image/class/label'),
   decode_jpeg_only: bool(true),
   mixup_and_cutmix: optSub(mixupAndCutmixConfig),
-  decoder: sub(dataDecoderConfig),
-  aug_policy: optStr(),
-  randaug_magnitude: optInt(10),
+  /** MG's classification task builds its own decoder from the two field keys. */
+  decoder: notSupported(sub(dataDecoderConfig)),
+  /** Legacy augmentation fields; MG's classification task does not read them (aug_type does). */
+  aug_policy: notSupported(optStr()),
+  randaug_magnitude: notSupported(optInt(10)),
   center_crop_fraction: optFloat(0.875),
   tf_resize_method: str('bilinear'),
 });
@@ -64,10 +72,10 @@ export const imageClassificationModelConfig = config({
   input_size: list(z.int()),
   backbone: sub(backboneConfig),
   dropout_rate: float(0),
-  norm_activation: normActivationConfig.prefault({ use_sync_bn: false }),
+  norm_activation: subWith(normActivationConfig, { use_sync_bn: false }),
   add_head_batch_norm: bool(false),
   kernel_initializer: str('random_uniform'),
-  output_softmax: bool(false),
+  output_softmax: notSupported(bool(false)),
 });
 
 export const classificationLossesConfig = config({
@@ -81,20 +89,21 @@ export const classificationLossesConfig = config({
 
 export const classificationEvaluationConfig = config({
   top_k: int(5),
-  precision_and_recall_thresholds: optList(z.number()),
-  report_per_class_precision_and_recall: bool(false),
+  precision_and_recall_thresholds: notSupported(optList(z.number())),
+  report_per_class_precision_and_recall: notSupported(bool(false)),
 });
 
 export const imageClassificationTaskConfig = taskConfig({
   model: sub(imageClassificationModelConfig),
-  train_data: classificationDataConfig.prefault({ is_training: true }),
-  validation_data: classificationDataConfig.prefault({ is_training: false }),
+  train_data: subWith(classificationDataConfig, { is_training: true }),
+  validation_data: subWith(classificationDataConfig, { is_training: false }),
   losses: sub(classificationLossesConfig),
   evaluation: sub(classificationEvaluationConfig),
   init_checkpoint: optStr(),
   /** 'all', 'backbone', or a list of them (as Model Garden's detection tasks accept). */
   init_checkpoint_modules: z.union([z.string(), z.array(z.string())]).default('all'),
-  model_output_keys: optList(z.int()).default([]),
+  model_output_keys: notSupported(optList(z.int()).default([])),
+  /** The backbone is frozen as Keras `trainable = False`: no gradients, batch norm in inference. */
   freeze_backbone: bool(false),
 });
 

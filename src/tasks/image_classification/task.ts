@@ -47,7 +47,11 @@ import {
 } from '../../losses/classification.js';
 import { buildBackbone } from '../../modeling/backbones/factory.js';
 import { ClassificationModel } from '../../modeling/models/classification_model.js';
-import type { ClassificationDataConfig, ImageClassificationTaskConfig } from './config.js';
+import {
+  classificationDataConfig,
+  type ClassificationDataConfig,
+  type ImageClassificationTaskConfig,
+} from './config.js';
 
 export interface ClassificationOutputs {
   /** [B, num_classes] */
@@ -186,6 +190,39 @@ export class TfRecordClassificationInput implements InputPipeline<Batch> {
   }
 }
 
+/**
+ * DataConfig fields the in-memory built-in datasets (`tfds_name`) do not apply: they read
+ * decoded arrays, shuffle the whole set and augment with aug_rand_hflip only. Each must keep its
+ * default there.
+ */
+const IN_MEMORY_UNUSED_FIELDS = [
+  'shuffle_buffer_size',
+  'aug_crop',
+  'aug_type',
+  'three_augment',
+  'color_jitter',
+  'random_erasing',
+  'file_type',
+  'image_field_key',
+  'label_field_key',
+  'decode_jpeg_only',
+  'mixup_and_cutmix',
+  'center_crop_fraction',
+  'tf_resize_method',
+] as const satisfies readonly (keyof ClassificationDataConfig)[];
+
+function rejectUnusedInMemoryFields(key: string, dc: ClassificationDataConfig): void {
+  const defaults = classificationDataConfig.parse({});
+  for (const field of IN_MEMORY_UNUSED_FIELDS) {
+    if (JSON.stringify(dc[field]) !== JSON.stringify(defaults[field])) {
+      throw new Error(
+        `task.${key}.${field}: not supported yet with tfds_name '${dc.tfds_name}' (built-in ` +
+          `datasets apply only aug_rand_hflip); leave it at its default or use input_path`,
+      );
+    }
+  }
+}
+
 /** The classification parser's options for a DataConfig, as Model Garden's build_inputs. */
 export function parserOptionsFor(
   task: ImageClassificationTaskConfig,
@@ -239,7 +276,7 @@ export class ImageClassificationTask implements Task<
 
   buildModel(): ClassificationModel {
     const m = this.config.model;
-    return new ClassificationModel({
+    const model = new ClassificationModel({
       backbone: buildBackbone(m.backbone, m.norm_activation),
       numClasses: m.num_classes,
       dropoutRate: m.dropout_rate,
@@ -248,6 +285,10 @@ export class ImageClassificationTask implements Task<
       normEpsilon: m.norm_activation.norm_epsilon,
       kernelInitializer: m.kernel_initializer,
     });
+    // MG's ImageClassificationTask sets `model.backbone.trainable = False`: the backbone gets no
+    // gradients and its batch norms run in inference mode (Keras frozen-layer semantics).
+    if (this.config.freeze_backbone) model.backbone.trainable = false;
+    return model;
   }
 
   inferenceOutputs(
@@ -303,6 +344,12 @@ export class ImageClassificationTask implements Task<
     }
     if (!(dc.global_batch_size > 0))
       throw new Error(`task.${key}.global_batch_size must be > 0, got ${dc.global_batch_size}`);
+    if (dc.is_training !== opts.training) {
+      throw new Error(
+        `task.${key}.is_training: ${dc.is_training} is not supported yet (the ${which} input ` +
+          `runs with is_training ${opts.training})`,
+      );
+    }
     if (!dc.tfds_name) {
       const hasPath = Array.isArray(dc.input_path)
         ? dc.input_path.length > 0
@@ -317,6 +364,7 @@ export class ImageClassificationTask implements Task<
       }
       return this.buildTfRecordInput(key, dc, opts);
     }
+    rejectUnusedInMemoryFields(key, dc);
     const src = await loadBuiltinSource(
       dc.tfds_name,
       dc.tfds_split || (which === 'train' ? 'train' : 'test'),
@@ -331,6 +379,8 @@ export class ImageClassificationTask implements Task<
       );
     }
     const maxLabel = src.labels.reduce((a, b) => Math.max(a, b), 0);
+    const minLabel = src.labels.reduce((a, b) => Math.min(a, b), 0);
+    if (minLabel < 0) throw new Error(`task.${key}: ${dc.tfds_name} has a negative label`);
     if (maxLabel >= this.config.model.num_classes) {
       throw new Error(
         `task.${key}: label ${maxLabel} found but task.model.num_classes is ${this.config.model.num_classes}`,
@@ -348,7 +398,8 @@ export class ImageClassificationTask implements Task<
       seed: dc.seed ?? opts.seed,
       shuffle: opts.training,
       repeat: opts.training,
-      dropRemainder: opts.training && dc.drop_remainder,
+      // As the TFRecord input and Model Garden: for both inputs (validation YAMLs set it false).
+      dropRemainder: dc.drop_remainder,
       augment: { randomFlip: opts.training && dc.aug_rand_hflip },
       mean: gray ? [grayMean] : MEAN_RGB,
       stddev: gray ? [grayStd] : STDDEV_RGB,

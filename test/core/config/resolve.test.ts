@@ -81,13 +81,13 @@ test('all override syntaxes: assignments, YAML document, JSON document, file pat
   const f = yamlFile('ovr.yaml', 'runtime:\n  num_threads: 4\n');
   const cfg = resolveConfig(baseExperimentConfig, {
     overrides: [
-      "task.init_checkpoint='gs://b/ckpt', trainer.optimizer_config.optimizer.type=adam",
+      "task.train_data.tfds_data_dir='gs://b/data', trainer.optimizer_config.optimizer.type=adam",
       '{trainer: {optimizer_config: {optimizer: {adam: {beta_2: 0.98}}}}}',
       '{"task": {"train_data": {"input_path": ["a*", "b*"], "global_batch_size": 8}}}',
       f,
     ],
   });
-  assert.equal(cfg.task.init_checkpoint, 'gs://b/ckpt');
+  assert.equal(cfg.task.train_data.tfds_data_dir, 'gs://b/data');
   assert.equal(cfg.trainer.optimizer_config.optimizer.type, 'adam');
   assert.equal(cfg.trainer.optimizer_config.optimizer.adam.beta_2, 0.98);
   assert.deepEqual(cfg.task.train_data.input_path, ['a*', 'b*']);

@@ -84,6 +84,6 @@ test('bad ground truth is rejected with the entry named', () => {
         ],
         'r.json',
       ),
-    /r.json\[1\]: 'bbox' must be 4 finite numbers/,
+    /r.json\[1\]: 'bbox' must be 4 numbers/,
   );
 });
