@@ -14,7 +14,7 @@ import type { ExperimentConfigBase } from '../core/config/definitions.js';
 import { experiments, tasks, type TaskEntry } from '../core/registry.js';
 import { setGlobalSeed } from '../core/random.js';
 import type { AnyTask } from '../core/task.js';
-import { Trainer, type EvalResults, type TrainerEvents } from './trainer.js';
+import { Trainer, type EvalResults, type TrainerEvents, type TrainRunOptions } from './trainer.js';
 
 export const MODES = ['train', 'eval', 'train_and_eval', 'continuous_eval'] as const;
 export type Mode = (typeof MODES)[number];
@@ -57,6 +57,10 @@ export interface RunOptions extends ExperimentSpec {
   /** Overrides runtime.backend. */
   backend?: string;
   events?: TrainerEvents;
+  /** Train modes: see {@link TrainRunOptions.startOver}. */
+  startOver?: boolean;
+  /** Train modes: aborting it stops training (see {@link TrainRunOptions.signal}). */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -96,6 +100,10 @@ export function buildTrainer(
 }
 
 export async function runExperiment(opts: RunOptions): Promise<RunResult> {
+  const training = opts.mode === 'train' || opts.mode === 'train_and_eval';
+  if (opts.startOver && !training) {
+    throw new Error(`start over applies to train and train_and_eval, not ${opts.mode}`);
+  }
   const resolved = resolveExperiment(opts);
   const { config } = resolved;
   const backend = opts.backend || config.runtime.backend || DEFAULT_NODE_BACKEND;
@@ -105,13 +113,14 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     writeParamsYaml(opts.modelDir, config);
   const { task, trainer } = buildTrainer(resolved, opts.modelDir, opts.events, backend);
   let evalResults: EvalResults | null = null;
+  const run: TrainRunOptions = { startOver: opts.startOver, signal: opts.signal };
   try {
     switch (opts.mode) {
       case 'train':
-        await trainer.train(false);
+        await trainer.train(false, run);
         break;
       case 'train_and_eval':
-        evalResults = await trainer.train(true);
+        evalResults = await trainer.train(true, run);
         break;
       case 'eval':
         evalResults = await trainer.evaluateLatest();
