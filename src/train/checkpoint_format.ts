@@ -323,15 +323,15 @@ export async function atomicWriteFile(
     } finally {
       await fh.close();
     }
-    reachedPhase('synced');
+    await reachedPhase('synced');
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
-  reachedPhase('renamed');
+  await reachedPhase('renamed');
   await fsyncDirectory(dirname(path));
-  reachedPhase('done');
+  await reachedPhase('done');
 }
 
 /** Suffix of the temporary file {@link atomicWriteFile} writes for `path`: `.tmp-<pid>`. */

@@ -1,11 +1,13 @@
 /**
- * A test hook that kills this process with SIGKILL at a chosen point of an atomic file write, so
- * the reliability suite (test/reliability/) can show that no kill during a checkpoint save loses
- * or corrupts a checkpoint. Off unless the environment variable is set:
+ * Test hooks that kill this process with SIGKILL, or pause it, at a chosen point of an atomic
+ * file write, so the reliability suite (test/reliability/) can show that no kill during a
+ * checkpoint save loses or corrupts a checkpoint. Off unless an environment variable is set:
  *
  *   VISION_GARDEN_KILL_AT=byte:N     die once N bytes in all have been written by atomic writes
  *                                    (the N-th byte lands on disk, the next one never does)
  *   VISION_GARDEN_KILL_AT=PHASE:K    die at the K-th time (1-based) any atomic write reaches PHASE
+ *   VISION_GARDEN_PAUSE_AT=PHASE:K   wait there for 10 minutes instead (the event loop runs on,
+ *                                    so signal handlers do; a test kills the process meanwhile)
  *
  * PHASE is one of {@link WRITE_PHASES}: `synced` (temporary file written and fsynced, not yet
  * renamed), `renamed` (renamed over its target, directory not yet fsynced), `done` (the write is
@@ -13,25 +15,29 @@
  */
 
 export const KILL_AT_ENV = 'VISION_GARDEN_KILL_AT';
+export const PAUSE_AT_ENV = 'VISION_GARDEN_PAUSE_AT';
+const PAUSE_MS = 10 * 60 * 1000;
 export const WRITE_PHASES = ['synced', 'renamed', 'done'] as const;
 export type WritePhase = (typeof WRITE_PHASES)[number];
 
 type Plan = { kind: 'byte'; at: number } | { kind: 'phase'; phase: WritePhase; at: number };
 
-function parsePlan(spec: string | undefined): Plan | null {
+function parsePlan(env: string, bytesToo: boolean): Plan | null {
+  const spec = process.env[env];
   if (!spec) return null;
   const m = /^([a-z]+):(\d+)$/.exec(spec.trim());
   const at = m ? Number(m[2]) : NaN;
-  if (m && m[1] === 'byte' && Number.isSafeInteger(at)) return { kind: 'byte', at };
+  if (m && bytesToo && m[1] === 'byte' && Number.isSafeInteger(at)) return { kind: 'byte', at };
   if (m && (WRITE_PHASES as readonly string[]).includes(m[1]) && at >= 1) {
     return { kind: 'phase', phase: m[1] as WritePhase, at };
   }
   throw new Error(
-    `${KILL_AT_ENV}='${spec}': expected byte:N or PHASE:K with PHASE one of ${WRITE_PHASES.join(', ')}`,
+    `${env}='${spec}': expected ${bytesToo ? 'byte:N or ' : ''}PHASE:K with PHASE one of ${WRITE_PHASES.join(', ')}`,
   );
 }
 
-const plan = parsePlan(process.env[KILL_AT_ENV]);
+const plan = parsePlan(KILL_AT_ENV, true);
+const pausePlan = parsePlan(PAUSE_AT_ENV, false);
 let bytesWritten = 0;
 const phaseHits = new Map<WritePhase, number>();
 
@@ -57,10 +63,13 @@ export function afterBytes(n: number): void {
   if (bytesWritten >= plan.at) die();
 }
 
-/** Marks that an atomic write reached `phase`; dies when the phase plan says so. */
-export function reachedPhase(phase: WritePhase): void {
-  if (plan?.kind !== 'phase' || plan.phase !== phase) return;
+/** Marks that an atomic write reached `phase`; dies or pauses when a plan says so. */
+export async function reachedPhase(phase: WritePhase): Promise<void> {
+  if (!plan && !pausePlan) return;
   const hits = (phaseHits.get(phase) ?? 0) + 1;
   phaseHits.set(phase, hits);
-  if (hits === plan.at) die();
+  if (plan?.kind === 'phase' && plan.phase === phase && hits === plan.at) die();
+  if (pausePlan?.kind === 'phase' && pausePlan.phase === phase && hits === pausePlan.at) {
+    await new Promise((done) => setTimeout(done, PAUSE_MS));
+  }
 }
