@@ -37,6 +37,8 @@ export interface CliResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** stdout then stderr (progress and messages go to stderr, results to stdout). */
+  all: string;
 }
 
 export interface CliProcess {
@@ -93,7 +95,9 @@ export function startCli(
     check();
   });
   const done = new Promise<CliResult>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) =>
+      resolve({ code, signal, stdout, stderr, all: stdout + stderr }),
+    );
   });
   return {
     child,

@@ -57,15 +57,15 @@ test(`SIGKILL at ${TRIALS} seeded points of checkpoint saves, each resumed: bit-
       },
     );
     const what = `trial ${trial} (${KILL_AT_ENV}=${spec})`;
-    assert.equal(r.signal, 'SIGKILL', `${what} was not killed:\n${r.stdout}${r.stderr}`);
-    removedTemp += (r.stdout + r.stderr).match(/left by an interrupted save/g)?.length ?? 0;
+    assert.equal(r.signal, 'SIGKILL', `${what} was not killed:\n${r.all}`);
+    removedTemp += r.all.match(/left by an interrupted save/g)?.length ?? 0;
     leftTemp += tempFiles(dir).length;
 
     // Nothing at a checkpoint's final name is ever partial, and nothing completed is lost.
     const found = await new CheckpointManager(dir).restoreLatestValid();
     assert.deepEqual(found.skipped, [], `${what} left a damaged checkpoint`);
     const latest = found.checkpoint?.step ?? 0;
-    const before = Math.max(completed, ...savedSteps(r.stdout));
+    const before = Math.max(completed, ...savedSteps(r.all));
     assert.ok(latest >= before, `${what}: resumable step ${latest} < completed step ${before}`);
     completed = latest;
     const hashes = new Map(
@@ -75,8 +75,8 @@ test(`SIGKILL at ${TRIALS} seeded points of checkpoint saves, each resumed: bit-
   }
 
   const last = await runCli('train', dir, { ...settings, 'trainer.max_to_keep': 2 });
-  assert.equal(last.code, 0, last.stdout + last.stderr);
-  removedTemp += (last.stdout + last.stderr).match(/left by an interrupted save/g)?.length ?? 0;
+  assert.equal(last.code, 0, last.all);
+  removedTemp += last.all.match(/left by an interrupted save/g)?.length ?? 0;
   assert.deepEqual(
     tempFiles(dir),
     [],
@@ -85,7 +85,7 @@ test(`SIGKILL at ${TRIALS} seeded points of checkpoint saves, each resumed: bit-
   assert.equal(removedTemp, leftTemp, 'each start removes the temporary files the last kill left');
 
   const refResult = await ref.done;
-  assert.equal(refResult.code, 0, refResult.stdout + refResult.stderr);
+  assert.equal(refResult.code, 0, refResult.all);
   for (const { trial, spec, hashes } of seen) {
     for (const [step, h] of hashes) {
       assert.equal(
