@@ -85,11 +85,12 @@ export class BestCheckpointExporter {
   }
 
   /**
-   * Exports `content` (the evaluated checkpoint, taken at `step`) when `results[metric]` beats the
-   * recorded best. Returns what was exported, or null when the metric did not improve.
+   * Exports `content` (the evaluated checkpoint, taken at `step`; a function is called only when
+   * exporting) when `results[metric]` beats the recorded best. Returns what was exported, or null
+   * when the metric did not improve.
    */
   async maybeExport(
-    content: CheckpointContent,
+    content: CheckpointContent | (() => Promise<CheckpointContent>),
     step: number,
     results: Record<string, number>,
   ): Promise<BestExportResult | null> {
@@ -105,7 +106,10 @@ export class BestCheckpointExporter {
     if (!better) return null;
     await this.manager.removeStaleTempFiles();
     // The checkpoint first, then info.json, so info.json never names a step whose file is missing.
-    const path = await this.manager.save(step, content);
+    const path = await this.manager.save(
+      step,
+      typeof content === 'function' ? await content() : content,
+    );
     const info: Record<string, number> = {};
     for (const [k, v] of Object.entries(results)) if (Number.isFinite(v)) info[k] = v;
     info.best_ckpt_global_step = step;

@@ -459,7 +459,7 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
   ): Promise<EvalResults> {
     const results = await this.evaluate();
     if (this.bestExporter) {
-      const best = await this.bestExporter.maybeExport(await content(), this.step, results);
+      const best = await this.bestExporter.maybeExport(content, this.step, results);
       if (best) {
         this.message(
           `new best ${best.metric} = ${best.value.toFixed(4)} at step ${this.step} → ${best.path}`,
