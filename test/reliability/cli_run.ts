@@ -3,7 +3,7 @@
  * real), the tiny experiment it trains, and byte-level checkpoint comparisons.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers.js';
@@ -29,8 +29,17 @@ export function overrides(extra: Record<string, string | number | boolean>): str
     .join(',');
 }
 
-export const tempDir = (name: string): string =>
-  mkdtempSync(join(tmpdir(), `vg-reliability-${name}-`));
+const made: string[] = [];
+process.on('exit', () => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh directory, removed when the test process exits. */
+export function tempDir(name: string): string {
+  const d = mkdtempSync(join(tmpdir(), `vg-reliability-${name}-`));
+  made.push(d);
+  return d;
+}
 
 export interface CliResult {
   code: number | null;
