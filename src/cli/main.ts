@@ -3,6 +3,7 @@
  * through return values and trainer events.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { constants } from 'node:os';
 import '../tasks/index.js';
 import { BACKEND_NAMES } from '../core/backend/index.js';
 import { createCompiledStepRunner } from '../engine/compiled_step.js';
@@ -15,6 +16,7 @@ import {
   runExperiment,
   type Mode,
 } from '../train/run_experiment.js';
+import { TrainingInterrupted } from '../train/trainer.js';
 import { registerDataCommands } from './data_commands.js';
 import { registerConvertCheckpoint } from './convert_checkpoint.js';
 import { registerEvaluateCoco } from './evaluate_coco.js';
@@ -33,6 +35,41 @@ interface RunFlags {
   model_dir: string;
   backend?: string;
   plain?: boolean;
+  start_over?: boolean;
+}
+
+/** An error whose message is printed and whose code the process exits with. */
+class ExitError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * While training: the first SIGINT/SIGTERM aborts `controller` (the trainer stops after its
+ * current step, writing a checkpoint when trainer.preemption_on_demand_checkpoint is set); a
+ * second one exits at once with 128 + the signal number. Returns the uninstaller.
+ */
+function installStopSignals(controller: AbortController): () => void {
+  const handler = (sig: NodeJS.Signals): void => {
+    if (controller.signal.aborted) {
+      console.error(`vision-garden: second ${sig}; exiting at once`);
+      process.exit(128 + constants.signals[sig]);
+    }
+    console.error(
+      `vision-garden: ${sig} received; stopping after the current step (send it again to exit at once)`,
+    );
+    controller.abort(sig);
+  };
+  for (const s of STOP_SIGNALS) process.on(s, handler);
+  return () => {
+    for (const s of STOP_SIGNALS) process.off(s, handler);
+  };
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -66,6 +103,9 @@ function backendOption(): Option {
 
 async function runMode(mode: Mode, flags: RunFlags): Promise<void> {
   const events = progressEvents({ plain: flags.plain });
+  const training = mode === 'train' || mode === 'train_and_eval';
+  const controller = new AbortController();
+  const uninstall = training ? installStopSignals(controller) : () => undefined;
   try {
     const r = await runExperiment({
       mode,
@@ -76,12 +116,20 @@ async function runMode(mode: Mode, flags: RunFlags): Promise<void> {
       backend: flags.backend,
       events,
       compiledSteps: createCompiledStepRunner,
+      startOver: flags.start_over,
+      signal: controller.signal,
+    }).catch((err: unknown) => {
+      if (!(err instanceof TrainingInterrupted)) throw err;
+      const sig = err.reason as NodeJS.Signals;
+      // Conventional shell status of a signal: 128 + its number (130 SIGINT, 143 SIGTERM).
+      throw new ExitError(err.message, 128 + (constants.signals[sig] ?? 0));
     });
     events.stop();
     if (r.eval) console.log(`final eval @ step ${r.step}: ${formatMetrics(r.eval)}`);
     else console.log(`done: step ${r.step}, checkpoints in ${flags.model_dir}`);
     disposeRun(r);
   } finally {
+    uninstall();
     events.stop();
   }
 }
@@ -104,11 +152,17 @@ function buildProgram(): Command {
     ['continuous_eval', 'continuous_eval', 'evaluate each new checkpoint written to model_dir'],
   ];
   for (const [name, mode, description] of modes) {
-    addExperimentOptions(program.command(name).description(description))
+    const cmd = addExperimentOptions(program.command(name).description(description))
       .requiredOption('--model_dir <dir>', 'directory for checkpoints, params.yaml and summaries')
       .addOption(backendOption())
-      .option('--plain', 'plain progress lines even on a terminal')
-      .action(async (opts: RunFlags) => runMode(mode, opts));
+      .option('--plain', 'plain progress lines even on a terminal');
+    if (mode === 'train' || mode === 'train_and_eval') {
+      cmd.option(
+        '--start_over',
+        'when no checkpoint in model_dir is readable, move them aside (*.corrupt) and train from step 0',
+      );
+    }
+    cmd.action(async (opts: RunFlags) => runMode(mode, opts));
   }
 
   program
@@ -192,6 +246,6 @@ export async function main(argv: string[]): Promise<number> {
     const e = err as Error;
     if (verbose) console.error(e.stack ?? String(e));
     else console.error(`vision-garden: ${e.message}`);
-    return 1;
+    return err instanceof ExitError ? err.exitCode : 1;
   }
 }

@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -28,7 +28,9 @@ import {
   listSome,
   readCheckpointFile,
   readCheckpointHeader,
+  TEMP_SUFFIX,
   writeCheckpointFile,
+  writeFully,
   type CheckpointContent,
   type CheckpointData,
   type ReadCheckpointOptions,
@@ -345,7 +347,12 @@ export class CheckpointManager {
         if (t !== undefined) knownTimes.set(this.resolvePath(p), t);
       });
     }
-    const others = (await this.filesByStep()).map((f) => f.path).filter((p) => p !== path);
+    // Only checkpoints whose header verifies count towards max_to_keep: a damaged file never
+    // pushes out a newer valid one (it is left for the trainer to move aside at its next start).
+    const others: string[] = [];
+    for (const f of await this.filesByStep()) {
+      if (f.path !== path && (await headerVerifies(f.path))) others.push(f.path);
+    }
     const keepOthers = this.maxToKeep === Infinity ? others.length : this.maxToKeep - 1;
     const doomed = others.slice(0, Math.max(0, others.length - keepOthers));
     const kept = others.slice(doomed.length);
@@ -362,7 +369,7 @@ export class CheckpointManager {
     };
     const text = new TextEncoder().encode(formatCheckpointState(state));
     await atomicWriteFile(join(this.directory, CHECKPOINT_STATE_FILE), async (fh) => {
-      await fh.write(text, 0, text.length, 0);
+      await writeFully(fh, text, 0);
     });
     for (const p of doomed) {
       await unlink(p).catch((err: NodeJS.ErrnoException) => {
@@ -411,6 +418,21 @@ export class CheckpointManager {
   }
 
   /**
+   * Moves a damaged checkpoint aside to `<file>.corrupt` (kept for inspection; no longer listed,
+   * restored or counted by the manager). Returns the new path.
+   */
+  async quarantine(path: string): Promise<string> {
+    const target = this.resolvePath(path) + QUARANTINE_SUFFIX;
+    await rename(this.resolvePath(path), target);
+    return target;
+  }
+
+  /** Removes temporary files of killed writers from the directory (see {@link removeStaleTempFiles}). */
+  removeStaleTempFiles(): Promise<string[]> {
+    return removeStaleTempFiles(this.directory);
+  }
+
+  /**
    * Resolves with the latest checkpoint once it differs from `afterPath` (null: any checkpoint),
    * or with null after `timeoutMs`. Used by continuous evaluation.
    */
@@ -433,6 +455,60 @@ export class CheckpointManager {
     }
   }
 }
+
+/** Whether a checkpoint's preamble, header and footer verify (tensor bytes are not read). */
+async function headerVerifies(path: string): Promise<boolean> {
+  try {
+    await readCheckpointHeader(path);
+    return true;
+  } catch (err) {
+    if (err instanceof CheckpointError) return false;
+    throw err;
+  }
+}
+
+/** Whether a process with this id exists (EPERM: it does, under another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Deletes `*.tmp-<pid>` files that {@link atomicWriteFile} left in `directory` when a process was
+ * killed mid-write, if that process no longer runs (a live writer's file is left alone).
+ * @returns the paths removed
+ */
+export async function removeStaleTempFiles(directory: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(directory);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    const m = TEMP_SUFFIX.exec(n);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    const p = join(directory, n);
+    try {
+      await unlink(p);
+      removed.push(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return removed;
+}
+
+/** Suffix a damaged checkpoint gets when {@link CheckpointManager.quarantine} moves it aside. */
+export const QUARANTINE_SUFFIX = '.corrupt';
 
 async function exists(p: string): Promise<boolean> {
   try {

@@ -32,6 +32,7 @@ import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { dirname } from 'node:path';
 import { crc32c } from '../core/crc32c.js';
+import { afterBytes, bytesAllowed, reachedPhase } from './fault_injection.js';
 
 /** Current (and only) format version written and read by this module. */
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -259,11 +260,22 @@ function normaliseTensors(tensors: CheckpointContent['tensors']): NamedStoredTen
   return list;
 }
 
-async function writeFully(fh: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+/** Writes all of `bytes` at `position` (through the fault-injection hook, off by default). */
+export async function writeFully(
+  fh: FileHandle,
+  bytes: Uint8Array,
+  position: number,
+): Promise<void> {
   let done = 0;
   while (done < bytes.length) {
-    const len = Math.min(IO_CHUNK, bytes.length - done);
-    const { bytesWritten } = await fh.write(bytes, done, len, position + done);
+    const len = bytesAllowed(Math.min(IO_CHUNK, bytes.length - done));
+    const { bytesWritten } =
+      len > 0
+        ? await fh.write(bytes, done, len, position + done)
+        : {
+            bytesWritten: 0,
+          };
+    afterBytes(bytesWritten);
     done += bytesWritten;
   }
 }
@@ -311,13 +323,19 @@ export async function atomicWriteFile(
     } finally {
       await fh.close();
     }
+    await reachedPhase('synced');
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
+  await reachedPhase('renamed');
   await fsyncDirectory(dirname(path));
+  await reachedPhase('done');
 }
+
+/** Suffix of the temporary file {@link atomicWriteFile} writes for `path`: `.tmp-<pid>`. */
+export const TEMP_SUFFIX = /\.tmp-(\d+)$/;
 
 /**
  * Writes a `.vgckpt` file atomically (see the module comment for the layout).

@@ -15,7 +15,7 @@ import { experiments, tasks, type TaskEntry } from '../core/registry.js';
 import { setGlobalSeed } from '../core/random.js';
 import type { CompiledStepRunnerFactory } from '../core/step_parts.js';
 import type { AnyTask } from '../core/task.js';
-import { Trainer, type EvalResults, type TrainerEvents } from './trainer.js';
+import { Trainer, type EvalResults, type TrainerEvents, type TrainRunOptions } from './trainer.js';
 
 export const MODES = ['train', 'eval', 'train_and_eval', 'continuous_eval'] as const;
 export type Mode = (typeof MODES)[number];
@@ -63,6 +63,10 @@ export interface RunOptions extends ExperimentSpec {
    * passed in by the CLI: the trainer does not import the engine).
    */
   compiledSteps?: CompiledStepRunnerFactory;
+  /** Train modes: see {@link TrainRunOptions.startOver}. */
+  startOver?: boolean;
+  /** Train modes: aborting it stops training (see {@link TrainRunOptions.signal}). */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -117,6 +121,10 @@ export function buildTrainer(
 }
 
 export async function runExperiment(opts: RunOptions): Promise<RunResult> {
+  const training = opts.mode === 'train' || opts.mode === 'train_and_eval';
+  if (opts.startOver && !training) {
+    throw new Error(`start over applies to train and train_and_eval, not ${opts.mode}`);
+  }
   const resolved = resolveExperiment(opts);
   const { config } = resolved;
   const backend = opts.backend || config.runtime.backend || DEFAULT_NODE_BACKEND;
@@ -143,13 +151,14 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     opts.compiledSteps,
   );
   let evalResults: EvalResults | null = null;
+  const run: TrainRunOptions = { startOver: opts.startOver, signal: opts.signal };
   try {
     switch (opts.mode) {
       case 'train':
-        await trainer.train(false);
+        await trainer.train(false, run);
         break;
       case 'train_and_eval':
-        evalResults = await trainer.train(true);
+        evalResults = await trainer.train(true, run);
         break;
       case 'eval':
         evalResults = await trainer.evaluateLatest();

@@ -9,7 +9,6 @@
  *   ema/<weight path>              EMA shadows
  *   meta: step, trainer RNG state (dropout, stochastic depth), input pipeline position.
  */
-import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Layer, Weight } from '../core/layer.js';
@@ -18,8 +17,10 @@ import { EagerStepRunner } from '../core/eager_step.js';
 import { disposeOutputs, type StepRunner } from '../core/step.js';
 import type { StepParts } from '../core/step_parts.js';
 import type { Batch, InputPipeline, Metric, PipelineState, Task } from '../core/task.js';
+import { BestCheckpointExporter } from './best_checkpoint.js';
 import {
   assignToVariables,
+  CheckpointError,
   CheckpointManager,
   tensorsFromVariables,
   type CheckpointContent,
@@ -53,6 +54,39 @@ export interface TrainerSettings {
   loss_upper_bound?: number;
   recovery_begin_steps?: number;
   recovery_max_trials?: number;
+  /** On a stop request (SIGINT/SIGTERM in the CLI), write a checkpoint before stopping. */
+  preemption_on_demand_checkpoint: boolean;
+}
+
+/** Per-run choices of {@link Trainer.train} that are not part of the experiment config. */
+export interface TrainRunOptions {
+  /**
+   * When no checkpoint in model_dir verifies, move them all aside (`*.corrupt`) and train from
+   * step 0. Without it that case is an error; with a valid checkpoint present it is refused.
+   */
+  startOver?: boolean;
+  /**
+   * Stops training after the current step when aborted (the CLI aborts it on SIGINT/SIGTERM):
+   * with trainer.preemption_on_demand_checkpoint a checkpoint is written first, then
+   * {@link TrainingInterrupted} is thrown. `signal.reason` names the cause in the error.
+   */
+  signal?: AbortSignal;
+}
+
+/** Training stopped on request before train_steps; `checkpoint` is what holds its state, if any. */
+export class TrainingInterrupted extends Error {
+  override name = 'TrainingInterrupted';
+  constructor(
+    readonly reason: string,
+    readonly step: number,
+    readonly checkpoint: string | null,
+  ) {
+    super(
+      checkpoint
+        ? `training stopped by ${reason} at step ${step}; its state is in ${checkpoint}`
+        : `training stopped by ${reason} at step ${step}; no checkpoint written (trainer.preemption_on_demand_checkpoint is false)`,
+    );
+  }
 }
 
 /**
@@ -101,21 +135,6 @@ export type { StepParts };
 
 export type EvalResults = Record<string, number>;
 
-/** The best metric value recorded in a best-checkpoint info.json, or null when there is none yet. */
-async function readBestMetric(infoPath: string): Promise<number | null> {
-  let text: string;
-  try {
-    text = await readFile(infoPath, 'utf8');
-  } catch {
-    return null;
-  }
-  const info = JSON.parse(text) as { best_metric_value?: unknown };
-  if (typeof info.best_metric_value !== 'number') {
-    throw new Error(`${infoPath}: best_metric_value is missing or not a number`);
-  }
-  return info.best_metric_value;
-}
-
 export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
   readonly model: M;
   readonly optimizer: OptimizerState;
@@ -129,6 +148,7 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
   private trainInput: InputPipeline<B> | null = null;
   private pendingPipelineState: PipelineState | null = null;
   private writers = new Map<string, SummaryWriter>();
+  private readonly bestExporter: BestCheckpointExporter | null;
 
   constructor(private readonly opts: TrainerOptions<M, B, O>) {
     const { task, trainer } = opts;
@@ -147,6 +167,14 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
       : null;
     this.rng = Rng.derive(opts.seed, 'trainer');
     this.checkpoints = new CheckpointManager(opts.modelDir, { maxToKeep: trainer.max_to_keep });
+    this.bestExporter = trainer.best_checkpoint_export_subdir
+      ? new BestCheckpointExporter(
+          opts.modelDir,
+          trainer.best_checkpoint_export_subdir,
+          trainer.best_checkpoint_eval_metric || task.defaultEvalMetric || 'total_loss',
+          trainer.best_checkpoint_metric_comp === 'lower' ? 'lower' : 'higher',
+        )
+      : null;
     const parts: StepParts<M, B, O> = {
       task,
       model: this.model,
@@ -229,6 +257,37 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
     }
   }
 
+  /**
+   * Before training: removes temporary files of killed saves, then resumes from the newest valid
+   * checkpoint, moving damaged newer ones aside (`*.corrupt`, reported) so that they are never
+   * resumed from nor counted by max_to_keep. When every checkpoint is damaged it stops with an
+   * error naming them, unless `startOver`. Returns the path resumed from, or null.
+   */
+  private async resumeForTraining(startOver: boolean): Promise<string | null> {
+    for (const p of await this.checkpoints.removeStaleTempFiles())
+      this.message(`removed ${basename(p)}, left by an interrupted save`);
+    const found = await this.checkpoints.restoreLatestValid();
+    const dir = this.checkpoints.directory;
+    if (found.checkpoint && startOver) {
+      throw new Error(
+        `--start_over: ${basename(found.checkpoint.path)} in ${dir} is a valid checkpoint; resume without --start_over, or train in another model_dir`,
+      );
+    }
+    if (!found.checkpoint && found.skipped.length > 0 && !startOver) {
+      const bad = found.skipped.map((s) => `${basename(s.path)} (${s.reason})`).join(', ');
+      throw new Error(
+        `no valid checkpoint in ${dir}: ${bad}; pass --start_over to move them aside (*.corrupt) and train from step 0`,
+      );
+    }
+    for (const s of found.skipped) {
+      const moved = await this.checkpoints.quarantine(s.path);
+      this.message(`${basename(s.path)} is corrupt (${s.reason}); moved to ${basename(moved)}`);
+    }
+    if (!found.checkpoint) return null;
+    this.restoreFrom(found.checkpoint, false);
+    return found.checkpoint.path;
+  }
+
   /** Resumes from the newest valid checkpoint in model_dir; returns its path or null. */
   async restoreLatest(weightsOnly = false): Promise<string | null> {
     const found = await this.checkpoints.restoreLatestValid();
@@ -309,9 +368,9 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
    * Trains to `trainer.train_steps`, resuming from model_dir. With `evalEvery`, evaluates every
    * validation_interval steps (train_and_eval).
    */
-  async train(evalEvery = false): Promise<EvalResults | null> {
+  async train(evalEvery = false, run: TrainRunOptions = {}): Promise<EvalResults | null> {
     const t = this.opts.trainer;
-    const resumedFrom = await this.restoreLatest();
+    const resumedFrom = await this.resumeForTraining(run.startOver ?? false);
     if (!resumedFrom) await this.initializeFromCheckpoint();
     const input = await this.trainPipeline();
     const metrics = this.opts.task.buildMetrics(true);
@@ -329,6 +388,7 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
     let lossCount = 0;
     let stepsPerSecond = 0;
     while (this.step < t.train_steps) {
+      if (run.signal?.aborted) await this.stopOnRequest(run.signal);
       const batch = await input.next();
       if (!batch)
         throw new Error('the training input pipeline ended; training pipelines must repeat');
@@ -387,6 +447,18 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
     return lastEval;
   }
 
+  /** Writes the on-demand checkpoint (when configured) and throws {@link TrainingInterrupted}. */
+  private async stopOnRequest(signal: AbortSignal): Promise<never> {
+    const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
+    let path: string | null = null;
+    if (this.opts.trainer.preemption_on_demand_checkpoint) {
+      path = this.checkpoints.hasStep(this.step)
+        ? this.checkpoints.pathForStep(this.step)
+        : await this.saveCheckpoint();
+    }
+    throw new TrainingInterrupted(reason, this.step, path);
+  }
+
   // ---------------------------------------------------------------- eval
 
   /** Evaluates the current weights (EMA weights when EMA is on) on the validation data. */
@@ -429,45 +501,23 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
     return results;
   }
 
-  private async evaluateAndExport(): Promise<EvalResults> {
+  /**
+   * Evaluates, then exports `content` (default: the trainer's current state) to the
+   * best-checkpoint folder when the metric improved.
+   */
+  private async evaluateAndExport(
+    content: () => Promise<CheckpointContent> = () => this.checkpointContent(),
+  ): Promise<EvalResults> {
     const results = await this.evaluate();
-    await this.maybeExportBest(results);
-    return results;
-  }
-
-  /** Copies the current checkpoint to best_checkpoint_export_subdir when the chosen metric improved. */
-  private async maybeExportBest(results: EvalResults): Promise<void> {
-    const t = this.opts.trainer;
-    if (!t.best_checkpoint_export_subdir) return;
-    const metric =
-      t.best_checkpoint_eval_metric || this.opts.task.defaultEvalMetric || 'total_loss';
-    const value = results[metric];
-    if (value === undefined) {
-      throw new Error(
-        `trainer.best_checkpoint_eval_metric '${metric}' is not an eval result; have: ${Object.keys(results).join(', ')}`,
-      );
+    if (this.bestExporter) {
+      const best = await this.bestExporter.maybeExport(content, this.step, results);
+      if (best) {
+        this.message(
+          `new best ${best.metric} = ${best.value.toFixed(4)} at step ${this.step} → ${best.path}`,
+        );
+      }
     }
-    const dir = join(this.opts.modelDir, t.best_checkpoint_export_subdir);
-    const infoPath = join(dir, 'info.json');
-    const best = await readBestMetric(infoPath);
-    const higher = t.best_checkpoint_metric_comp !== 'lower';
-    if (best !== null && (higher ? value <= best : value >= best)) return;
-    if (!this.checkpoints.hasStep(this.step)) await this.saveCheckpoint();
-    const src = this.checkpoints.pathForStep(this.step);
-    await mkdir(dir, { recursive: true });
-    const dst = join(dir, 'best.vgckpt');
-    await copyFile(src, dst + '.tmp');
-    await rename(dst + '.tmp', dst);
-    const info = {
-      best_ckpt_global_step: this.step,
-      best_metric_name: metric,
-      best_metric_value: value,
-      best_ckpt_path: dst,
-      results,
-    };
-    await writeFile(infoPath + '.tmp', JSON.stringify(info, null, 2) + '\n');
-    await rename(infoPath + '.tmp', infoPath);
-    this.message(`new best ${metric} = ${value.toFixed(4)} at step ${this.step} → ${dst}`);
+    return results;
   }
 
   /** Eval mode: restores the latest checkpoint's weights and evaluates once. */
@@ -495,8 +545,19 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
         return results;
       }
       last = path;
-      this.restoreFrom(await this.checkpoints.restore(path), true);
-      results = await this.evaluateAndExport();
+      let data: CheckpointData;
+      try {
+        data = await this.checkpoints.restore(path);
+      } catch (err) {
+        // The trainer may have pruned it meanwhile (max_to_keep); wait for the next one.
+        if (!(err instanceof CheckpointError)) throw err;
+        this.message(`skipping ${basename(path)}: ${err.reason}`);
+        continue;
+      }
+      this.restoreFrom(data, true);
+      // The evaluated checkpoint itself (read once, so the trainer's pruning cannot race it) is
+      // what a best export writes; nothing is written to the training checkpoints.
+      results = await this.evaluateAndExport(async () => data);
       if (this.step >= t.train_steps) return results;
     }
   }

@@ -23,9 +23,11 @@ import {
   formatCheckpointState,
   parseCheckpointState,
   readCheckpointFile,
+  removeStaleTempFiles,
   tensorsFromVariables,
   type CheckpointContent,
 } from '../../src/train/checkpoint.js';
+import { BestCheckpointExporter } from '../../src/train/best_checkpoint.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'vg-ckpt-manager-'));
@@ -473,6 +475,97 @@ test('checkpoint files written by the manager read back with readCheckpointFile'
     assert.ok(existsSync(p));
     const data = await readCheckpointFile(p, { names: ['global_step'] });
     assert.deepEqual([...data.tensors.get('global_step')!.data], [3]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('max_to_keep counts only checkpoints whose header verifies: a damaged one never displaces a valid one', async () => {
+  const dir = tempDir();
+  try {
+    const mgr = new CheckpointManager(dir, { maxToKeep: 2 });
+    await mgr.save(1, contentFor(1));
+    // A higher-numbered file that is not a checkpoint (as left by disk damage).
+    writeFileSync(join(dir, 'ckpt-9.vgckpt'), 'not a checkpoint');
+    await mgr.save(2, contentFor(2));
+    await mgr.save(3, contentFor(3));
+    // ckpt-1 went (the oldest valid beyond 2); ckpt-9 was neither counted nor deleted.
+    assert.deepEqual(readdirSync(dir).sort(), [
+      'checkpoint',
+      'ckpt-2.vgckpt',
+      'ckpt-3.vgckpt',
+      'ckpt-9.vgckpt',
+    ]);
+    const moved = await mgr.quarantine('ckpt-9.vgckpt');
+    assert.equal(moved, join(dir, 'ckpt-9.vgckpt.corrupt'));
+    assert.deepEqual(await mgr.checkpoints(), [
+      join(dir, 'ckpt-2.vgckpt'),
+      join(dir, 'ckpt-3.vgckpt'),
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('removeStaleTempFiles deletes *.tmp-PID files of dead processes only', async () => {
+  const dir = tempDir();
+  try {
+    // A pid above Linux's pid_max (2^22) cannot be running.
+    const dead = 'ckpt-5.vgckpt.tmp-4194999';
+    const mine = `ckpt-6.vgckpt.tmp-${process.pid}`;
+    const parent = `checkpoint.tmp-${process.ppid}`;
+    for (const n of [dead, mine, parent, 'ckpt-7.vgckpt.tmp-x']) writeFileSync(join(dir, n), '');
+    assert.deepEqual(await removeStaleTempFiles(dir), [join(dir, dead)]);
+    assert.deepEqual(
+      readdirSync(dir).sort(),
+      [
+        'checkpoint.tmp-' + process.ppid,
+        'ckpt-6.vgckpt.tmp-' + process.pid,
+        'ckpt-7.vgckpt.tmp-x',
+      ].sort(),
+    );
+    assert.deepEqual(await removeStaleTempFiles(join(dir, 'missing')), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('BestCheckpointExporter keeps the best checkpoint and info.json in its own folder', async () => {
+  const dir = tempDir();
+  try {
+    const exp = new BestCheckpointExporter(dir, 'best_ckpt', 'accuracy', 'higher');
+    assert.equal((await exp.maybeExport(contentFor(1), 1, { accuracy: 0.5, loss: 2 }))?.value, 0.5);
+    // Not better (a tie): the content function is never called.
+    const unread = () => Promise.reject(new Error('content read without an export'));
+    assert.equal(await exp.maybeExport(unread, 2, { accuracy: 0.5, loss: 1 }), null);
+    assert.equal(await exp.maybeExport(contentFor(3), 3, { accuracy: Number.NaN }), null);
+    const best = await exp.maybeExport(contentFor(4), 4, { accuracy: 0.75, loss: 1 });
+    assert.equal(best?.path, join(dir, 'best_ckpt', 'best_ckpt-4.vgckpt'));
+    assert.deepEqual(readdirSync(join(dir, 'best_ckpt')).sort(), [
+      'best_ckpt-4.vgckpt',
+      'checkpoint',
+      'info.json',
+    ]);
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'best_ckpt', 'info.json'), 'utf8')), {
+      accuracy: 0.75,
+      loss: 1,
+      best_ckpt_global_step: 4,
+    });
+    assert.deepEqual(readdirSync(dir), ['best_ckpt'], 'nothing is written beside best_ckpt/');
+    // A new exporter (a restarted evaluator) compares against the recorded best.
+    const lower = new BestCheckpointExporter(dir, 'best_ckpt', 'loss', 'lower');
+    assert.equal(await lower.maybeExport(contentFor(5), 5, { accuracy: 0.1, loss: 1 }), null);
+    assert.ok(await lower.maybeExport(contentFor(6), 6, { accuracy: 0.1, loss: 0.5 }));
+    await assert.rejects(
+      lower.maybeExport(contentFor(7), 7, { accuracy: 1 }),
+      /best_checkpoint_eval_metric 'loss' is not an eval result; have: accuracy/,
+    );
+    assert.throws(
+      () => new BestCheckpointExporter(dir, '.', 'loss', 'lower'),
+      /best_checkpoint_export_subdir '\.' is model_dir itself/,
+    );
+    writeFileSync(join(dir, 'best_ckpt', 'info.json'), '{"loss": "x"}');
+    await assert.rejects(lower.bestValue(), /info\.json: 'loss' is missing or not a number/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,14 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  truncateSync,
-  statSync,
-  existsSync,
-} from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, truncateSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -43,6 +36,7 @@ import { GlobalAveragePooling2D } from '../../src/modeling/layers/pooling.js';
 import { readEventFile } from '../../src/train/summary.js';
 import { readJsonlLog } from '../../src/train/jsonl_log.js';
 import { Trainer, type TrainerSettings } from '../../src/train/trainer.js';
+import { readCheckpointFile } from '../../src/train/checkpoint.js';
 import { Rng } from '../../src/core/random.js';
 
 await initBackend('cpu');
@@ -281,9 +275,22 @@ test('train_and_eval evaluates, exports the best checkpoint and writes summaries
     res.accuracy > 0.5,
     `tiny task (chance 1/3) should be learnable, accuracy ${res.accuracy}`,
   );
+  // Model Garden's exporter layout: info.json holds the eval results of the best step plus
+  // best_ckpt_global_step, and the checkpoint is best_ckpt-<step> with its own pointer file.
   const info = JSON.parse(readFileSync(join(dir, 'best', 'info.json'), 'utf8'));
-  assert.equal(info.best_metric_name, 'accuracy');
-  assert.ok(existsSync(join(dir, 'best', 'best.vgckpt')));
+  const val0 = readJsonlLog(join(dir, 'validation', 'metrics.jsonl'));
+  const accs = val0.filter((e) => e.tag === 'accuracy');
+  const bestAcc = accs.reduce((m, e) => ((e.value ?? -1) > (m.value ?? -1) ? e : m));
+  assert.equal(info.best_ckpt_global_step, bestAcc.step);
+  assert.equal(Math.fround(info.accuracy), bestAcc.value); // the scalar log holds float32
+  const bestFile = `best_ckpt-${bestAcc.step}.vgckpt`;
+  assert.deepEqual(readdirSync(join(dir, 'best')).sort(), [bestFile, 'checkpoint', 'info.json']);
+  const best = await readCheckpointFile(join(dir, 'best', bestFile));
+  assert.equal(best.meta.step, bestAcc.step);
+  assert.ok(
+    [...best.tensors.keys()].some((k) => k.startsWith('optimizer/')),
+    'a best checkpoint exported by the trainer is a full training checkpoint',
+  );
   await tr.close();
   tr.dispose();
 

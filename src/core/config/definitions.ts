@@ -218,14 +218,11 @@ export function experimentConfigSchema<T extends ConfigSchema>(taskSchema: T) {
 }
 
 /**
- * Fields being implemented on other branches (init_checkpoint: the Interop issue; the preemption
- * checkpoint: the Reliability checkpoint work). Until those land, a value other than the listed
- * ones (null and '' both count as unset) is rejected with "not supported yet". Delete an entry
- * when its field is implemented.
+ * Experiment-level fields (path → accepted values) rejected with "not supported yet" while their
+ * implementation is pending; null and '' count as unset. Empty now: init_checkpoint and the
+ * preemption checkpoint, its last entries, are implemented. The config audit reads this list.
  */
-export const NOT_SUPPORTED_YET: Readonly<Record<string, readonly unknown[]>> = {
-  'trainer.preemption_on_demand_checkpoint': [true],
-};
+export const NOT_SUPPORTED_YET: Readonly<Record<string, readonly unknown[]>> = {};
 
 /** ExperimentConfig with the base task (no model). */
 export const baseExperimentConfig = experimentConfigSchema(baseTaskConfig);

@@ -84,24 +84,6 @@ test('selecting an unimplemented oneOf branch is rejected; the default value is 
   assert.equal(ok.config.task.train_data.cycle_length, 10);
 });
 
-test('init_checkpoint, init_checkpoint_modules and preemption_on_demand_checkpoint: not supported yet', () => {
-  for (const [override, path] of [
-    ['task.init_checkpoint=/nonexistent/ckpt', 'task.init_checkpoint'],
-    ['task.init_checkpoint_modules=backbone', 'task.init_checkpoint_modules'],
-    ['trainer.preemption_on_demand_checkpoint=false', 'trainer.preemption_on_demand_checkpoint'],
-  ] as const) {
-    const err = rejected([override]);
-    assert.equal(err.issues[0].path, path, err.message);
-    assert.match(err.issues[0].message, /not supported yet/);
-  }
-  // Unset (null or '') and the defaults are accepted.
-  const ok = resolveExperiment({
-    experiment: 'compact_resnet_shapes',
-    paramsOverrides: ["task.init_checkpoint='',task.init_checkpoint_modules=all"],
-  });
-  assert.equal(ok.config.task.init_checkpoint, '');
-});
-
 test('range checks name the file and key, and run before model_dir is written', async () => {
   const cases: [string, string, RegExp][] = [
     ['trainer:\n  max_to_keep: 0\n', 'trainer.max_to_keep', />\s*0|positive|too small/i],
