@@ -13,6 +13,7 @@ import {
 } from '../../../src/ops/box_ops.js';
 import { MultilevelDetectionGenerator } from '../../../src/modeling/layers/detection_generator.js';
 import { assertClose } from '../../helpers.js';
+import { readNpz } from '../../npz.js';
 
 await initBackend('cpu');
 
@@ -167,3 +168,69 @@ test('detection generator compiled (ONNX) equals eager on RetinaNet-shaped outpu
   tf.dispose([...got, ...want, ...Object.values(inputs)]);
   await compiled.dispose();
 });
+
+const REF = new URL(
+  '../../../../../shared/data/model-garden-reference/retinanet_mobilenetv2/',
+  import.meta.url,
+);
+
+test("detection generator reproduces Model Garden's detections of retinanet_mobilenetv2", async () => {
+  await initBackend('cpu');
+  // config.yaml: levels 3..7, anchors 3 scales × [0.5, 1, 2], anchor_size 3, 256 × 256 input;
+  // detection_generator v2, pre_nms_top_k 5000, threshold 0.05, IoU 0.5, 100 detections.
+  const anchors = referenceAnchors();
+  for (const file of ['outputs.npz', 'outputs_b.npz']) {
+    const ref = readNpz(new URL(file, REF).pathname);
+    const t = (k: string) => tf.tensor(ref[k].data, ref[k].shape);
+    const levels = ['3', '4', '5', '6', '7'];
+    const rawBoxes = Object.fromEntries(levels.map((l) => [l, t(`box_outputs/${l}`)]));
+    const rawScores = Object.fromEntries(levels.map((l) => [l, t(`cls_outputs/${l}`)]));
+    const imageShape = tf.tensor2d([[256, 200]]);
+    const gen = new MultilevelDetectionGenerator({
+      nmsVersion: 'v2',
+      preNmsTopK: 5000,
+      preNmsScoreThreshold: 0.05,
+      nmsIouThreshold: 0.5,
+      maxNumDetections: 100,
+    });
+    const out = gen.apply(rawBoxes, rawScores, anchors, imageShape);
+    assert.deepEqual(
+      Array.from(out.num_detections!.dataSync()),
+      Array.from(ref.num_detections.data),
+    );
+    assertClose(out.detection_scores!.dataSync(), ref.detection_scores.data, {
+      atol: 1e-4,
+      rtol: 0,
+      msg: `${file} scores`,
+    });
+    assert.deepEqual(
+      Array.from(out.detection_classes!.dataSync()),
+      Array.from(ref.detection_classes.data),
+      `${file} classes`,
+    );
+    assertClose(out.detection_boxes!.dataSync(), ref.detection_boxes.data, {
+      atol: 1e-4,
+      rtol: 0,
+      msg: `${file} boxes`,
+    });
+    tf.dispose([out, rawBoxes, rawScores, imageShape] as unknown as tf.Tensor[]);
+  }
+  tf.dispose(Object.values(anchors));
+});
+
+/** The reference case's anchors per level, [H, W, A·4]. */
+function referenceAnchors(): Record<string, tf.Tensor> {
+  const a = generateAnchors({
+    minLevel: 3,
+    maxLevel: 7,
+    numScales: 3,
+    aspectRatios: [0.5, 1, 2],
+    anchorSize: 3,
+    imageSize: [256, 256],
+  });
+  const out: Record<string, tf.Tensor> = {};
+  for (const [level, view] of Object.entries(unpackLabels(a.boxes, a, 4))) {
+    out[level] = tf.tensor(view.data, view.shape);
+  }
+  return out;
+}
