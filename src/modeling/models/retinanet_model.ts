@@ -12,10 +12,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type CallArgs } from '../../core/layer.js';
 import { generateAnchors, unpackLabels } from '../../ops/anchor.js';
-import type { LevelFeatures, RetinaNetHead } from '../heads/dense_prediction_heads.js';
-import type {
-  DetectionOutputs,
+import {
+  RetinaNetHead,
+  type AttributeHeadSpec,
+  type LevelFeatures,
+} from '../heads/dense_prediction_heads.js';
+import {
   MultilevelDetectionGenerator,
+  type DetectionOutputs,
 } from '../layers/detection_generator.js';
 import type { BackboneLayer } from './classification_model.js';
 
@@ -128,4 +132,106 @@ export class RetinaNetModel extends Layer<tf.Tensor | RetinaNetInputs, RetinaNet
     };
     return tf.tidy(() => run() as unknown as tf.TensorContainer) as unknown as RetinaNetOutputs;
   }
+}
+
+/** Model Garden's `RetinaNetHead` config (configs/retinanet.py). */
+export interface RetinaNetHeadConfig {
+  num_convs: number;
+  num_filters: number;
+  use_separable_conv: boolean;
+  attribute_heads?: readonly AttributeHeadSpec[] | null;
+  share_classification_heads?: boolean;
+  share_level_convs?: boolean;
+}
+
+/** Model Garden's `DetectionGenerator` config fields read by the RetinaNet factory. */
+export interface DetectionGeneratorConfig {
+  apply_nms: boolean;
+  pre_nms_top_k: number;
+  pre_nms_score_threshold: number;
+  nms_iou_threshold: number;
+  max_num_detections: number;
+  nms_version: string;
+  /** Placement only: the padded NMS kernel always runs on the host CPU here. */
+  use_cpu_nms?: boolean;
+  soft_nms_sigma?: number | null;
+  return_decoded?: boolean | null;
+  use_class_agnostic_nms?: boolean | null;
+  box_coder_weights?: readonly number[] | null;
+  /** Two-stage generators only; the multilevel generator always decodes. */
+  decode_boxes?: boolean;
+}
+
+/** The `task.model` fields of Model Garden's RetinaNet config that the builder reads. */
+export interface RetinaNetModelConfig {
+  num_classes: number;
+  min_level: number;
+  max_level: number;
+  anchor: { num_scales: number; aspect_ratios: readonly number[]; anchor_size: number };
+  head: RetinaNetHeadConfig;
+  detection_generator: DetectionGeneratorConfig;
+  norm_activation: {
+    activation: string;
+    use_sync_bn: boolean;
+    norm_momentum: number;
+    norm_epsilon: number;
+  };
+}
+
+/**
+ * Model Garden's `factory.build_retinanet` from built backbone and decoder (null for the
+ * `identity` decoder): the head (num_anchors_per_location = num_scales · len(aspect_ratios),
+ * norm_activation's activation and norms), the multilevel detection generator and the model.
+ */
+export function buildRetinaNet(
+  backbone: BackboneLayer,
+  decoder: DecoderLayer | null,
+  cfg: RetinaNetModelConfig,
+): RetinaNetModel {
+  const g = cfg.detection_generator;
+  if (g.decode_boxes === false) {
+    throw new Error(
+      'task.model.detection_generator.decode_boxes: RetinaNet always decodes its boxes (Model Garden passes this field to two-stage generators only); leave it true',
+    );
+  }
+  const na = cfg.norm_activation;
+  const head = new RetinaNetHead({
+    minLevel: cfg.min_level,
+    maxLevel: cfg.max_level,
+    numClasses: cfg.num_classes,
+    numAnchorsPerLocation: cfg.anchor.num_scales * cfg.anchor.aspect_ratios.length,
+    numConvs: cfg.head.num_convs,
+    numFilters: cfg.head.num_filters,
+    attributeHeads: cfg.head.attribute_heads ?? null,
+    shareClassificationHeads: cfg.head.share_classification_heads ?? false,
+    useSeparableConv: cfg.head.use_separable_conv,
+    activation: na.activation,
+    useSyncBn: na.use_sync_bn,
+    normMomentum: na.norm_momentum,
+    normEpsilon: na.norm_epsilon,
+    shareLevelConvs: cfg.head.share_level_convs ?? true,
+  });
+  const detectionGenerator = new MultilevelDetectionGenerator({
+    applyNms: g.apply_nms,
+    preNmsTopK: g.pre_nms_top_k,
+    preNmsScoreThreshold: g.pre_nms_score_threshold,
+    nmsIouThreshold: g.nms_iou_threshold,
+    maxNumDetections: g.max_num_detections,
+    nmsVersion: g.nms_version,
+    softNmsSigma: g.soft_nms_sigma ?? null,
+    returnDecoded: g.return_decoded ?? false,
+    useClassAgnosticNms: g.use_class_agnostic_nms ?? false,
+    boxCoderWeights: g.box_coder_weights ?? null,
+  });
+  return new RetinaNetModel({
+    backbone,
+    decoder,
+    head,
+    detectionGenerator,
+    minLevel: cfg.min_level,
+    maxLevel: cfg.max_level,
+    numScales: cfg.anchor.num_scales,
+    aspectRatios: cfg.anchor.aspect_ratios,
+    anchorSize: cfg.anchor.anchor_size,
+  });
 }

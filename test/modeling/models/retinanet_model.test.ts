@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { parse } from 'yaml';
 import { initBackend } from '../../../src/core/backend/index.js';
 import { Layer, type CallArgs } from '../../../src/core/layer.js';
 import { setGlobalSeed } from '../../../src/core/random.js';
@@ -8,7 +10,11 @@ import { ResNet } from '../../../src/modeling/backbones/resnet.js';
 import { RetinaNetHead } from '../../../src/modeling/heads/dense_prediction_heads.js';
 import { Conv2D } from '../../../src/modeling/layers/conv.js';
 import { MultilevelDetectionGenerator } from '../../../src/modeling/layers/detection_generator.js';
-import { RetinaNetModel } from '../../../src/modeling/models/retinanet_model.js';
+import {
+  buildRetinaNet,
+  RetinaNetModel,
+  type RetinaNetModelConfig,
+} from '../../../src/modeling/models/retinanet_model.js';
 import { generateAnchors } from '../../../src/ops/anchor.js';
 import { assertClose } from '../../helpers.js';
 
@@ -132,4 +138,61 @@ test('RetinaNet model rejects a head whose anchors per location differ from the 
       }),
     /num_scales × len\(aspect_ratios\) = 6/,
   );
+});
+
+/** A stand-in backbone: levels 3..7 as average pools of the image, 1×1 conv to `width` channels. */
+class PoolBackbone extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
+  private readonly convs: Record<string, Conv2D> = {};
+  constructor(width: number) {
+    super({ name: 'pool_backbone' });
+    for (let l = 3; l <= 7; l++) {
+      this.convs[l] = this.add(`_proj_${l}`, new Conv2D({ filters: width, kernelSize: 1 }));
+    }
+  }
+  protected call(x: tf.Tensor, args: CallArgs): Record<string, tf.Tensor> {
+    return Object.fromEntries(
+      Object.entries(this.convs).map(([l, c]) => {
+        const k = 2 ** Number(l);
+        return [l, c.apply(tf.avgPool(x as tf.Tensor4D, k, k, 'same'), args)];
+      }),
+    );
+  }
+}
+
+const REF = new URL(
+  '../../../../../shared/data/model-garden-reference/retinanet_mobilenetv2/',
+  import.meta.url,
+);
+
+test("buildRetinaNet reads Model Garden's retinanet_mobilenetv2 config.yaml (head, anchors, generator)", () => {
+  const yaml = parse(readFileSync(new URL('config.yaml', REF), 'utf8')) as {
+    task: { model: RetinaNetModelConfig };
+  };
+  const cfg = yaml.task.model;
+  const model = buildRetinaNet(new PoolBackbone(128), null, cfg);
+  assert.equal(model.head.numClasses, 10);
+  assert.equal(model.head.numAnchorsPerLocation, 9);
+  assert.equal(model.detectionGenerator.nmsVersion, 'v2');
+  assert.equal(model.detectionGenerator.preNmsTopK, 5000);
+  assert.equal(model.anchorSize, 3);
+  const images = tf.randomNormal([1, 128, 128, 3], 0, 1, 'float32', 8);
+  const out = model.apply(images, { training: false });
+  assert.deepEqual(out.cls_outputs['7'].shape, [1, 1, 1, 90]);
+  assert.deepEqual(out.box_outputs['3'].shape, [1, 16, 16, 36]);
+  assert.deepEqual(out.detection_boxes!.shape, [1, 100, 4]);
+  // The head's variables (separable, 4 × 128, per-level norms) are those of the reference.
+  const refVars = (
+    JSON.parse(readFileSync(new URL('variables.json', REF), 'utf8')) as { name: string }[]
+  ).filter((v) => v.name.startsWith('model/_head/'));
+  assert.equal(model.head.weights().length, refVars.length);
+  assert.throws(
+    () =>
+      buildRetinaNet(new PoolBackbone(8), null, {
+        ...cfg,
+        detection_generator: { ...cfg.detection_generator, decode_boxes: false },
+      }),
+    /decode_boxes/,
+  );
+  tf.dispose([images, out] as unknown as tf.Tensor[]);
+  model.dispose();
 });
