@@ -3,9 +3,12 @@
  * official/vision/ops/box_ops.py: normalised <-> absolute coordinates, clipping to the image,
  * flips, the indices of boxes a crop left non-empty, anchor-relative box coding and pairwise IoU.
  *
- * Plain typed-array code (no tfjs), so the input parsers run it on the worker threads. Arithmetic
- * that Model Garden does in float32 tensors is rounded to float32 after each operation here.
+ * The typed-array functions run in the input parsers on the worker threads. Arithmetic that Model
+ * Garden does in float32 tensors is rounded to float32 after each operation there. The tfjs
+ * versions ({@link decodeBoxesTensor}, {@link clipBoxesTensor}) serve the models' detection
+ * generators, so they trace into compiled graphs.
  */
+import * as tf from '@tensorflow/tfjs-core';
 
 /** Boxes as a flat row-major [N, 4] array of [ymin, xmin, ymax, xmax]. */
 export type Boxes = Float32Array;
@@ -318,4 +321,68 @@ export function pairwiseIou(a: ArrayLike<number>, b: ArrayLike<number>): Float32
     for (let j = 0; j < m; j++) out[i * m + j] = iouAt(a, i, b, j);
   }
   return out;
+}
+
+/**
+ * {@link decodeBoxes} on tensors: `codes` [..., 4] against `anchors` [..., 4] (broadcast), with
+ * Model Garden's order of operations (box_ops.decode_boxes). Returns [..., 4].
+ */
+export function decodeBoxesTensor(
+  codes: tf.Tensor,
+  anchors: tf.Tensor,
+  weights?: BoxCoderWeights | null,
+): tf.Tensor {
+  checkBoxCoderWeights('decodeBoxesTensor', weights);
+  if (codes.shape[codes.rank - 1] !== 4 || anchors.shape[anchors.rank - 1] !== 4) {
+    throw new TypeError(
+      `decodeBoxesTensor: codes [${codes.shape}] and anchors [${anchors.shape}] must end in 4`,
+    );
+  }
+  return tf.tidy(() => {
+    let [dy, dx, dh, dw] = tf.split(codes, 4, -1);
+    if (weights) {
+      dy = tf.div(dy, weights[0]);
+      dx = tf.div(dx, weights[1]);
+      dh = tf.div(dh, weights[2]);
+      dw = tf.div(dw, weights[3]);
+    }
+    dh = tf.minimum(dh, BBOX_XFORM_CLIP);
+    dw = tf.minimum(dw, BBOX_XFORM_CLIP);
+    const [ymina, xmina, ymaxa, xmaxa] = tf.split(anchors, 4, -1);
+    const ha = tf.sub(ymaxa, ymina);
+    const wa = tf.sub(xmaxa, xmina);
+    const yca = tf.add(ymina, tf.mul(0.5, ha));
+    const xca = tf.add(xmina, tf.mul(0.5, wa));
+    const yc = tf.add(tf.mul(dy, ha), yca);
+    const xc = tf.add(tf.mul(dx, wa), xca);
+    const h = tf.mul(tf.exp(dh), ha);
+    const w = tf.mul(tf.exp(dw), wa);
+    const ymin = tf.sub(yc, tf.mul(0.5, h));
+    const xmin = tf.sub(xc, tf.mul(0.5, w));
+    return tf.concat([ymin, xmin, tf.add(ymin, h), tf.add(xmin, w)], -1);
+  });
+}
+
+/**
+ * Clips boxes [B, N, 4] to their image: `imageShape` [B, 2] holds each image's [height, width]
+ * (box_ops.clip_boxes: `max(min(box, [h, w, h, w]), 0)`).
+ */
+export function clipBoxesTensor(boxes: tf.Tensor, imageShape: tf.Tensor): tf.Tensor {
+  if (boxes.rank !== 3 || boxes.shape[2] !== 4) {
+    throw new TypeError(`clipBoxesTensor: boxes must be [B, N, 4], got [${boxes.shape}]`);
+  }
+  if (
+    imageShape.rank !== 2 ||
+    imageShape.shape[1] !== 2 ||
+    imageShape.shape[0] !== boxes.shape[0]
+  ) {
+    throw new TypeError(
+      `clipBoxesTensor: image shape must be [${boxes.shape[0]}, 2], got [${imageShape.shape}]`,
+    );
+  }
+  return tf.tidy(() => {
+    const hw = tf.cast(imageShape, 'float32');
+    const max = tf.expandDims(tf.concat([hw, hw], -1), 1);
+    return tf.maximum(tf.minimum(boxes, max), 0);
+  });
 }

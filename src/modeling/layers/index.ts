@@ -3,9 +3,11 @@ export * from './activations.js';
 export * from './attention.js';
 export * from './conv.js';
 export * from './dense.js';
+export * from './detection_generator.js';
 export * from './dropout.js';
 export * from './normalization.js';
 export * from './pooling.js';
+export * from './separable_conv.js';
 export * from './squeeze_excitation.js';
 export {
   setKerasDefaultName,
