@@ -70,7 +70,7 @@ test('ENOSPC (a real one, from /dev/full) reads as the file and "no space left"'
 test('evaluate on a missing model_dir says so and does not create it', async () => {
   const modelDir = join(dir, 'never-trained');
   await assert.rejects(
-    runExperiment({ mode: 'eval', experiment: 'compact_resnet_shapes', modelDir }),
+    runExperiment({ mode: 'eval', experiment: 'compact_resnet_shapes', modelDir, backend: 'cpu' }),
     /model_dir '.*never-trained' does not exist: nothing to evaluate/,
   );
   assert.equal(existsSync(modelDir), false);
@@ -147,7 +147,7 @@ test('a checkpoint header with a negative or fractional step is rejected at load
     const path = join(modelDir, 'ckpt-5.vgckpt');
     await writeCheckpointFile(path, { tensors: [], meta: { step } });
     await assert.rejects(
-      runExperiment({ mode: 'eval', experiment: 'compact_resnet_shapes', modelDir }),
+      runExperiment({ mode: 'eval', experiment: 'compact_resnet_shapes', modelDir, backend: 'cpu' }),
       new RegExp(`ckpt-5\\.vgckpt: header step must be a non-negative integer, got ${step}`),
     );
   }

@@ -130,7 +130,8 @@ export const trainerConfig = config({
   allow_tpu_summary: noEffect(bool(false), 'TPU summaries'),
   steps_per_loop: int(1000),
   summary_interval: int(1000),
-  checkpoint_interval: z.int().positive().default(1000),
+  /** Steps between training checkpoints; 0 writes none periodically (only the final one). */
+  checkpoint_interval: z.int().nonnegative().default(1000),
   /** As tf.train.CheckpointManager: a positive count. */
   max_to_keep: z.int().positive().default(5),
   /** Seconds; MG's default is one hour. */

@@ -87,7 +87,7 @@ test('selecting an unimplemented oneOf branch is rejected; the default value is 
 test('range checks name the file and key, and run before model_dir is written', async () => {
   const cases: [string, string, RegExp][] = [
     ['trainer:\n  max_to_keep: 0\n', 'trainer.max_to_keep', />\s*0|positive|too small/i],
-    ['trainer:\n  checkpoint_interval: 0\n', 'trainer.checkpoint_interval', />\s*0|too small/i],
+    ['trainer:\n  checkpoint_interval: -1\n', 'trainer.checkpoint_interval', />=\s*0|too small/i],
     ['trainer:\n  train_steps: -5\n', 'trainer.train_steps', />=\s*0|too small/i],
     [
       'task:\n  train_data:\n    global_batch_size: -8\n',
