@@ -10,10 +10,12 @@ import type {
   BackboneConfig,
   CompactResNetConfig,
   ResNetConfig,
+  SpineNetConfig,
   VisionTransformerConfig,
 } from './config.js';
 import { CompactResNet } from './compact_resnet.js';
 import { ResNet } from './resnet.js';
+import { SpineNet, spineNetScaling } from './spinenet.js';
 import { VisionTransformer } from './vit.js';
 
 /** A backbone builder: the active branch of the Backbone oneOf plus norm_activation. */
@@ -94,6 +96,21 @@ export function buildVisionTransformer(branch: VisionTransformerConfig): VisionT
   });
 }
 
+/** Model Garden `build_spinenet`: model_id picks the SCALING_MAP row. */
+export function buildSpineNet(branch: SpineNetConfig, na: NormActivationConfig): SpineNet {
+  return new SpineNet({
+    ...spineNetScaling(branch.model_id),
+    minLevel: branch.min_level,
+    maxLevel: branch.max_level,
+    initStochasticDepthRate: branch.stochastic_depth_drop_rate,
+    activation: na.activation,
+    normMomentum: na.norm_momentum,
+    normEpsilon: na.norm_epsilon,
+  });
+}
+
+backbones.register('spinenet', ((branch: SpineNetConfig, na: NormActivationConfig) =>
+  buildSpineNet(branch, na)) as BackboneBuilder);
 backbones.register('resnet', ((branch: ResNetConfig, na: NormActivationConfig) =>
   buildResNet(branch, na)) as BackboneBuilder);
 backbones.register('vit', ((branch: VisionTransformerConfig) =>
