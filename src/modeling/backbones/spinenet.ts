@@ -130,6 +130,19 @@ export function checkSpineNetLevels(
   }
 }
 
+/** SpineNets are planned on a grid of 2^max level: the input sides must be multiples of it. */
+export function checkSpineNetInput(what: string, x: tf.Tensor, multiple: number): void {
+  if (x.rank !== 4) {
+    throw new Error(`${what}: expected [batch, h, w, c] input, got [${x.shape}]`);
+  }
+  const [, h, w] = x.shape;
+  if (h % multiple !== 0 || w % multiple !== 0) {
+    throw new Error(
+      `${what}: input height and width must be multiples of ${multiple}, got ${h}x${w}`,
+    );
+  }
+}
+
 export class SpineNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
   /** Channels and stride of each endpoint, keyed by level. */
   readonly outputSpecs: Record<string, EndpointSpec> = {};
@@ -307,15 +320,7 @@ export class SpineNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
 
   /** x: [batch, h, w, c] with h and w multiples of {@link inputMultiple} → endpoints by level. */
   protected call(x: tf.Tensor, args: CallArgs): Record<string, tf.Tensor> {
-    if (x.rank !== 4) {
-      throw new Error(`${this.fullPath()}: expected [batch, h, w, c] input, got [${x.shape}]`);
-    }
-    const [, h, w] = x.shape;
-    if (h % this.inputMultiple !== 0 || w % this.inputMultiple !== 0) {
-      throw new Error(
-        `${this.fullPath()}: input height and width must be multiples of ${this.inputMultiple}, got ${h}x${w}`,
-      );
-    }
+    checkSpineNetInput(this.fullPath(), x, this.inputMultiple);
     return this.graph.run(x, args);
   }
 }
