@@ -14,9 +14,8 @@ import {
 } from '../../../src/modeling/backbones/spinenet.js';
 import { nearestUpsampling } from '../../../src/modeling/backbones/functional_graph.js';
 import { StochasticDepth } from '../../../src/modeling/layers/dropout.js';
-import { openTensorBundle } from '../../../src/interop/tf/bundle_reader.js';
 import { sharedData } from '../../helpers.js';
-import { readNpy, readNpz } from '../../npy.js';
+import { compareWithReference } from './retinanet_reference.js';
 
 await initBackend('cpu');
 
@@ -189,84 +188,19 @@ test('bad SpineNet settings are rejected with a clear error', () => {
   net.dispose();
 });
 
-/**
- * The reference case's RetinaNet head on our endpoints, for the numeric check: per level, four
- * shared 3×3 convs each with that level's BN and swish, then the 3×3 output conv
- * (MG heads/dense_prediction_heads.py RetinaNetHead).
- */
-function referenceHead(
-  read: (name: string) => tf.Tensor,
-  features: Record<string, tf.Tensor>,
-  branch: 'box' | 'class',
-): Record<string, tf.Tensor> {
-  const convs = branch === 'box' ? '_box_convs' : '_cls_convs';
-  const norms = branch === 'box' ? '_box_norms' : '_cls_norms';
-  const last = branch === 'box' ? '_box_regressor' : '_classifier';
-  const conv = (x: tf.Tensor, prefix: string) =>
-    tf.add(
-      tf.conv2d(x as tf.Tensor4D, read(`${prefix}/kernel`) as tf.Tensor4D, 1, 'same'),
-      read(`${prefix}/bias`),
-    );
-  const out: Record<string, tf.Tensor> = {};
-  Object.keys(features).forEach((level, li) => {
-    let x = features[level];
-    for (let i = 0; i < 4; i++) {
-      const n = `${norms}/${li}/${i}`;
-      x = tf.batchNorm(
-        conv(x, `${convs}/${i}`),
-        read(`${n}/moving_mean`),
-        read(`${n}/moving_variance`),
-        read(`${n}/beta`),
-        read(`${n}/gamma`),
-        0.001,
-      );
-      x = tf.mul(x, tf.sigmoid(x));
-    }
-    out[level] = conv(x, last);
-  });
-  return out;
-}
-
 test('the retinanet_spinenet reference checkpoint loads into our backbone and reproduces MG outputs', () => {
-  const dir = `${REF}/retinanet_spinenet`;
   const net = new SpineNet(REFERENCE_CASE_OPTS);
   buildShapes(net);
-  const bundle = openTensorBundle(`${dir}/ckpt`);
-  const read = (name: string) => {
-    const t = bundle.read(`model/${name}/.ATTRIBUTES/VARIABLE_VALUE`);
-    return tf.tensor(t.values as Float32Array, t.shape);
-  };
-  try {
-    for (const w of net.weights()) {
-      const v = read(`_backbone/${w.objectPath}`);
-      w.variable.assign(v);
-      v.dispose();
-    }
-    const expected = readNpz(`${dir}/outputs.npz`);
-    const input = readNpy(`${dir}/input.npy`);
-    tf.tidy(() => {
-      const features = net.apply(tf.tensor(input.data, input.shape));
-      for (const branch of ['box', 'class'] as const) {
-        const got = referenceHead((n) => read(`_head/${n}`), features, branch);
-        for (const level of ['3', '4', '5', '6', '7']) {
-          const key = `${branch === 'box' ? 'box' : 'cls'}_outputs/${level}`;
-          assert.deepEqual(got[level].shape, expected[key].shape, key);
-          // Float32 sums in another order than TF's kernels, through ~50 layers: measured max
-          // differences are ~4e-5 of each output's largest magnitude (box 7e-5, class 6e-4).
-          const g = got[level].dataSync();
-          const e = expected[key].data;
-          let maxDiff = 0;
-          let absMax = 0;
-          for (let i = 0; i < g.length; i++) {
-            maxDiff = Math.max(maxDiff, Math.abs(g[i] - e[i]));
-            absMax = Math.max(absMax, Math.abs(e[i]));
-          }
-          assert.ok(maxDiff <= 1e-4 * Math.max(1, absMax), `${key}: max |diff| ${maxDiff}`);
-        }
-      }
-    });
-  } finally {
-    bundle.close();
-    net.dispose();
+  const diffs = compareWithReference(`${REF}/retinanet_spinenet`, net, {
+    numConvs: 4,
+    separable: false,
+    activation: 'swish',
+  });
+  assert.equal(Object.keys(diffs).length, 10);
+  // Float32 sums in another order than TF's kernels, through ~50 layers: measured max differences
+  // are ~4e-5 of each output's largest magnitude (box 7e-5, class 6e-4).
+  for (const [key, { maxDiff, absMax }] of Object.entries(diffs)) {
+    assert.ok(maxDiff <= 1e-4 * Math.max(1, absMax), `${key}: max |diff| ${maxDiff}`);
   }
+  net.dispose();
 });
