@@ -24,7 +24,6 @@ import { getStochasticDepthRate } from '../layers/dropout.js';
 import { BottleneckBlock, BOTTLENECK_EXPANSION } from '../blocks/bottleneck_block.js';
 import { ResidualBlock } from '../blocks/residual_block.js';
 import { FunctionalGraph, KerasNames, type NodeId } from './functional_graph.js';
-import type { EndpointSpec } from './resnet.js';
 
 /** Base channels per level (Model Garden FILTER_SIZE_MAP). */
 export const SPINENET_FILTER_SIZE_MAP: Readonly<Record<number, number>> = {
@@ -145,7 +144,7 @@ export function checkSpineNetInput(what: string, x: tf.Tensor, multiple: number)
 
 export class SpineNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
   /** Channels and stride of each endpoint, keyed by level. */
-  readonly outputSpecs: Record<string, EndpointSpec> = {};
+  readonly outputSpecs: Record<string, { channels: number; stride: number }> = {};
   /** Height and width must be multiples of this (2^max block level). */
   readonly inputMultiple: number;
   private readonly graph = new FunctionalGraph();

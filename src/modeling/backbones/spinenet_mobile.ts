@@ -24,7 +24,6 @@ import { BatchNormalization } from '../layers/normalization.js';
 import { getStochasticDepthRate } from '../layers/dropout.js';
 import { InvertedBottleneckBlock } from '../blocks/inverted_bottleneck_block.js';
 import { FunctionalGraph, KerasNames, nearestUpsampling, type NodeId } from './functional_graph.js';
-import type { EndpointSpec } from './resnet.js';
 import { checkSpineNetInput, checkSpineNetLevels } from './spinenet.js';
 
 /** Base channels per level (Model Garden spinenet_mobile FILTER_SIZE_MAP). */
@@ -109,7 +108,7 @@ export interface SpineNetMobileOptions extends SpineNetMobileScaling {
 }
 
 export class SpineNetMobile extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
-  readonly outputSpecs: Record<string, EndpointSpec> = {};
+  readonly outputSpecs: Record<string, { channels: number; stride: number }> = {};
   readonly inputMultiple: number;
   private readonly graph = new FunctionalGraph();
 
