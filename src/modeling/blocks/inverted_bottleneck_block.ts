@@ -1,170 +1,171 @@
 /**
- * Inverted bottleneck (MobileNetV2 / MBConv) block, Model Garden's `nn_blocks.InvertedBottleneckBlock`
- * with its attribute names: `_conv0`/`_norm0` (1×1 expansion, only when expand_ratio > 1), `_conv1`/
- * `_norm1` (k×k depthwise), `_squeeze_excitation`, `_conv2`/`_norm2` (1×1 projection),
- * `_stochastic_depth`.
+ * Model Garden `nn_blocks.InvertedBottleneckBlock` (MobileNetV2/V3; Sandler et al. 2018,
+ * arXiv:1801.04381): expand 1×1 conv `_conv0` + BN `_norm0` + act (only when expand_ratio > 1;
+ * with use_depthwise false it is the k×k strided "fused" conv), depthwise k×k `_conv1` + BN `_norm1`
+ * + depthwise activation (use_depthwise), squeeze-excitation on the expanded channels, project 1×1
+ * `_conv2` + BN `_norm2` (linear), and the residual add (with stochastic depth) when use_residual,
+ * stride 1 and in = out channels. Expanded width = make_divisible(in · ratio, divisible_by).
  *
- * y = norm2(conv2(SE(dact(norm1(dw(act(norm0(conv0(x))))))))), plus x (after stochastic depth)
- * when `useResidual`, in == out filters and stride 1. With `useDepthwise` false (fused MBConv)
- * the expansion conv is k×k with the stride and there is no depthwise conv.
+ * Keras names follow MG's build order, in which `_conv0` is created even when unused:
+ * conv2d / depthwise_conv2d / conv2d_1 and batch_normalization(_1, _2).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type CallArgs } from '../../core/layer.js';
-import { getInitializer } from '../../core/initializers.js';
-import { BatchNormalization } from '../layers/normalization.js';
-import { Conv2D, DepthwiseConv2D } from '../layers/conv.js';
+import { setKerasDefaultName } from '../layers/layer_utils.js';
 import { getActivation, type ActivationFn } from '../layers/activations.js';
+import { Conv2D, DepthwiseConv2D } from '../layers/conv.js';
 import { StochasticDepth } from '../layers/dropout.js';
+import { BatchNormalization } from '../layers/normalization.js';
 import { makeDivisible, SqueezeExcitation } from '../layers/squeeze_excitation.js';
 import type { NormActivationOptions } from './conv_norm_act.js';
-import { usesSqueezeExcitation } from './residual_block.js';
 
 export interface InvertedBottleneckBlockOptions extends NormActivationOptions {
   inFilters: number;
   outFilters: number;
   expandRatio: number;
-  strides: number;
-  /** Depthwise kernel size; default 3. */
+  strides?: number;
   kernelSize?: number;
-  /** SE ratio in (0, 1]; null/0 = none. */
+  /** In (0, 1]; null/0 = no squeeze-excitation. */
   seRatio?: number | null;
-  stochasticDepthDropRate?: number | null;
-  /** Default 'VarianceScaling'. */
-  kernelInitializer?: string;
-  /** SE inner activation; default 'relu'. */
-  seInnerActivation?: string;
-  /** SE gate; default 'sigmoid'. */
-  seGatingActivation?: string;
-  /** Default true. */
-  seRoundDownProtect?: boolean;
-  /** SE reduces from the expanded width instead of in_filters; default false. */
+  /** Squeeze-excitation reads the expanded width (MG expand_se_in_filters); default false. */
   expandSeInFilters?: boolean;
-  /** After the depthwise conv; default: `activation`. */
+  seInnerActivation?: string;
+  seGatingActivation?: string;
+  /** Activation after the depthwise conv; default `activation`. */
   depthwiseActivation?: string | null;
-  /** Default 1. */
+  stochasticDepthDropRate?: number | null;
   dilationRate?: number;
-  /** Default 1. */
   divisibleBy?: number;
-  /** Default true; false = fused (k×k expansion, no depthwise). */
   useDepthwise?: boolean;
-  /** Default true. */
   useResidual?: boolean;
+  kernelInitializer?: string;
   name?: string;
 }
 
 export class InvertedBottleneckBlock extends Layer<tf.Tensor, tf.Tensor> {
-  readonly inFilters: number;
-  readonly outFilters: number;
-  readonly strides: number;
-  private readonly conv0: Conv2D | null = null;
+  readonly expandFilters: number;
+  /** Whether the block has the depthwise conv (use_depthwise). */
+  readonly hasDepthwise: boolean;
+  private readonly expand: Conv2D | null = null;
   private readonly norm0: BatchNormalization | null = null;
-  private readonly conv1: DepthwiseConv2D | null = null;
+  private readonly depthwise: DepthwiseConv2D | null = null;
   private readonly norm1: BatchNormalization | null = null;
   private readonly se: SqueezeExcitation | null = null;
-  private readonly conv2: Conv2D;
+  private readonly project: Conv2D;
   private readonly norm2: BatchNormalization;
   private readonly stochasticDepth: StochasticDepth | null = null;
-  private readonly residual: boolean;
   private readonly act: ActivationFn;
   private readonly depthwiseAct: ActivationFn;
+  private readonly residual: boolean;
 
   constructor(opts: InvertedBottleneckBlockOptions) {
     super({ name: opts.name });
-    this.inFilters = opts.inFilters;
-    this.outFilters = opts.outFilters;
-    this.strides = opts.strides;
-    const initName = opts.kernelInitializer ?? 'VarianceScaling';
-    const init = getInitializer(initName);
+    setKerasDefaultName(this, opts, 'inverted_bottleneck_block');
+    const init = opts.kernelInitializer ?? 'VarianceScaling';
+    const strides = opts.strides ?? 1;
     const kernelSize = opts.kernelSize ?? 3;
-    const divisibleBy = opts.divisibleBy ?? 1;
     const useDepthwise = opts.useDepthwise ?? true;
-    const bn = () =>
+    const activation = opts.activation ?? 'relu';
+    this.expandFilters = makeDivisible(opts.inFilters * opts.expandRatio, opts.divisibleBy ?? 1);
+    const bn = (name: string) =>
       new BatchNormalization({
+        name,
         momentum: opts.normMomentum ?? 0.99,
         epsilon: opts.normEpsilon ?? 0.001,
       });
-    const conv = (filters: number, k: number, strides: number) =>
-      new Conv2D({
-        filters,
-        kernelSize: k,
-        strides,
-        padding: 'same',
-        useBias: false,
-        kernelInitializer: init,
-      });
-    const expandFilters = makeDivisible(opts.inFilters * opts.expandRatio, divisibleBy);
-    // MG builds `_conv0` always but calls (and so creates the weights of) it only when expanding.
     if (opts.expandRatio > 1) {
-      this.conv0 = this.add(
+      this.expand = this.add(
         '_conv0',
-        conv(expandFilters, useDepthwise ? 1 : kernelSize, useDepthwise ? 1 : opts.strides),
+        new Conv2D({
+          name: 'conv2d',
+          filters: this.expandFilters,
+          kernelSize: useDepthwise ? 1 : kernelSize,
+          strides: useDepthwise ? 1 : strides,
+          padding: 'same',
+          useBias: false,
+          kernelInitializer: init,
+        }),
       );
-      this.norm0 = this.add('_norm0', bn());
-    } else if (!useDepthwise) {
-      throw new Error(
-        'InvertedBottleneckBlock: use_depthwise false needs expand_ratio > 1 (the fused conv is the expansion)',
-      );
+      this.norm0 = this.add('_norm0', bn('batch_normalization'));
     }
+    this.hasDepthwise = useDepthwise;
     if (useDepthwise) {
-      this.conv1 = this.add(
+      this.depthwise = this.add(
         '_conv1',
         new DepthwiseConv2D({
+          name: 'depthwise_conv2d',
           kernelSize,
-          strides: opts.strides,
-          padding: 'same',
+          strides,
           dilationRate: opts.dilationRate ?? 1,
+          padding: 'same',
           useBias: false,
           depthwiseInitializer: init,
         }),
       );
-      this.norm1 = this.add('_norm1', bn());
+      this.norm1 = this.add('_norm1', bn('batch_normalization_1'));
     }
-    if (usesSqueezeExcitation(opts.seRatio)) {
+    const seRatio = opts.seRatio ?? 0;
+    if (seRatio > 0 && seRatio <= 1) {
       this.se = this.add(
         '_squeeze_excitation',
         new SqueezeExcitation({
-          inFilters: opts.expandSeInFilters ? expandFilters : opts.inFilters,
-          outFilters: expandFilters,
-          seRatio: opts.seRatio,
-          divisibleBy,
-          roundDownProtect: opts.seRoundDownProtect ?? true,
-          kernelInitializer: initName,
+          inFilters: opts.expandSeInFilters ? this.expandFilters : opts.inFilters,
+          outFilters: this.expandFilters,
+          seRatio,
+          divisibleBy: opts.divisibleBy ?? 1,
+          kernelInitializer: init,
           activation: opts.seInnerActivation ?? 'relu',
           gatingActivation: opts.seGatingActivation ?? 'sigmoid',
         }),
       );
     }
-    this.conv2 = this.add('_conv2', conv(opts.outFilters, 1, 1));
-    this.norm2 = this.add('_norm2', bn());
-    if (opts.stochasticDepthDropRate) {
+    this.project = this.add(
+      '_conv2',
+      new Conv2D({
+        name: 'conv2d_1',
+        filters: opts.outFilters,
+        kernelSize: 1,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: init,
+      }),
+    );
+    this.norm2 = this.add(
+      '_norm2',
+      bn(useDepthwise ? 'batch_normalization_2' : 'batch_normalization_1'),
+    );
+    this.residual =
+      (opts.useResidual ?? true) && opts.inFilters === opts.outFilters && strides === 1;
+    if (this.residual && opts.stochasticDepthDropRate) {
       this.stochasticDepth = this.add(
         '_stochastic_depth',
         new StochasticDepth({ dropRate: opts.stochasticDepthDropRate }),
       );
     }
-    this.residual =
-      (opts.useResidual ?? true) && opts.inFilters === opts.outFilters && opts.strides === 1;
-    const activation = opts.activation ?? 'relu';
     this.act = getActivation(activation);
     this.depthwiseAct = getActivation(opts.depthwiseActivation || activation);
   }
 
   protected call(x: tf.Tensor, args: CallArgs): tf.Tensor {
-    return tf.tidy(() => {
-      let y = x;
-      if (this.conv0 && this.norm0) {
-        y = this.act(this.norm0.apply(this.conv0.apply(y, args), args));
-      }
-      if (this.conv1 && this.norm1) {
-        y = this.depthwiseAct(this.norm1.apply(this.conv1.apply(y, args), args));
-      }
-      if (this.se) y = this.se.apply(y, args);
-      y = this.norm2.apply(this.conv2.apply(y, args), args);
-      if (this.residual) {
-        if (this.stochasticDepth) y = this.stochasticDepth.apply(y, args);
-        y = tf.add(y, x);
-      }
-      return y;
-    });
+    return this.forward(x, args).output;
+  }
+
+  /**
+   * The block's output and, with a depthwise conv, the activated depthwise result (MG's
+   * intermediate endpoint 'depthwise'). Runs the same sub-layers as `apply`.
+   */
+  forward(x: tf.Tensor, args: CallArgs): { output: tf.Tensor; depthwise: tf.Tensor | null } {
+    let y = x;
+    if (this.expand && this.norm0) y = this.act(this.norm0.apply(this.expand.apply(y, args), args));
+    let depthwise: tf.Tensor | null = null;
+    if (this.depthwise && this.norm1) {
+      y = this.depthwiseAct(this.norm1.apply(this.depthwise.apply(y, args), args));
+      depthwise = y;
+    }
+    if (this.se) y = this.se.apply(y, args);
+    y = this.norm2.apply(this.project.apply(y, args), args);
+    if (!this.residual) return { output: y, depthwise };
+    if (this.stochasticDepth) y = this.stochasticDepth.apply(y, args);
+    return { output: tf.add(y, x), depthwise };
   }
 }
