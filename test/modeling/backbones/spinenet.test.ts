@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/core/backend/index.js';
-import { withShapeOnlyBuild, type Layer } from '../../../src/core/layer.js';
+import { withShapeOnlyBuild, type Layer, type StateUpdate } from '../../../src/core/layer.js';
+import { Rng } from '../../../src/core/random.js';
 import { normActivationConfig } from '../../../src/core/config/vision_common.js';
 import { backboneConfig } from '../../../src/modeling/backbones/config.js';
 import { buildBackbone } from '../../../src/modeling/backbones/factory.js';
@@ -159,6 +160,27 @@ test('stochastic depth: scale-permuted block i (1-based) drops at rate · i / 16
     if (rate === null) assert.equal(got, null, name);
     else assert.ok(got !== null && got !== undefined && Math.abs(got - rate) < 1e-12, name);
   }
+  net.dispose();
+});
+
+test('training mode: every batch norm of the graph reports its moving statistics', () => {
+  const net = new SpineNet({ ...REFERENCE_CASE_OPTS, initStochasticDepthRate: 0.2 });
+  buildShapes(net);
+  const stateUpdates: StateUpdate[] = [];
+  const shapes = tf.tidy(() =>
+    Object.values(
+      net.apply(tf.zeros([0, 128, 128, 3]), { training: true, stateUpdates, rng: new Rng(1) }),
+    ).map((t) => t.shape),
+  );
+  assert.equal(shapes.length, 5);
+  const moving = net.weights().filter((w) => /moving_(mean|variance)$/.test(w.path));
+  // 129 batch norms in the reference backbone (169 in case.json, less the head's 40).
+  assert.equal(moving.length, 2 * 129);
+  assert.deepEqual(
+    stateUpdates.map((u) => u.variable.name).sort(),
+    moving.map((w) => w.variable.name).sort(),
+  );
+  tf.dispose(stateUpdates.map((u) => u.value));
   net.dispose();
 });
 
