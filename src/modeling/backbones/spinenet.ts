@@ -195,6 +195,8 @@ export class SpineNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
     const maxPool = (x: NodeId): NodeId =>
       g.op([x], ([t]) => tf.maxPool(t as tf.Tensor4D, 3, 2, 'same'));
     const channels = new Map<NodeId, number>();
+    const blockChannels = (filters: number, blockFn: SpineNetBlockFn) =>
+      blockFn === 'bottleneck' ? filters * BOTTLENECK_EXPANSION : filters;
 
     // MG `_block_group`: the first block projects unless shape is kept; repeats chain; tf.identity.
     const blockGroup = (
@@ -203,7 +205,7 @@ export class SpineNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
       blockFn: SpineNetBlockFn,
       dropRate: number | null,
     ): NodeId => {
-      const outChannels = blockFn === 'bottleneck' ? filters * BOTTLENECK_EXPANSION : filters;
+      const outChannels = blockChannels(filters, blockFn);
       let y = x;
       for (let r = 0; r < opts.blockRepeats; r++) {
         const common = {
@@ -262,8 +264,7 @@ export class SpineNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
       } else if (level > targetLevel) {
         y = g.nearestUpsamplingOps(y, 2 ** (level - targetLevel));
       }
-      const out = targetBlockFn === 'bottleneck' ? targetFilters * 4 : targetFilters;
-      return bn(conv(y, out, 1));
+      return bn(conv(y, blockChannels(targetFilters, targetBlockFn), 1));
     };
 
     const outgoing: number[] = net.map(() => 0);
@@ -279,7 +280,7 @@ export class SpineNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
         outgoing[j]++;
         return resample(j, level, filters, blockFn);
       });
-      const parentChannels = blockFn === 'bottleneck' ? filters * 4 : filters;
+      const parentChannels = blockChannels(filters, blockFn);
       if (isOutput) {
         net.forEach((node, j) => {
           if (
