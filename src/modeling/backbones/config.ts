@@ -75,12 +75,48 @@ registerConfigExtension(
   "ViT sizes from hidden_size, patch_size and transformer instead of model_name's VIT_SPECS row",
 );
 
+/** A SpineNet model id: Model Garden's field is a string; YAML may write it as a number. */
+const spineNetModelId = (defaultValue: string) =>
+  z
+    .union([z.string(), z.number()])
+    .transform((v) => String(v))
+    .default(defaultValue);
+
+/** Model Garden `backbones.SpineNet`. */
+export const spineNetConfig = config({
+  /** Row of SCALING_MAP: '49S', '49', '96', '143', '143L', '190'. */
+  model_id: spineNetModelId('49'),
+  stochastic_depth_drop_rate: float(0.0),
+  min_level: int(3),
+  max_level: int(7),
+});
+
+/** Model Garden `backbones.SpineNetMobile`. */
+export const spineNetMobileConfig = config({
+  /** Row of SCALING_MAP: '49', '49S', '49XS'. */
+  model_id: spineNetModelId('49'),
+  stochastic_depth_drop_rate: float(0.0),
+  se_ratio: float(0.2),
+  expand_ratio: int(6),
+  min_level: int(3),
+  max_level: int(7),
+  use_keras_upsampling_2d: bool(false),
+});
+
 export const backboneConfig = oneOf(
-  { compact_resnet: compactResNetConfig, resnet: resNetConfig, vit: visionTransformerConfig },
+  {
+    compact_resnet: compactResNetConfig,
+    resnet: resNetConfig,
+    vit: visionTransformerConfig,
+    spinenet: spineNetConfig,
+    spinenet_mobile: spineNetMobileConfig,
+  },
   'compact_resnet',
 );
 
 export type CompactResNetConfig = z.infer<typeof compactResNetConfig>;
 export type ResNetConfig = z.infer<typeof resNetConfig>;
 export type VisionTransformerConfig = z.infer<typeof visionTransformerConfig>;
+export type SpineNetConfig = z.infer<typeof spineNetConfig>;
+export type SpineNetMobileConfig = z.infer<typeof spineNetMobileConfig>;
 export type BackboneConfig = z.infer<typeof backboneConfig>;

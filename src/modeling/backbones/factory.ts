@@ -10,10 +10,14 @@ import type {
   BackboneConfig,
   CompactResNetConfig,
   ResNetConfig,
+  SpineNetConfig,
+  SpineNetMobileConfig,
   VisionTransformerConfig,
 } from './config.js';
 import { CompactResNet } from './compact_resnet.js';
 import { ResNet } from './resnet.js';
+import { SpineNet, spineNetScaling } from './spinenet.js';
+import { SpineNetMobile, spineNetMobileScaling } from './spinenet_mobile.js';
 import { VisionTransformer, VIT_SPECS } from './vit.js';
 
 /** A backbone builder: the active branch of the Backbone oneOf plus norm_activation. */
@@ -130,6 +134,42 @@ export function buildVisionTransformer(branch: VisionTransformerConfig): VisionT
   });
 }
 
+/** Model Garden `build_spinenet`: model_id picks the SCALING_MAP row. */
+export function buildSpineNet(branch: SpineNetConfig, na: NormActivationConfig): SpineNet {
+  return new SpineNet({
+    ...spineNetScaling(branch.model_id),
+    minLevel: branch.min_level,
+    maxLevel: branch.max_level,
+    initStochasticDepthRate: branch.stochastic_depth_drop_rate,
+    activation: na.activation,
+    normMomentum: na.norm_momentum,
+    normEpsilon: na.norm_epsilon,
+  });
+}
+
+backbones.register('spinenet', ((branch: SpineNetConfig, na: NormActivationConfig) =>
+  buildSpineNet(branch, na)) as BackboneBuilder);
+/** Model Garden `build_spinenet_mobile`: model_id picks the SCALING_MAP row. */
+export function buildSpineNetMobile(
+  branch: SpineNetMobileConfig,
+  na: NormActivationConfig,
+): SpineNetMobile {
+  return new SpineNetMobile({
+    ...spineNetMobileScaling(branch.model_id),
+    minLevel: branch.min_level,
+    maxLevel: branch.max_level,
+    seRatio: branch.se_ratio,
+    expandRatio: branch.expand_ratio,
+    initStochasticDepthRate: branch.stochastic_depth_drop_rate,
+    activation: na.activation,
+    normMomentum: na.norm_momentum,
+    normEpsilon: na.norm_epsilon,
+    useKerasUpsampling2d: branch.use_keras_upsampling_2d,
+  });
+}
+
+backbones.register('spinenet_mobile', ((branch: SpineNetMobileConfig, na: NormActivationConfig) =>
+  buildSpineNetMobile(branch, na)) as BackboneBuilder);
 backbones.register('resnet', ((branch: ResNetConfig, na: NormActivationConfig) =>
   buildResNet(branch, na)) as BackboneBuilder);
 backbones.register('vit', ((branch: VisionTransformerConfig) =>

@@ -28,9 +28,12 @@ export function makeDivisible(
 }
 
 export interface SqueezeExcitationOptions extends LayerOptions {
-  /** Channels of the input. */
+  /**
+   * Sizes the reduction only; MG's inverted bottleneck passes the block's input width here while
+   * the layer sees the expanded width (`outFilters`).
+   */
   inFilters: number;
-  /** Channels of the gate (must equal the input's channels to multiply). */
+  /** Channels of the gate: the input's channels (the gate multiplies the input). */
   outFilters: number;
   /** Reduced channels = makeDivisible(max(1, int(inFilters · seRatio)), divisibleBy). */
   seRatio: number;
@@ -91,9 +94,9 @@ export class SqueezeExcitation extends Layer {
 
   protected call(x: tf.Tensor, args: CallArgs): tf.Tensor {
     const rank = this.use3dInput ? 5 : 4;
-    if (x.rank !== rank || x.shape[rank - 1] !== this.inFilters) {
+    if (x.rank !== rank || x.shape[rank - 1] !== this.outFilters) {
       throw new Error(
-        `SqueezeExcitation '${this.fullPath()}': expected a rank-${rank} input with ${this.inFilters} channels, got shape [${x.shape}]`,
+        `SqueezeExcitation '${this.fullPath()}': expected a rank-${rank} input with ${this.outFilters} channels, got shape [${x.shape}]`,
       );
     }
     const spatial = this.use3dInput ? [1, 2, 3] : [1, 2];
