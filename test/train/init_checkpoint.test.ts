@@ -36,6 +36,7 @@ function finetune(modelDir: string, init: string, modules = 'all') {
         'task.model.input_size=[32,32,3]',
         'task.train_data.tfds_name=vg_shapes',
         'task.train_data.tfds_split=train/16',
+        'task.train_data.aug_type=null',
         'task.train_data.global_batch_size=4',
         'task.validation_data.tfds_name=vg_shapes',
         'task.validation_data.tfds_split=test/8',

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '../../src/tasks/index.js';
+import { createCompiledStepRunner } from '../../src/engine/compiled_step.js';
 import { disposeRun, runExperiment } from '../../src/train/run_experiment.js';
 
 const BASE =
@@ -27,6 +28,7 @@ function run(mode: 'train' | 'train_and_eval', overrides: string) {
       experiment: 'compact_resnet_shapes',
       modelDir,
       backend: 'onnx',
+      compiledSteps: createCompiledStepRunner,
       paramsOverrides: [BASE, overrides],
     }),
   };

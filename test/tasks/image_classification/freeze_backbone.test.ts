@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../../src/tasks/index.js';
 import { initBackend } from '../../../src/core/backend/index.js';
+import { createCompiledStepRunner } from '../../../src/engine/compiled_step.js';
 import { buildTrainer, resolveExperiment } from '../../../src/train/run_experiment.js';
 import { EagerStepRunner } from '../../../src/train/eager_step.js';
 import { CompiledStepRunner } from '../../../src/engine/compiled_step.js';
@@ -32,7 +33,7 @@ async function threeSteps(overrides: string) {
     ],
   });
   const dir = mkdtempSync(join(tmpdir(), 'vg-freeze-'));
-  const { trainer } = buildTrainer(resolved, dir, undefined, 'onnx');
+  const { trainer } = buildTrainer(resolved, dir, undefined, 'onnx', createCompiledStepRunner);
   const runner = (trainer as unknown as { runner: object }).runner;
   const model = trainer.model as unknown as {
     weights(): { path: string; variable: tf.Variable }[];
