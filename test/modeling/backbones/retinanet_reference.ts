@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Layer } from '../../../src/core/layer.js';
 import { openTensorBundle } from '../../../src/interop/tf/bundle_reader.js';
 import { getActivation } from '../../../src/modeling/layers/activations.js';
-import { readNpy, readNpz } from '../../npy.js';
+import { readNpy, readNpz } from '../../../src/interop/numpy.js';
 
 export interface ReferenceHead {
   numConvs: number;
@@ -37,7 +37,7 @@ export function compareWithReference(
       w.variable.assign(v);
       v.dispose();
     }
-    const expected = readNpz(`${caseDir}/outputs.npz`);
+    const expected = Object.fromEntries(readNpz(`${caseDir}/outputs.npz`));
     const input = readNpy(`${caseDir}/input.npy`);
     const conv = (x: tf.Tensor, prefix: string) => {
       const y = head.separable
@@ -52,7 +52,7 @@ export function compareWithReference(
       return tf.add(y, read(`_head/${prefix}/bias`));
     };
     return tf.tidy(() => {
-      const features = backbone.apply(tf.tensor(input.data, input.shape));
+      const features = backbone.apply(tf.tensor(input.data as Float32Array, input.shape));
       const result: Record<string, { maxDiff: number; absMax: number }> = {};
       for (const [branch, last] of [
         ['box', '_box_regressor'],
@@ -79,11 +79,12 @@ export function compareWithReference(
           assert.ok(want, `${caseDir}/outputs.npz has no ${key}`);
           assert.deepEqual(got.shape, want.shape, key);
           const g = got.dataSync();
+          const w = want.data as Float32Array;
           let maxDiff = 0;
           let absMax = 0;
           for (let i = 0; i < g.length; i++) {
-            maxDiff = Math.max(maxDiff, Math.abs(g[i] - want.data[i]));
-            absMax = Math.max(absMax, Math.abs(want.data[i]));
+            maxDiff = Math.max(maxDiff, Math.abs(g[i] - w[i]));
+            absMax = Math.max(absMax, Math.abs(w[i]));
           }
           result[key] = { maxDiff, absMax };
         });
