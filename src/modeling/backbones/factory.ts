@@ -5,7 +5,7 @@
 import { activeBranch } from '../../core/config/schema.js';
 import type { NormActivationConfig } from '../../core/config/vision_common.js';
 import { backbones } from '../../core/registry.js';
-import type { BackboneLayer } from '../models/classification_model.js';
+import type { Backbone } from './contract.js';
 import type {
   BackboneConfig,
   CompactResNetConfig,
@@ -17,10 +17,7 @@ import { ResNet } from './resnet.js';
 import { VisionTransformer } from './vit.js';
 
 /** A backbone builder: the active branch of the Backbone oneOf plus norm_activation. */
-export type BackboneBuilder = (
-  branch: unknown,
-  normActivation: NormActivationConfig,
-) => BackboneLayer;
+export type BackboneBuilder = (branch: unknown, normActivation: NormActivationConfig) => Backbone;
 
 backbones.register(
   'compact_resnet',
@@ -99,10 +96,7 @@ backbones.register('resnet', ((branch: ResNetConfig, na: NormActivationConfig) =
 backbones.register('vit', ((branch: VisionTransformerConfig) =>
   buildVisionTransformer(branch)) as BackboneBuilder);
 
-export function buildBackbone(
-  cfg: BackboneConfig,
-  normActivation: NormActivationConfig,
-): BackboneLayer {
+export function buildBackbone(cfg: BackboneConfig, normActivation: NormActivationConfig): Backbone {
   if (!cfg.type) throw new Error('task.model.backbone.type must name a backbone');
   const builder = backbones.get(cfg.type) as BackboneBuilder;
   return builder(activeBranch(cfg), normActivation);
