@@ -3,7 +3,17 @@
  * branch here and its builder in ./factory.ts.
  */
 import { z } from 'zod';
-import { bool, config, float, int, oneOf, optList, str, sub } from '../../core/config/schema.js';
+import {
+  bool,
+  config,
+  float,
+  int,
+  oneOf,
+  optInt,
+  optList,
+  str,
+  sub,
+} from '../../core/config/schema.js';
 
 /** vision-garden's compact ResNet for low-resolution data (./compact_resnet.ts). */
 export const compactResNetConfig = config({
@@ -53,12 +63,28 @@ export const visionTransformerConfig = config({
   output_attention_scores: bool(false),
 });
 
+/** Model Garden `backbones.MobileNet`. */
+export const mobileNetConfig = config({
+  model_id: str('MobileNetV2'),
+  filter_size_scale: float(1.0),
+  stochastic_depth_drop_rate: float(0.0),
+  output_stride: optInt(),
+  output_intermediate_endpoints: bool(false),
+  flat_stochastic_depth_drop_rate: bool(true),
+});
+
 export const backboneConfig = oneOf(
-  { compact_resnet: compactResNetConfig, resnet: resNetConfig, vit: visionTransformerConfig },
+  {
+    compact_resnet: compactResNetConfig,
+    resnet: resNetConfig,
+    vit: visionTransformerConfig,
+    mobilenet: mobileNetConfig,
+  },
   'compact_resnet',
 );
 
 export type CompactResNetConfig = z.infer<typeof compactResNetConfig>;
 export type ResNetConfig = z.infer<typeof resNetConfig>;
+export type MobileNetConfig = z.infer<typeof mobileNetConfig>;
 export type VisionTransformerConfig = z.infer<typeof visionTransformerConfig>;
 export type BackboneConfig = z.infer<typeof backboneConfig>;

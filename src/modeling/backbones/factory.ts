@@ -9,10 +9,12 @@ import type { Backbone } from './contract.js';
 import type {
   BackboneConfig,
   CompactResNetConfig,
+  MobileNetConfig,
   ResNetConfig,
   VisionTransformerConfig,
 } from './config.js';
 import { CompactResNet } from './compact_resnet.js';
+import { MobileNet } from './mobilenet.js';
 import { ResNet } from './resnet.js';
 import { VisionTransformer } from './vit.js';
 
@@ -95,6 +97,27 @@ backbones.register('resnet', ((branch: ResNetConfig, na: NormActivationConfig) =
   buildResNet(branch, na)) as BackboneBuilder);
 backbones.register('vit', ((branch: VisionTransformerConfig) =>
   buildVisionTransformer(branch)) as BackboneBuilder);
+
+/** Model Garden `build_mobilenet`: backbone fields plus norm_activation's norms. */
+export function buildMobileNet(branch: MobileNetConfig, na: NormActivationConfig): MobileNet {
+  if (branch.output_intermediate_endpoints) {
+    throw new Error(
+      'task.model.backbone.mobilenet.output_intermediate_endpoints: intermediate (depthwise) endpoints are not supported by vision-garden; leave it false',
+    );
+  }
+  return new MobileNet({
+    modelId: branch.model_id,
+    filterSizeScale: branch.filter_size_scale,
+    stochasticDepthDropRate: branch.stochastic_depth_drop_rate,
+    flatStochasticDepthDropRate: branch.flat_stochastic_depth_drop_rate,
+    outputStride: branch.output_stride,
+    normMomentum: na.norm_momentum,
+    normEpsilon: na.norm_epsilon,
+  });
+}
+
+backbones.register('mobilenet', ((branch: MobileNetConfig, na: NormActivationConfig) =>
+  buildMobileNet(branch, na)) as BackboneBuilder);
 
 export function buildBackbone(cfg: BackboneConfig, normActivation: NormActivationConfig): Backbone {
   if (!cfg.type) throw new Error('task.model.backbone.type must name a backbone');

@@ -1,0 +1,583 @@
+/**
+ * The MobileNet family (Model Garden `modeling/backbones/mobilenet.py`): one builder over block
+ * spec tables — MobileNetV1 (Howard et al. 2017), V2 (Sandler et al. 2018), V3Large/V3Small and
+ * the V3 EdgeTPU variant (Howard et al. 2019), MobileNetMultiMAX/AVG and their segmentation
+ * variants (Chu et al. 2020) and MobilenetV3SmallReducedFilters.
+ *
+ * Each table row is one block: 'convbn' (Conv2DBNBlock), 'depsepconv' (depthwise-separable),
+ * 'invertedbottleneck' (expand → depthwise → SE → project, residual where shapes allow) or
+ * 'gpooling' (global average pooling, kept 4-D). Filters are scaled by `filter_size_scale` and
+ * rounded to multiples of 8 (1 for V1) with a minimum of 8; with finegrain_classification_mode
+ * and a scale < 1 the last block keeps its width (V2+). `output_stride` switches later blocks to
+ * stride 1 and dilated depthwise convs once the running stride reaches it.
+ *
+ * Endpoints: each `is_output` block's result is endpoint `level` (from 2, advancing by one unless
+ * the output stride is reached); the final block's result is one more level, returned but left
+ * out of `outputSpecs` (as MG does, so decoders see only the pyramid). Blocks are held as
+ * `layer_with_weights-N` in order, the object paths of MG's functional model.
+ *
+ * Model Garden's MobileNetV4 rows (universal inverted bottleneck and mobile multi-head attention
+ * blocks) are not implemented; their model_ids are rejected by name.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { Layer, type CallArgs } from '../../core/layer.js';
+import { makeDivisible } from '../layers/squeeze_excitation.js';
+import { getStochasticDepthRate } from '../layers/dropout.js';
+import { Conv2DBNBlock } from '../blocks/conv2d_bn_block.js';
+import { DepthwiseSeparableConvBlock } from '../blocks/depthwise_separable_conv_block.js';
+import { InvertedBottleneckBlock } from '../blocks/inverted_bottleneck_block.js';
+import type { Backbone, BackboneOutputSpecs } from './contract.js';
+
+export type MobileNetBlockFn = 'convbn' | 'depsepconv' | 'invertedbottleneck' | 'gpooling';
+
+/** One block (Model Garden's mobilenet.BlockSpec, the fields these tables use). */
+export interface MobileNetBlockSpec {
+  blockFn: MobileNetBlockFn;
+  kernelSize: number;
+  strides: number;
+  filters: number;
+  useBias: boolean;
+  useNormalization: boolean;
+  activation: string;
+  expandRatio: number;
+  seRatio: number | null;
+  useDepthwise: boolean;
+  useResidual: boolean;
+  isOutput: boolean;
+}
+
+const BLOCK_DEFAULTS: MobileNetBlockSpec = {
+  blockFn: 'convbn',
+  kernelSize: 3,
+  strides: 1,
+  filters: 32,
+  useBias: false,
+  useNormalization: true,
+  activation: 'relu6',
+  expandRatio: 6,
+  seRatio: null,
+  useDepthwise: true,
+  useResidual: true,
+  isOutput: true,
+};
+
+type Field = keyof MobileNetBlockSpec;
+type Cell = string | number | boolean | null;
+
+/** A table as Model Garden writes it: a schema of field names and one value tuple per block. */
+interface SpecTable {
+  schema: Field[];
+  rows: Cell[][];
+}
+
+/** Decodes a table; a null cell keeps the field's default, as MG's BlockSpec(**row) with None. */
+function decodeTable(table: SpecTable): MobileNetBlockSpec[] {
+  return table.rows.map((row) => {
+    const spec: Record<string, Cell> = { ...BLOCK_DEFAULTS };
+    table.schema.forEach((field, i) => {
+      // MG passes None through for optional fields (se_ratio, expand_ratio); for the boolean and
+      // int fields of these tables None only appears on blocks that ignore the field.
+      if (row[i] !== null || field === 'seRatio') spec[field] = row[i];
+    });
+    return spec as unknown as MobileNetBlockSpec;
+  });
+}
+
+const IB = 'invertedbottleneck';
+const HS = 'hard_swish';
+
+const V1: SpecTable = {
+  schema: ['blockFn', 'kernelSize', 'strides', 'filters', 'isOutput'],
+  rows: [
+    ['convbn', 3, 2, 32, false],
+    ['depsepconv', 3, 1, 64, false],
+    ['depsepconv', 3, 2, 128, false],
+    ['depsepconv', 3, 1, 128, true],
+    ['depsepconv', 3, 2, 256, false],
+    ['depsepconv', 3, 1, 256, true],
+    ['depsepconv', 3, 2, 512, false],
+    ['depsepconv', 3, 1, 512, false],
+    ['depsepconv', 3, 1, 512, false],
+    ['depsepconv', 3, 1, 512, false],
+    ['depsepconv', 3, 1, 512, false],
+    ['depsepconv', 3, 1, 512, true],
+    ['depsepconv', 3, 2, 1024, false],
+    ['depsepconv', 3, 1, 1024, true],
+  ],
+};
+
+const V2: SpecTable = {
+  schema: ['blockFn', 'kernelSize', 'strides', 'filters', 'expandRatio', 'isOutput'],
+  rows: [
+    ['convbn', 3, 2, 32, null, false],
+    [IB, 3, 1, 16, 1, false],
+    [IB, 3, 2, 24, 6, false],
+    [IB, 3, 1, 24, 6, true],
+    [IB, 3, 2, 32, 6, false],
+    [IB, 3, 1, 32, 6, false],
+    [IB, 3, 1, 32, 6, true],
+    [IB, 3, 2, 64, 6, false],
+    [IB, 3, 1, 64, 6, false],
+    [IB, 3, 1, 64, 6, false],
+    [IB, 3, 1, 64, 6, false],
+    [IB, 3, 1, 96, 6, false],
+    [IB, 3, 1, 96, 6, false],
+    [IB, 3, 1, 96, 6, true],
+    [IB, 3, 2, 160, 6, false],
+    [IB, 3, 1, 160, 6, false],
+    [IB, 3, 1, 160, 6, false],
+    [IB, 3, 1, 320, 6, true],
+    ['convbn', 1, 1, 1280, null, false],
+  ],
+};
+
+const V3_SCHEMA: Field[] = [
+  'blockFn',
+  'kernelSize',
+  'strides',
+  'filters',
+  'activation',
+  'seRatio',
+  'expandRatio',
+  'useNormalization',
+  'useBias',
+  'isOutput',
+];
+const GPOOL: Cell[] = ['gpooling', null, null, null, null, null, null, null, null, false];
+
+const V3_LARGE: SpecTable = {
+  schema: V3_SCHEMA,
+  rows: [
+    ['convbn', 3, 2, 16, HS, null, null, true, false, false],
+    [IB, 3, 1, 16, 'relu', null, 1, null, false, false],
+    [IB, 3, 2, 24, 'relu', null, 4, null, false, false],
+    [IB, 3, 1, 24, 'relu', null, 3, null, false, true],
+    [IB, 5, 2, 40, 'relu', 0.25, 3, null, false, false],
+    [IB, 5, 1, 40, 'relu', 0.25, 3, null, false, false],
+    [IB, 5, 1, 40, 'relu', 0.25, 3, null, false, true],
+    [IB, 3, 2, 80, HS, null, 6, null, false, false],
+    [IB, 3, 1, 80, HS, null, 2.5, null, false, false],
+    [IB, 3, 1, 80, HS, null, 2.3, null, false, false],
+    [IB, 3, 1, 80, HS, null, 2.3, null, false, false],
+    [IB, 3, 1, 112, HS, 0.25, 6, null, false, false],
+    [IB, 3, 1, 112, HS, 0.25, 6, null, false, true],
+    [IB, 5, 2, 160, HS, 0.25, 6, null, false, false],
+    [IB, 5, 1, 160, HS, 0.25, 6, null, false, false],
+    [IB, 5, 1, 160, HS, 0.25, 6, null, false, true],
+    ['convbn', 1, 1, 960, HS, null, null, true, false, false],
+    GPOOL,
+    ['convbn', 1, 1, 1280, HS, null, null, false, true, false],
+  ],
+};
+
+const V3_SMALL: SpecTable = {
+  schema: V3_SCHEMA,
+  rows: [
+    ['convbn', 3, 2, 16, HS, null, null, true, false, false],
+    [IB, 3, 2, 16, 'relu', 0.25, 1, null, false, true],
+    [IB, 3, 2, 24, 'relu', null, 72 / 16, null, false, false],
+    [IB, 3, 1, 24, 'relu', null, 88 / 24, null, false, true],
+    [IB, 5, 2, 40, HS, 0.25, 4, null, false, false],
+    [IB, 5, 1, 40, HS, 0.25, 6, null, false, false],
+    [IB, 5, 1, 40, HS, 0.25, 6, null, false, false],
+    [IB, 5, 1, 48, HS, 0.25, 3, null, false, false],
+    [IB, 5, 1, 48, HS, 0.25, 3, null, false, true],
+    [IB, 5, 2, 96, HS, 0.25, 6, null, false, false],
+    [IB, 5, 1, 96, HS, 0.25, 6, null, false, false],
+    [IB, 5, 1, 96, HS, 0.25, 6, null, false, true],
+    ['convbn', 1, 1, 576, HS, null, null, true, false, false],
+    GPOOL,
+    ['convbn', 1, 1, 1024, HS, null, null, false, true, false],
+  ],
+};
+
+const V3_SMALL_REDUCED: SpecTable = {
+  schema: V3_SCHEMA,
+  rows: [
+    ...V3_SMALL.rows.slice(0, 9),
+    [IB, 5, 2, 48, HS, 0.25, 3, null, false, false],
+    [IB, 5, 1, 48, HS, 0.25, 6, null, false, false],
+    [IB, 5, 1, 48, HS, 0.25, 6, null, false, true],
+    ['convbn', 1, 1, 288, HS, null, null, true, false, false],
+    GPOOL,
+    ['convbn', 1, 1, 1024, HS, null, null, false, true, false],
+  ],
+};
+
+const V3_EDGETPU: SpecTable = {
+  schema: [
+    'blockFn',
+    'kernelSize',
+    'strides',
+    'filters',
+    'activation',
+    'seRatio',
+    'expandRatio',
+    'useResidual',
+    'useDepthwise',
+    'isOutput',
+  ],
+  rows: [
+    ['convbn', 3, 2, 32, 'relu', null, null, null, null, false],
+    [IB, 3, 1, 16, 'relu', null, 1, true, false, false],
+    [IB, 3, 2, 32, 'relu', null, 8, true, false, false],
+    [IB, 3, 1, 32, 'relu', null, 4, true, false, false],
+    [IB, 3, 1, 32, 'relu', null, 4, true, false, false],
+    [IB, 3, 1, 32, 'relu', null, 4, true, false, true],
+    [IB, 3, 2, 48, 'relu', null, 8, true, false, false],
+    [IB, 3, 1, 48, 'relu', null, 4, true, false, false],
+    [IB, 3, 1, 48, 'relu', null, 4, true, false, false],
+    [IB, 3, 1, 48, 'relu', null, 4, true, false, true],
+    [IB, 3, 2, 96, 'relu', null, 8, true, true, false],
+    [IB, 3, 1, 96, 'relu', null, 4, true, true, false],
+    [IB, 3, 1, 96, 'relu', null, 4, true, true, false],
+    [IB, 3, 1, 96, 'relu', null, 4, true, true, false],
+    [IB, 3, 1, 96, 'relu', null, 8, false, true, false],
+    [IB, 3, 1, 96, 'relu', null, 4, true, true, false],
+    [IB, 3, 1, 96, 'relu', null, 4, true, true, false],
+    [IB, 3, 1, 96, 'relu', null, 4, true, true, true],
+    [IB, 5, 2, 160, 'relu', null, 8, true, true, false],
+    [IB, 5, 1, 160, 'relu', null, 4, true, true, false],
+    [IB, 5, 1, 160, 'relu', null, 4, true, true, false],
+    [IB, 5, 1, 160, 'relu', null, 4, true, true, false],
+    [IB, 3, 1, 192, 'relu', null, 8, true, true, true],
+    ['convbn', 1, 1, 1280, 'relu', null, null, null, null, false],
+  ],
+};
+
+const MULTI_SCHEMA: Field[] = [
+  'blockFn',
+  'kernelSize',
+  'strides',
+  'filters',
+  'activation',
+  'expandRatio',
+  'useNormalization',
+  'useBias',
+  'isOutput',
+];
+const MULTI_GPOOL: Cell[] = ['gpooling', null, null, null, null, null, null, null, false];
+/** [kernel, stride, filters, expand, is_output] rows of relu inverted bottlenecks. */
+function multi(stem: Cell[], blocks: [number, number, number, number, boolean][], tail: Cell[][]) {
+  return {
+    schema: MULTI_SCHEMA,
+    rows: [
+      stem,
+      ...blocks.map(([k, s, f, e, o]): Cell[] => [IB, k, s, f, 'relu', e, null, false, o]),
+      ...tail,
+    ],
+  };
+}
+const MULTI_STEM: Cell[] = ['convbn', 3, 2, 32, 'relu', null, true, false, false];
+const multiTail = (lastFilters: number, lastIsOutput: boolean): Cell[][] => [
+  ['convbn', 1, 1, lastFilters, 'relu', null, true, false, lastIsOutput],
+  MULTI_GPOOL,
+  ['convbn', 1, 1, 1280, 'relu', null, true, false, false],
+];
+
+const MULTI_MAX = multi(
+  MULTI_STEM,
+  [
+    [3, 2, 32, 3, true],
+    [5, 2, 64, 6, false],
+    [3, 1, 64, 2, false],
+    [3, 1, 64, 2, true],
+    [5, 2, 128, 6, false],
+    [3, 1, 128, 4, false],
+    [3, 1, 128, 3, false],
+    [3, 1, 128, 3, false],
+    [3, 1, 128, 6, false],
+    [3, 1, 128, 3, true],
+    [3, 2, 160, 6, false],
+    [5, 1, 160, 4, false],
+    [3, 1, 160, 5, false],
+    [5, 1, 160, 4, true],
+  ],
+  multiTail(960, false),
+);
+
+const MULTI_AVG = multi(
+  MULTI_STEM,
+  [
+    [3, 2, 32, 3, false],
+    [3, 1, 32, 2, true],
+    [5, 2, 64, 5, false],
+    [3, 1, 64, 3, false],
+    [3, 1, 64, 2, false],
+    [3, 1, 64, 3, true],
+    [5, 2, 128, 6, false],
+    [3, 1, 128, 3, false],
+    [3, 1, 128, 3, false],
+    [3, 1, 128, 3, false],
+    [3, 1, 160, 6, false],
+    [3, 1, 160, 4, true],
+    [3, 2, 192, 6, false],
+    [5, 1, 192, 4, false],
+    [5, 1, 192, 4, false],
+    [5, 1, 192, 4, true],
+  ],
+  multiTail(960, false),
+);
+
+const MULTI_AVG_SEG = multi(
+  MULTI_STEM,
+  [
+    [3, 2, 32, 3, false],
+    [3, 1, 32, 2, true],
+    [5, 2, 64, 5, false],
+    [3, 1, 64, 3, false],
+    [3, 1, 64, 2, false],
+    [3, 1, 64, 3, true],
+    [5, 2, 128, 6, false],
+    [3, 1, 128, 3, false],
+    [3, 1, 128, 3, false],
+    [3, 1, 128, 3, false],
+    [3, 1, 160, 6, false],
+    [3, 1, 160, 4, true],
+    [3, 2, 192, 6, false],
+    [5, 1, 96, 2, false],
+    [5, 1, 96, 4, false],
+    [5, 1, 96, 4, true],
+  ],
+  multiTail(448, true),
+);
+
+const MULTI_MAX_SEG = multi(
+  MULTI_STEM,
+  [
+    [3, 2, 32, 3, true],
+    [5, 2, 64, 6, false],
+    [3, 1, 64, 2, false],
+    [3, 1, 64, 2, true],
+    [5, 2, 128, 6, false],
+    [3, 1, 128, 4, false],
+    [3, 1, 128, 3, false],
+    [3, 1, 128, 3, false],
+    [3, 1, 128, 6, false],
+    [3, 1, 128, 3, true],
+    [3, 2, 160, 6, false],
+    [5, 1, 96, 2, false],
+    [3, 1, 96, 4, false],
+    [5, 1, 96, 320 / 96, true],
+  ],
+  multiTail(448, true),
+);
+
+/** Model Garden's SUPPORTED_SPECS_MAP rows implemented here, keyed by model_id. */
+export const MOBILENET_SPECS: Readonly<Record<string, SpecTable>> = {
+  MobileNetV1: V1,
+  MobileNetV2: V2,
+  MobileNetV3Large: V3_LARGE,
+  MobileNetV3Small: V3_SMALL,
+  MobileNetV3EdgeTPU: V3_EDGETPU,
+  MobileNetMultiMAX: MULTI_MAX,
+  MobileNetMultiAVG: MULTI_AVG,
+  MobileNetMultiAVGSeg: MULTI_AVG_SEG,
+  MobileNetMultiMAXSeg: MULTI_MAX_SEG,
+  MobilenetV3SmallReducedFilters: V3_SMALL_REDUCED,
+};
+
+/** Model Garden's MobileNetV4 model_ids, which need blocks vision-garden lacks. */
+export const MOBILENET_V4_IDS = [
+  'MobileNetV4ConvSmall',
+  'MobileNetV4ConvMedium',
+  'MobileNetV4ConvLarge',
+  'MobileNetV4HybridMedium',
+  'MobileNetV4HybridLarge',
+  'MobileNetV4ConvMediumSeg',
+] as const;
+
+/**
+ * MG's block_spec_decoder: the table's blocks with filters scaled by `filterSizeScale`, rounded
+ * with make_divisible(·, divisibleBy, min 8); the last block keeps its width for scale < 1 with
+ * finegrain mode (not V1).
+ */
+export function decodeMobileNetSpecs(
+  modelId: string,
+  filterSizeScale: number,
+  divisibleBy: number,
+  finegrainClassificationMode: boolean,
+): MobileNetBlockSpec[] {
+  const table = MOBILENET_SPECS[modelId];
+  if (!table) throw new Error(unknownModelId(modelId));
+  const specs = decodeTable(table);
+  const last = specs[specs.length - 1];
+  const keepLast = modelId !== 'MobileNetV1' && finegrainClassificationMode && filterSizeScale < 1;
+  return specs.map((s) => {
+    if (s.blockFn === 'gpooling') return s;
+    const base = s === last && keepLast ? s.filters / filterSizeScale : s.filters;
+    return { ...s, filters: makeDivisible(base * filterSizeScale, divisibleBy, 8) };
+  });
+}
+
+function unknownModelId(modelId: string): string {
+  if ((MOBILENET_V4_IDS as readonly string[]).includes(modelId)) {
+    return `mobilenet: model_id '${modelId}' (MobileNetV4: universal inverted bottleneck and multi-query attention blocks) is not implemented in vision-garden; choose one of ${Object.keys(MOBILENET_SPECS).join(', ')}`;
+  }
+  return `mobilenet: unknown model_id '${modelId}'; choose one of ${Object.keys(MOBILENET_SPECS).join(', ')}`;
+}
+
+export interface MobileNetOptions {
+  /** A key of {@link MOBILENET_SPECS}; default 'MobileNetV2'. */
+  modelId?: string;
+  /** Channel multiplier (> 0); default 1. */
+  filterSizeScale?: number;
+  normMomentum?: number;
+  normEpsilon?: number;
+  /** Default 'VarianceScaling'. */
+  kernelInitializer?: string;
+  /** null (none), or the input/output resolution ratio to keep with dilation. */
+  outputStride?: number | null;
+  /** Default 8 (V1 always uses 1). */
+  divisibleBy?: number;
+  stochasticDepthDropRate?: number;
+  /** Same rate for every block (default) or rate · (i + 1) / blocks. */
+  flatStochasticDepthDropRate?: boolean;
+  /** Default true. */
+  finegrainClassificationMode?: boolean;
+  name?: string;
+}
+
+type Block = Conv2DBNBlock | DepthwiseSeparableConvBlock | InvertedBottleneckBlock | 'gpooling';
+
+export class MobileNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> implements Backbone {
+  readonly modelId: string;
+  readonly specs: readonly MobileNetBlockSpec[];
+  /** The pyramid endpoints (not the final block's output, which `call` also returns). */
+  readonly outputSpecs: BackboneOutputSpecs = {};
+  /** Key of the final block's endpoint. */
+  readonly finalEndpoint: string;
+  private readonly blocks: Block[] = [];
+  /** Endpoint key of each block that is one, by block index. */
+  private readonly endpointOf = new Map<number, string>();
+
+  constructor(opts: MobileNetOptions = {}) {
+    super({ name: opts.name ?? 'mobile_net' });
+    const modelId = opts.modelId ?? 'MobileNetV2';
+    if (!MOBILENET_SPECS[modelId]) throw new Error(unknownModelId(modelId));
+    const scale = opts.filterSizeScale ?? 1;
+    if (!(scale > 0)) throw new Error(`mobilenet: filter_size_scale must be > 0, got ${scale}`);
+    const outputStride = opts.outputStride ?? null;
+    if (outputStride !== null) {
+      if (
+        modelId === 'MobileNetV1'
+          ? ![8, 16, 32].includes(outputStride)
+          : outputStride === 0 || (outputStride > 1 && outputStride % 2 !== 0)
+      ) {
+        throw new Error(
+          `mobilenet: output_stride ${outputStride} is not allowed (${modelId === 'MobileNetV1' ? '8, 16 or 32' : 'null, 1 or a multiple of 2'})`,
+        );
+      }
+    }
+    this.modelId = modelId;
+    const divisibleBy = modelId === 'MobileNetV1' ? 1 : (opts.divisibleBy ?? 8);
+    this.specs = decodeMobileNetSpecs(
+      modelId,
+      scale,
+      divisibleBy,
+      opts.finegrainClassificationMode ?? true,
+    );
+    const norm = {
+      normMomentum: opts.normMomentum ?? 0.99,
+      normEpsilon: opts.normEpsilon ?? 0.001,
+    };
+    const kernelInitializer = opts.kernelInitializer ?? 'VarianceScaling';
+    const sdRate = opts.stochasticDepthDropRate ?? 0;
+    let currentStride = 1;
+    let rate = 1;
+    let channels = 3;
+    let level = 2;
+    let n = 0;
+    this.specs.forEach((spec, i) => {
+      const strides = spec.blockFn === 'gpooling' ? 1 : spec.strides;
+      let layerStride: number;
+      let layerRate: number;
+      if (outputStride !== null && currentStride === outputStride) {
+        layerStride = 1;
+        layerRate = rate;
+        rate *= strides;
+      } else {
+        layerStride = strides;
+        layerRate = 1;
+        currentStride *= strides;
+      }
+      const blockRate =
+        (opts.flatStochasticDepthDropRate ?? true)
+          ? sdRate
+          : getStochasticDepthRate(sdRate, i + 1, this.specs.length);
+      let block: Block;
+      if (spec.blockFn === 'convbn') {
+        // MG's Conv2DBNBlock takes the table's stride, not the output-stride-adjusted one.
+        block = new Conv2DBNBlock({
+          filters: spec.filters,
+          kernelSize: spec.kernelSize,
+          strides: spec.strides,
+          activation: spec.activation,
+          useBias: spec.useBias,
+          useNormalization: spec.useNormalization,
+          kernelInitializer,
+          ...norm,
+        });
+      } else if (spec.blockFn === 'depsepconv') {
+        block = new DepthwiseSeparableConvBlock({
+          filters: spec.filters,
+          kernelSize: spec.kernelSize,
+          strides: layerStride,
+          dilationRate: layerRate,
+          activation: spec.activation,
+          kernelInitializer,
+          ...norm,
+        });
+      } else if (spec.blockFn === 'invertedbottleneck') {
+        block = new InvertedBottleneckBlock({
+          inFilters: channels,
+          outFilters: spec.filters,
+          expandRatio: spec.expandRatio,
+          strides: layerStride,
+          kernelSize: spec.kernelSize,
+          seRatio: spec.seRatio,
+          expandSeInFilters: true,
+          seGatingActivation: 'hard_sigmoid',
+          activation: spec.activation,
+          useDepthwise: spec.useDepthwise,
+          useResidual: spec.useResidual,
+          dilationRate: layerRate > 1 && spec.kernelSize !== 1 ? layerRate : rate,
+          stochasticDepthDropRate: blockRate,
+          divisibleBy,
+          kernelInitializer,
+          ...norm,
+        });
+      } else {
+        block = 'gpooling';
+      }
+      if (block !== 'gpooling') {
+        this.add(`layer_with_weights-${n++}`, block);
+        channels = spec.filters;
+      }
+      this.blocks.push(block);
+      if (spec.isOutput) {
+        const key = String(level);
+        this.endpointOf.set(i, key);
+        this.outputSpecs[key] = { channels, stride: currentStride };
+        if (currentStride !== outputStride) level++;
+      }
+    });
+    if (String(level) in this.outputSpecs) level++;
+    this.finalEndpoint = String(level);
+  }
+
+  /** x: [batch, h, w, 3] → the `is_output` endpoints plus the final block's output. */
+  protected call(x: tf.Tensor, args: CallArgs): Record<string, tf.Tensor> {
+    if (x.rank !== 4)
+      throw new Error(`${this.fullPath()}: expected [batch, h, w, c] input, got [${x.shape}]`);
+    const endpoints: Record<string, tf.Tensor> = {};
+    let y = x;
+    this.blocks.forEach((block, i) => {
+      y = block === 'gpooling' ? tf.mean(y, [1, 2], true) : block.apply(y, args);
+      const key = this.endpointOf.get(i);
+      if (key !== undefined) endpoints[key] = y;
+    });
+    endpoints[this.finalEndpoint] = y;
+    return endpoints;
+  }
+}
