@@ -100,17 +100,13 @@ backbones.register('vit', ((branch: VisionTransformerConfig) =>
 
 /** Model Garden `build_mobilenet`: backbone fields plus norm_activation's norms. */
 export function buildMobileNet(branch: MobileNetConfig, na: NormActivationConfig): MobileNet {
-  if (branch.output_intermediate_endpoints) {
-    throw new Error(
-      'task.model.backbone.mobilenet.output_intermediate_endpoints: intermediate (depthwise) endpoints are not supported by vision-garden; leave it false',
-    );
-  }
   return new MobileNet({
     modelId: branch.model_id,
     filterSizeScale: branch.filter_size_scale,
     stochasticDepthDropRate: branch.stochastic_depth_drop_rate,
     flatStochasticDepthDropRate: branch.flat_stochastic_depth_drop_rate,
     outputStride: branch.output_stride,
+    outputIntermediateEndpoints: branch.output_intermediate_endpoints,
     normMomentum: na.norm_momentum,
     normEpsilon: na.norm_epsilon,
   });

@@ -12,7 +12,8 @@
  * stride 1 and dilated depthwise convs once the running stride reaches it.
  *
  * Endpoints: each `is_output` block's result is endpoint `level` (from 2, advancing by one unless
- * the output stride is reached); the final block's result is one more level, returned but left
+ * the output stride is reached), with output_intermediate_endpoints also its depthwise activation
+ * as `level/depthwise` (inverted bottlenecks with a depthwise conv); the final block's result is one more level, returned but left
  * out of `outputSpecs` (as MG does, so decoders see only the pyramid). Blocks are held as
  * `layer_with_weights-N` in order, the object paths of MG's functional model.
  *
@@ -435,6 +436,8 @@ export interface MobileNetOptions {
   flatStochasticDepthDropRate?: boolean;
   /** Default true. */
   finegrainClassificationMode?: boolean;
+  /** Also return each output block's depthwise activation as '<level>/depthwise'. */
+  outputIntermediateEndpoints?: boolean;
   name?: string;
 }
 
@@ -450,6 +453,7 @@ export class MobileNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> imple
   private readonly blocks: Block[] = [];
   /** Endpoint key of each block that is one, by block index. */
   private readonly endpointOf = new Map<number, string>();
+  private readonly intermediate: boolean;
 
   constructor(opts: MobileNetOptions = {}) {
     super({ name: opts.name ?? 'mobile_net' });
@@ -470,6 +474,7 @@ export class MobileNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> imple
       }
     }
     this.modelId = modelId;
+    this.intermediate = opts.outputIntermediateEndpoints ?? false;
     const divisibleBy = modelId === 'MobileNetV1' ? 1 : (opts.divisibleBy ?? 8);
     this.specs = decodeMobileNetSpecs(
       modelId,
@@ -559,6 +564,12 @@ export class MobileNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> imple
         const key = String(level);
         this.endpointOf.set(i, key);
         this.outputSpecs[key] = { channels, stride: currentStride };
+        if (this.intermediate && block instanceof InvertedBottleneckBlock && block.hasDepthwise) {
+          this.outputSpecs[`${key}/depthwise`] = {
+            channels: block.expandFilters,
+            stride: currentStride,
+          };
+        }
         if (currentStride !== outputStride) level++;
       }
     });
@@ -573,9 +584,16 @@ export class MobileNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> imple
     const endpoints: Record<string, tf.Tensor> = {};
     let y = x;
     this.blocks.forEach((block, i) => {
-      y = block === 'gpooling' ? tf.mean(y, [1, 2], true) : block.apply(y, args);
       const key = this.endpointOf.get(i);
-      if (key !== undefined) endpoints[key] = y;
+      let depthwise: tf.Tensor | null = null;
+      if (block === 'gpooling') y = tf.mean(y, [1, 2], true);
+      else if (this.intermediate && key !== undefined && block instanceof InvertedBottleneckBlock) {
+        ({ output: y, depthwise } = block.forward(y, args));
+      } else y = block.apply(y, args);
+      if (key !== undefined) {
+        endpoints[key] = y;
+        if (depthwise) endpoints[`${key}/depthwise`] = depthwise;
+      }
     });
     endpoints[this.finalEndpoint] = y;
     return endpoints;

@@ -44,6 +44,8 @@ export interface InvertedBottleneckBlockOptions extends NormActivationOptions {
 
 export class InvertedBottleneckBlock extends Layer<tf.Tensor, tf.Tensor> {
   readonly expandFilters: number;
+  /** Whether the block has the depthwise conv (use_depthwise). */
+  readonly hasDepthwise: boolean;
   private readonly expand: Conv2D | null = null;
   private readonly norm0: BatchNormalization | null = null;
   private readonly depthwise: DepthwiseConv2D | null = null;
@@ -86,6 +88,7 @@ export class InvertedBottleneckBlock extends Layer<tf.Tensor, tf.Tensor> {
       );
       this.norm0 = this.add('_norm0', bn('batch_normalization'));
     }
+    this.hasDepthwise = useDepthwise;
     if (useDepthwise) {
       this.depthwise = this.add(
         '_conv1',
@@ -144,15 +147,25 @@ export class InvertedBottleneckBlock extends Layer<tf.Tensor, tf.Tensor> {
   }
 
   protected call(x: tf.Tensor, args: CallArgs): tf.Tensor {
+    return this.forward(x, args).output;
+  }
+
+  /**
+   * The block's output and, with a depthwise conv, the activated depthwise result (MG's
+   * intermediate endpoint 'depthwise'). Runs the same sub-layers as `apply`.
+   */
+  forward(x: tf.Tensor, args: CallArgs): { output: tf.Tensor; depthwise: tf.Tensor | null } {
     let y = x;
     if (this.expand && this.norm0) y = this.act(this.norm0.apply(this.expand.apply(y, args), args));
+    let depthwise: tf.Tensor | null = null;
     if (this.depthwise && this.norm1) {
       y = this.depthwiseAct(this.norm1.apply(this.depthwise.apply(y, args), args));
+      depthwise = y;
     }
     if (this.se) y = this.se.apply(y, args);
     y = this.norm2.apply(this.project.apply(y, args), args);
-    if (!this.residual) return y;
+    if (!this.residual) return { output: y, depthwise };
     if (this.stochasticDepth) y = this.stochasticDepth.apply(y, args);
-    return tf.add(y, x);
+    return { output: tf.add(y, x), depthwise };
   }
 }

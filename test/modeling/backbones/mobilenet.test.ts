@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/core/backend/index.js';
 import { withShapeOnlyBuild } from '../../../src/core/layer.js';
+import { setGlobalSeed } from '../../../src/core/random.js';
 import {
   decodeMobileNetSpecs,
   MobileNet,
@@ -163,4 +164,29 @@ test('MobileNet rejects unknown and MobileNetV4 model ids and bad scales by name
   );
   assert.throws(() => new MobileNet({ filterSizeScale: 0 }), /filter_size_scale must be > 0/);
   assert.throws(() => new MobileNet({ outputStride: 3 }), /output_stride 3/);
+});
+
+test('output_intermediate_endpoints adds each output block’s depthwise activation', () => {
+  setGlobalSeed(4);
+  const plain = new MobileNet({ modelId: 'MobileNetV2' });
+  setGlobalSeed(4);
+  const inter = new MobileNet({ modelId: 'MobileNetV2', outputIntermediateEndpoints: true });
+  const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 1);
+  const a = plain.apply(x);
+  const b = inter.apply(x);
+  // Expanded widths of the output blocks: 24·6, 32·6, 96·6 and 160·6 (the 320 block's input).
+  for (const [k, c, s] of [
+    ['2', 144, 4],
+    ['3', 192, 8],
+    ['4', 576, 16],
+    ['5', 960, 32],
+  ] as const) {
+    assert.deepEqual(inter.outputSpecs[`${k}/depthwise`], { channels: c, stride: s });
+    assert.deepEqual(b[`${k}/depthwise`].shape, [1, 32 / s, 32 / s, c]);
+    assert.deepEqual(Array.from(b[k].dataSync()), Array.from(a[k].dataSync()), `level ${k}`);
+  }
+  assert.equal(a['5/depthwise'], undefined);
+  tf.dispose([x, ...Object.values(a), ...Object.values(b)]);
+  plain.dispose();
+  inter.dispose();
 });
