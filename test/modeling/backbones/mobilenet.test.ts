@@ -190,3 +190,102 @@ test('output_intermediate_endpoints adds each output block’s depthwise activat
   plain.dispose();
   inter.dispose();
 });
+
+/** Model Garden's mobilenet_test.py: backbone counts at filter_size_scale 1.0 and 0.75. */
+const MG_PARAMS: Record<string, [number, number]> = {
+  MobileNetV1: [3228864, 1832976],
+  MobileNetV2: [2257984, 1382064],
+  MobileNetV3Large: [4226432, 2731616],
+  MobileNetV3Small: [1529968, 1026552],
+  MobileNetV3EdgeTPU: [2849312, 1737288],
+  MobileNetMultiAVG: [3704416, 2349704],
+  MobileNetMultiMAX: [3174560, 2045816],
+  MobileNetMultiAVGSeg: [2239840, 1395272],
+  MobileNetMultiMAXSeg: [1929088, 1216544],
+  MobilenetV3SmallReducedFilters: [694880, 505960],
+};
+
+/** mobilenet_test.py: widths of endpoints 2..5 and of their '/depthwise' (null: none). */
+const MG_WIDTHS: Record<string, [number[], (number | null)[]]> = {
+  MobileNetV1: [[128, 256, 512, 1024], []],
+  MobileNetV2: [
+    [24, 32, 96, 320],
+    [144, 192, 576, 960],
+  ],
+  MobileNetV3Small: [
+    [16, 24, 48, 96],
+    [16, 88, 144, 576],
+  ],
+  MobileNetV3Large: [
+    [24, 40, 112, 160],
+    [72, 120, 672, 960],
+  ],
+  MobileNetV3EdgeTPU: [
+    [32, 48, 96, 192],
+    [null, null, 384, 1280],
+  ],
+  MobileNetMultiMAX: [
+    [32, 64, 128, 160],
+    [96, 128, 384, 640],
+  ],
+  MobileNetMultiAVG: [
+    [32, 64, 160, 192],
+    [64, 192, 640, 768],
+  ],
+  MobileNetMultiAVGSeg: [
+    [32, 64, 160, 96],
+    [64, 192, 640, 384],
+  ],
+  MobileNetMultiMAXSeg: [
+    [32, 64, 128, 96],
+    [96, 128, 384, 320],
+  ],
+  MobilenetV3SmallReducedFilters: [
+    [16, 24, 48, 48],
+    [16, 88, 144, 288],
+  ],
+};
+
+test("every implemented model_id counts as Model Garden's mobilenet_test at scales 1.0 and 0.75", () => {
+  for (const [id, [full, threeQuarters]] of Object.entries(MG_PARAMS)) {
+    for (const [scale, want] of [
+      [1.0, full],
+      [0.75, threeQuarters],
+    ]) {
+      const { m } = build({ modelId: id, filterSizeScale: scale });
+      assert.equal(m.countParams(), want, `${id} at ${scale}`);
+      m.dispose();
+    }
+  }
+});
+
+test("endpoint and depthwise widths are Model Garden's mobilenet_test values", () => {
+  for (const [id, [widths, dw]] of Object.entries(MG_WIDTHS)) {
+    const { m, shapes } = build({ modelId: id, outputIntermediateEndpoints: true });
+    widths.forEach((c, i) => {
+      const s = 64 / 2 ** (i + 2);
+      assert.deepEqual(shapes[String(i + 2)], [1, s, s, c], `${id} level ${i + 2}`);
+    });
+    dw.forEach((c, i) => {
+      const got = shapes[`${i + 2}/depthwise`];
+      if (c === null) assert.equal(got, undefined, `${id} level ${i + 2} has no depthwise`);
+      else assert.equal(got?.[3], c, `${id} level ${i + 2} depthwise`);
+    });
+    m.dispose();
+  }
+});
+
+test("output_stride 8/16/32: the level log2(os) holds the last output's width (MG's test)", () => {
+  const last: Record<string, number> = {
+    MobileNetV2: 320,
+    MobileNetMultiAVGSeg: 448,
+    MobileNetV1: 1024,
+  };
+  for (const [id, c] of Object.entries(last)) {
+    for (const os of [8, 16, 32]) {
+      const { m, shapes } = build({ modelId: id, outputStride: os });
+      assert.deepEqual(shapes[String(Math.log2(os))], [1, 64 / os, 64 / os, c], `${id} os ${os}`);
+      m.dispose();
+    }
+  }
+});
