@@ -17,8 +17,10 @@
  * out of `outputSpecs` (as MG does, so decoders see only the pyramid). Blocks are held as
  * `layer_with_weights-N` in order, the object paths of MG's functional model.
  *
- * Model Garden's MobileNetV4 rows (universal inverted bottleneck and mobile multi-head attention
- * blocks) are not implemented; their model_ids are rejected by name.
+ * MobileNetV4's convolutional rows (ConvSmall/Medium/Large/MediumSeg) use 'fused_ib' (an inverted
+ * bottleneck whose expansion is the k×k strided conv) and 'uib' (universal inverted bottleneck).
+ * The hybrid V4 rows (mobile multi-query attention with layer scale) are not implemented; their
+ * model_ids are rejected by name.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type CallArgs } from '../../core/layer.js';
@@ -27,9 +29,11 @@ import { getStochasticDepthRate } from '../layers/dropout.js';
 import { Conv2DBNBlock } from '../blocks/conv2d_bn_block.js';
 import { DepthwiseSeparableConvBlock } from '../blocks/depthwise_separable_conv_block.js';
 import { InvertedBottleneckBlock } from '../blocks/inverted_bottleneck_block.js';
+import { UniversalInvertedBottleneckBlock } from '../blocks/universal_inverted_bottleneck_block.js';
 import type { Backbone, BackboneOutputSpecs } from './contract.js';
 
-export type MobileNetBlockFn = 'convbn' | 'depsepconv' | 'invertedbottleneck' | 'gpooling';
+export type MobileNetBlockFn =
+  'convbn' | 'depsepconv' | 'invertedbottleneck' | 'fused_ib' | 'uib' | 'gpooling';
 
 /** One block (Model Garden's mobilenet.BlockSpec, the fields these tables use). */
 export interface MobileNetBlockSpec {
@@ -45,6 +49,12 @@ export interface MobileNetBlockSpec {
   useDepthwise: boolean;
   useResidual: boolean;
   isOutput: boolean;
+  /** Universal inverted bottleneck (V4): depthwise kernel sizes (0 = none) and stride place. */
+  middleDwDownsample: boolean;
+  startDwKernelSize: number;
+  middleDwKernelSize: number;
+  endDwKernelSize: number;
+  useLayerScale: boolean;
 }
 
 const BLOCK_DEFAULTS: MobileNetBlockSpec = {
@@ -60,6 +70,11 @@ const BLOCK_DEFAULTS: MobileNetBlockSpec = {
   useDepthwise: true,
   useResidual: true,
   isOutput: true,
+  middleDwDownsample: true,
+  startDwKernelSize: 0,
+  middleDwKernelSize: 0,
+  endDwKernelSize: 0,
+  useLayerScale: false,
 };
 
 type Field = keyof MobileNetBlockSpec;
@@ -364,6 +379,159 @@ const MULTI_MAX_SEG = multi(
   multiTail(448, true),
 );
 
+const V4_SCHEMA: Field[] = [
+  'blockFn',
+  'activation',
+  'kernelSize',
+  'startDwKernelSize',
+  'middleDwKernelSize',
+  'middleDwDownsample',
+  'strides',
+  'filters',
+  'expandRatio',
+  'isOutput',
+];
+
+type V4Row =
+  | ['convbn', number, number, number, boolean?]
+  | ['fused_ib', number, number, number, boolean?]
+  | ['uib', number, number, number, number, number, boolean?]
+  | ['gpooling'];
+
+/**
+ * A MobileNetV4 table from MG's helper form: convbn(k, s, f), fused_ib(k, s, f) with expand 4,
+ * uib(start_dw, middle_dw, s, f, expand) with middle-depthwise downsampling; `activation` on all.
+ */
+function v4(activation: string, rows: V4Row[]): SpecTable {
+  return {
+    schema: V4_SCHEMA,
+    rows: rows.map((r): Cell[] => {
+      switch (r[0]) {
+        case 'convbn':
+          return ['convbn', activation, r[1], null, null, null, r[2], r[3], null, r[4] ?? false];
+        case 'fused_ib':
+          return ['fused_ib', activation, r[1], null, null, null, r[2], r[3], 4, r[4] ?? false];
+        case 'uib':
+          return ['uib', activation, null, r[1], r[2], true, r[3], r[4], r[5], r[6] ?? false];
+        default:
+          return ['gpooling', null, null, null, null, null, null, null, null, false];
+      }
+    }),
+  };
+}
+
+const V4_CONV_SMALL = v4('relu', [
+  ['convbn', 3, 2, 32],
+  ['convbn', 3, 2, 32],
+  ['convbn', 1, 1, 32, true],
+  ['convbn', 3, 2, 96],
+  ['convbn', 1, 1, 64, true],
+  ['uib', 5, 5, 2, 96, 3],
+  ['uib', 0, 3, 1, 96, 2],
+  ['uib', 0, 3, 1, 96, 2],
+  ['uib', 0, 3, 1, 96, 2],
+  ['uib', 0, 3, 1, 96, 2],
+  ['uib', 3, 0, 1, 96, 4, true],
+  ['uib', 3, 3, 2, 128, 6],
+  ['uib', 5, 5, 1, 128, 4],
+  ['uib', 0, 5, 1, 128, 4],
+  ['uib', 0, 5, 1, 128, 3],
+  ['uib', 0, 3, 1, 128, 4],
+  ['uib', 0, 3, 1, 128, 4, true],
+  ['convbn', 1, 1, 960],
+  ['gpooling'],
+  ['convbn', 1, 1, 1280],
+]);
+
+const V4_CONV_MEDIUM = v4('relu', [
+  ['convbn', 3, 2, 32],
+  ['fused_ib', 3, 2, 48, true],
+  ['uib', 3, 5, 2, 80, 4],
+  ['uib', 3, 3, 1, 80, 2, true],
+  ['uib', 3, 5, 2, 160, 6],
+  ['uib', 3, 3, 1, 160, 4],
+  ['uib', 3, 3, 1, 160, 4],
+  ['uib', 3, 5, 1, 160, 4],
+  ['uib', 3, 3, 1, 160, 4],
+  ['uib', 3, 0, 1, 160, 4],
+  ['uib', 0, 0, 1, 160, 2],
+  ['uib', 3, 0, 1, 160, 4, true],
+  ['uib', 5, 5, 2, 256, 6],
+  ['uib', 5, 5, 1, 256, 4],
+  ['uib', 3, 5, 1, 256, 4],
+  ['uib', 3, 5, 1, 256, 4],
+  ['uib', 0, 0, 1, 256, 4],
+  ['uib', 3, 0, 1, 256, 4],
+  ['uib', 3, 5, 1, 256, 2],
+  ['uib', 5, 5, 1, 256, 4],
+  ['uib', 0, 0, 1, 256, 4],
+  ['uib', 0, 0, 1, 256, 4],
+  ['uib', 5, 0, 1, 256, 2, true],
+  ['convbn', 1, 1, 960],
+  ['gpooling'],
+  ['convbn', 1, 1, 1280],
+]);
+
+// MG's segmentation helpers set no activation: BlockSpec's default relu6.
+const V4_CONV_MEDIUM_SEG = v4('relu6', [
+  ['convbn', 3, 2, 32],
+  ['fused_ib', 3, 2, 48, true],
+  ['uib', 3, 5, 2, 80, 4],
+  ['uib', 3, 3, 1, 80, 2, true],
+  ['uib', 3, 5, 2, 160, 6],
+  ['uib', 3, 3, 1, 160, 4],
+  ['uib', 3, 3, 1, 160, 4],
+  ['uib', 3, 5, 1, 160, 4],
+  ['uib', 3, 3, 1, 160, 4],
+  ['uib', 3, 0, 1, 160, 4],
+  ['uib', 3, 0, 1, 160, 4, true],
+  ['uib', 5, 5, 2, 256, 6],
+  ['uib', 5, 5, 1, 128, 4],
+  ['uib', 3, 5, 1, 128, 4],
+  ['uib', 3, 5, 1, 128, 4],
+  ['uib', 3, 0, 1, 128, 4],
+  ['uib', 3, 5, 1, 128, 2],
+  ['uib', 5, 5, 1, 128, 4],
+  ['uib', 5, 0, 1, 128, 2],
+  ['convbn', 1, 1, 448, true],
+  ['gpooling'],
+  ['convbn', 1, 1, 1280],
+]);
+
+const V4_CONV_LARGE = v4('relu', [
+  ['convbn', 3, 2, 24],
+  ['fused_ib', 3, 2, 48, true],
+  ['uib', 3, 5, 2, 96, 4],
+  ['uib', 3, 3, 1, 96, 4, true],
+  ['uib', 3, 5, 2, 192, 4],
+  ['uib', 3, 3, 1, 192, 4],
+  ['uib', 3, 3, 1, 192, 4],
+  ['uib', 3, 3, 1, 192, 4],
+  ['uib', 3, 5, 1, 192, 4],
+  ['uib', 5, 3, 1, 192, 4],
+  ['uib', 5, 3, 1, 192, 4],
+  ['uib', 5, 3, 1, 192, 4],
+  ['uib', 5, 3, 1, 192, 4],
+  ['uib', 5, 3, 1, 192, 4],
+  ['uib', 3, 0, 1, 192, 4, true],
+  ['uib', 5, 5, 2, 512, 4],
+  ['uib', 5, 5, 1, 512, 4],
+  ['uib', 5, 5, 1, 512, 4],
+  ['uib', 5, 5, 1, 512, 4],
+  ['uib', 5, 0, 1, 512, 4],
+  ['uib', 5, 3, 1, 512, 4],
+  ['uib', 5, 0, 1, 512, 4],
+  ['uib', 5, 0, 1, 512, 4],
+  ['uib', 5, 3, 1, 512, 4],
+  ['uib', 5, 5, 1, 512, 4],
+  ['uib', 5, 0, 1, 512, 4],
+  ['uib', 5, 0, 1, 512, 4],
+  ['uib', 5, 0, 1, 512, 4, true],
+  ['convbn', 1, 1, 960],
+  ['gpooling'],
+  ['convbn', 1, 1, 1280],
+]);
+
 /** Model Garden's SUPPORTED_SPECS_MAP rows implemented here, keyed by model_id. */
 export const MOBILENET_SPECS: Readonly<Record<string, SpecTable>> = {
   MobileNetV1: V1,
@@ -376,16 +544,16 @@ export const MOBILENET_SPECS: Readonly<Record<string, SpecTable>> = {
   MobileNetMultiAVGSeg: MULTI_AVG_SEG,
   MobileNetMultiMAXSeg: MULTI_MAX_SEG,
   MobilenetV3SmallReducedFilters: V3_SMALL_REDUCED,
+  MobileNetV4ConvSmall: V4_CONV_SMALL,
+  MobileNetV4ConvMedium: V4_CONV_MEDIUM,
+  MobileNetV4ConvLarge: V4_CONV_LARGE,
+  MobileNetV4ConvMediumSeg: V4_CONV_MEDIUM_SEG,
 };
 
-/** Model Garden's MobileNetV4 model_ids, which need blocks vision-garden lacks. */
-export const MOBILENET_V4_IDS = [
-  'MobileNetV4ConvSmall',
-  'MobileNetV4ConvMedium',
-  'MobileNetV4ConvLarge',
+/** Model Garden's hybrid MobileNetV4 model_ids, which need blocks vision-garden lacks. */
+export const MOBILENET_V4_HYBRID_IDS = [
   'MobileNetV4HybridMedium',
   'MobileNetV4HybridLarge',
-  'MobileNetV4ConvMediumSeg',
 ] as const;
 
 /**
@@ -412,8 +580,8 @@ export function decodeMobileNetSpecs(
 }
 
 function unknownModelId(modelId: string): string {
-  if ((MOBILENET_V4_IDS as readonly string[]).includes(modelId)) {
-    return `mobilenet: model_id '${modelId}' (MobileNetV4: universal inverted bottleneck and multi-query attention blocks) is not implemented in vision-garden; choose one of ${Object.keys(MOBILENET_SPECS).join(', ')}`;
+  if ((MOBILENET_V4_HYBRID_IDS as readonly string[]).includes(modelId)) {
+    return `mobilenet: model_id '${modelId}' (MobileNetV4 hybrid: mobile multi-query attention blocks with layer scale) is not implemented in vision-garden; choose one of ${Object.keys(MOBILENET_SPECS).join(', ')}`;
   }
   return `mobilenet: unknown model_id '${modelId}'; choose one of ${Object.keys(MOBILENET_SPECS).join(', ')}`;
 }
@@ -441,7 +609,12 @@ export interface MobileNetOptions {
   name?: string;
 }
 
-type Block = Conv2DBNBlock | DepthwiseSeparableConvBlock | InvertedBottleneckBlock | 'gpooling';
+type Block =
+  | Conv2DBNBlock
+  | DepthwiseSeparableConvBlock
+  | InvertedBottleneckBlock
+  | UniversalInvertedBottleneckBlock
+  | 'gpooling';
 
 export class MobileNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> implements Backbone {
   readonly modelId: string;
@@ -533,7 +706,26 @@ export class MobileNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> imple
           kernelInitializer,
           ...norm,
         });
-      } else if (spec.blockFn === 'invertedbottleneck') {
+      } else if (spec.blockFn === 'uib') {
+        block = new UniversalInvertedBottleneckBlock({
+          inFilters: channels,
+          outFilters: spec.filters,
+          expandRatio: spec.expandRatio,
+          strides: layerStride,
+          middleDwDownsample: spec.middleDwDownsample,
+          startDwKernelSize: spec.startDwKernelSize,
+          middleDwKernelSize: spec.middleDwKernelSize,
+          endDwKernelSize: spec.endDwKernelSize,
+          useLayerScale: spec.useLayerScale,
+          useResidual: spec.useResidual,
+          activation: spec.activation,
+          dilationRate: layerRate > 1 && spec.kernelSize !== 1 ? layerRate : rate,
+          stochasticDepthDropRate: blockRate,
+          divisibleBy,
+          kernelInitializer,
+          ...norm,
+        });
+      } else if (spec.blockFn === 'invertedbottleneck' || spec.blockFn === 'fused_ib') {
         block = new InvertedBottleneckBlock({
           inFilters: channels,
           outFilters: spec.filters,
@@ -544,7 +736,7 @@ export class MobileNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> imple
           expandSeInFilters: true,
           seGatingActivation: 'hard_sigmoid',
           activation: spec.activation,
-          useDepthwise: spec.useDepthwise,
+          useDepthwise: spec.blockFn === 'invertedbottleneck' && spec.useDepthwise,
           useResidual: spec.useResidual,
           dilationRate: layerRate > 1 && spec.kernelSize !== 1 ? layerRate : rate,
           stochasticDepthDropRate: blockRate,

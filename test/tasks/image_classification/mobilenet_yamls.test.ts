@@ -2,8 +2,9 @@
  * Model Garden's 13 MobileNet ImageNet YAMLs (official/vision/configs/experiments/
  * image_classification/imagenet_mobilenet*.yaml) parse strictly on `mobilenet_imagenet`, carry
  * MG's values, and build; the V1/V2/V3 classifiers count as Keras applications' published totals
- * with the 1000-class top swapped for MG's 1001 classes. MobileNetV4 rows parse and are refused
- * at build time by name.
+ * with the 1000-class top swapped for MG's 1001 classes, the others as MG's mobilenet_test.py
+ * backbone counts plus the head. The hybrid MobileNetV4 rows parse and are refused at build time
+ * by name.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,14 +25,16 @@ const DIR = join(REPO_ROOT, 'configs', 'experiments', 'image_classification');
 
 /** Keras applications total (1000 classes); the 1001st class adds a kernel column and a bias. */
 const keras1001 = (total1000: number, width: number) => total1000 + width + 1;
+/** A Model Garden backbone count (mobilenet_test.py) plus the 1001-class dense head on 1280. */
+const mg1001 = (backbone: number) => backbone + 1280 * 1001 + 1001;
 
 /** file → [model_id, input side, train steps, exact params with the 1001-class head or null]. */
 const ROWS: Record<string, [string, number, number, number | null]> = {
   'imagenet_mobilenetv1_tpu.yaml': ['MobileNetV1', 224, 156000, keras1001(4_253_864, 1024)],
   'imagenet_mobilenetv2_gpu.yaml': ['MobileNetV2', 224, 625500, keras1001(3_538_984, 1280)],
   'imagenet_mobilenetv2_tpu.yaml': ['MobileNetV2', 224, 156000, keras1001(3_538_984, 1280)],
-  'imagenet_mobilenetv3.5_avg_tpu.yaml': ['MobileNetMultiAVG', 224, 156000, null],
-  'imagenet_mobilenetv3.5_avgseg_tpu.yaml': ['MobileNetMultiAVGSeg', 224, 156000, null],
+  'imagenet_mobilenetv3.5_avg_tpu.yaml': ['MobileNetMultiAVG', 224, 156000, mg1001(3704416)],
+  'imagenet_mobilenetv3.5_avgseg_tpu.yaml': ['MobileNetMultiAVGSeg', 224, 156000, mg1001(2239840)],
   'imagenet_mobilenetv3large_tpu.yaml': [
     'MobileNetV3Large',
     224,
@@ -44,10 +47,30 @@ const ROWS: Record<string, [string, number, number, number | null]> = {
     312000,
     keras1001(2_554_968, 1024),
   ],
-  'imagenet_mobilenetv4_conv_large_tpu.yaml': ['MobileNetV4ConvLarge', 384, 39000, null],
-  'imagenet_mobilenetv4_conv_medium_seg_tpu.yaml': ['MobileNetV4ConvMediumSeg', 256, 156000, null],
-  'imagenet_mobilenetv4_conv_medium_tpu.yaml': ['MobileNetV4ConvMedium', 256, 156000, null],
-  'imagenet_mobilenetv4_conv_small_tpu.yaml': ['MobileNetV4ConvSmall', 224, 3002368, null],
+  'imagenet_mobilenetv4_conv_large_tpu.yaml': [
+    'MobileNetV4ConvLarge',
+    384,
+    39000,
+    mg1001(31459416),
+  ],
+  'imagenet_mobilenetv4_conv_medium_seg_tpu.yaml': [
+    'MobileNetV4ConvMediumSeg',
+    256,
+    156000,
+    mg1001(3787024),
+  ],
+  'imagenet_mobilenetv4_conv_medium_tpu.yaml': [
+    'MobileNetV4ConvMedium',
+    256,
+    156000,
+    mg1001(8502416),
+  ],
+  'imagenet_mobilenetv4_conv_small_tpu.yaml': [
+    'MobileNetV4ConvSmall',
+    224,
+    3002368,
+    mg1001(2518112),
+  ],
   'imagenet_mobilenetv4_hybrid_large_tpu.yaml': ['MobileNetV4HybridLarge', 384, 39000, null],
   'imagenet_mobilenetv4_hybrid_medium_tpu.yaml': ['MobileNetV4HybridMedium', 256, 39000, null],
 };
@@ -89,17 +112,16 @@ test("each MobileNet YAML parses on mobilenet_imagenet with Model Garden's value
   assert.equal(v4m.task.model.backbone.mobilenet.stochastic_depth_drop_rate, 0.075);
 });
 
-test('the V1-V3 rows build with exact counts; MobileNetV4 rows are refused by name', () => {
+test('11 rows build with exact counts; the hybrid MobileNetV4 rows are refused by name', () => {
   for (const [file, [modelId, , , params]] of Object.entries(ROWS)) {
     const task = new ImageClassificationTask(resolve(file).task);
-    if (modelId.startsWith('MobileNetV4')) {
+    if (modelId.startsWith('MobileNetV4Hybrid')) {
       assert.throws(() => task.buildModel(), new RegExp(`'${modelId}'.*not implemented`), file);
       continue;
     }
     const model = task.buildModel();
     withShapeOnlyBuild(() => tf.tidy(() => void model.apply(tf.zeros([1, 32, 32, 3]))));
-    if (params !== null) assert.equal(model.countParams(), params, file);
-    else assert.ok(model.countParams() > 0, file);
+    assert.equal(model.countParams(), params, file);
     model.dispose();
   }
 });
