@@ -11,9 +11,32 @@ import { initBackend } from '../../src/core/backend/index.js';
 import { setGlobalSeed } from '../../src/core/random.js';
 import { MobileNet } from '../../src/modeling/backbones/mobilenet.js';
 import { FPN } from '../../src/modeling/decoders/fpn.js';
+import { MultiHeadSelfAttentionBlock } from '../../src/modeling/blocks/multi_head_self_attention_block.js';
 import { assertCompiledMatches, normal } from '../engine/compile_check.js';
 
 await initBackend('cpu');
+
+test('MobileNetV4 hybrid attention blocks (kv stride 1 and 2): compiled forward equals eager', async () => {
+  setGlobalSeed(6);
+  const blocks = [1, 2].map(
+    (kvStrides) =>
+      new MultiHeadSelfAttentionBlock({
+        inputDim: 16,
+        numHeads: 4,
+        keyDim: 8,
+        valueDim: 8,
+        useMultiQuery: true,
+        kvStrides,
+        layerScaleInitValue: 0.5,
+      }),
+  );
+  const x = normal([2, 8, 8, 16], 4);
+  const fn = (i: Record<string, tf.Tensor>) => blocks.map((b) => b.apply(i.x, { training: false }));
+  tf.tidy(() => void fn({ x }));
+  await assertCompiledMatches('mhsa', { x }, fn);
+  x.dispose();
+  for (const b of blocks) b.dispose();
+});
 
 test('MobileNetV3Small + separable FPN: compiled forward equals eager', async () => {
   setGlobalSeed(5);

@@ -19,8 +19,7 @@
  *
  * MobileNetV4's convolutional rows (ConvSmall/Medium/Large/MediumSeg) use 'fused_ib' (an inverted
  * bottleneck whose expansion is the k×k strided conv) and 'uib' (universal inverted bottleneck).
- * The hybrid V4 rows (mobile multi-query attention with layer scale) are not implemented; their
- * model_ids are rejected by name.
+ * The hybrid V4 rows add 'mhsa' (mobile multi-query attention) and layer scale on the UIBs.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type CallArgs } from '../../core/layer.js';
@@ -29,11 +28,12 @@ import { getStochasticDepthRate } from '../layers/dropout.js';
 import { Conv2DBNBlock } from '../blocks/conv2d_bn_block.js';
 import { DepthwiseSeparableConvBlock } from '../blocks/depthwise_separable_conv_block.js';
 import { InvertedBottleneckBlock } from '../blocks/inverted_bottleneck_block.js';
+import { MultiHeadSelfAttentionBlock } from '../blocks/multi_head_self_attention_block.js';
 import { UniversalInvertedBottleneckBlock } from '../blocks/universal_inverted_bottleneck_block.js';
 import type { Backbone, BackboneOutputSpecs } from './contract.js';
 
 export type MobileNetBlockFn =
-  'convbn' | 'depsepconv' | 'invertedbottleneck' | 'fused_ib' | 'uib' | 'gpooling';
+  'convbn' | 'depsepconv' | 'invertedbottleneck' | 'fused_ib' | 'uib' | 'mhsa' | 'gpooling';
 
 /** One block (Model Garden's mobilenet.BlockSpec, the fields these tables use). */
 export interface MobileNetBlockSpec {
@@ -55,6 +55,12 @@ export interface MobileNetBlockSpec {
   middleDwKernelSize: number;
   endDwKernelSize: number;
   useLayerScale: boolean;
+  /** Mobile multi-query attention (hybrid V4). */
+  useMultiQuery: boolean;
+  numHeads: number;
+  keyDim: number;
+  valueDim: number;
+  kvStrides: number;
 }
 
 const BLOCK_DEFAULTS: MobileNetBlockSpec = {
@@ -75,6 +81,11 @@ const BLOCK_DEFAULTS: MobileNetBlockSpec = {
   middleDwKernelSize: 0,
   endDwKernelSize: 0,
   useLayerScale: false,
+  useMultiQuery: false,
+  numHeads: 8,
+  keyDim: 64,
+  valueDim: 64,
+  kvStrides: 1,
 };
 
 type Field = keyof MobileNetBlockSpec;
@@ -532,6 +543,132 @@ const V4_CONV_LARGE = v4('relu', [
   ['convbn', 1, 1, 1280],
 ]);
 
+/** A hybrid MobileNetV4 table (MG's helper form): v4 rows with layer scale on the UIBs, plus mhsa. */
+function v4Hybrid(
+  activation: string,
+  mhsa: Record<string, [filters: number, heads: number, dim: number, kvStrides: number]>,
+  rows: (V4Row | ['mhsa', string])[],
+): SpecTable {
+  const schema: Field[] = [
+    ...V4_SCHEMA,
+    'useLayerScale',
+    'useMultiQuery',
+    'numHeads',
+    'keyDim',
+    'valueDim',
+    'kvStrides',
+  ];
+  return {
+    schema,
+    rows: rows.map((r): Cell[] => {
+      if (r[0] === 'mhsa') {
+        const [f, heads, dim, kv] = mhsa[r[1]];
+        return [
+          'mhsa',
+          'relu',
+          null,
+          null,
+          null,
+          null,
+          null,
+          f,
+          null,
+          false,
+          true,
+          true,
+          heads,
+          dim,
+          dim,
+          kv,
+        ];
+      }
+      const base = v4(activation, [r]).rows[0];
+      return [...base, r[0] === 'uib', false, null, null, null, null];
+    }),
+  };
+}
+
+const V4_HYBRID_MEDIUM = v4Hybrid('relu', { '24px': [160, 4, 64, 2], '12px': [256, 4, 64, 1] }, [
+  ['convbn', 3, 2, 32],
+  ['fused_ib', 3, 2, 48, true],
+  ['uib', 3, 5, 2, 80, 4],
+  ['uib', 3, 3, 1, 80, 2, true],
+  ['uib', 3, 5, 2, 160, 6],
+  ['uib', 0, 0, 1, 160, 2],
+  ['uib', 3, 3, 1, 160, 4],
+  ['uib', 3, 5, 1, 160, 4],
+  ['mhsa', '24px'],
+  ['uib', 3, 3, 1, 160, 4],
+  ['mhsa', '24px'],
+  ['uib', 3, 0, 1, 160, 4],
+  ['mhsa', '24px'],
+  ['uib', 3, 3, 1, 160, 4],
+  ['mhsa', '24px'],
+  ['uib', 3, 0, 1, 160, 4, true],
+  ['uib', 5, 5, 2, 256, 6],
+  ['uib', 5, 5, 1, 256, 4],
+  ['uib', 3, 5, 1, 256, 4],
+  ['uib', 3, 5, 1, 256, 4],
+  ['uib', 0, 0, 1, 256, 2],
+  ['uib', 3, 5, 1, 256, 2],
+  ['uib', 0, 0, 1, 256, 2],
+  ['uib', 0, 0, 1, 256, 4],
+  ['mhsa', '12px'],
+  ['uib', 3, 0, 1, 256, 4],
+  ['mhsa', '12px'],
+  ['uib', 5, 5, 1, 256, 4],
+  ['mhsa', '12px'],
+  ['uib', 5, 0, 1, 256, 4],
+  ['mhsa', '12px'],
+  ['uib', 5, 0, 1, 256, 4, true],
+  ['convbn', 1, 1, 960],
+  ['gpooling'],
+  ['convbn', 1, 1, 1280],
+]);
+
+const V4_HYBRID_LARGE = v4Hybrid('gelu', { '24px': [192, 8, 48, 2], '12px': [512, 8, 64, 1] }, [
+  ['convbn', 3, 2, 24],
+  ['fused_ib', 3, 2, 48, true],
+  ['uib', 3, 5, 2, 96, 4],
+  ['uib', 3, 3, 1, 96, 4, true],
+  ['uib', 3, 5, 2, 192, 4],
+  ['uib', 3, 3, 1, 192, 4],
+  ['uib', 3, 3, 1, 192, 4],
+  ['uib', 3, 3, 1, 192, 4],
+  ['uib', 3, 5, 1, 192, 4],
+  ['uib', 5, 3, 1, 192, 4],
+  ['uib', 5, 3, 1, 192, 4],
+  ['mhsa', '24px'],
+  ['uib', 5, 3, 1, 192, 4],
+  ['mhsa', '24px'],
+  ['uib', 5, 3, 1, 192, 4],
+  ['mhsa', '24px'],
+  ['uib', 5, 3, 1, 192, 4],
+  ['mhsa', '24px'],
+  ['uib', 3, 0, 1, 192, 4, true],
+  ['uib', 5, 5, 2, 512, 4],
+  ['uib', 5, 5, 1, 512, 4],
+  ['uib', 5, 5, 1, 512, 4],
+  ['uib', 5, 5, 1, 512, 4],
+  ['uib', 5, 0, 1, 512, 4],
+  ['uib', 5, 3, 1, 512, 4],
+  ['uib', 5, 0, 1, 512, 4],
+  ['uib', 5, 0, 1, 512, 4],
+  ['uib', 5, 3, 1, 512, 4],
+  ['uib', 5, 5, 1, 512, 4],
+  ['mhsa', '12px'],
+  ['uib', 5, 0, 1, 512, 4],
+  ['mhsa', '12px'],
+  ['uib', 5, 0, 1, 512, 4],
+  ['mhsa', '12px'],
+  ['uib', 5, 0, 1, 512, 4],
+  ['mhsa', '12px'],
+  ['uib', 5, 0, 1, 512, 4, true],
+  ['convbn', 1, 1, 960],
+  ['gpooling'],
+  ['convbn', 1, 1, 1280],
+]);
+
 /** Model Garden's SUPPORTED_SPECS_MAP rows implemented here, keyed by model_id. */
 export const MOBILENET_SPECS: Readonly<Record<string, SpecTable>> = {
   MobileNetV1: V1,
@@ -548,13 +685,9 @@ export const MOBILENET_SPECS: Readonly<Record<string, SpecTable>> = {
   MobileNetV4ConvMedium: V4_CONV_MEDIUM,
   MobileNetV4ConvLarge: V4_CONV_LARGE,
   MobileNetV4ConvMediumSeg: V4_CONV_MEDIUM_SEG,
+  MobileNetV4HybridMedium: V4_HYBRID_MEDIUM,
+  MobileNetV4HybridLarge: V4_HYBRID_LARGE,
 };
-
-/** Model Garden's hybrid MobileNetV4 model_ids, which need blocks vision-garden lacks. */
-export const MOBILENET_V4_HYBRID_IDS = [
-  'MobileNetV4HybridMedium',
-  'MobileNetV4HybridLarge',
-] as const;
 
 /**
  * MG's block_spec_decoder: the table's blocks with filters scaled by `filterSizeScale`, rounded
@@ -579,10 +712,12 @@ export function decodeMobileNetSpecs(
   });
 }
 
+/** MG's tf_utils.get_activation('gelu') is the tanh approximation. */
+function mgActivation(name: string): string {
+  return name === 'gelu' ? 'gelu_approximate' : name;
+}
+
 function unknownModelId(modelId: string): string {
-  if ((MOBILENET_V4_HYBRID_IDS as readonly string[]).includes(modelId)) {
-    return `mobilenet: model_id '${modelId}' (MobileNetV4 hybrid: mobile multi-query attention blocks with layer scale) is not implemented in vision-garden; choose one of ${Object.keys(MOBILENET_SPECS).join(', ')}`;
-  }
   return `mobilenet: unknown model_id '${modelId}'; choose one of ${Object.keys(MOBILENET_SPECS).join(', ')}`;
 }
 
@@ -610,6 +745,7 @@ export interface MobileNetOptions {
 }
 
 type Block =
+  | MultiHeadSelfAttentionBlock
   | Conv2DBNBlock
   | DepthwiseSeparableConvBlock
   | InvertedBottleneckBlock
@@ -690,7 +826,7 @@ export class MobileNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> imple
           filters: spec.filters,
           kernelSize: spec.kernelSize,
           strides: spec.strides,
-          activation: spec.activation,
+          activation: mgActivation(spec.activation),
           useBias: spec.useBias,
           useNormalization: spec.useNormalization,
           kernelInitializer,
@@ -702,8 +838,22 @@ export class MobileNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> imple
           kernelSize: spec.kernelSize,
           strides: layerStride,
           dilationRate: layerRate,
-          activation: spec.activation,
+          activation: mgActivation(spec.activation),
           kernelInitializer,
+          ...norm,
+        });
+      } else if (spec.blockFn === 'mhsa') {
+        // MG passes the backbone's raw drop rate to attention blocks.
+        block = new MultiHeadSelfAttentionBlock({
+          inputDim: spec.filters,
+          numHeads: spec.numHeads,
+          keyDim: spec.keyDim,
+          valueDim: spec.valueDim,
+          useMultiQuery: spec.useMultiQuery,
+          kvStrides: spec.kvStrides,
+          useLayerScale: spec.useLayerScale,
+          useResidual: spec.useResidual,
+          stochasticDepthDropRate: sdRate,
           ...norm,
         });
       } else if (spec.blockFn === 'uib') {
@@ -718,7 +868,7 @@ export class MobileNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> imple
           endDwKernelSize: spec.endDwKernelSize,
           useLayerScale: spec.useLayerScale,
           useResidual: spec.useResidual,
-          activation: spec.activation,
+          activation: mgActivation(spec.activation),
           dilationRate: layerRate > 1 && spec.kernelSize !== 1 ? layerRate : rate,
           stochasticDepthDropRate: blockRate,
           divisibleBy,
@@ -735,7 +885,7 @@ export class MobileNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> imple
           seRatio: spec.seRatio,
           expandSeInFilters: true,
           seGatingActivation: 'hard_sigmoid',
-          activation: spec.activation,
+          activation: mgActivation(spec.activation),
           useDepthwise: spec.blockFn === 'invertedbottleneck' && spec.useDepthwise,
           useResidual: spec.useResidual,
           dilationRate: layerRate > 1 && spec.kernelSize !== 1 ? layerRate : rate,

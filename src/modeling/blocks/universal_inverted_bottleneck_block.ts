@@ -4,7 +4,7 @@
  * optional middle depthwise k×k + BN + act, project 1×1 + BN, optional ending depthwise + BN, and
  * the residual add (with stochastic depth) at stride 1 with equal widths. The stride sits on the
  * middle depthwise (middle_dw_downsample) or on the starting one. A kernel size of 0 omits that
- * depthwise. Layer scale (hybrid V4 models) is not implemented and is rejected.
+ * depthwise. With use_layer_scale the branch is scaled per channel (MNV4LayerScale) before the add.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type CallArgs } from '../../core/layer.js';
@@ -12,6 +12,7 @@ import { setKerasDefaultName } from '../layers/layer_utils.js';
 import { getActivation, type ActivationFn } from '../layers/activations.js';
 import { Conv2D, DepthwiseConv2D } from '../layers/conv.js';
 import { StochasticDepth } from '../layers/dropout.js';
+import { MNV4LayerScale } from '../layers/layer_scale.js';
 import { BatchNormalization } from '../layers/normalization.js';
 import { makeDivisible } from '../layers/squeeze_excitation.js';
 import type { NormActivationOptions } from './conv_norm_act.js';
@@ -30,6 +31,8 @@ export interface UniversalInvertedBottleneckBlockOptions extends NormActivationO
   divisibleBy?: number;
   useResidual?: boolean;
   useLayerScale?: boolean;
+  /** Default 1e-5. */
+  layerScaleInitValue?: number;
   kernelInitializer?: string;
   name?: string;
 }
@@ -44,6 +47,7 @@ export class UniversalInvertedBottleneckBlock extends Layer<tf.Tensor, tf.Tensor
   private readonly proj: Conv2D;
   private readonly projNorm: BatchNormalization;
   private readonly endDw: DwUnit = null;
+  private readonly layerScale: MNV4LayerScale | null = null;
   private readonly stochasticDepth: StochasticDepth | null = null;
   private readonly act: ActivationFn;
   private readonly residual: boolean;
@@ -56,9 +60,6 @@ export class UniversalInvertedBottleneckBlock extends Layer<tf.Tensor, tf.Tensor
     const start = opts.startDwKernelSize ?? 0;
     const middle = opts.middleDwKernelSize ?? 3;
     const end = opts.endDwKernelSize ?? 0;
-    if (opts.useLayerScale) {
-      throw new Error(`${this.name}: use_layer_scale (MobileNetV4 hybrid) is not implemented`);
-    }
     if (strides > 1 && middleDown && !middle) {
       throw new Error(`${this.name}: downsampling requested at a missing middle depthwise`);
     }
@@ -101,6 +102,12 @@ export class UniversalInvertedBottleneckBlock extends Layer<tf.Tensor, tf.Tensor
     this.proj = this.add('_proj_conv', conv1x1(opts.outFilters));
     this.projNorm = this.add('_proj_norm', bn());
     if (end) this.endDw = dw('_end_dw', end, 1);
+    if (opts.useLayerScale) {
+      this.layerScale = this.add(
+        '_layer_scale',
+        new MNV4LayerScale({ initValue: opts.layerScaleInitValue ?? 1e-5 }),
+      );
+    }
     this.residual =
       (opts.useResidual ?? true) && opts.inFilters === opts.outFilters && strides === 1;
     if (this.residual && opts.stochasticDepthDropRate) {
@@ -121,6 +128,7 @@ export class UniversalInvertedBottleneckBlock extends Layer<tf.Tensor, tf.Tensor
     }
     y = this.projNorm.apply(this.proj.apply(y, args), args);
     if (this.endDw) y = this.endDw.norm.apply(this.endDw.conv.apply(y, args), args);
+    if (this.layerScale) y = this.layerScale.apply(y, args);
     if (!this.residual) return y;
     if (this.stochasticDepth) y = this.stochasticDepth.apply(y, args);
     return tf.add(y, x);

@@ -156,12 +156,8 @@ test('inverted bottleneck: residual only at stride 1 with equal widths, SE on th
   block.dispose();
 });
 
-test('MobileNet rejects unknown and hybrid MobileNetV4 model ids and bad scales by name', () => {
+test('MobileNet rejects unknown model ids and bad scales by name', () => {
   assert.throws(() => new MobileNet({ modelId: 'MobileNetV9' }), /unknown model_id 'MobileNetV9'/);
-  assert.throws(
-    () => new MobileNet({ modelId: 'MobileNetV4HybridMedium' }),
-    /'MobileNetV4HybridMedium' \(MobileNetV4 hybrid.*not implemented/,
-  );
   assert.throws(() => new MobileNet({ filterSizeScale: 0 }), /filter_size_scale must be > 0/);
   assert.throws(() => new MobileNet({ outputStride: 3 }), /output_stride 3/);
 });
@@ -207,6 +203,8 @@ const MG_PARAMS: Record<string, [number, number]> = {
   MobileNetV4ConvMedium: [8502416, 5096424],
   MobileNetV4ConvLarge: [31459416, 18099824],
   MobileNetV4ConvMediumSeg: [3787024, 2302536],
+  MobileNetV4HybridMedium: [9869488, 6072584],
+  MobileNetV4HybridLarge: [36648024, 21598064],
 };
 
 /** mobilenet_test.py: widths of endpoints 2..5 and of their '/depthwise' (null: none). */
@@ -250,7 +248,7 @@ const MG_WIDTHS: Record<string, [number[], (number | null)[]]> = {
   ],
 };
 
-test("all 14 implemented model_ids count as Model Garden's mobilenet_test at scales 1.0 and 0.75", () => {
+test("all 16 model_ids count as Model Garden's mobilenet_test at scales 1.0 and 0.75", () => {
   for (const [id, [full, threeQuarters]] of Object.entries(MG_PARAMS)) {
     for (const [scale, want] of [
       [1.0, full],

@@ -3,8 +3,7 @@
  * image_classification/imagenet_mobilenet*.yaml) parse strictly on `mobilenet_imagenet`, carry
  * MG's values, and build; the V1/V2/V3 classifiers count as Keras applications' published totals
  * with the 1000-class top swapped for MG's 1001 classes, the others as MG's mobilenet_test.py
- * backbone counts plus the head. The hybrid MobileNetV4 rows parse and are refused at build time
- * by name.
+ * backbone counts plus the head.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +28,7 @@ const keras1001 = (total1000: number, width: number) => total1000 + width + 1;
 const mg1001 = (backbone: number) => backbone + 1280 * 1001 + 1001;
 
 /** file → [model_id, input side, train steps, exact params with the 1001-class head or null]. */
-const ROWS: Record<string, [string, number, number, number | null]> = {
+const ROWS: Record<string, [string, number, number, number]> = {
   'imagenet_mobilenetv1_tpu.yaml': ['MobileNetV1', 224, 156000, keras1001(4_253_864, 1024)],
   'imagenet_mobilenetv2_gpu.yaml': ['MobileNetV2', 224, 625500, keras1001(3_538_984, 1280)],
   'imagenet_mobilenetv2_tpu.yaml': ['MobileNetV2', 224, 156000, keras1001(3_538_984, 1280)],
@@ -71,8 +70,18 @@ const ROWS: Record<string, [string, number, number, number | null]> = {
     3002368,
     mg1001(2518112),
   ],
-  'imagenet_mobilenetv4_hybrid_large_tpu.yaml': ['MobileNetV4HybridLarge', 384, 39000, null],
-  'imagenet_mobilenetv4_hybrid_medium_tpu.yaml': ['MobileNetV4HybridMedium', 256, 39000, null],
+  'imagenet_mobilenetv4_hybrid_large_tpu.yaml': [
+    'MobileNetV4HybridLarge',
+    384,
+    39000,
+    mg1001(36648024),
+  ],
+  'imagenet_mobilenetv4_hybrid_medium_tpu.yaml': [
+    'MobileNetV4HybridMedium',
+    256,
+    39000,
+    mg1001(9869488),
+  ],
 };
 
 function resolve(file: string): ImageClassificationExperimentConfig {
@@ -112,13 +121,9 @@ test("each MobileNet YAML parses on mobilenet_imagenet with Model Garden's value
   assert.equal(v4m.task.model.backbone.mobilenet.stochastic_depth_drop_rate, 0.075);
 });
 
-test('11 rows build with exact counts; the hybrid MobileNetV4 rows are refused by name', () => {
-  for (const [file, [modelId, , , params]] of Object.entries(ROWS)) {
+test('all 13 rows build with exact parameter counts', () => {
+  for (const [file, [, , , params]] of Object.entries(ROWS)) {
     const task = new ImageClassificationTask(resolve(file).task);
-    if (modelId.startsWith('MobileNetV4Hybrid')) {
-      assert.throws(() => task.buildModel(), new RegExp(`'${modelId}'.*not implemented`), file);
-      continue;
-    }
     const model = task.buildModel();
     withShapeOnlyBuild(() => tf.tidy(() => void model.apply(tf.zeros([1, 32, 32, 3]))));
     assert.equal(model.countParams(), params, file);
