@@ -15,6 +15,7 @@ import { Layer, type CallArgs } from '../../src/core/layer.js';
 import { Rng } from '../../src/core/random.js';
 import type { Batch, ForwardResult, InputPipeline, Task } from '../../src/core/task.js';
 import { sparseSoftmaxCrossEntropy } from '../../src/losses/classification.js';
+import type { Backbone, BackboneOutputSpecs } from '../../src/modeling/backbones/contract.js';
 import { RESNET_SPECS } from '../../src/modeling/backbones/resnet.js';
 import { ConvNormAct } from '../../src/modeling/blocks/conv_norm_act.js';
 import { ResidualBlock } from '../../src/modeling/blocks/residual_block.js';
@@ -24,7 +25,7 @@ import { ClassificationModel } from '../../src/modeling/models/classification_mo
 export const TORCH_CIFAR_RESNET18_PARAMS = 11_173_962;
 
 /** The CIFAR ResNet-18 backbone; endpoints keyed by level (log2 of the cumulative stride). */
-export class CifarResNet18 extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
+export class CifarResNet18 extends Layer<tf.Tensor, Record<string, tf.Tensor>> implements Backbone {
   private readonly stem = this.add(
     '_stem',
     new ConvNormAct({
@@ -36,6 +37,7 @@ export class CifarResNet18 extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
     }),
   );
   private readonly blocks: { block: ResidualBlock; level: number }[] = [];
+  readonly outputSpecs: BackboneOutputSpecs = {};
 
   constructor() {
     super({ name: 'cifar_resnet18' });
@@ -56,6 +58,7 @@ export class CifarResNet18 extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
         this.blocks.push({ block: this.add(`_block_group${g}_block${b}`, block), level });
         channels = filters;
       }
+      this.outputSpecs[String(level)] = { channels: filters, stride: 2 ** level };
     });
   }
 

@@ -12,6 +12,7 @@ import { Layer, type CallArgs } from '../../core/layer.js';
 import { ConvNormAct } from '../blocks/conv_norm_act.js';
 import { ResidualBlock } from '../blocks/residual_block.js';
 import type { NormActivationOptions } from '../blocks/conv_norm_act.js';
+import type { Backbone, BackboneOutputSpecs } from './contract.js';
 
 /** One block group: [filters, number of blocks, stride of the first block]. */
 export type BlockGroupSpec = [filters: number, blocks: number, stride: number];
@@ -70,12 +71,12 @@ export interface CompactResNetOptions extends NormActivationOptions {
 
 export type Endpoints = Record<string, tf.Tensor>;
 
-export class CompactResNet extends Layer<tf.Tensor, Endpoints> {
+export class CompactResNet extends Layer<tf.Tensor, Endpoints> implements Backbone {
   readonly spec: CompactResNetSpec;
   private readonly stem: ConvNormAct;
   private readonly groups: ResidualBlock[][] = [];
   /** Channels of each endpoint, keyed by level. */
-  readonly outputSpecs: Record<string, { channels: number; stride: number }> = {};
+  readonly outputSpecs: BackboneOutputSpecs = {};
 
   constructor(opts: CompactResNetOptions) {
     super({ name: opts.name ?? 'compact_resnet' });

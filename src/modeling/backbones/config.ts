@@ -10,6 +10,7 @@ import {
   int,
   notSupported,
   oneOf,
+  optInt,
   optList,
   str,
   sub,
@@ -103,6 +104,16 @@ export const spineNetMobileConfig = config({
   use_keras_upsampling_2d: bool(false),
 });
 
+/** Model Garden `backbones.MobileNet`. */
+export const mobileNetConfig = config({
+  model_id: str('MobileNetV2'),
+  filter_size_scale: float(1.0),
+  stochastic_depth_drop_rate: float(0.0),
+  output_stride: optInt(),
+  output_intermediate_endpoints: bool(false),
+  flat_stochastic_depth_drop_rate: bool(true),
+});
+
 export const backboneConfig = oneOf(
   {
     compact_resnet: compactResNetConfig,
@@ -110,12 +121,14 @@ export const backboneConfig = oneOf(
     vit: visionTransformerConfig,
     spinenet: spineNetConfig,
     spinenet_mobile: spineNetMobileConfig,
+    mobilenet: mobileNetConfig,
   },
   'compact_resnet',
 );
 
 export type CompactResNetConfig = z.infer<typeof compactResNetConfig>;
 export type ResNetConfig = z.infer<typeof resNetConfig>;
+export type MobileNetConfig = z.infer<typeof mobileNetConfig>;
 export type VisionTransformerConfig = z.infer<typeof visionTransformerConfig>;
 export type SpineNetConfig = z.infer<typeof spineNetConfig>;
 export type SpineNetMobileConfig = z.infer<typeof spineNetMobileConfig>;

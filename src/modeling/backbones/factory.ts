@@ -5,26 +5,25 @@
 import { activeBranch } from '../../core/config/schema.js';
 import type { NormActivationConfig } from '../../core/config/vision_common.js';
 import { backbones } from '../../core/registry.js';
-import type { BackboneLayer } from '../models/classification_model.js';
+import type { Backbone } from './contract.js';
 import type {
   BackboneConfig,
   CompactResNetConfig,
+  MobileNetConfig,
   ResNetConfig,
   SpineNetConfig,
   SpineNetMobileConfig,
   VisionTransformerConfig,
 } from './config.js';
 import { CompactResNet } from './compact_resnet.js';
+import { MobileNet } from './mobilenet.js';
 import { ResNet } from './resnet.js';
 import { SpineNet, spineNetScaling } from './spinenet.js';
 import { SpineNetMobile, spineNetMobileScaling } from './spinenet_mobile.js';
 import { VisionTransformer, VIT_SPECS } from './vit.js';
 
 /** A backbone builder: the active branch of the Backbone oneOf plus norm_activation. */
-export type BackboneBuilder = (
-  branch: unknown,
-  normActivation: NormActivationConfig,
-) => BackboneLayer;
+export type BackboneBuilder = (branch: unknown, normActivation: NormActivationConfig) => Backbone;
 
 backbones.register(
   'compact_resnet',
@@ -175,10 +174,24 @@ backbones.register('resnet', ((branch: ResNetConfig, na: NormActivationConfig) =
 backbones.register('vit', ((branch: VisionTransformerConfig) =>
   buildVisionTransformer(branch)) as BackboneBuilder);
 
-export function buildBackbone(
-  cfg: BackboneConfig,
-  normActivation: NormActivationConfig,
-): BackboneLayer {
+/** Model Garden `build_mobilenet`: backbone fields plus norm_activation's norms. */
+export function buildMobileNet(branch: MobileNetConfig, na: NormActivationConfig): MobileNet {
+  return new MobileNet({
+    modelId: branch.model_id,
+    filterSizeScale: branch.filter_size_scale,
+    stochasticDepthDropRate: branch.stochastic_depth_drop_rate,
+    flatStochasticDepthDropRate: branch.flat_stochastic_depth_drop_rate,
+    outputStride: branch.output_stride,
+    outputIntermediateEndpoints: branch.output_intermediate_endpoints,
+    normMomentum: na.norm_momentum,
+    normEpsilon: na.norm_epsilon,
+  });
+}
+
+backbones.register('mobilenet', ((branch: MobileNetConfig, na: NormActivationConfig) =>
+  buildMobileNet(branch, na)) as BackboneBuilder);
+
+export function buildBackbone(cfg: BackboneConfig, normActivation: NormActivationConfig): Backbone {
   if (!cfg.type) throw new Error('task.model.backbone.type must name a backbone');
   const builder = backbones.get(cfg.type) as BackboneBuilder;
   return builder(activeBranch(cfg), normActivation);

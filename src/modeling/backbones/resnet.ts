@@ -26,6 +26,7 @@ import { MaxPool2D } from '../layers/pooling.js';
 import { getStochasticDepthRate } from '../layers/dropout.js';
 import { BottleneckBlock, BOTTLENECK_EXPANSION } from '../blocks/bottleneck_block.js';
 import { ResidualBlock } from '../blocks/residual_block.js';
+import type { Backbone, BackboneOutputSpecs } from './contract.js';
 
 export type ResNetBlockFn = 'residual' | 'bottleneck';
 /** One block group: [block type, filters, repeats]. */
@@ -130,19 +131,13 @@ export interface ResNetOptions {
   name?: string;
 }
 
-/** Channels and stride of one endpoint. */
-export interface EndpointSpec {
-  channels: number;
-  stride: number;
-}
-
 type Block = ResidualBlock | BottleneckBlock;
 
-export class ResNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
+export class ResNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> implements Backbone {
   readonly modelId: number;
   readonly spec: readonly ResNetGroupSpec[];
   /** Channels and stride of each endpoint, keyed by level '2'..'5'. */
-  readonly outputSpecs: Record<string, EndpointSpec> = {};
+  readonly outputSpecs: BackboneOutputSpecs = {};
   private readonly stem: Layer[] = [];
   private readonly stemActivation: (x: tf.Tensor) => tf.Tensor;
   private readonly groups: Block[][] = [];

@@ -22,6 +22,7 @@ import { Dense } from '../layers/dense.js';
 import { Dropout, getStochasticDepthRate } from '../layers/dropout.js';
 import { LayerNormalization } from '../layers/normalization.js';
 import { TransformerEncoderBlock } from '../blocks/transformer_encoder_block.js';
+import type { Backbone, BackboneOutputSpecs } from './contract.js';
 
 export interface ViTSpec {
   hiddenSize: number;
@@ -215,7 +216,10 @@ export interface VisionTransformerOptions {
   name?: string;
 }
 
-export class VisionTransformer extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
+export class VisionTransformer
+  extends Layer<tf.Tensor, Record<string, tf.Tensor>>
+  implements Backbone
+{
   readonly spec: ViTSpec;
   readonly pooler: ViTPooler;
   readonly representationSize: number;
@@ -223,6 +227,12 @@ export class VisionTransformer extends Layer<tf.Tensor, Record<string, tf.Tensor
   private readonly token: TokenLayer | null = null;
   private readonly encoder: ViTEncoder;
   private readonly preLogits: Dense | null = null;
+  /**
+   * The one endpoint `call` returns: `pre_logits` [batch, 1, 1, width] or, with pooler 'none',
+   * `encoded_tokens` [batch, tokens, width] (width = representation_size || hidden). Neither is a
+   * spatial map of the image, so the stride is null (MG vit.py output_specs are their shapes).
+   */
+  readonly outputSpecs: BackboneOutputSpecs;
 
   constructor(opts: VisionTransformerOptions) {
     super({ name: opts.name ?? 'vision_transformer' });
@@ -289,6 +299,10 @@ export class VisionTransformer extends Layer<tf.Tensor, Record<string, tf.Tensor
         }),
       );
     }
+    const width = this.representationSize || spec.hiddenSize;
+    this.outputSpecs = {
+      [this.pooler === 'none' ? 'encoded_tokens' : 'pre_logits']: { channels: width, stride: null },
+    };
   }
 
   /** x: [batch, H, W, C] with H, W multiples of the patch size → endpoints (see the module doc). */

@@ -437,3 +437,81 @@ export class Conv3D extends ConvBase {
     );
   }
 }
+
+export interface SeparableConv2DOptions extends ConvCommonOptions {
+  /** Output channels of the pointwise convolution. */
+  filters: number;
+  /** Depthwise channels per input channel; default 1. */
+  depthMultiplier?: number;
+  /** Default glorot_uniform (Keras). */
+  depthwiseInitializer?: InitializerIdentifier;
+  /** Default glorot_uniform (Keras). */
+  pointwiseInitializer?: InitializerIdentifier;
+}
+
+/**
+ * Depthwise-separable 2-D convolution (Keras `SeparableConv2D`): a depthwise convolution
+ * (`depthwise_kernel` [kh, kw, in, depthMultiplier], strided, dilated) then a 1×1 pointwise one
+ * (`pointwise_kernel` [1, 1, in · depthMultiplier, filters]) and the bias `bias` [filters].
+ */
+export class SeparableConv2D extends ConvBase {
+  readonly filters: number;
+  readonly depthMultiplier: number;
+  private readonly depthwiseInitializer: Initializer;
+  private readonly pointwiseInitializer: Initializer;
+  private pointwise: tf.Variable | null = null;
+
+  constructor(opts: SeparableConv2DOptions) {
+    super(opts, 2, 'separable_conv2d', 'SeparableConv2D');
+    const m = opts.depthMultiplier ?? 1;
+    if (!Number.isInteger(opts.filters) || opts.filters < 1) {
+      throw new Error(
+        `SeparableConv2D '${this.name}': filters must be a positive integer, got ${opts.filters}`,
+      );
+    }
+    if (!Number.isInteger(m) || m < 1) {
+      throw new Error(
+        `SeparableConv2D '${this.name}': depthMultiplier must be a positive integer, got ${m}`,
+      );
+    }
+    this.filters = opts.filters;
+    this.depthMultiplier = m;
+    this.depthwiseInitializer = getInitializer(opts.depthwiseInitializer ?? 'glorot_uniform');
+    this.pointwiseInitializer = getInitializer(opts.pointwiseInitializer ?? 'glorot_uniform');
+  }
+
+  protected override build(x: tf.Tensor): void {
+    if (x.rank !== 4)
+      throw new Error(`${this.describe()}: expected a rank-4 NHWC input, got shape [${x.shape}]`);
+    const inChannels = (x.shape as number[])[3];
+    this.kernel = this.addWeight(
+      'depthwise_kernel',
+      [...this.kernelSize, inChannels, this.depthMultiplier],
+      { initializer: this.depthwiseInitializer, regularize: true },
+    );
+    this.pointwise = this.addWeight(
+      'pointwise_kernel',
+      [1, 1, inChannels * this.depthMultiplier, this.filters],
+      { initializer: this.pointwiseInitializer, regularize: true },
+    );
+    if (this.useBias) {
+      this.bias = this.addWeight('bias', [this.filters], { initializer: this.biasInitializer });
+    }
+  }
+
+  protected call(x: tf.Tensor, _args: CallArgs): tf.Tensor {
+    if (x.rank !== 4)
+      throw new Error(`${this.describe()}: expected a rank-4 NHWC input, got shape [${x.shape}]`);
+    const depthwise = this.kernel as tf.Variable;
+    const pointwise = this.pointwise as tf.Variable;
+    return tf.tidy(() => {
+      const y = this.convolve(x, (t, s, pad, d) =>
+        tf.depthwiseConv2d(t as tf.Tensor4D, depthwise as tf.Tensor4D, [s[0], s[1]], pad, 'NHWC', [
+          d[0],
+          d[1],
+        ]),
+      );
+      return this.finish(tf.conv2d(y as tf.Tensor4D, pointwise as tf.Tensor4D, 1, 'valid'));
+    });
+  }
+}

@@ -9,12 +9,10 @@ import { Dense } from '../layers/dense.js';
 import { Dropout } from '../layers/dropout.js';
 import { BatchNormalization } from '../layers/normalization.js';
 import { GlobalAveragePooling2D } from '../layers/pooling.js';
-
-/** A backbone returns endpoints keyed by level ('2'..'5' in Model Garden). */
-export type BackboneLayer = Layer<tf.Tensor, Record<string, tf.Tensor>>;
+import type { Backbone } from '../backbones/contract.js';
 
 export interface ClassificationModelOptions {
-  backbone: BackboneLayer;
+  backbone: Backbone;
   numClasses: number;
   dropoutRate?: number;
   addHeadBatchNorm?: boolean;
@@ -26,7 +24,7 @@ export interface ClassificationModelOptions {
 }
 
 export class ClassificationModel extends Layer<tf.Tensor, tf.Tensor> {
-  readonly backbone: BackboneLayer;
+  readonly backbone: Backbone;
   private readonly headNorm: BatchNormalization | null = null;
   private readonly pool: GlobalAveragePooling2D;
   private readonly dropout: Dropout | null = null;

@@ -253,6 +253,44 @@ export function resnetRsImagenet(): ImageClassificationExperimentConfig {
   });
 }
 
+/** MG `mobilenet_imagenet`: MobileNetV2, 500 epochs, RMSProp, exponential decay 0.98 per 2.5 epochs. */
+export function mobilenetImagenet(): ImageClassificationExperimentConfig {
+  const batch = 4096;
+  const spe = Math.floor(IMAGENET_TRAIN_EXAMPLES / batch);
+  return complete({
+    task: {
+      model: {
+        num_classes: 1001,
+        dropout_rate: 0.2,
+        input_size: [224, 224, 3],
+        backbone: {
+          type: 'mobilenet',
+          mobilenet: { model_id: 'MobileNetV2', filter_size_scale: 1.0 },
+        },
+        norm_activation: { norm_momentum: 0.997, norm_epsilon: 1e-3, use_sync_bn: false },
+      },
+      losses: { l2_weight_decay: 1e-5, label_smoothing: 0.1 },
+      ...imagenetData(batch, batch),
+    },
+    trainer: {
+      ...imagenetTrainer(spe, 500, batch),
+      optimizer_config: {
+        optimizer: { type: 'rmsprop', rmsprop: { rho: 0.9, momentum: 0.9, epsilon: 0.002 } },
+        learning_rate: {
+          type: 'exponential',
+          exponential: {
+            initial_learning_rate: 0.008 * Math.floor(batch / 128),
+            decay_steps: Math.trunc(2.5 * spe),
+            decay_rate: 0.98,
+            staircase: true,
+          },
+        },
+        warmup: linearWarmup(5 * spe),
+      },
+    },
+  });
+}
+
 /** MG `deit_imagenet_pretrain`: ViT-B/16 under DeiT settings (AdamW 0.05, RandAugment 9, MixUp/CutMix). */
 export function deitImagenetPretrain(): ImageClassificationExperimentConfig {
   const batch = 4096;
@@ -317,6 +355,12 @@ registerExperiment('resnet_rs_imagenet', {
   factory: resnetRsImagenet,
   taskType: 'image_classification',
   description: 'Model Garden resnet_rs_imagenet: ResNet-RS-50 at 160x160, 350 epochs, EMA',
+});
+
+registerExperiment('mobilenet_imagenet', {
+  factory: mobilenetImagenet,
+  taskType: 'image_classification',
+  description: 'Model Garden mobilenet_imagenet: MobileNetV2 on ImageNet, 500 epochs, RMSProp',
 });
 
 registerExperiment('deit_imagenet_pretrain', {

@@ -4,7 +4,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/core/backend/index.js';
 import { Rng } from '../../../src/core/random.js';
 import { constant } from '../../../src/core/initializers.js';
-import { Conv2D, Conv3D, DepthwiseConv2D, tfPadding } from '../../../src/modeling/layers/conv.js';
+import {
+  Conv2D,
+  Conv3D,
+  DepthwiseConv2D,
+  SeparableConv2D,
+  tfPadding,
+} from '../../../src/modeling/layers/conv.js';
 import { assertClose } from '../../helpers.js';
 
 await initBackend('cpu');
@@ -305,4 +311,29 @@ test('Keras defaults: valid padding, bias on, glorot uniform kernel', () => {
     ],
   );
   tf.dispose([x, y]);
+});
+
+test('SeparableConv2D equals tf.separableConv2d plus bias, with Keras weight names and shapes', () => {
+  const layer = new SeparableConv2D({ filters: 3, kernelSize: 3, strides: 2, padding: 'same' });
+  const x = tf.randomNormal([2, 5, 5, 4], 0, 1, 'float32', 7);
+  const y = layer.apply(x);
+  const [dw, pw, b] = layer.weights().map((w) => w.variable);
+  assert.deepEqual(
+    layer.weights().map((w) => [w.path.split('/').at(-1), w.variable.shape]),
+    [
+      ['depthwise_kernel', [3, 3, 4, 1]],
+      ['pointwise_kernel', [1, 1, 4, 3]],
+      ['bias', [3]],
+    ],
+  );
+  b.assign(tf.tensor1d([0.5, -1, 2]));
+  const got = layer.apply(x);
+  const want = tf.add(
+    tf.separableConv2d(x as tf.Tensor4D, dw as tf.Tensor4D, pw as tf.Tensor4D, 2, 'same'),
+    b,
+  );
+  assert.deepEqual(got.shape, [2, 3, 3, 3]);
+  assertClose(got.dataSync(), want.dataSync(), { atol: 1e-5 });
+  tf.dispose([x, y, got, want]);
+  layer.dispose();
 });
