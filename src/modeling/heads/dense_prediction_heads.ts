@@ -16,9 +16,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type CallArgs, type Initializer } from '../../core/layer.js';
 import { constant, randomNormal } from '../../core/initializers.js';
 import { getActivation, type ActivationFn } from '../layers/activations.js';
-import { Conv2D } from '../layers/conv.js';
+import { Conv2D, SeparableConv2D } from '../layers/conv.js';
 import { BatchNormalization } from '../layers/normalization.js';
-import { SeparableConv2D } from '../layers/separable_conv.js';
 
 /** Model Garden's classifier bias: the logit of the prior probability 0.01. */
 export const RETINANET_PRIOR_PROB = 0.01;

@@ -349,7 +349,7 @@ export class DepthwiseConv2D extends ConvBase {
     this.kernel = this.addWeight(
       'depthwise_kernel',
       [...this.kernelSize, inChannels, this.depthMultiplier],
-      { initializer: this.depthwiseInitializer, regularize: true },
+      { initializer: this.depthwiseInitializer, regularize: false },
     );
     if (this.useBias) {
       this.bias = this.addWeight('bias', [inChannels * this.depthMultiplier], {
@@ -453,6 +453,10 @@ export interface SeparableConv2DOptions extends ConvCommonOptions {
  * Depthwise-separable 2-D convolution (Keras `SeparableConv2D`): a depthwise convolution
  * (`depthwise_kernel` [kh, kw, in, depthMultiplier], strided, dilated) then a 1×1 pointwise one
  * (`pointwise_kernel` [1, 1, in · depthMultiplier, filters]) and the bias `bias` [filters].
+ * Model Garden's FPN and RetinaNet head hand it `kernel_initializer` / `kernel_regularizer`,
+ * which Keras' SeparableConv2D accepts and ignores (it reads `depthwise_*` / `pointwise_*`): so
+ * its kernels keep glorot_uniform and get no l2 weight decay (decoders/fpn.py,
+ * heads/dense_prediction_heads.py).
  */
 export class SeparableConv2D extends ConvBase {
   readonly filters: number;
@@ -487,12 +491,12 @@ export class SeparableConv2D extends ConvBase {
     this.kernel = this.addWeight(
       'depthwise_kernel',
       [...this.kernelSize, inChannels, this.depthMultiplier],
-      { initializer: this.depthwiseInitializer, regularize: true },
+      { initializer: this.depthwiseInitializer, regularize: false },
     );
     this.pointwise = this.addWeight(
       'pointwise_kernel',
       [1, 1, inChannels * this.depthMultiplier, this.filters],
-      { initializer: this.pointwiseInitializer, regularize: true },
+      { initializer: this.pointwiseInitializer, regularize: false },
     );
     if (this.useBias) {
       this.bias = this.addWeight('bias', [this.filters], { initializer: this.biasInitializer });

@@ -7,7 +7,6 @@ export * from './detection_generator.js';
 export * from './dropout.js';
 export * from './normalization.js';
 export * from './pooling.js';
-export * from './separable_conv.js';
 export * from './squeeze_excitation.js';
 export {
   setKerasDefaultName,

@@ -21,15 +21,13 @@ import {
   MultilevelDetectionGenerator,
   type DetectionOutputs,
 } from '../layers/detection_generator.js';
-import type { BackboneLayer } from './classification_model.js';
-
-/** A decoder maps backbone endpoints to the head's levels (FPN); null = identity. */
-export type DecoderLayer = Layer<LevelFeatures, LevelFeatures>;
+import type { Backbone } from '../backbones/contract.js';
+import type { Decoder } from '../decoders/contract.js';
 
 export interface RetinaNetModelOptions {
-  backbone: BackboneLayer;
+  backbone: Backbone;
   /** null: Model Garden's `identity` decoder (the backbone's endpoints feed the head). */
-  decoder: DecoderLayer | null;
+  decoder: Decoder | null;
   head: RetinaNetHead;
   detectionGenerator: MultilevelDetectionGenerator;
   minLevel: number;
@@ -56,8 +54,8 @@ export interface RetinaNetOutputs extends DetectionOutputs {
 }
 
 export class RetinaNetModel extends Layer<tf.Tensor | RetinaNetInputs, RetinaNetOutputs> {
-  readonly backbone: BackboneLayer;
-  readonly decoder: DecoderLayer | null;
+  readonly backbone: Backbone;
+  readonly decoder: Decoder | null;
   readonly head: RetinaNetHead;
   readonly detectionGenerator: MultilevelDetectionGenerator;
   readonly minLevel: number;
@@ -184,8 +182,8 @@ export interface RetinaNetModelConfig {
  * norm_activation's activation and norms), the multilevel detection generator and the model.
  */
 export function buildRetinaNet(
-  backbone: BackboneLayer,
-  decoder: DecoderLayer | null,
+  backbone: Backbone,
+  decoder: Decoder | null,
   cfg: RetinaNetModelConfig,
 ): RetinaNetModel {
   const g = cfg.detection_generator;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/core/backend/index.js';
-import { SeparableConv2D } from '../../../src/modeling/layers/separable_conv.js';
+import { SeparableConv2D } from '../../../src/modeling/layers/conv.js';
 import { assertClose } from '../../helpers.js';
 
 await initBackend('cpu');

@@ -1,3 +1,4 @@
+import type { BackboneOutputSpecs } from '../../../src/modeling/backbones/contract.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -24,10 +25,12 @@ await initBackend('cpu');
 /** A stand-in decoder: a 1×1 conv per level 3..5 to a common width (what FPN's laterals do). */
 class LateralDecoder extends Layer<Record<string, tf.Tensor>, Record<string, tf.Tensor>> {
   private readonly convs: Record<string, Conv2D> = {};
+  readonly outputSpecs: BackboneOutputSpecs = {};
   constructor(width: number) {
     super({ name: 'lateral_decoder' });
     for (const l of ['3', '4', '5']) {
       this.convs[l] = this.add(`_lateral_${l}`, new Conv2D({ filters: width, kernelSize: 1 }));
+      this.outputSpecs[l] = { channels: width, stride: 2 ** Number(l) };
     }
   }
   protected call(x: Record<string, tf.Tensor>, args: CallArgs): Record<string, tf.Tensor> {
@@ -144,10 +147,12 @@ test('RetinaNet model rejects a head whose anchors per location differ from the 
 /** A stand-in backbone: levels 3..7 as average pools of the image, 1×1 conv to `width` channels. */
 class PoolBackbone extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
   private readonly convs: Record<string, Conv2D> = {};
+  readonly outputSpecs: BackboneOutputSpecs = {};
   constructor(width: number) {
     super({ name: 'pool_backbone' });
     for (let l = 3; l <= 7; l++) {
       this.convs[l] = this.add(`_proj_${l}`, new Conv2D({ filters: width, kernelSize: 1 }));
+      this.outputSpecs[l] = { channels: width, stride: 2 ** l };
     }
   }
   protected call(x: tf.Tensor, args: CallArgs): Record<string, tf.Tensor> {
