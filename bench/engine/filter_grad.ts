@@ -3,12 +3,13 @@
  * the 3×3 stride-1 convolutions of a CIFAR ResNet-18 at batch 32 (inputs channels-first, as the
  * engine holds activations).
  *
- *   npx tsx bench/engine/filter_grad.ts [--threads 2] [--runs 10]
+ *   npx tsx bench/engine/filter_grad.ts [--threads 2] [--runs 10] [--python /usr/bin/python3]
  *
  * Forms: (A) the engine's: swap batch/channel planes, pad, one strided Slice per tap, Concat,
  * Gemm(transB) with dy as [Cout, N·HW]; (B) one Gemm per tap, no Concat; (C) a Conv with batch
  * and channels swapped (x as [C, N, H, W], dy as the weight). Every form is checked against (A).
- * PyTorch: torch.nn.grad.conv2d_weight (bench/engine/filter_grad_peer.py), same threads.
+ * PyTorch: torch.nn.grad.conv2d_weight (bench/engine/filter_grad_peer.py), same threads, run by
+ * the `--python` interpreter (default Debian's /usr/bin/python3; e.g. a venv's for a newer torch).
  */
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -18,10 +19,15 @@ import * as ort from 'onnxruntime-node';
 import { attr, GraphBuilder } from '../../src/engine/graph_builder.js';
 
 const { values } = parseArgs({
-  options: { threads: { type: 'string', default: '2' }, runs: { type: 'string', default: '10' } },
+  options: {
+    threads: { type: 'string', default: '2' },
+    runs: { type: 'string', default: '10' },
+    python: { type: 'string', default: '/usr/bin/python3' },
+  },
 });
 const THREADS = Number(values.threads);
 const RUNS = Number(values.runs);
+const PYTHON = values.python ?? '/usr/bin/python3';
 
 type Build = (b: GraphBuilder, x: string, dy: string, s: Shape) => string;
 interface Shape {
@@ -116,15 +122,15 @@ for (const s of [
   { n: 32, c: 512, hw: 4 },
 ]) {
   const peer = JSON.parse(
-    execFileSync('/usr/bin/python3', [
+    execFileSync(PYTHON, [
       join(here, 'filter_grad_peer.py'),
       ...['--n', String(s.n), '--c', String(s.c), '--hw', String(s.hw)],
       ...['--threads', String(THREADS), '--runs', String(RUNS)],
     ]).toString(),
-  ) as { median_ms: number };
+  ) as { median_ms: number; torch: string };
   const gflop = (2 * s.n * s.hw * s.hw * s.c * s.c * 9) / 1e9;
   console.log(
-    `filter gradient, x/dy [${s.n}, ${s.c}, ${s.hw}, ${s.hw}], 3x3 ${s.c}→${s.c}: ${gflop.toFixed(2)} GFLOP; PyTorch ${peer.median_ms.toFixed(1)} ms (${((gflop / peer.median_ms) * 1e3).toFixed(0)} GFLOP/s)`,
+    `filter gradient, x/dy [${s.n}, ${s.c}, ${s.hw}, ${s.hw}], 3x3 ${s.c}→${s.c}: ${gflop.toFixed(2)} GFLOP; PyTorch ${peer.torch} ${peer.median_ms.toFixed(1)} ms (${((gflop / peer.median_ms) * 1e3).toFixed(0)} GFLOP/s)`,
   );
   let reference: Float32Array | null = null;
   for (const [name, build] of Object.entries(FORMS)) {

@@ -20,9 +20,9 @@ import { RESNET_SPECS } from '../../src/modeling/backbones/resnet.js';
 import { ConvNormAct } from '../../src/modeling/blocks/conv_norm_act.js';
 import { ResidualBlock } from '../../src/modeling/blocks/residual_block.js';
 import { ClassificationModel } from '../../src/modeling/models/classification_model.js';
-
-/** Trainable parameters of torchvision's CIFAR-style resnet18(num_classes=10). */
-export const TORCH_CIFAR_RESNET18_PARAMS = 11_173_962;
+import { getActivation } from '../../src/modeling/layers/activations.js';
+import { Conv2D, Conv3D, DepthwiseConv2D } from '../../src/modeling/layers/conv.js';
+import { BatchNormalization } from '../../src/modeling/layers/normalization.js';
 
 /** The CIFAR ResNet-18 backbone; endpoints keyed by level (log2 of the cumulative stride). */
 export class CifarResNet18 extends Layer<tf.Tensor, Record<string, tf.Tensor>> implements Backbone {
@@ -81,12 +81,19 @@ export function buildCifarResNet18(numClasses = 10): ClassificationModel {
 export type ImageBatch = Batch & { image: tf.Tensor; label: tf.Tensor };
 
 /** A deterministic batch: images ~ N(0, 1) [n, size, size, 3], int32 labels in [0, classes). */
-export function randomImageBatch(n: number, size: number, classes: number, seed = 1): ImageBatch {
+export function randomImageBatch(
+  n: number,
+  size: number,
+  classes: number,
+  seed = 1,
+  frames: number | null = null,
+): ImageBatch {
   const rng = new Rng(seed);
-  const count = n * size * size * 3;
+  const shape = frames === null ? [n, size, size, 3] : [n, frames, size, size, 3];
+  const count = shape.reduce((a, b) => a * b, 1);
   const image = tf.tensor(
     Float32Array.from({ length: count }, () => rng.normal()),
-    [n, size, size, 3],
+    shape,
   );
   const label = tf.tensor(
     Int32Array.from({ length: n }, () => rng.int(classes)),
@@ -94,6 +101,138 @@ export function randomImageBatch(n: number, size: number, classes: number, seed 
     'int32',
   );
   return { image, label };
+}
+
+/**
+ * MobileNetV2 inverted-bottleneck stack of row (g): (expansion t, filters c, repeats n, stride s)
+ * after a 3×3/2 stem of 32 filters, as MobileNetV2's first five groups (Sandler et al. 2018,
+ * table 2; Model Garden `modeling/backbones/mobilenet.py` MNV2_BLOCK_SPECS). The peer
+ * (peer.py MBV2_STACK) uses the same spec.
+ */
+export const MBV2_STACK: readonly [number, number, number, number][] = [
+  [1, 16, 1, 1],
+  [6, 24, 2, 2],
+  [6, 32, 3, 2],
+  [6, 64, 4, 2],
+  [6, 96, 3, 1],
+];
+
+/** Any convolution (no bias) → batch norm (momentum 0.9, epsilon 1e-5 as PyTorch) → activation. */
+class ConvBnAct extends Layer<tf.Tensor, tf.Tensor> {
+  private readonly conv: Conv2D | DepthwiseConv2D | Conv3D;
+  private readonly bn = this.add('_bn', new BatchNormalization({ momentum: 0.9, epsilon: 1e-5 }));
+  private readonly act: ((x: tf.Tensor) => tf.Tensor) | null;
+
+  constructor(name: string, conv: Conv2D | DepthwiseConv2D | Conv3D, activation: string | null) {
+    super({ name });
+    this.conv = this.add('_conv', conv);
+    this.act = activation === null ? null : getActivation(activation);
+  }
+
+  protected call(x: tf.Tensor, args: CallArgs): tf.Tensor {
+    const y = this.bn.apply(this.conv.apply(x, args), args);
+    return this.act ? this.act(y) : y;
+  }
+}
+
+/** One inverted bottleneck: 1×1 expand (t > 1) → 3×3 depthwise → 1×1 project (+ identity). */
+class InvertedBottleneck extends Layer<tf.Tensor, tf.Tensor> {
+  private readonly parts: ConvBnAct[] = [];
+  private readonly residual: boolean;
+
+  constructor(cin: number, t: number, cout: number, stride: number, name: string) {
+    super({ name });
+    const conv = (filters: number, kernelSize: number) =>
+      new Conv2D({ filters, kernelSize, padding: 'same', useBias: false });
+    const part = (n: string, c: Conv2D | DepthwiseConv2D, act: string | null) =>
+      this.parts.push(this.add(n, new ConvBnAct(n, c, act)));
+    if (t > 1) part('_expand', conv(cin * t, 1), 'relu6');
+    const dw = new DepthwiseConv2D({
+      kernelSize: 3,
+      strides: stride,
+      padding: 'same',
+      useBias: false,
+    });
+    part('_depthwise', dw, 'relu6');
+    part('_project', conv(cout, 1), null);
+    this.residual = stride === 1 && cin === cout;
+  }
+
+  protected call(x: tf.Tensor, args: CallArgs): tf.Tensor {
+    const y = this.parts.reduce((h, p) => p.apply(h, args), x);
+    return this.residual ? tf.add(x, y) : y;
+  }
+}
+
+/** Row (g)'s backbone: stem + {@link MBV2_STACK}; endpoint '0' is the last block's output. */
+class MobileNetV2Stack extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
+  private readonly stem = this.add(
+    '_stem',
+    new ConvBnAct(
+      '_stem',
+      new Conv2D({ filters: 32, kernelSize: 3, strides: 2, padding: 'same', useBias: false }),
+      'relu6',
+    ),
+  );
+  private readonly blocks: InvertedBottleneck[] = [];
+
+  constructor() {
+    super({ name: 'mbv2_stack' });
+    let cin = 32;
+    MBV2_STACK.forEach(([t, c, n, s], g) => {
+      for (let b = 0; b < n; b++) {
+        const name = `_group${g}_block${b}`;
+        this.blocks.push(this.add(name, new InvertedBottleneck(cin, t, c, b === 0 ? s : 1, name)));
+        cin = c;
+      }
+    });
+  }
+
+  protected call(x: tf.Tensor, args: CallArgs): Record<string, tf.Tensor> {
+    return { '0': this.blocks.reduce((h, b) => b.apply(h, args), this.stem.apply(x, args)) };
+  }
+}
+
+export function buildMobileNetV2Stack(numClasses = 10): ClassificationModel {
+  return new ClassificationModel({ backbone: new MobileNetV2Stack(), numClasses });
+}
+
+/**
+ * Conv3D blocks of row (h): (filters, strides [t, h, w]) of 3×3×3 conv (no bias) + BN + relu;
+ * the peer (peer.py CONV3D_BLOCKS) uses the same spec.
+ */
+export const CONV3D_BLOCKS: readonly [number, [number, number, number]][] = [
+  [32, [1, 2, 2]],
+  [64, [2, 2, 2]],
+  [64, [1, 1, 1]],
+  [128, [2, 2, 2]],
+  [128, [1, 1, 1]],
+];
+
+/** Row (h)'s backbone on [batch, frames, h, w, 3] clips; endpoint '0' is averaged over time. */
+class Conv3DNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
+  private readonly blocks: ConvBnAct[] = [];
+
+  constructor() {
+    super({ name: 'conv3d_net' });
+    CONV3D_BLOCKS.forEach(([filters, strides], i) => {
+      const conv = new Conv3D({ filters, kernelSize: 3, strides, padding: 'same', useBias: false });
+      this.blocks.push(this.add(`_block${i}`, new ConvBnAct(`_block${i}`, conv, 'relu')));
+    });
+  }
+
+  protected call(x: tf.Tensor, args: CallArgs): Record<string, tf.Tensor> {
+    return {
+      '0': tf.mean(
+        this.blocks.reduce((h, b) => b.apply(h, args), x),
+        1,
+      ),
+    };
+  }
+}
+
+export function buildConv3DNet(numClasses = 10): ClassificationModel {
+  return new ClassificationModel({ backbone: new Conv3DNet(), numClasses });
 }
 
 /** Softmax cross-entropy training over any image classifier (the peer's loss). */
@@ -108,14 +247,22 @@ export class ClassifierTrainTask implements Task<
     private readonly build: () => ClassificationModel,
     readonly imageSize: number,
     readonly numClasses: number,
+    /** Clip length of video rows ([batch, frames, size, size, 3] inputs); null for images. */
+    readonly frames: number | null = null,
   ) {}
+
+  /** A zero input of `n` examples, to build the model's weights. */
+  zeros(n: number): tf.Tensor {
+    const s = this.imageSize;
+    return tf.zeros(this.frames === null ? [n, s, s, 3] : [n, this.frames, s, s, 3]);
+  }
 
   buildModel(): ClassificationModel {
     return this.build();
   }
 
   dummyBatch(n: number): ImageBatch {
-    return randomImageBatch(n, this.imageSize, this.numClasses);
+    return randomImageBatch(n, this.imageSize, this.numClasses, 1, this.frames);
   }
 
   async buildInputs(): Promise<InputPipeline<ImageBatch>> {

@@ -1,58 +1,253 @@
-"""PyTorch CPU peer of bench/engine/run.ts: times one benchmark row and prints one JSON line.
+"""PyTorch CPU peer of bench/engine/run.ts: times one benchmark row.
 
-Rows (torchvision models, torch.set_num_threads(--threads)):
-  cifar_resnet18_train  resnet18(num_classes=10) with conv1 = 3x3/1 and maxpool = Identity,
-                        SGD momentum 0.9 + softmax cross-entropy, 32x32x3
-  resnet50_train        resnet50(), SGD momentum 0.9 + softmax cross-entropy, 224x224x3
-  resnet50_infer        resnet50().eval() under no_grad
-  vit_b16_infer         vit_b_16().eval() under no_grad (run it with OMP_WAIT_POLICY=PASSIVE)
+Run it with any interpreter that has torch (Debian's 1.13 at /usr/bin/python3, pip's 2.13 in a
+venv). The models are defined here, on torch.nn alone, because torchvision's wheel (its C++ ops)
+may not load with a newer torch; their layouts follow torchvision's (same parameter counts) and
+match the models bench/engine/models.ts builds with the library's layers.
 
-Each iteration is timed alone; the result is the median of --steps iterations after --warmup.
-Output: {"torch", "threads", "row", "batch", "params", "median_ms", "times_ms"}.
+Rows (torch.set_num_threads(--threads); training = SGD momentum 0.9 + softmax cross-entropy):
+  cifar_resnet18_train  ResNet-18 with a 3x3/1 stem and no max-pool, 10 classes, 32x32x3
+  resnet50_train        ResNet-50, 1000 classes, 224x224x3
+  resnet50_os16_train   ResNet-50 with output stride 16 (the last group stride 1, dilation 2)
+  mbv2_stack_train      MobileNetV2 inverted-bottleneck stack (models.ts MBV2_STACK), 112x112x3
+  conv3d_train          Conv3D + BN + relu blocks (models.ts CONV3D_BLOCKS), 8x56x56x3 clips
+  resnet50_infer        ResNet-50 eval under no_grad
+  vit_b16_infer         ViT-B/16 eval under no_grad (run it with OMP_WAIT_POLICY=PASSIVE)
+  sgemm                 torch.mm of two 2048x2048 float32 matrices (the same-run SGEMM peak)
+
+Modes:
+  --steps N   times N iterations after --warmup and prints one JSON line
+              {"torch", "threads", "row", "batch", "params", "fwd_flop", "median_ms", "times_ms"}.
+  --serve     builds the row, runs --warmup iterations, prints that JSON line without times
+              ("ready"), then runs one iteration per "step" line read on stdin and answers each
+              with its time in ms; "quit" (or end of input) ends it. run.ts uses this mode to
+              alternate the sides step by step.
+fwd_flop counts the multiply-adds (x2) of the convolutions, linear layers and attention of one
+forward pass (per-layer hooks); a training step is taken as 3x that.
 Alone: /usr/bin/python3 bench/engine/peer.py --row resnet50_infer --batch 1 --steps 5
 """
 import argparse
 import json
 import statistics
+import sys
 import time
 
 import torch
-import torchvision
+from torch import nn
 
 
-def cifar_resnet18():
-    model = torchvision.models.resnet18(num_classes=10)
-    model.conv1 = torch.nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
-    model.maxpool = torch.nn.Identity()
-    return model
+def conv_bn(cin, cout, k, stride=1, dilation=1, groups=1, act=nn.ReLU):
+    pad = dilation * (k - 1) // 2
+    layers = [
+        nn.Conv2d(cin, cout, k, stride, pad, dilation=dilation, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+    ]
+    if act is not None:
+        layers.append(act(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class Basic(nn.Module):
+    expansion = 1
+
+    def __init__(self, cin, filters, stride, dilation):
+        super().__init__()
+        self.body = nn.Sequential(
+            conv_bn(cin, filters, 3, stride), conv_bn(filters, filters, 3, act=None)
+        )
+        self.short = conv_bn(cin, filters, 1, stride, act=None) if stride != 1 or cin != filters else None
+
+    def forward(self, x):
+        s = x if self.short is None else self.short(x)
+        return torch.relu(self.body(x) + s)
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, cin, filters, stride, dilation):
+        super().__init__()
+        out = filters * 4
+        self.body = nn.Sequential(
+            conv_bn(cin, filters, 1),
+            conv_bn(filters, filters, 3, stride, dilation),
+            conv_bn(filters, out, 1, act=None),
+        )
+        self.short = conv_bn(cin, out, 1, stride, act=None) if stride != 1 or cin != out else None
+
+    def forward(self, x):
+        s = x if self.short is None else self.short(x)
+        return torch.relu(self.body(x) + s)
+
+
+class ResNet(nn.Module):
+    """torchvision's ResNet layout; output_stride 16 makes the last group stride 1, dilation 2."""
+
+    def __init__(self, block, repeats, classes, cifar=False, output_stride=32):
+        super().__init__()
+        if cifar:
+            self.stem = conv_bn(3, 64, 3)
+        else:
+            self.stem = nn.Sequential(conv_bn(3, 64, 7, 2), nn.MaxPool2d(3, 2, 1))
+        blocks, cin, stride_now, dilation = [], 64, 4, 1
+        for g, (filters, n) in enumerate(zip((64, 128, 256, 512), repeats)):
+            stride = 1 if g == 0 else 2
+            if not cifar and stride > 1 and stride_now * stride > output_stride:
+                dilation, stride = dilation * stride, 1
+            stride_now *= stride
+            for b in range(n):
+                blocks.append(block(cin, filters, stride if b == 0 else 1, dilation))
+                cin = filters * block.expansion
+        self.blocks = nn.Sequential(*blocks)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        return self.fc(self.blocks(self.stem(x)).mean((2, 3)))
+
+
+# (expansion t, filters c, repeats n, stride s): the same spec as models.ts MBV2_STACK.
+MBV2_STACK = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1)]
+
+
+class InvertedBottleneck(nn.Module):
+    def __init__(self, cin, t, cout, stride):
+        super().__init__()
+        mid = cin * t
+        layers = [] if t == 1 else [conv_bn(cin, mid, 1, act=nn.ReLU6)]
+        layers += [conv_bn(mid, mid, 3, stride, groups=mid, act=nn.ReLU6), conv_bn(mid, cout, 1, act=None)]
+        self.body = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+class MobileNetV2Stack(nn.Module):
+    def __init__(self, classes):
+        super().__init__()
+        layers, cin = [conv_bn(3, 32, 3, 2, act=nn.ReLU6)], 32
+        for t, c, n, s in MBV2_STACK:
+            for b in range(n):
+                layers.append(InvertedBottleneck(cin, t, c, s if b == 0 else 1))
+                cin = c
+        self.body = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        return self.fc(self.body(x).mean((2, 3)))
+
+
+# (filters, stride (t, h, w)): the same spec as models.ts CONV3D_BLOCKS; 3x3x3 kernels.
+CONV3D_BLOCKS = [(32, (1, 2, 2)), (64, (2, 2, 2)), (64, (1, 1, 1)), (128, (2, 2, 2)), (128, (1, 1, 1))]
+
+
+class Conv3dNet(nn.Module):
+    def __init__(self, classes):
+        super().__init__()
+        layers, cin = [], 3
+        for filters, stride in CONV3D_BLOCKS:
+            layers += [nn.Conv3d(cin, filters, 3, stride, 1, bias=False), nn.BatchNorm3d(filters), nn.ReLU(inplace=True)]
+            cin = filters
+        self.body = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        return self.fc(self.body(x).mean((2, 3, 4)))
+
+
+class EncoderBlock(nn.Module):
+    def __init__(self, d=768, heads=12, mlp=3072):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(d, eps=1e-6), nn.LayerNorm(d, eps=1e-6)
+        self.attn = nn.MultiheadAttention(d, heads, batch_first=True)
+        self.mlp = nn.Sequential(nn.Linear(d, mlp), nn.GELU(), nn.Linear(mlp, d))
+
+    def forward(self, x):
+        y = self.ln1(x)
+        x = x + self.attn(y, y, y, need_weights=False)[0]
+        return x + self.mlp(self.ln2(x))
+
+
+class ViTB16(nn.Module):
+    """torchvision's vit_b_16 layout: 16x16 patch conv, class token, 12 pre-norm blocks."""
+
+    def __init__(self, classes, size=224, d=768):
+        super().__init__()
+        self.patch = nn.Conv2d(3, d, 16, 16)
+        self.cls = nn.Parameter(torch.zeros(1, 1, d))
+        self.pos = nn.Parameter(torch.randn(1, (size // 16) ** 2 + 1, d) * 0.02)
+        self.blocks = nn.Sequential(*[EncoderBlock(d) for _ in range(12)])
+        self.ln = nn.LayerNorm(d, eps=1e-6)
+        self.head = nn.Linear(d, classes)
+
+    def forward(self, x):
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1) + self.pos
+        return self.head(self.ln(self.blocks(x))[:, 0])
 
 
 ROWS = {
-    "cifar_resnet18_train": (cifar_resnet18, 32, 10, True),
-    "resnet50_train": (torchvision.models.resnet50, 224, 1000, True),
-    "resnet50_infer": (torchvision.models.resnet50, 224, 1000, False),
-    "vit_b16_infer": (torchvision.models.vit_b_16, 224, 1000, False),
+    "cifar_resnet18_train": (lambda: ResNet(Basic, (2, 2, 2, 2), 10, cifar=True), (3, 32, 32), 10, True),
+    "resnet50_train": (lambda: ResNet(Bottleneck, (3, 4, 6, 3), 1000), (3, 224, 224), 1000, True),
+    "resnet50_os16_train": (
+        lambda: ResNet(Bottleneck, (3, 4, 6, 3), 1000, output_stride=16),
+        (3, 224, 224),
+        1000,
+        True,
+    ),
+    "mbv2_stack_train": (lambda: MobileNetV2Stack(10), (3, 112, 112), 10, True),
+    "conv3d_train": (lambda: Conv3dNet(10), (3, 8, 56, 56), 10, True),
+    "resnet50_infer": (lambda: ResNet(Bottleneck, (3, 4, 6, 3), 1000), (3, 224, 224), 1000, False),
+    "vit_b16_infer": (lambda: ViTB16(1000), (3, 224, 224), 1000, False),
 }
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--row", choices=sorted(ROWS), required=True)
-    p.add_argument("--batch", type=int, required=True)
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--threads", type=int, default=2)
-    a = p.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
-    build, size, classes, training = ROWS[a.row]
+def forward_flop(model, x):
+    """Multiply-adds x2 of one forward pass: convolutions, linear layers, attention."""
+    total = [0]
+
+    def conv(m, inp, out):
+        total[0] += 2 * out.numel() * (m.in_channels // m.groups) * m.weight[0, 0].numel()
+
+    def linear(m, inp, out):
+        total[0] += 2 * out.numel() * m.in_features
+
+    def attention(m, inp, out):
+        b, n, d = inp[0].shape
+        # q, k, v and output projections (4 d^2 per token), then QK^T and attention x V.
+        total[0] += 2 * b * n * 4 * d * d + 2 * 2 * b * n * n * d
+
+    hooks = []
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Conv3d)):
+            hooks.append(m.register_forward_hook(conv))
+        elif isinstance(m, nn.Linear) and not isinstance(m, nn.modules.linear.NonDynamicallyQuantizableLinear):
+            hooks.append(m.register_forward_hook(linear))
+        elif isinstance(m, nn.MultiheadAttention):
+            hooks.append(m.register_forward_hook(attention))
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    return total[0]
+
+
+def build_row(row, batch):
+    """Returns (one iteration, params, forward FLOPs)."""
+    if row == "sgemm":
+        a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+        return (lambda: torch.mm(a, b)), 0, 2 * 2048**3
+    build, shape, classes, training = ROWS[row]
     model = build()
-    x = torch.randn(a.batch, 3, size, size)
+    x = torch.randn(batch, *shape)
+    params = sum(t.numel() for t in model.parameters())
+    flop = forward_flop(model.eval(), x)
     if training:
         model.train()
-        labels = torch.randint(0, classes, (a.batch,))
+        labels = torch.randint(0, classes, (batch,))
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        loss_fn = torch.nn.CrossEntropyLoss()
+        loss_fn = nn.CrossEntropyLoss()
 
         def once():
             opt.zero_grad(set_to_none=True)
@@ -60,29 +255,55 @@ def main():
             loss.backward()
             opt.step()
             return loss.item()
+
     else:
-        model.eval()
 
         def once():
             with torch.no_grad():
                 return model(x)
 
+    return once, params, flop
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--row", choices=sorted([*ROWS, "sgemm"]), required=True)
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--serve", action="store_true")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    once, params, flop = build_row(a.row, a.batch)
     for _ in range(a.warmup):
         once()
-    times = []
-    for _ in range(a.steps):
-        start = time.perf_counter()
-        once()
-        times.append((time.perf_counter() - start) * 1000)
-    print(json.dumps({
+    meta = {
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "row": a.row,
         "batch": a.batch,
-        "params": sum(t.numel() for t in model.parameters()),
-        "median_ms": statistics.median(times),
-        "times_ms": times,
-    }))
+        "params": params,
+        "fwd_flop": flop,
+    }
+
+    def timed():
+        start = time.perf_counter()
+        once()
+        return (time.perf_counter() - start) * 1000
+
+    if a.serve:
+        print(json.dumps(meta), flush=True)
+        for line in sys.stdin:
+            if line.strip() == "quit":
+                break
+            if line.strip() != "step":
+                raise SystemExit(f"peer.py --serve: unknown command {line.strip()!r} (step | quit)")
+            print(f"{timed():.4f}", flush=True)
+        return
+    times = [timed() for _ in range(a.steps)]
+    print(json.dumps({**meta, "median_ms": statistics.median(times), "times_ms": times}))
 
 
 if __name__ == "__main__":

