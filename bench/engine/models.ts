@@ -175,17 +175,21 @@ class MobileNetV2Stack extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
     ),
   );
   private readonly blocks: InvertedBottleneck[] = [];
+  readonly outputSpecs: BackboneOutputSpecs;
 
   constructor() {
     super({ name: 'mbv2_stack' });
     let cin = 32;
+    let stride = 2;
     MBV2_STACK.forEach(([t, c, n, s], g) => {
       for (let b = 0; b < n; b++) {
         const name = `_group${g}_block${b}`;
         this.blocks.push(this.add(name, new InvertedBottleneck(cin, t, c, b === 0 ? s : 1, name)));
         cin = c;
       }
+      stride *= s;
     });
+    this.outputSpecs = { '0': { channels: cin, stride } };
   }
 
   protected call(x: tf.Tensor, args: CallArgs): Record<string, tf.Tensor> {
@@ -212,6 +216,10 @@ export const CONV3D_BLOCKS: readonly [number, [number, number, number]][] = [
 /** Row (h)'s backbone on [batch, frames, h, w, 3] clips; endpoint '0' is averaged over time. */
 class Conv3DNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
   private readonly blocks: ConvBnAct[] = [];
+  /** Spatial stride 2^4 (the time axis is averaged away). */
+  readonly outputSpecs: BackboneOutputSpecs = {
+    '0': { channels: CONV3D_BLOCKS[CONV3D_BLOCKS.length - 1][0], stride: 16 },
+  };
 
   constructor() {
     super({ name: 'conv3d_net' });
