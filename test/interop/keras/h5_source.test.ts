@@ -6,7 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import h5wasm from 'h5wasm/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/core/backend/index.js';
 import { kerasH5Source } from '../../../src/interop/keras/h5_source.js';
@@ -97,6 +100,27 @@ test('a model of another width is one error with the table, and assigns nothing'
 });
 
 test('a file that is not a Keras 3 weights file is refused by name', async () => {
+  // A Keras 2 / legacy layout (`<layer>/<layer>/<weight>:0`), written here with h5wasm.
+  const dir = mkdtempSync(join(tmpdir(), 'vg-h5-'));
+  const legacy = join(dir, 'legacy.weights.h5');
+  try {
+    await h5wasm.ready;
+    const f = new h5wasm.File(legacy, 'w');
+    f.create_group('dense');
+    (f.get('dense') as InstanceType<typeof h5wasm.Group>).create_group('dense');
+    (f.get('dense/dense') as InstanceType<typeof h5wasm.Group>).create_dataset({
+      name: 'kernel:0',
+      data: new Float32Array([1, 2]),
+      shape: [2],
+    });
+    f.close();
+    await assert.rejects(
+      openCheckpointSource(legacy),
+      /legacy\.weights\.h5: not a Keras 3 weights file \(no 'vars\/<i>' datasets; Keras 2/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   await assert.rejects(
     openCheckpointSource('/nonexistent/x.weights.h5'),
     /x\.weights\.h5 not found/,
