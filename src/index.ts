@@ -41,4 +41,5 @@ export {
 } from './interop/checkpoint_source.js';
 export { loadWeights, type LoadOptions, type LoadResult } from './interop/load.js';
 export { writeModelTfCheckpoint } from './interop/export_tf.js';
+export { kerasH5Source } from './interop/keras/h5_source.js';
 export { openCheckpointSource } from './train/open_checkpoint.js';

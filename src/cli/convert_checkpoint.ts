@@ -3,6 +3,7 @@
  * checkpoints and ours.
  *
  *   vision-garden convert-checkpoint --from tf PREFIX_OR_DIR --experiment E [--config_file F] --out DIR
+ *   vision-garden convert-checkpoint --from keras FILE.weights.h5 --experiment E [...] --out DIR
  *     → DIR/ckpt-0.vgckpt (+ DIR/checkpoint): for init_checkpoint, forward, predict
  *   vision-garden convert-checkpoint --to tf CHECKPOINT --experiment E [--config_file F] --out DIR
  *     → DIR/ckpt-1.{index,data-00000-of-00001} (+ DIR/checkpoint): Model Garden's layout
@@ -32,7 +33,7 @@ export interface ConvertOptions extends ExperimentSpec {
 /** Converts; returns the written checkpoint's path (our file, or the TF prefix). */
 export async function convertCheckpoint(opts: ConvertOptions): Promise<string> {
   if (opts.to === 'vg' && opts.checkpoint.endsWith(CHECKPOINT_EXTENSION)) {
-    throw new Error(`--from tf: ${opts.checkpoint} is already a vision-garden checkpoint`);
+    throw new Error(`--from: ${opts.checkpoint} is already a vision-garden checkpoint`);
   }
   const { model, source } = await loadCheckpointModel(opts, opts.checkpoint);
   try {
@@ -54,8 +55,14 @@ export function registerConvertCheckpoint(program: Command): void {
   program
     .command('convert-checkpoint')
     .description("convert a model's weights between Model Garden's TF checkpoints and ours")
-    .argument('<checkpoint>', 'the checkpoint to convert (TF prefix or directory, or ours)')
-    .option('--from <format>', "'tf': read a TF checkpoint, write ours")
+    .argument(
+      '<checkpoint>',
+      'the checkpoint to convert (TF prefix or directory, Keras .weights.h5, or ours)',
+    )
+    .option(
+      '--from <format>',
+      "'tf': read a TF checkpoint, 'keras': read a Keras 3 .weights.h5 file; write ours",
+    )
     .option('--to <format>', "'tf': write a TF2 checkpoint in Model Garden's layout")
     .requiredOption('--experiment <name>', 'registered experiment whose model the weights fit')
     .option('--config_file <file>', 'YAML config file; repeatable', collect, [])
@@ -77,8 +84,17 @@ export function registerConvertCheckpoint(program: Command): void {
           throw new Error('convert-checkpoint: give exactly one of --from tf or --to tf');
         }
         const format = flags.from ?? flags.to;
-        if (format !== 'tf') {
-          throw new Error(`convert-checkpoint: format '${format}' is not supported (only 'tf')`);
+        const formats = flags.from ? ['tf', 'keras'] : ['tf'];
+        if (!formats.includes(format!)) {
+          throw new Error(
+            `convert-checkpoint: ${flags.from ? '--from' : '--to'} '${format}' is not supported (only ${formats.map((f) => `'${f}'`).join(' or ')})`,
+          );
+        }
+        // The file decides how it is read (src/train/open_checkpoint.ts); the flag must agree.
+        if (flags.from && (format === 'keras') !== checkpoint.endsWith('.h5')) {
+          throw new Error(
+            `convert-checkpoint: --from ${format} does not fit ${checkpoint} (--from keras takes a .weights.h5 file, --from tf a TF checkpoint)`,
+          );
         }
         await initBackend('cpu');
         const written = await convertCheckpoint({

@@ -7,6 +7,7 @@ import { openTensorBundle, type TensorBundle } from './tf/bundle_reader.js';
 import {
   graphFromKeys,
   graphFromTrackable,
+  type Naming,
   type ObjectNode,
   type VariableInfo,
 } from './weight_map.js';
@@ -19,8 +20,11 @@ export interface CheckpointSource {
   readonly description: string;
   /** Root of the object graph: the `tf.train.Checkpoint` root, or the root of the key tree. */
   readonly root: ObjectNode;
-  /** How a sub-layer is named under `root`: attribute (TF) or Keras name (ours). */
-  readonly by: 'attribute' | 'name';
+  /**
+   * How the checkpoint names sub-layers and weights under `root`: attribute (TF), Keras name
+   * (ours), or Keras 3's `.weights.h5` layout (see MapOptions in ./weight_map.ts).
+   */
+  readonly by: Naming;
   readonly variables: ReadonlyMap<string, VariableInfo>;
   read(key: string): SourceValues;
   close(): void;
@@ -29,7 +33,8 @@ export interface CheckpointSource {
 /** Dtypes the reader widens to float32 (`BundleTensor.values` is a Float32Array). */
 const WIDENED = new Set(['float16', 'bfloat16']);
 
-function toSourceValues(values: unknown, what: string): SourceValues {
+/** The values of a read tensor as a loader takes them; `what` names it in errors. */
+export function toSourceValues(values: unknown, what: string): SourceValues {
   if (
     values instanceof Float32Array ||
     values instanceof Int32Array ||

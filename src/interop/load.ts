@@ -56,6 +56,8 @@ function modelNode(model: Layer<unknown, unknown>, source: CheckpointSource): Ob
     }
     return n;
   }
+  // A Keras 3 `.weights.h5` file is rooted at the model itself.
+  if (source.by === 'keras3') return source.root;
   // The trainer's layout roots everything at `model`; checkpoint_items put the modules at the root.
   return source.root.children.get('model') ?? source.root;
 }

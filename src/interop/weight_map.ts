@@ -17,8 +17,9 @@
  *   model such as Model Garden's ClassificationModel tracks its Dense head);
  * - `a/b` attributes (list items, `_encoder_layers/0`) follow one edge per part.
  *
- * Without an object graph (our own `.vgckpt` files, or a bundle read without one) the graph is
- * built from the variable names themselves ({@link graphFromKeys}).
+ * Without an object graph (our own `.vgckpt` files, Keras 3 `.weights.h5` files, or a bundle read
+ * without one) the graph is built from the variable names themselves ({@link graphFromKeys});
+ * {@link Naming} says how each kind names sub-layers and weights.
  *
  * The result lists every weight as matched, missing (no such object), or shape/dtype-mismatched,
  * and every checkpoint variable under the mapped node that no weight took; {@link formatReport}
@@ -141,12 +142,70 @@ export interface MappingReport {
   unmatched: string[];
 }
 
+/**
+ * How a checkpoint names sub-layers and weights:
+ * - `attribute`: a sub-layer by its attribute, a weight by its name (TF object graphs);
+ * - `name`: a sub-layer by its Keras name, a weight by its name (our `.vgckpt` files);
+ * - `keras3`: Keras 3's `.weights.h5` layout (keras/src/saving/saving_lib.py): a layer's own
+ *   weights are `vars/<i>`, numbered trainable first then non-trainable, each in creation order
+ *   (`Layer.save_own_variables`); a sub-layer is its attribute (`_conv1`) or, for a model, an item
+ *   of the `layers` container. Container items (a model's `layers`, a list attribute's items) are
+ *   named by their class in snake_case, numbered per class in the container's order (`conv2d`,
+ *   `conv2d_1`, ...), never by their Keras name.
+ */
+export type Naming = 'attribute' | 'name' | 'keras3';
+
 export interface MapOptions {
-  /**
-   * How a sub-layer is named in the checkpoint: its attribute (TF object graphs, the default) or
-   * its Keras name (our `.vgckpt` files, keyed by Keras path).
-   */
-  by?: 'attribute' | 'name';
+  /** How the checkpoint names sub-layers and weights (default `attribute`). */
+  by?: Naming;
+}
+
+/** Keras 3's `naming.to_snake_case`, used for container item names. */
+export function kerasSnakeCase(className: string): string {
+  return className
+    .replace(/\W+/g, '')
+    .replace(/(.)([A-Z][a-z]+)/g, '$1_$2')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toLowerCase();
+}
+
+/** Item names of a Keras 3 container: class name in snake_case, `_k` from the second of a class. */
+function containerNames(
+  items: readonly Layer<unknown, unknown>[],
+): Map<Layer<unknown, unknown>, string> {
+  const used = new Map<string, number>();
+  const names = new Map<Layer<unknown, unknown>, string>();
+  for (const item of items) {
+    const base = kerasSnakeCase(item.constructor.name);
+    const k = used.get(base);
+    used.set(base, k === undefined ? 0 : k + 1);
+    names.set(item, k === undefined ? base : `${base}_${k + 1}`);
+  }
+  return names;
+}
+
+/**
+ * The object of sub-layer `c` of `l` under `n` in Keras 3's layout: its attribute; for a list
+ * attribute (`_blocks/2`) the list's container item; else the model's `layers` container item.
+ */
+function keras3Child(
+  l: Layer<unknown, unknown>,
+  n: ObjectNode,
+  c: Layer<unknown, unknown>,
+): ObjectNode | undefined {
+  const siblings = l.layers();
+  const slash = c.attr.lastIndexOf('/');
+  if (slash < 0) {
+    const byAttr = findEdge(n, c.attr);
+    if (byAttr) return byAttr;
+  } else {
+    const list = c.attr.slice(0, slash);
+    const items = siblings.filter((s) => s.attr.slice(0, s.attr.lastIndexOf('/')) === list);
+    const byList = descend(n, `${list}/${containerNames(items).get(c)}`);
+    if (byList) return byList;
+  }
+  const layers = n.children.get('layers');
+  return layers?.children.get(containerNames(siblings).get(c)!);
 }
 
 function ownWeights(layer: Layer<unknown, unknown>): Weight[] {
@@ -170,8 +229,14 @@ export function mapWeights(
   const by = opts.by ?? 'attribute';
   const report: MappingReport = { matched: [], missing: [], mismatched: [], unmatched: [] };
   const walk = (l: Layer<unknown, unknown>, n: ObjectNode) => {
-    for (const w of ownWeights(l)) {
-      const key = findEdge(n, weightName(w))?.variableKey;
+    const own = ownWeights(l);
+    const ordered =
+      by === 'keras3'
+        ? [...own.filter((w) => w.trainable), ...own.filter((w) => !w.trainable)]
+        : own;
+    for (const [i, w] of ordered.entries()) {
+      const key = (by === 'keras3' ? descend(n, `vars/${i}`) : findEdge(n, weightName(w)))
+        ?.variableKey;
       const info = key === undefined ? undefined : variables.get(key);
       if (key === undefined || !info) report.missing.push(w);
       else if (
@@ -184,7 +249,8 @@ export function mapWeights(
     }
     const weighted = l.layers().filter((c) => c.weights().length > 0);
     weighted.forEach((c, k) => {
-      let child = descend(n, by === 'name' ? c.name : c.attr);
+      let child =
+        by === 'keras3' ? keras3Child(l, n, c) : descend(n, by === 'name' ? c.name : c.attr);
       if (!child && by === 'attribute' && !c.attr.includes('/')) {
         child = n.children.get(`layer_with_weights-${k}`);
       }

@@ -1,8 +1,8 @@
 /**
  * Opens any checkpoint a user may name for `init_checkpoint`, `forward --checkpoint` or
  * `convert-checkpoint`: one of ours (a `.vgckpt` file, or a run directory whose `checkpoint` file
- * points at one) or a TensorFlow checkpoint (a prefix, its `.index` file, or a directory), as a
- * {@link CheckpointSource} for the mapping by rule (src/interop).
+ * points at one), a TensorFlow checkpoint (a prefix, its `.index` file, or a directory) or a Keras 3
+ * `.weights.h5` file, as a {@link CheckpointSource} for the mapping by rule (src/interop).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import {
@@ -10,6 +10,7 @@ import {
   tfCheckpointSource,
   type CheckpointSource,
 } from '../interop/checkpoint_source.js';
+import { kerasH5Source } from '../interop/keras/h5_source.js';
 import { CHECKPOINT_EXTENSION, CheckpointManager, readCheckpointFile } from './checkpoint.js';
 
 /** Whether `dir` is a run directory of ours (holds `.vgckpt` files). */
@@ -20,6 +21,10 @@ function isOurRunDirectory(dir: string): boolean {
 export async function openCheckpointSource(path: string): Promise<CheckpointSource> {
   if (!path) throw new Error('no checkpoint path given');
   let file: string | null = null;
+  if (path.endsWith('.h5')) {
+    if (!existsSync(path)) throw new Error(`checkpoint ${path} not found`);
+    return kerasH5Source(path);
+  }
   if (path.endsWith(CHECKPOINT_EXTENSION)) {
     if (!existsSync(path)) throw new Error(`checkpoint ${path} not found`);
     file = path;
@@ -28,7 +33,7 @@ export async function openCheckpointSource(path: string): Promise<CheckpointSour
     if (!file) throw new Error(`${path}: no valid ${CHECKPOINT_EXTENSION} checkpoint in it`);
   } else if (!existsSync(path) && !existsSync(`${path}.index`)) {
     throw new Error(
-      `checkpoint ${path} not found (expected a TF checkpoint prefix or directory, or a ${CHECKPOINT_EXTENSION} file or run directory)`,
+      `checkpoint ${path} not found (expected a TF checkpoint prefix or directory, a Keras .weights.h5 file, or a ${CHECKPOINT_EXTENSION} file or run directory)`,
     );
   }
   if (file) {

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '../../src/tasks/index.js';
 import { initBackend } from '../../src/core/backend/index.js';
-import { convertCheckpoint } from '../../src/cli/convert_checkpoint.js';
+import { Command } from 'commander';
+import { convertCheckpoint, registerConvertCheckpoint } from '../../src/cli/convert_checkpoint.js';
 import { openTensorBundle } from '../../src/interop/tf/bundle_reader.js';
 import { REPO_ROOT, sharedData } from '../helpers.js';
 
@@ -92,4 +93,35 @@ test('convert-checkpoint refuses a checkpoint of another model, naming the probl
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('convert-checkpoint: --from names the file’s format (tf or keras), refused before any work', async () => {
+  const run = (...args: string[]) => {
+    const program = new Command().exitOverride();
+    registerConvertCheckpoint(program);
+    return program.parseAsync(
+      [
+        'convert-checkpoint',
+        ...args,
+        '--experiment',
+        'resnet_rs_imagenet',
+        '--out',
+        '/nonexistent',
+      ],
+      { from: 'user' },
+    );
+  };
+  await assert.rejects(
+    run('m.weights.h5', '--from', 'tf'),
+    /^Error: convert-checkpoint: --from tf does not fit m\.weights\.h5 \(--from keras takes a \.weights\.h5 file/,
+  );
+  await assert.rejects(run('ckpt-1', '--from', 'keras'), /--from keras does not fit ckpt-1 /);
+  await assert.rejects(
+    run('m.weights.h5', '--to', 'keras'),
+    /convert-checkpoint: --to 'keras' is not supported \(only 'tf'\)/,
+  );
+  await assert.rejects(
+    run('ckpt-1', '--from', 'onnx'),
+    /--from 'onnx' is not supported \(only 'tf' or 'keras'\)/,
+  );
 });

@@ -16,7 +16,9 @@ const conv = (filters: number, kernelSize: number, strides: number) =>
   new Conv2D({ filters, kernelSize, strides, padding: 'same', useBias: false });
 const bn = () => new BatchNormalization({ epsilon: 1e-3, momentum: 0.99 });
 
-class BlockGroup extends Layer<tf.Tensor, tf.Tensor> {
+// The fixture's Keras class is `ResidualBlock`: Keras 3 names a model's `layers` items by class
+// (`layers/residual_block_1/...` in model.weights.h5), so ours carries the same class name.
+class ResidualBlock extends Layer<tf.Tensor, tf.Tensor> {
   private readonly conv1: Conv2D;
   private readonly norm1: BatchNormalization;
   private readonly conv2: Conv2D;
@@ -48,18 +50,24 @@ class BlockGroup extends Layer<tf.Tensor, tf.Tensor> {
 }
 
 export class SmallResNet extends Layer<tf.Tensor, tf.Tensor> {
-  private readonly stemConv = this.add('_stem_conv', conv(16, 3, 1));
-  private readonly stemNorm = this.add('_stem_norm', bn());
-  private readonly groups = [
-    this.add('_block_group_0', new BlockGroup('block_group_0', 16, 1, false)),
-    this.add('_block_group_1', new BlockGroup('block_group_1', 32, 2, true)),
-    this.add('_block_group_2', new BlockGroup('block_group_2', 64, 2, true)),
-  ];
-  private readonly pool = this.add('_pool', new GlobalAveragePooling2D({}));
-  private readonly dense = this.add('_dense', new Dense({ units: 10 }));
+  private readonly stemConv: Conv2D;
+  private readonly stemNorm: BatchNormalization;
+  private readonly groups: ResidualBlock[];
+  private readonly pool: GlobalAveragePooling2D;
+  private readonly dense: Dense;
 
-  constructor() {
+  /** `widths`: the fixture's [16, 32, 64]; others make a model the checkpoint does not fit. */
+  constructor(widths: readonly [number, number, number] = [16, 32, 64]) {
     super({ name: 'small_resnet' });
+    this.stemConv = this.add('_stem_conv', conv(widths[0], 3, 1));
+    this.stemNorm = this.add('_stem_norm', bn());
+    this.groups = [
+      this.add('_block_group_0', new ResidualBlock('block_group_0', widths[0], 1, false)),
+      this.add('_block_group_1', new ResidualBlock('block_group_1', widths[1], 2, true)),
+      this.add('_block_group_2', new ResidualBlock('block_group_2', widths[2], 2, true)),
+    ];
+    this.pool = this.add('_pool', new GlobalAveragePooling2D({}));
+    this.dense = this.add('_dense', new Dense({ units: 10 }));
   }
 
   protected call(x: tf.Tensor, args: CallArgs): tf.Tensor {
