@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { parse } from 'yaml';
 import { initBackend } from '../../src/core/backend/index.js';
+import { modelGardenYaml } from '../../src/core/config/index.js';
 import { deepMerge } from '../../src/core/config/merge.js';
 import { normActivationConfig } from '../../src/core/config/vision_common.js';
 import { withShapeOnlyBuild } from '../../src/core/layer.js';
@@ -173,3 +174,26 @@ for (const name of ['retinanet_mobilenetv2', 'retinanet_spinenet_mobile', 'retin
     }
   });
 }
+
+test("spinenet.scaling (the retinanet_spinenet case's SCALING_MAP patch) is an extension: it changes the build and has no Model Garden YAML", () => {
+  const na = normActivationConfig.parse({ activation: 'swish' });
+  const scaled = backboneConfig.parse({
+    type: 'spinenet',
+    spinenet: {
+      model_id: '49S',
+      scaling: { endpoints_num_filters: 64, filter_size_scale: 0.25 },
+    },
+  });
+  const plain = backboneConfig.parse({ type: 'spinenet', spinenet: { model_id: '49S' } });
+  // SCALING_MAP['49S'] has 128 endpoint filters; the patch 64 (case.json spec_patches).
+  const [a, b] = [buildBackbone(plain, na), buildBackbone(scaled, na)];
+  assert.equal(a.outputSpecs['3'].channels, 128);
+  assert.equal(b.outputSpecs['3'].channels, 64);
+  a.dispose();
+  b.dispose();
+  assert.throws(
+    () => modelGardenYaml({ task: { model: { backbone: scaled } } }),
+    /task\.model\.backbone\.spinenet\.scaling is a vision-garden extension/,
+  );
+  assert.doesNotThrow(() => modelGardenYaml({ task: { model: { backbone: plain } } }));
+});
