@@ -12,6 +12,7 @@ import {
   oneOf,
   optInt,
   optList,
+  optSub,
   str,
   sub,
 } from '../../core/config/schema.js';
@@ -83,6 +84,14 @@ const spineNetModelId = (defaultValue: string) =>
     .transform((v) => String(v))
     .default(defaultValue);
 
+/** One row of SpineNet's SCALING_MAP (Model Garden modeling/backbones/spinenet.py). */
+export const spineNetScalingConfig = config({
+  endpoints_num_filters: int(256),
+  filter_size_scale: float(1.0),
+  resample_alpha: float(0.5),
+  block_repeats: int(1),
+});
+
 /** Model Garden `backbones.SpineNet`. */
 export const spineNetConfig = config({
   /** Row of SCALING_MAP: '49S', '49', '96', '143', '143L', '190'. */
@@ -90,7 +99,18 @@ export const spineNetConfig = config({
   stochastic_depth_drop_rate: float(0.0),
   min_level: int(3),
   max_level: int(7),
+  /**
+   * vision-garden extension (not in Model Garden): the SCALING_MAP row to use instead of
+   * model_id's (model_id still names the model). Model Garden has no width knob for SpineNet; a
+   * narrower one there means editing SCALING_MAP in code (the retinanet_spinenet reference case).
+   */
+  scaling: optSub(spineNetScalingConfig),
 });
+registerConfigExtension(
+  'spinenet.scaling',
+  null,
+  "SpineNet's endpoints_num_filters, filter_size_scale, resample_alpha and block_repeats instead of model_id's SCALING_MAP row",
+);
 
 /** Model Garden `backbones.SpineNetMobile`. */
 export const spineNetMobileConfig = config({

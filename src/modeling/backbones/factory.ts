@@ -137,6 +137,12 @@ export function buildVisionTransformer(branch: VisionTransformerConfig): VisionT
 export function buildSpineNet(branch: SpineNetConfig, na: NormActivationConfig): SpineNet {
   return new SpineNet({
     ...spineNetScaling(branch.model_id),
+    ...(branch.scaling && {
+      endpointsNumFilters: branch.scaling.endpoints_num_filters,
+      filterSizeScale: branch.scaling.filter_size_scale,
+      resampleAlpha: branch.scaling.resample_alpha,
+      blockRepeats: branch.scaling.block_repeats,
+    }),
     minLevel: branch.min_level,
     maxLevel: branch.max_level,
     initStochasticDepthRate: branch.stochastic_depth_drop_rate,

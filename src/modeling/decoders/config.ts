@@ -15,7 +15,10 @@ export const fpnConfig = config({
   use_keras_layer: bool(false),
 });
 
-export const decoderConfig = oneOf({ fpn: fpnConfig }, null);
+/** Model Garden `decoders.Identity`: no decoder, the backbone's endpoints feed the head. */
+export const identityDecoderConfig = config({});
+
+export const decoderConfig = oneOf({ fpn: fpnConfig, identity: identityDecoderConfig }, null);
 
 export type FPNConfig = z.infer<typeof fpnConfig>;
 export type DecoderConfig = z.infer<typeof decoderConfig>;
