@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { writeAllSync, writeFileAtomicSync } from './atomic_file.js';
+import { writeAllSync, writeFileAtomicSync } from '../core/atomic_write.js';
 
 export type NpyDtype =
   | 'float16'

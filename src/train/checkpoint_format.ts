@@ -25,12 +25,12 @@
  * `bool` tensors take one byte per element (0 or 1); `float16`/`bfloat16` are stored as raw
  * 16-bit patterns in a Uint16Array.
  *
- * Files are written atomically: to `<path>.tmp-<pid>`, fsynced, renamed over `<path>`, then the
- * directory is fsynced, so a reader sees either the old file or the complete new one.
+ * Files are written atomically (src/core/atomic_write.ts): to `<path>.tmp-<pid>`, fsynced, renamed
+ * over `<path>`, then the directory is fsynced, so a reader sees either the old file or the new one.
  */
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { dirname } from 'node:path';
+import { writeFileAtomic } from '../core/atomic_write.js';
 import { crc32c } from '../core/crc32c.js';
 import { afterBytes, bytesAllowed, reachedPhase } from './fault_injection.js';
 
@@ -292,50 +292,16 @@ async function readFully(fh: FileHandle, bytes: Uint8Array, position: number): P
   return done;
 }
 
-async function fsyncDirectory(dir: string): Promise<void> {
-  let dh: FileHandle | undefined;
-  try {
-    dh = await open(dir, 'r');
-    await dh.sync();
-  } catch (err) {
-    // Some platforms (Windows) cannot open or fsync a directory; the rename is still atomic there.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw err;
-  } finally {
-    await dh?.close();
-  }
-}
-
 /**
- * Writes a file atomically: `write(fh)` fills `<path>.tmp-<pid>`, which is fsynced, renamed over
- * `path`, and the directory fsynced. On failure the temporary file is removed.
+ * Writes a file atomically (src/core/atomic_write.ts) with the fault-injection hook at each phase
+ * (src/train/fault_injection.ts; off by default).
  */
-export async function atomicWriteFile(
+export function atomicWriteFile(
   path: string,
   write: (fh: FileHandle) => Promise<void>,
 ): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w');
-  try {
-    try {
-      await write(fh);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await reachedPhase('synced');
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await reachedPhase('renamed');
-  await fsyncDirectory(dirname(path));
-  await reachedPhase('done');
+  return writeFileAtomic(path, write, reachedPhase);
 }
-
-/** Suffix of the temporary file {@link atomicWriteFile} writes for `path`: `.tmp-<pid>`. */
-export const TEMP_SUFFIX = /\.tmp-(\d+)$/;
 
 /**
  * Writes a `.vgckpt` file atomically (see the module comment for the layout).
