@@ -19,8 +19,24 @@ export interface ReferenceHead {
   activation: string;
 }
 
+/**
+ * Asserts the case's 10 outputs (box and class, levels 3..7) match MG's within
+ * 1e-4 · max(1, largest magnitude of the output): float32 sums in another order than TF's kernels.
+ */
+export function assertMatchesReference(
+  caseDir: string,
+  backbone: Layer<tf.Tensor, Record<string, tf.Tensor>>,
+  head: ReferenceHead,
+): void {
+  const diffs = compareWithReference(caseDir, backbone, head);
+  assert.equal(Object.keys(diffs).length, 10);
+  for (const [key, { maxDiff, absMax }] of Object.entries(diffs)) {
+    assert.ok(maxDiff <= 1e-4 * Math.max(1, absMax), `${key}: max |diff| ${maxDiff}`);
+  }
+}
+
 /** Max |ours − MG| per output, with MG's largest magnitude of that output. */
-export function compareWithReference(
+function compareWithReference(
   caseDir: string,
   backbone: Layer<tf.Tensor, Record<string, tf.Tensor>>,
   head: ReferenceHead,

@@ -16,7 +16,7 @@ import {
 import { nearestUpsampling } from '../../../src/modeling/backbones/functional_graph.js';
 import { StochasticDepth } from '../../../src/modeling/layers/dropout.js';
 import { sharedData } from '../../helpers.js';
-import { compareWithReference } from './retinanet_reference.js';
+import { assertMatchesReference } from './retinanet_reference.js';
 
 await initBackend('cpu');
 
@@ -213,16 +213,12 @@ test('bad SpineNet settings are rejected with a clear error', () => {
 test('the retinanet_spinenet reference checkpoint loads into our backbone and reproduces MG outputs', () => {
   const net = new SpineNet(REFERENCE_CASE_OPTS);
   buildShapes(net);
-  const diffs = compareWithReference(`${REF}/retinanet_spinenet`, net, {
+  // Through ~50 layers: measured max differences are ~4e-5 of each output's largest magnitude
+  // (box 7e-5, class 6e-4).
+  assertMatchesReference(`${REF}/retinanet_spinenet`, net, {
     numConvs: 4,
     separable: false,
     activation: 'swish',
   });
-  assert.equal(Object.keys(diffs).length, 10);
-  // Float32 sums in another order than TF's kernels, through ~50 layers: measured max differences
-  // are ~4e-5 of each output's largest magnitude (box 7e-5, class 6e-4).
-  for (const [key, { maxDiff, absMax }] of Object.entries(diffs)) {
-    assert.ok(maxDiff <= 1e-4 * Math.max(1, absMax), `${key}: max |diff| ${maxDiff}`);
-  }
   net.dispose();
 });

@@ -9,7 +9,7 @@ import { backboneConfig } from '../../../src/modeling/backbones/config.js';
 import { buildBackbone } from '../../../src/modeling/backbones/factory.js';
 import { StochasticDepth } from '../../../src/modeling/layers/dropout.js';
 import { sharedData } from '../../helpers.js';
-import { compareWithReference } from './retinanet_reference.js';
+import { assertMatchesReference } from './retinanet_reference.js';
 
 await initBackend('cpu');
 
@@ -152,15 +152,11 @@ test('bad Mobile SpineNet settings are rejected with a clear error', () => {
 test('the retinanet_spinenet_mobile reference checkpoint loads into our backbone and reproduces MG outputs', () => {
   const net = build({ model_id: '49', se_ratio: 0.2, expand_ratio: 6 });
   buildShapes(net);
-  const diffs = compareWithReference(`${REF}/retinanet_spinenet_mobile`, net, {
+  // Measured: box max |diff| 7e-5 (outputs up to 3.4), class 2.5e-4 (up to 21).
+  assertMatchesReference(`${REF}/retinanet_spinenet_mobile`, net, {
     numConvs: 4,
     separable: true,
     activation: 'hard_swish',
   });
-  assert.equal(Object.keys(diffs).length, 10);
-  // Measured: box max |diff| 7e-5 (outputs up to 3.4), class 2.5e-4 (up to 21).
-  for (const [key, { maxDiff, absMax }] of Object.entries(diffs)) {
-    assert.ok(maxDiff <= 1e-4 * Math.max(1, absMax), `${key}: max |diff| ${maxDiff}`);
-  }
   net.dispose();
 });
