@@ -24,6 +24,7 @@ import {
   buildScalePermuted,
   checkSpineNetLevels,
   ScalePermutedBackbone,
+  scalingRow,
   spineNetNodes,
   type NetBlock,
   type ScalePermutedBlockSpec,
@@ -100,13 +101,7 @@ export interface SpineNetOptions extends SpineNetScaling {
 
 /** The options of a SCALING_MAP row, or a clear error for an unknown id. */
 export function spineNetScaling(modelId: string): SpineNetScaling {
-  const scaling = SPINENET_SCALING_MAP[modelId];
-  if (!scaling) {
-    throw new Error(
-      `spinenet: unknown model_id '${modelId}'; choose one of ${Object.keys(SPINENET_SCALING_MAP).join(', ')}`,
-    );
-  }
-  return scaling;
+  return scalingRow('spinenet', SPINENET_SCALING_MAP, modelId);
 }
 
 export class SpineNet extends ScalePermutedBackbone {

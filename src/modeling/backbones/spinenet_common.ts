@@ -11,6 +11,17 @@ import { BatchNormalization } from '../layers/normalization.js';
 import { getStochasticDepthRate } from '../layers/dropout.js';
 import { FunctionalGraph, KerasNames, type NodeId } from './functional_graph.js';
 
+/** The SCALING_MAP row of `modelId`, or a clear error naming the ids there are. */
+export function scalingRow<T>(what: string, map: Readonly<Record<string, T>>, modelId: string): T {
+  const row = map[modelId];
+  if (!row) {
+    throw new Error(
+      `${what}: unknown model_id '${modelId}'; choose one of ${Object.keys(map).join(', ')}`,
+    );
+  }
+  return row;
+}
+
 /** Checks min/max level against the output levels of the block specs. */
 export function checkSpineNetLevels(
   what: string,

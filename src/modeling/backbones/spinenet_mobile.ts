@@ -25,6 +25,7 @@ import {
   buildScalePermuted,
   checkSpineNetLevels,
   ScalePermutedBackbone,
+  scalingRow,
   spineNetNodes,
   type NetBlock,
   type ScalePermutedBlockSpec,
@@ -78,13 +79,7 @@ export const SPINENET_MOBILE_SCALING_MAP: Readonly<Record<string, SpineNetMobile
 };
 
 export function spineNetMobileScaling(modelId: string): SpineNetMobileScaling {
-  const scaling = SPINENET_MOBILE_SCALING_MAP[modelId];
-  if (!scaling) {
-    throw new Error(
-      `spinenet_mobile: unknown model_id '${modelId}'; choose one of ${Object.keys(SPINENET_MOBILE_SCALING_MAP).join(', ')}`,
-    );
-  }
-  return scaling;
+  return scalingRow('spinenet_mobile', SPINENET_MOBILE_SCALING_MAP, modelId);
 }
 
 export interface SpineNetMobileOptions extends SpineNetMobileScaling {
