@@ -1,7 +1,7 @@
 /**
  * The step interface: what the trainer calls once per batch.
  *
- * The eager implementation (src/train/eager_step.ts) runs tfjs ops on the active backend; the
+ * The eager implementation (src/core/eager_step.ts) runs tfjs ops on the active backend; the
  * engine (src/engine) provides a compiled implementation with the same contract, so neither the
  * tasks nor the trainer change when steps are compiled.
  */

@@ -9,16 +9,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../core/random.js';
 import { drawRandoms } from './capture.js';
+import { feedAndRun } from './feed.js';
 import { lowerTrace, type LoweredModel } from './lower.js';
-import {
-  createSession,
-  dtypeOfOrt,
-  fromOrt,
-  ortRuntime,
-  toOrt,
-  type OrtTensor,
-  type SessionOptions,
-} from './session.js';
+import { createSession, dtypeOfOrt, fromOrt, ortRuntime, type SessionOptions } from './session.js';
 import { Trace, type TracedRandom, type TracedValue } from './trace.js';
 
 export interface CompiledFunction {
@@ -72,43 +65,28 @@ export async function compileFunction(
   const outValues = lowered.outputNames.map((_, i) => i);
   const live = new Set<number>();
   for (const gi of lowered.inputs) if (gi.kind === 'random') live.add(gi.index);
-  const shapes = new Map(Object.entries(example).map(([k, t]) => [k, t.shape.join(',')]));
   return {
     opTypes: lowered.opTypes,
     model: lowered.bytes,
     randomDraws: lowered.randoms.length,
     async run(inputs, rng) {
-      const feeds: Record<string, OrtTensor> = {};
       if (lowered.randoms.length && !rng) {
         throw new Error(
           `engine: the compiled function makes ${lowered.randoms.length} random draw(s); pass an Rng to run()`,
         );
       }
-      const drawn = drawRandoms(
-        lowered.randoms,
-        lowered.randoms.map(() => rng as Rng),
-        live,
-      );
-      for (const gi of lowered.inputs) {
-        if (gi.kind === 'random') {
-          feeds[gi.onnxName] = toOrt(runtime, drawn.get(gi.index) as tf.Tensor);
-          continue;
-        }
-        const t = inputs[gi.name];
-        if (!t) throw new Error(`engine: missing input '${gi.name}'`);
-        if (t.shape.join(',') !== shapes.get(gi.name) || t.dtype !== gi.value.dtype) {
-          throw new Error(
-            `engine: input '${gi.name}' is [${t.shape}] ${t.dtype}, compiled for [${gi.value.shape}] ${gi.value.dtype}`,
-          );
-        }
-        feeds[gi.onnxName] = toOrt(runtime, t);
-      }
-      let result: Record<string, OrtTensor>;
-      try {
-        result = await session.run(feeds);
-      } finally {
-        tf.dispose([...drawn.values()]);
-      }
+      const { result } = await feedAndRun({
+        session,
+        runtime,
+        lowered,
+        subject: 'compiled function',
+        drawn: drawRandoms(
+          lowered.randoms,
+          lowered.randoms.map(() => rng as Rng),
+          live,
+        ),
+        input: (name) => inputs[name],
+      });
       return outValues.map((i) => {
         const name = lowered.outputNames[i];
         const dims = result[name].dims as number[];

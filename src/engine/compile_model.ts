@@ -32,11 +32,11 @@ import {
   startCapture,
   type TraceOn,
 } from './capture.js';
-import { lowerTrace, type LoweredModel } from './lower.js';
+import { feedAndRun } from './feed.js';
+import type { LoweredModel } from './lower.js';
+import { lowerAndOpen } from './open_program.js';
 import {
-  createSession,
   fromOrt,
-  ortRuntime,
   toOrt,
   type OrtRuntime,
   type OrtSession,
@@ -259,33 +259,20 @@ export class CompiledModel<O> {
       for (const k of Object.keys(bound)) if (bound[k] !== inputs[k]) bound[k].dispose();
     }
     this.times.traceMs += performance.now() - traceStart;
-    let lowered: LoweredModel;
-    try {
-      const refusal = captureRefusal(trace, 'the given variables');
-      if (refusal) throw new Error(refusal);
-      const lowerStart = performance.now();
-      lowered = lowerTrace(
-        trace,
-        outs.map((o) => o.value),
-      );
-      this.times.lowerMs += performance.now() - lowerStart;
-    } catch (err) {
-      const why = (err as Error).message;
-      if (this.fallback === 'error') {
-        throw new Error(
-          `engine: the ${what} cannot be compiled (runtime.engine_fallback is 'error'): ${why}`,
-          { cause: err },
-        );
-      }
-      this.warn(`engine: the ${what} runs eagerly on tfjs (not compiled): ${why}`);
-      return { kind: 'eager' };
-    }
-    const sessionStart = performance.now();
-    const runtime = await ortRuntime(this.opts);
-    const session = await createSession(lowered.bytes, { ...this.opts, runtime });
-    this.times.sessionMs += performance.now() - sessionStart;
-    const liveRandoms = new Set<number>();
-    for (const gi of lowered.inputs) if (gi.kind === 'random') liveRandoms.add(gi.index);
+    const opened = await lowerAndOpen(
+      trace,
+      outs.map((o) => o.value),
+      captureRefusal(trace, 'the given variables'),
+      {
+        subject: what,
+        fallback: this.fallback,
+        warn: this.warn,
+        session: this.opts,
+        times: this.times,
+      },
+    );
+    if (!opened) return { kind: 'eager' };
+    const { session, runtime, lowered, liveRandoms } = opened;
     return {
       kind: 'compiled',
       session,
@@ -313,34 +300,16 @@ export class CompiledModel<O> {
       p.randoms.map((r) => r.rng),
       p.liveRandoms,
     );
-    const temporaries: tf.Tensor[] = [...drawn.values()];
-    const feeds: Record<string, OrtTensor> = {};
-    for (const gi of p.lowered.inputs) {
-      if (gi.kind === 'random') {
-        feeds[gi.onnxName] = toOrt(p.runtime, drawn.get(gi.index) as tf.Tensor);
-        continue;
-      }
-      const t = byName.get(gi.name);
-      if (!t)
-        throw new Error(
-          `engine: the compiled ${this.opts.what ?? 'model'} needs input '${gi.name}'`,
-        );
-      if (!tf.util.arraysEqual(t.shape, gi.value.shape) || t.dtype !== gi.value.dtype) {
-        throw new Error(
-          `engine: '${gi.name}' is [${t.shape}] ${t.dtype}, compiled for [${gi.value.shape}] ${gi.value.dtype}`,
-        );
-      }
-      feeds[gi.onnxName] = variableNames.has(gi.name)
-        ? this.feeds.get(p.runtime, gi.name, t)
-        : toOrt(p.runtime, t);
-    }
-    const t1 = performance.now();
-    let result: Record<string, OrtTensor>;
-    try {
-      result = await p.session.run(feeds);
-    } finally {
-      tf.dispose(temporaries);
-    }
+    const { result, fedAt: t1 } = await feedAndRun({
+      session: p.session,
+      runtime: p.runtime,
+      lowered: p.lowered,
+      subject: `compiled ${this.opts.what ?? 'model'}`,
+      drawn,
+      input: (name) => byName.get(name),
+      feedOf: (name, t) =>
+        variableNames.has(name) ? this.feeds.get(p.runtime, name, t) : toOrt(p.runtime, t),
+    });
     const t2 = performance.now();
     const out = rebuild(p.template, (i) => {
       const { value } = p.outputs[i];

@@ -52,14 +52,13 @@ import {
   type TraceOn,
 } from './capture.js';
 import { CompiledModel, emptyPhaseTimes, type PhaseTimes } from './compile_model.js';
-import { lowerTrace, type LoweredModel } from './lower.js';
+import { feedAndRun } from './feed.js';
+import type { LoweredModel } from './lower.js';
+import { lowerAndOpen } from './open_program.js';
 import { disposeTensors, rebuild, templateOf, type OutputTemplate } from './structure.js';
 import {
-  createSession,
   fromOrt,
-  ortRuntime,
   scalarOf,
-  toOrt,
   type OrtRuntime,
   type OrtSession,
   type OrtTensor,
@@ -275,30 +274,20 @@ export class CompiledStepRunner<
     what: string,
     streamOf: (r: TracedRandom) => Rng,
   ): Promise<Program | Fallback> {
-    const reason = captureRefusal(trace, 'model weights, slots or EMA shadows');
-    let lowered: LoweredModel;
-    try {
-      if (reason) throw new Error(reason);
-      const lowerStart = performance.now();
-      lowered = lowerTrace(trace, outs);
-      this.phaseTimes.lowerMs += performance.now() - lowerStart;
-    } catch (err) {
-      const why = (err as Error).message;
-      if (this.fallback === 'error') {
-        throw new Error(
-          `engine: the ${what} step cannot be compiled (runtime.engine_fallback is 'error'): ${why}`,
-          { cause: err },
-        );
-      }
-      this.warn(`engine: the ${what} step runs eagerly on tfjs (not compiled): ${why}`);
-      return { kind: 'eager' };
-    }
-    const sessionStart = performance.now();
-    const runtime = await ortRuntime(this.opts);
-    const session = await createSession(lowered.bytes, { ...this.opts, runtime });
-    this.phaseTimes.sessionMs += performance.now() - sessionStart;
-    const liveRandoms = new Set<number>();
-    for (const gi of lowered.inputs) if (gi.kind === 'random') liveRandoms.add(gi.index);
+    const opened = await lowerAndOpen(
+      trace,
+      outs,
+      captureRefusal(trace, 'model weights, slots or EMA shadows'),
+      {
+        subject: `${what} step`,
+        fallback: this.fallback,
+        warn: this.warn,
+        session: this.opts,
+        times: this.phaseTimes,
+      },
+    );
+    if (!opened) return { kind: 'eager' };
+    const { session, runtime, lowered, liveRandoms } = opened;
     return {
       kind: 'compiled',
       session,
@@ -324,38 +313,18 @@ export class CompiledStepRunner<
     const byName = new Map<string, tf.Tensor>();
     for (const s of this.stateVariables(true)) byName.set(s.name, s.variable);
     for (const [k, t] of Object.entries(batch)) byName.set(`batch/${k}`, t);
-    const randomTensors = drawRandoms(program.randoms, program.streams, program.liveRandoms);
-    const temporaries: tf.Tensor[] = [...randomTensors.values()];
-    const feeds: Record<string, OrtTensor> = {};
+    const scalarTensors = Object.entries(scalars).map(([k, v]) => [k, tf.scalar(v)] as const);
+    for (const [k, t] of scalarTensors) byName.set(k, t);
     // Training assigns new weights every step, so no ORT copy is kept between steps.
-    for (const gi of lowered.inputs) {
-      if (gi.kind === 'random') {
-        feeds[gi.onnxName] = toOrt(runtime, randomTensors.get(gi.index) as tf.Tensor);
-        continue;
-      }
-      if (gi.name in scalars) {
-        const t = tf.scalar(scalars[gi.name]);
-        temporaries.push(t);
-        feeds[gi.onnxName] = toOrt(runtime, t);
-        continue;
-      }
-      const t = byName.get(gi.name);
-      if (!t)
-        throw new Error(`engine: the compiled step needs input '${gi.name}', which is missing`);
-      if (!tf.util.arraysEqual(t.shape, gi.value.shape) || t.dtype !== gi.value.dtype) {
-        throw new Error(
-          `engine: '${gi.name}' is [${t.shape}] ${t.dtype}, the step was compiled for [${gi.value.shape}] ${gi.value.dtype}`,
-        );
-      }
-      feeds[gi.onnxName] = toOrt(runtime, t);
-    }
-    let result: Record<string, OrtTensor>;
-    const t1 = performance.now();
-    try {
-      result = await program.session.run(feeds);
-    } finally {
-      tf.dispose(temporaries);
-    }
+    const { result, fedAt: t1 } = await feedAndRun({
+      session: program.session,
+      runtime,
+      lowered,
+      subject: 'compiled step',
+      drawn: drawRandoms(program.randoms, program.streams, program.liveRandoms),
+      input: (name) => byName.get(name),
+      temporaries: scalarTensors.map(([, t]) => t),
+    });
     const t2 = performance.now();
     const outputAt = (i: number): OrtTensor => result[lowered.outputNames[i]] as OrtTensor;
     const tensorAt = (i: number): tf.Tensor => {

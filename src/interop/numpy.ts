@@ -13,7 +13,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { writeAllSync, writeFileAtomicSync } from './atomic_file.js';
+import { writeAllSync, writeFileAtomicSync } from '../core/atomic_write.js';
+import { STORED_DTYPES, type StoredData } from '../core/stored_dtypes.js';
 
 export type NpyDtype =
   | 'float16'
@@ -28,16 +29,8 @@ export type NpyDtype =
   | 'uint32'
   | 'bool';
 
-export type NpyData =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array;
+/** The typed arrays of {@link NpyDtype} (src/core/stored_dtypes.ts; no uint64). */
+export type NpyData = Exclude<StoredData, BigUint64Array>;
 
 /** One array: C-order data. float16 is kept as raw 16-bit patterns; bool as one byte (0/1). */
 export interface NdArray {
@@ -46,31 +39,26 @@ export interface NdArray {
   data: NpyData;
 }
 
-interface DtypeInfo {
-  descr: string;
-  bytes: number;
-  make: (buf: ArrayBuffer, offset: number, length: number) => NpyData;
-}
-
-const DTYPES: Record<NpyDtype, DtypeInfo> = {
-  float16: { descr: '<f2', bytes: 2, make: (b, o, n) => new Uint16Array(b, o, n) },
-  float32: { descr: '<f4', bytes: 4, make: (b, o, n) => new Float32Array(b, o, n) },
-  float64: { descr: '<f8', bytes: 8, make: (b, o, n) => new Float64Array(b, o, n) },
-  int8: { descr: '|i1', bytes: 1, make: (b, o, n) => new Int8Array(b, o, n) },
-  int16: { descr: '<i2', bytes: 2, make: (b, o, n) => new Int16Array(b, o, n) },
-  int32: { descr: '<i4', bytes: 4, make: (b, o, n) => new Int32Array(b, o, n) },
-  int64: { descr: '<i8', bytes: 8, make: (b, o, n) => new BigInt64Array(b, o, n) },
-  uint8: { descr: '|u1', bytes: 1, make: (b, o, n) => new Uint8Array(b, o, n) },
-  uint16: { descr: '<u2', bytes: 2, make: (b, o, n) => new Uint16Array(b, o, n) },
-  uint32: { descr: '<u4', bytes: 4, make: (b, o, n) => new Uint32Array(b, o, n) },
-  bool: { descr: '|b1', bytes: 1, make: (b, o, n) => new Uint8Array(b, o, n) },
+/** The `.npy` descr of each dtype (its typed array: src/core/stored_dtypes.ts). */
+const DESCRS: Record<NpyDtype, string> = {
+  float16: '<f2',
+  float32: '<f4',
+  float64: '<f8',
+  int8: '|i1',
+  int16: '<i2',
+  int32: '<i4',
+  int64: '<i8',
+  uint8: '|u1',
+  uint16: '<u2',
+  uint32: '<u4',
+  bool: '|b1',
 };
 
 /** descr → dtype; '=' and '<' both mean little-endian here (hosts are little-endian). */
 function dtypeOfDescr(descr: string): NpyDtype | null {
   const norm = descr.replace(/^[=<|]/, '');
-  for (const [name, info] of Object.entries(DTYPES)) {
-    if (info.descr.slice(1) === norm) return name as NpyDtype;
+  for (const [name, d] of Object.entries(DESCRS)) {
+    if (d.slice(1) === norm) return name as NpyDtype;
   }
   return null;
 }
@@ -132,15 +120,13 @@ export function parseNpy(bytes: Uint8Array, source: string): NdArray {
   const dtype = dtypeOfDescr(descr);
   if (!dtype) {
     throw new Error(
-      `${source}: dtype '${descr}' is not supported (little-endian ${Object.values(DTYPES)
-        .map((d) => d.descr)
-        .join(', ')})`,
+      `${source}: dtype '${descr}' is not supported (little-endian ${Object.values(DESCRS).join(', ')})`,
     );
   }
-  const info = DTYPES[dtype];
+  const array = STORED_DTYPES[dtype];
   const count = shape.reduce((a, b) => a * b, 1);
   const dataStart = start + headerLen;
-  const byteLength = count * info.bytes;
+  const byteLength = count * array.BYTES_PER_ELEMENT;
   if (bytes.length - dataStart !== byteLength) {
     throw new Error(
       `${source}: data holds ${bytes.length - dataStart} bytes; shape (${shape.join(', ')}) ${descr} needs ${byteLength}`,
@@ -150,19 +136,19 @@ export function parseNpy(bytes: Uint8Array, source: string): NdArray {
   // (Buffer#slice would return a view, so copy explicitly.)
   const copy = new Uint8Array(byteLength);
   copy.set(bytes.subarray(dataStart, dataStart + byteLength));
-  return { dtype, shape, data: info.make(copy.buffer, 0, count) };
+  return { dtype, shape, data: new array(copy.buffer, 0, count) as NpyData };
 }
 
 /** Encodes an array as a version-1.0 `.npy` byte string. */
 export function encodeNpy(a: NdArray, name = 'array'): Uint8Array {
-  const info = DTYPES[a.dtype];
-  if (!info) throw new Error(`${name}: dtype '${String(a.dtype)}' cannot be written to .npy`);
+  const descr = DESCRS[a.dtype];
+  if (!descr) throw new Error(`${name}: dtype '${String(a.dtype)}' cannot be written to .npy`);
   const count = a.shape.reduce((x, y) => x * y, 1);
   if (a.data.length !== count) {
     throw new Error(`${name}: ${a.data.length} values for shape [${a.shape.join(', ')}]`);
   }
   const shape = a.shape.length === 1 ? `(${a.shape[0]},)` : `(${a.shape.join(', ')})`;
-  let header = `{'descr': '${info.descr}', 'fortran_order': False, 'shape': ${shape}, }`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   // Pad with spaces so that the data starts at a multiple of 64, ending with '\n'.
   const total = Math.ceil((10 + header.length + 1) / 64) * 64;
   header = header.padEnd(total - 10 - 1, ' ') + '\n';

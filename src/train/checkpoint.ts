@@ -21,6 +21,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TEMP_SUFFIX } from '../core/atomic_write.js';
 import {
   atomicWriteFile,
   CHECKPOINT_EXTENSION,
@@ -28,7 +29,6 @@ import {
   listSome,
   readCheckpointFile,
   readCheckpointHeader,
-  TEMP_SUFFIX,
   writeCheckpointFile,
   writeFully,
   type CheckpointContent,

@@ -25,13 +25,14 @@
  * `bool` tensors take one byte per element (0 or 1); `float16`/`bfloat16` are stored as raw
  * 16-bit patterns in a Uint16Array.
  *
- * Files are written atomically: to `<path>.tmp-<pid>`, fsynced, renamed over `<path>`, then the
- * directory is fsynced, so a reader sees either the old file or the complete new one.
+ * Files are written atomically (src/core/atomic_write.ts): to `<path>.tmp-<pid>`, fsynced, renamed
+ * over `<path>`, then the directory is fsynced, so a reader sees either the old file or the new one.
  */
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { dirname } from 'node:path';
+import { writeFileAtomic } from '../core/atomic_write.js';
 import { crc32c } from '../core/crc32c.js';
+import { STORED_DTYPES, type StoredData, type StoredDType } from '../core/stored_dtypes.js';
 import { afterBytes, bytesAllowed, reachedPhase } from './fault_injection.js';
 
 /** Current (and only) format version written and read by this module. */
@@ -49,55 +50,12 @@ const FOOTER_BYTES = 24;
 const IO_CHUNK = 64 * 1024 * 1024;
 
 /** Element types a checkpoint can hold. */
-export type CheckpointDType =
-  | 'float32'
-  | 'float64'
-  | 'float16'
-  | 'bfloat16'
-  | 'int8'
-  | 'int16'
-  | 'int32'
-  | 'int64'
-  | 'uint8'
-  | 'uint16'
-  | 'uint32'
-  | 'uint64'
-  | 'bool';
+export type CheckpointDType = StoredDType;
 
-/** Typed arrays that carry tensor data, one per {@link CheckpointDType} (see DTYPES). */
-export type TensorData =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array;
+/** Typed arrays that carry tensor data, one per {@link CheckpointDType} (see STORED_DTYPES). */
+export type TensorData = StoredData;
 
-interface DTypeInfo {
-  bytes: number;
-  /** The typed array class that holds this dtype (subclasses such as Buffer are accepted). */
-  array: { new (length: number): TensorData; readonly name: string };
-}
-
-const DTYPES: Record<CheckpointDType, DTypeInfo> = {
-  float32: { bytes: 4, array: Float32Array },
-  float64: { bytes: 8, array: Float64Array },
-  float16: { bytes: 2, array: Uint16Array },
-  bfloat16: { bytes: 2, array: Uint16Array },
-  int8: { bytes: 1, array: Int8Array },
-  int16: { bytes: 2, array: Int16Array },
-  int32: { bytes: 4, array: Int32Array },
-  int64: { bytes: 8, array: BigInt64Array },
-  uint8: { bytes: 1, array: Uint8Array },
-  uint16: { bytes: 2, array: Uint16Array },
-  uint32: { bytes: 4, array: Uint32Array },
-  uint64: { bytes: 8, array: BigUint64Array },
-  bool: { bytes: 1, array: Uint8Array },
-};
+const DTYPES = STORED_DTYPES;
 
 /** Whether `s` names a dtype this format stores. */
 export function isCheckpointDType(s: string): s is CheckpointDType {
@@ -226,11 +184,11 @@ function validateTensor(name: string, t: StoredTensor): NamedStoredTensor {
       `tensor '${name}': shape must be non-negative integers, got ${JSON.stringify(t.shape)}`,
     );
   }
-  const info = DTYPES[t.dtype];
-  if (!(t.data instanceof info.array)) {
+  const array = DTYPES[t.dtype];
+  if (!(t.data instanceof array)) {
     const got = (t.data as { constructor?: { name?: string } } | null)?.constructor?.name;
     throw new Error(
-      `tensor '${name}': dtype ${t.dtype} needs a ${info.array.name}, got ${got ?? typeof t.data}`,
+      `tensor '${name}': dtype ${t.dtype} needs a ${array.name}, got ${got ?? typeof t.data}`,
     );
   }
   const n = elementCount(t.shape);
@@ -292,50 +250,16 @@ async function readFully(fh: FileHandle, bytes: Uint8Array, position: number): P
   return done;
 }
 
-async function fsyncDirectory(dir: string): Promise<void> {
-  let dh: FileHandle | undefined;
-  try {
-    dh = await open(dir, 'r');
-    await dh.sync();
-  } catch (err) {
-    // Some platforms (Windows) cannot open or fsync a directory; the rename is still atomic there.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw err;
-  } finally {
-    await dh?.close();
-  }
-}
-
 /**
- * Writes a file atomically: `write(fh)` fills `<path>.tmp-<pid>`, which is fsynced, renamed over
- * `path`, and the directory fsynced. On failure the temporary file is removed.
+ * Writes a file atomically (src/core/atomic_write.ts) with the fault-injection hook at each phase
+ * (src/train/fault_injection.ts; off by default).
  */
-export async function atomicWriteFile(
+export function atomicWriteFile(
   path: string,
   write: (fh: FileHandle) => Promise<void>,
 ): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w');
-  try {
-    try {
-      await write(fh);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await reachedPhase('synced');
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await reachedPhase('renamed');
-  await fsyncDirectory(dirname(path));
-  await reachedPhase('done');
+  return writeFileAtomic(path, write, reachedPhase);
 }
-
-/** Suffix of the temporary file {@link atomicWriteFile} writes for `path`: `.tmp-<pid>`. */
-export const TEMP_SUFFIX = /\.tmp-(\d+)$/;
 
 /**
  * Writes a `.vgckpt` file atomically (see the module comment for the layout).
@@ -438,7 +362,7 @@ function checkEntries(file: string, raw: unknown, dataBytes: number): TensorEntr
       byteLength: e.byteLength as number,
       crc32c: e.crc32c as number,
     };
-    const expected = elementCount(entry.shape) * DTYPES[dtype].bytes;
+    const expected = elementCount(entry.shape) * DTYPES[dtype].BYTES_PER_ELEMENT;
     if (entry.byteLength !== expected) {
       fail(
         `${label}: byteLength ${entry.byteLength} but ${dtype}[${entry.shape}] takes ${expected}`,
@@ -634,7 +558,7 @@ export async function readCheckpointFile(
     }
     const tensors = new Map<string, StoredTensor>();
     for (const e of selected) {
-      const data = new DTYPES[e.dtype].array(e.byteLength / DTYPES[e.dtype].bytes);
+      const data = new DTYPES[e.dtype](e.byteLength / DTYPES[e.dtype].BYTES_PER_ELEMENT);
       const bytes = bytesOf(data);
       const at = header.dataStart + e.offset;
       const got = await readFully(fh, bytes, at);

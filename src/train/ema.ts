@@ -24,9 +24,6 @@ import {
   type StepEmaState,
 } from '../core/step_parts.js';
 
-// The pure pieces (decay, update, config) are shared with the compiled step: src/core/step_parts.ts.
-export { emaDecay, emaUpdate, resolveEmaConfig, type EmaConfigLike, type ResolvedEmaConfig };
-
 /** A weight whose average is kept: its Keras path and variable. */
 export interface EmaWeight {
   path: string;

@@ -15,7 +15,7 @@ import type { Layer, Weight } from '../core/layer.js';
 import { Rng, type RngState } from '../core/random.js';
 import { EagerStepRunner } from '../core/eager_step.js';
 import { disposeOutputs, type StepRunner } from '../core/step.js';
-import type { StepParts } from '../core/step_parts.js';
+import type { EmaConfigLike, StepParts } from '../core/step_parts.js';
 import type { Batch, InputPipeline, Metric, PipelineState, Task } from '../core/task.js';
 import { BestCheckpointExporter } from './best_checkpoint.js';
 import {
@@ -28,7 +28,7 @@ import {
 } from './checkpoint.js';
 import { loadWeights } from '../interop/load.js';
 import { openCheckpointSource } from './open_checkpoint.js';
-import { EmaState, type EmaConfigLike } from './ema.js';
+import { EmaState } from './ema.js';
 import { buildOptimizer, OptimizerState } from './optimizers/index.js';
 import { buildLearningRate } from './schedules.js';
 import { SummaryWriter } from './summary.js';

@@ -1,5 +1,5 @@
 /**
- * Compiled steps (ONNX Runtime) against eager tfjs-cpu steps (src/train/eager_step.ts, the
+ * Compiled steps (ONNX Runtime) against eager tfjs-cpu steps (src/core/eager_step.ts, the
  * reference) on four blocks: a ResNet bottleneck, an SE + depthwise block, a ViT encoder block and
  * a Conv3D block, each with batch norm or layer norm, dropout, softmax cross-entropy and l2.
  *

@@ -15,7 +15,7 @@ import { createCompiledStepRunner } from '../../src/engine/compiled_step.js';
 import { Conv3D } from '../../src/modeling/layers/conv.js';
 import { BatchNormalization } from '../../src/modeling/layers/normalization.js';
 import { conv3dGrouped } from '../../src/ops/conv3d_grouped.js';
-import { EagerStepRunner } from '../../src/train/eager_step.js';
+import { EagerStepRunner } from '../../src/core/eager_step.js';
 import { EmaState } from '../../src/train/ema.js';
 import { buildOptimizer, OptimizerState } from '../../src/train/optimizers/index.js';
 import { assertClose, assertTensorClose } from '../helpers.js';

@@ -14,7 +14,7 @@ import { compileFunction } from '../../src/engine/compile.js';
 import { createCompiledStepRunner } from '../../src/engine/compiled_step.js';
 import { Trace } from '../../src/engine/trace.js';
 import { ResNet } from '../../src/modeling/backbones/resnet.js';
-import { EagerStepRunner } from '../../src/train/eager_step.js';
+import { EagerStepRunner } from '../../src/core/eager_step.js';
 import { EmaState } from '../../src/train/ema.js';
 import { buildOptimizer, OptimizerState } from '../../src/train/optimizers/index.js';
 import { assertClose } from '../helpers.js';

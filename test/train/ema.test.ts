@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { emaDecay, EmaState, emaUpdate, resolveEmaConfig } from '../../src/train/ema.js';
+import { emaDecay, emaUpdate, resolveEmaConfig } from '../../src/core/step_parts.js';
+import { EmaState } from '../../src/train/ema.js';
 import { assertClose } from '../helpers.js';
 
 await tf.setBackend('cpu');

@@ -5,7 +5,7 @@
  * Files are read as YAML 1.2 (core schema), which also reads JSON. Model Garden's files parse the
  * same way: they use `true`/`false`, plain numbers such as `1e-4`, and quoted or plain strings.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   Document,
@@ -17,6 +17,7 @@ import {
   visit,
   type Pair,
 } from 'yaml';
+import { writeAllSync, writeFileAtomicSync } from '../atomic_write.js';
 import { fileError } from '../fs_errors.js';
 import { ConfigError } from './errors.js';
 import { isPlainObject, type ConfigTree } from './merge.js';
@@ -128,8 +129,7 @@ export function configToYaml(config: object): string {
 }
 
 /**
- * Writes `<modelDir>/params.yaml` atomically (temporary file in the same directory, then
- * rename), creating the directory. Returns the file's path.
+ * Writes `<modelDir>/params.yaml` atomically (src/core/atomic_write.ts), creating the directory. Returns the file's path.
  */
 export function writeParamsYaml(modelDir: string, config: object): string {
   try {
@@ -138,15 +138,9 @@ export function writeParamsYaml(modelDir: string, config: object): string {
     throw fileError(err, 'create model_dir', modelDir);
   }
   const target = join(modelDir, 'params.yaml');
-  const temp = join(
-    modelDir,
-    `.params.yaml.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`,
-  );
   try {
-    writeFileSync(temp, configToYaml(config), 'utf8');
-    renameSync(temp, target);
+    writeFileAtomicSync(target, (fd) => writeAllSync(fd, configToYaml(config)));
   } catch (err) {
-    rmSync(temp, { force: true });
     throw fileError(err, 'write', target);
   }
   return target;

@@ -16,13 +16,13 @@
  * padded slots too, with score 0). Detections of a class that is not a ground-truth category are
  * dropped, as COCOeval evaluates only the ground truth's categories.
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { encodeMask } from '../../ops/masks/rle.js';
 import { rleToJson } from '../../ops/masks/coco_segmentation.js';
 import { pasteInstanceMask } from '../../ops/masks/paste.js';
 import { CocoEval } from './cocoeval.js';
 import { type CocoGroundTruth, type CocoResult, CocoFormatError, type ImageId } from './dataset.js';
+import { writeAllSync, writeFileAtomicSync } from '../../core/atomic_write.js';
 import { fileError } from '../../core/fs_errors.js';
 import { STAT_NAMES } from './params.js';
 import { stringifyPythonJson } from './python_json.js';
@@ -220,12 +220,9 @@ export class CocoStreamingEvaluator {
 
   /** Writes the accumulated detections as COCO `results.json`. */
   writeResults(path: string): void {
-    const temp = `${path}.tmp-${process.pid}`;
     try {
-      writeFileSync(temp, stringifyPythonJson(this.results));
-      renameSync(temp, path);
+      writeFileAtomicSync(path, (fd) => writeAllSync(fd, stringifyPythonJson(this.results)));
     } catch (err) {
-      rmSync(temp, { force: true });
       throw fileError(err, 'write COCO results', path);
     }
   }

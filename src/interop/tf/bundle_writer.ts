@@ -10,7 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { crc32c, maskCrc32c } from '../../core/crc32c.js';
-import { writeAllSync, writeFileAtomicSync } from '../atomic_file.js';
+import { writeAllSync, writeFileAtomicSync } from '../../core/atomic_write.js';
 import { encodeBundleEntry, encodeBundleHeader, encodeObjectGraph } from './bundle_proto.js';
 import { OBJECT_GRAPH_KEY, shardPath, type TensorBundle } from './bundle_reader.js';
 import { dtypeEnum, encodeFixed, type TensorValuesArray, type TfDtype } from './dtypes.js';

@@ -15,15 +15,20 @@
  * model's `layer_with_weights-N` (see ./functional_graph.ts), with Keras default names.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Layer, type CallArgs } from '../../core/layer.js';
 import { getInitializer } from '../../core/initializers.js';
 import { getActivation } from '../layers/activations.js';
-import { Conv2D } from '../layers/conv.js';
-import { BatchNormalization } from '../layers/normalization.js';
-import { getStochasticDepthRate } from '../layers/dropout.js';
 import { BottleneckBlock, BOTTLENECK_EXPANSION } from '../blocks/bottleneck_block.js';
 import { ResidualBlock } from '../blocks/residual_block.js';
-import { FunctionalGraph, KerasNames, type NodeId } from './functional_graph.js';
+import { KerasNames, type NodeId } from './functional_graph.js';
+import {
+  buildScalePermuted,
+  checkSpineNetLevels,
+  ScalePermutedBackbone,
+  scalingRow,
+  spineNetNodes,
+  type NetBlock,
+  type ScalePermutedBlockSpec,
+} from './spinenet_common.js';
 
 /** Base channels per level (Model Garden FILTER_SIZE_MAP). */
 export const SPINENET_FILTER_SIZE_MAP: Readonly<Record<number, number>> = {
@@ -38,12 +43,7 @@ export const SPINENET_FILTER_SIZE_MAP: Readonly<Record<number, number>> = {
 
 export type SpineNetBlockFn = 'bottleneck' | 'residual';
 /** [level, block fn, [input offset 0, input offset 1], is output]. */
-export type SpineNetBlockSpec = readonly [
-  level: number,
-  blockFn: SpineNetBlockFn,
-  inputOffsets: readonly [number, number],
-  isOutput: boolean,
-];
+export type SpineNetBlockSpec = ScalePermutedBlockSpec<SpineNetBlockFn>;
 
 /** The NAS-found scale permutation (Model Garden SPINENET_BLOCK_SPECS). */
 export const SPINENET_BLOCK_SPECS: readonly SpineNetBlockSpec[] = [
@@ -101,54 +101,10 @@ export interface SpineNetOptions extends SpineNetScaling {
 
 /** The options of a SCALING_MAP row, or a clear error for an unknown id. */
 export function spineNetScaling(modelId: string): SpineNetScaling {
-  const scaling = SPINENET_SCALING_MAP[modelId];
-  if (!scaling) {
-    throw new Error(
-      `spinenet: unknown model_id '${modelId}'; choose one of ${Object.keys(SPINENET_SCALING_MAP).join(', ')}`,
-    );
-  }
-  return scaling;
+  return scalingRow('spinenet', SPINENET_SCALING_MAP, modelId);
 }
 
-/** Checks min/max level against the output levels of the block specs. */
-export function checkSpineNetLevels(
-  what: string,
-  minLevel: number,
-  maxLevel: number,
-  outputLevels: readonly number[],
-): void {
-  for (let l = minLevel; l <= maxLevel; l++) {
-    if (!outputLevels.includes(l)) {
-      throw new Error(
-        `${what}: min_level ${minLevel}..max_level ${maxLevel} needs an output block at level ${l}; the block specs output levels ${[...outputLevels].sort().join(', ')}`,
-      );
-    }
-  }
-  if (minLevel > maxLevel) {
-    throw new Error(`${what}: min_level ${minLevel} is above max_level ${maxLevel}`);
-  }
-}
-
-/** SpineNets are planned on a grid of 2^max level: the input sides must be multiples of it. */
-export function checkSpineNetInput(what: string, x: tf.Tensor, multiple: number): void {
-  if (x.rank !== 4) {
-    throw new Error(`${what}: expected [batch, h, w, c] input, got [${x.shape}]`);
-  }
-  const [, h, w] = x.shape;
-  if (h % multiple !== 0 || w % multiple !== 0) {
-    throw new Error(
-      `${what}: input height and width must be multiples of ${multiple}, got ${h}x${w}`,
-    );
-  }
-}
-
-export class SpineNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
-  /** Channels and stride of each endpoint, keyed by level. */
-  readonly outputSpecs: Record<string, { channels: number; stride: number }> = {};
-  /** Height and width must be multiples of this (2^max block level). */
-  readonly inputMultiple: number;
-  private readonly graph = new FunctionalGraph();
-
+export class SpineNet extends ScalePermutedBackbone {
   constructor(opts: SpineNetOptions) {
     super({ name: opts.name ?? 'spine_net' });
     const specs = opts.blockSpecs ?? SPINENET_BLOCK_SPECS;
@@ -171,27 +127,11 @@ export class SpineNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
     }
     const act = getActivation(activation);
     const initName = opts.kernelInitializer ?? 'VarianceScaling';
-    const init = getInitializer(initName);
     const norm = { momentum: opts.normMomentum ?? 0.99, epsilon: opts.normEpsilon ?? 0.001 };
     const names = new KerasNames();
     const g = this.graph;
-
-    const conv = (x: NodeId, filters: number, kernelSize: number, strides = 1): NodeId =>
-      g.layer(
-        new Conv2D({
-          name: names.next('conv2d'),
-          filters,
-          kernelSize,
-          strides,
-          padding: 'same',
-          useBias: false,
-          kernelInitializer: init,
-        }),
-        x,
-      );
-    const bn = (x: NodeId): NodeId =>
-      g.layer(new BatchNormalization({ name: names.next('batch_normalization'), ...norm }), x);
-    const activate = (x: NodeId): NodeId => g.op([x], ([t]) => act(t));
+    const nodes = spineNetNodes(g, names, getInitializer(initName), norm, act);
+    const { conv, bn, activate } = nodes;
     const maxPool = (x: NodeId): NodeId =>
       g.op([x], ([t]) => tf.maxPool(t as tf.Tensor4D, 3, 2, 'same'));
     const channels = new Map<NodeId, number>();
@@ -234,93 +174,46 @@ export class SpineNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
     const input = g.input();
     let x = maxPool(activate(bn(conv(input, 64, 7, 2))));
     channels.set(x, 64);
-    const net: NodeId[] = [];
-    const netLevels: number[] = [];
-    const netBlockFns: SpineNetBlockFn[] = [];
+    const net: NetBlock[] = [];
     const level2Filters = Math.trunc(SPINENET_FILTER_SIZE_MAP[2] * opts.filterSizeScale);
     for (let i = 0; i < 2; i++) {
       x = blockGroup(x, level2Filters, 'bottleneck', null);
-      net.push(x);
-      netLevels.push(2);
-      netBlockFns.push('bottleneck');
+      net.push({ node: x, level: 2, blockFn: 'bottleneck', width: channels.get(x) as number });
     }
 
-    // MG `_resample_with_alpha`.
-    const resample = (
-      from: number,
-      targetLevel: number,
-      targetFilters: number,
-      targetBlockFn: SpineNetBlockFn,
-    ): NodeId => {
-      const source = net[from];
-      let inFilters = channels.get(source) as number;
-      if (netBlockFns[from] === 'bottleneck') inFilters /= BOTTLENECK_EXPANSION;
-      const alphaFilters = Math.trunc(inFilters * opts.resampleAlpha);
-      let y = activate(bn(conv(source, alphaFilters, 1)));
-      let level = netLevels[from];
-      if (level < targetLevel) {
-        y = activate(bn(conv(y, alphaFilters, 3, 2)));
-        for (level++; level < targetLevel; level++) y = maxPool(y);
-      } else if (level > targetLevel) {
-        y = g.nearestUpsamplingOps(y, 2 ** (level - targetLevel));
-      }
-      return bn(conv(y, blockChannels(targetFilters, targetBlockFn), 1));
-    };
-
-    const outgoing: number[] = net.map(() => 0);
-    const levelOutputs: Record<string, NodeId> = {};
-    specs.forEach(([level, blockFn, [in0, in1], isOutput], i) => {
-      if (!SPINENET_FILTER_SIZE_MAP[level] || in0 >= net.length || in1 >= net.length) {
-        throw new Error(
-          `spinenet: block spec ${i} [${level}, ${blockFn}, ${in0}, ${in1}] is invalid`,
-        );
-      }
-      const filters = Math.trunc(SPINENET_FILTER_SIZE_MAP[level] * opts.filterSizeScale);
-      const parents = [in0, in1].map((j) => {
-        outgoing[j]++;
-        return resample(j, level, filters, blockFn);
-      });
-      const parentChannels = blockChannels(filters, blockFn);
-      if (isOutput) {
-        net.forEach((node, j) => {
-          if (
-            outgoing[j] === 0 &&
-            netLevels[j] === level &&
-            channels.get(node) === parentChannels
-          ) {
-            parents.push(node);
-            outgoing[j]++;
-          }
-        });
-      }
-      const fused = activate(g.op(parents, (xs) => tf.addN(xs)));
-      channels.set(fused, parentChannels);
-      const rate = getStochasticDepthRate(opts.initStochasticDepthRate ?? 0, i + 1, specs.length);
-      const block = blockGroup(fused, filters, blockFn, rate);
-      net.push(block);
-      netLevels.push(level);
-      netBlockFns.push(blockFn);
-      outgoing.push(0);
-      if (isOutput) {
-        if (levelOutputs[level] !== undefined) {
-          throw new Error(`spinenet: block specs output level ${level} twice`);
+    const levelOutputs = buildScalePermuted(net, specs, {
+      what: 'spinenet',
+      filterSizeMap: SPINENET_FILTER_SIZE_MAP,
+      filterSizeScale: opts.filterSizeScale,
+      initStochasticDepthRate: opts.initStochasticDepthRate ?? 0,
+      // MG `_resample_with_alpha`.
+      resample: (from, targetLevel, targetFilters, targetBlockFn) => {
+        let inFilters = from.width;
+        if (from.blockFn === 'bottleneck') inFilters /= BOTTLENECK_EXPANSION;
+        const alphaFilters = Math.trunc(inFilters * opts.resampleAlpha);
+        let y = activate(bn(conv(from.node, alphaFilters, 1)));
+        let level = from.level;
+        if (level < targetLevel) {
+          y = activate(bn(conv(y, alphaFilters, 3, 2)));
+          for (level++; level < targetLevel; level++) y = maxPool(y);
+        } else if (level > targetLevel) {
+          y = g.nearestUpsamplingOps(y, 2 ** (level - targetLevel));
         }
-        levelOutputs[level] = block;
-      }
+        return bn(conv(y, blockChannels(targetFilters, targetBlockFn), 1));
+      },
+      width: blockChannels,
+      block: (parents, filters, blockFn, rate) => {
+        const fused = activate(g.op(parents, (xs) => tf.addN(xs)));
+        channels.set(fused, blockChannels(filters, blockFn));
+        return blockGroup(fused, filters, blockFn, rate);
+      },
     });
 
-    const endpoints: Record<string, NodeId> = {};
-    for (let level = minLevel; level <= maxLevel; level++) {
-      endpoints[level] = activate(bn(conv(levelOutputs[level], opts.endpointsNumFilters, 1)));
-      this.outputSpecs[level] = { channels: opts.endpointsNumFilters, stride: 2 ** level };
-    }
-    this.graph.finish(endpoints).forEach((layer, k) => this.add(`layer_with_weights-${k}`, layer));
-    this.inputMultiple = 2 ** Math.max(...specs.map((s) => s[0]));
-  }
-
-  /** x: [batch, h, w, c] with h and w multiples of {@link inputMultiple} → endpoints by level. */
-  protected call(x: tf.Tensor, args: CallArgs): Record<string, tf.Tensor> {
-    checkSpineNetInput(this.fullPath(), x, this.inputMultiple);
-    return this.graph.run(x, args);
+    this.finishEndpoints(nodes, levelOutputs, {
+      minLevel,
+      maxLevel,
+      numFilters: opts.endpointsNumFilters,
+      maxBlockLevel: Math.max(...specs.map((s) => s[0])),
+    });
   }
 }

@@ -16,15 +16,20 @@
  * are held as the Keras functional model's `layer_with_weights-N`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Layer, type CallArgs } from '../../core/layer.js';
 import { getInitializer } from '../../core/initializers.js';
 import { getActivation } from '../layers/activations.js';
-import { Conv2D, DepthwiseConv2D } from '../layers/conv.js';
-import { BatchNormalization } from '../layers/normalization.js';
-import { getStochasticDepthRate } from '../layers/dropout.js';
+import { DepthwiseConv2D } from '../layers/conv.js';
 import { InvertedBottleneckBlock } from '../blocks/inverted_bottleneck_block.js';
-import { FunctionalGraph, KerasNames, nearestUpsampling, type NodeId } from './functional_graph.js';
-import { checkSpineNetInput, checkSpineNetLevels } from './spinenet.js';
+import { KerasNames, nearestUpsampling, type NodeId } from './functional_graph.js';
+import {
+  buildScalePermuted,
+  checkSpineNetLevels,
+  ScalePermutedBackbone,
+  scalingRow,
+  spineNetNodes,
+  type NetBlock,
+  type ScalePermutedBlockSpec,
+} from './spinenet_common.js';
 
 /** Base channels per level (Model Garden spinenet_mobile FILTER_SIZE_MAP). */
 export const SPINENET_MOBILE_FILTER_SIZE_MAP: Readonly<Record<number, number>> = {
@@ -39,12 +44,7 @@ export const SPINENET_MOBILE_FILTER_SIZE_MAP: Readonly<Record<number, number>> =
 };
 
 /** [level, block fn, [input offset 0, input offset 1], is output]; every block is an MBConv. */
-export type SpineNetMobileBlockSpec = readonly [
-  level: number,
-  blockFn: 'mbconv',
-  inputOffsets: readonly [number, number],
-  isOutput: boolean,
-];
+export type SpineNetMobileBlockSpec = ScalePermutedBlockSpec<'mbconv'>;
 
 /** Model Garden spinenet_mobile SPINENET_BLOCK_SPECS. */
 export const SPINENET_MOBILE_BLOCK_SPECS: readonly SpineNetMobileBlockSpec[] = [
@@ -79,13 +79,7 @@ export const SPINENET_MOBILE_SCALING_MAP: Readonly<Record<string, SpineNetMobile
 };
 
 export function spineNetMobileScaling(modelId: string): SpineNetMobileScaling {
-  const scaling = SPINENET_MOBILE_SCALING_MAP[modelId];
-  if (!scaling) {
-    throw new Error(
-      `spinenet_mobile: unknown model_id '${modelId}'; choose one of ${Object.keys(SPINENET_MOBILE_SCALING_MAP).join(', ')}`,
-    );
-  }
-  return scaling;
+  return scalingRow('spinenet_mobile', SPINENET_MOBILE_SCALING_MAP, modelId);
 }
 
 export interface SpineNetMobileOptions extends SpineNetMobileScaling {
@@ -107,11 +101,7 @@ export interface SpineNetMobileOptions extends SpineNetMobileScaling {
   name?: string;
 }
 
-export class SpineNetMobile extends Layer<tf.Tensor, Record<string, tf.Tensor>> {
-  readonly outputSpecs: Record<string, { channels: number; stride: number }> = {};
-  readonly inputMultiple: number;
-  private readonly graph = new FunctionalGraph();
-
+export class SpineNetMobile extends ScalePermutedBackbone {
   constructor(opts: SpineNetMobileOptions) {
     super({ name: opts.name ?? 'spine_net_mobile' });
     const minLevel = opts.minLevel ?? 3;
@@ -141,19 +131,9 @@ export class SpineNetMobile extends Layer<tf.Tensor, Record<string, tf.Tensor>> 
     const filtersAt = (level: number) =>
       Math.trunc(SPINENET_MOBILE_FILTER_SIZE_MAP[level] * opts.filterSizeScale);
 
-    const conv = (x: NodeId, filters: number, kernelSize: number, strides = 1): NodeId =>
-      g.layer(
-        new Conv2D({
-          name: names.next('conv2d'),
-          filters,
-          kernelSize,
-          strides,
-          padding: 'same',
-          useBias: false,
-          kernelInitializer: init,
-        }),
-        x,
-      );
+    // A Keras Activation layer (get_activation(..., use_keras_layer=True)) for `activate`.
+    const nodes = spineNetNodes(g, names, init, norm, act);
+    const { conv, bn, activate } = nodes;
     const depthwise = (x: NodeId): NodeId =>
       g.layer(
         new DepthwiseConv2D({
@@ -166,10 +146,6 @@ export class SpineNetMobile extends Layer<tf.Tensor, Record<string, tf.Tensor>> 
         }),
         x,
       );
-    const bn = (x: NodeId): NodeId =>
-      g.layer(new BatchNormalization({ name: names.next('batch_normalization'), ...norm }), x);
-    // A Keras Activation layer (get_activation(..., use_keras_layer=True)).
-    const activate = (x: NodeId): NodeId => g.op([x], ([t]) => act(t));
 
     // MG `_block_group` with one block, then a linear Activation layer named after the group.
     const blockGroup = (
@@ -198,82 +174,45 @@ export class SpineNetMobile extends Layer<tf.Tensor, Record<string, tf.Tensor>> 
 
     const input = g.input();
     let x = activate(bn(conv(input, filtersAt(0), 3, 2)));
-    const net: NodeId[] = [];
-    const netLevels: number[] = [];
-    const netFilters: number[] = [];
+    const net: NetBlock[] = [];
     [1, 2].forEach((strides, i) => {
       x = blockGroup(x, filtersAt(i), filtersAt(i + 1), strides, null);
-      net.push(x);
-      netLevels.push(i + 1);
-      netFilters.push(filtersAt(i + 1));
+      net.push({ node: x, level: i + 1, blockFn: 'mbconv', width: filtersAt(i + 1) });
     });
 
-    // MG `_resample_with_sepconv`.
-    const resample = (from: number, targetLevel: number, targetFilters: number): NodeId => {
-      let y = net[from];
-      const level = netLevels[from];
-      if (level < targetLevel) {
-        for (let l = level; l < targetLevel; l++) y = activate(bn(depthwise(y)));
-      } else if (level > targetLevel) {
-        const scale = 2 ** (level - targetLevel);
-        y = opts.useKerasUpsampling2d
-          ? g.op([y], ([t]) => nearestUpsampling(t, scale))
-          : g.nearestUpsamplingOps(y, scale);
-      }
-      return bn(conv(y, targetFilters, 1));
-    };
-
-    const outgoing: number[] = net.map(() => 0);
-    const levelOutputs: Record<string, NodeId> = {};
-    specs.forEach(([level, , [in0, in1], isOutput], i) => {
-      if (
-        SPINENET_MOBILE_FILTER_SIZE_MAP[level] === undefined ||
-        in0 >= net.length ||
-        in1 >= net.length
-      ) {
-        throw new Error(`spinenet_mobile: block spec ${i} [${level}, ${in0}, ${in1}] is invalid`);
-      }
-      const filters = filtersAt(level);
-      const parents = [in0, in1].map((j) => {
-        outgoing[j]++;
-        return resample(j, level, filters);
-      });
-      if (isOutput) {
-        net.forEach((node, j) => {
-          if (outgoing[j] === 0 && netLevels[j] === level && netFilters[j] === filters) {
-            parents.push(node);
-            outgoing[j]++;
-          }
-        });
-      }
-      let fused = parents[0];
-      for (const p of parents.slice(1)) fused = g.op([fused, p], ([a, b]) => tf.add(a, b));
-      const rate = getStochasticDepthRate(opts.initStochasticDepthRate ?? 0, i + 1, specs.length);
-      const block = blockGroup(activate(fused), filters, filters, 1, rate);
-      net.push(block);
-      netLevels.push(level);
-      netFilters.push(filters);
-      outgoing.push(0);
-      if (isOutput) {
-        if (levelOutputs[level] !== undefined) {
-          throw new Error(`spinenet_mobile: block specs output level ${level} twice`);
+    const levelOutputs = buildScalePermuted(net, specs, {
+      what: 'spinenet_mobile',
+      filterSizeMap: SPINENET_MOBILE_FILTER_SIZE_MAP,
+      filterSizeScale: opts.filterSizeScale,
+      initStochasticDepthRate: opts.initStochasticDepthRate ?? 0,
+      // MG `_resample_with_sepconv`.
+      resample: (from, targetLevel, targetFilters) => {
+        let y = from.node;
+        const level = from.level;
+        if (level < targetLevel) {
+          for (let l = level; l < targetLevel; l++) y = activate(bn(depthwise(y)));
+        } else if (level > targetLevel) {
+          const scale = 2 ** (level - targetLevel);
+          y = opts.useKerasUpsampling2d
+            ? g.op([y], ([t]) => nearestUpsampling(t, scale))
+            : g.nearestUpsamplingOps(y, scale);
         }
-        levelOutputs[level] = block;
-      }
+        return bn(conv(y, targetFilters, 1));
+      },
+      width: (filters) => filters,
+      // Parents are summed pairwise (Keras `Add`), then activated.
+      block: (parents, filters, _blockFn, rate) => {
+        let fused = parents[0];
+        for (const p of parents.slice(1)) fused = g.op([fused, p], ([a, b]) => tf.add(a, b));
+        return blockGroup(activate(fused), filters, filters, 1, rate);
+      },
     });
 
-    const endpoints: Record<string, NodeId> = {};
-    for (let level = minLevel; level <= maxLevel; level++) {
-      endpoints[level] = activate(bn(conv(levelOutputs[level], opts.endpointsNumFilters, 1)));
-      this.outputSpecs[level] = { channels: opts.endpointsNumFilters, stride: 2 ** level };
-    }
-    this.graph.finish(endpoints).forEach((layer, k) => this.add(`layer_with_weights-${k}`, layer));
-    this.inputMultiple = 2 ** Math.max(...specs.map((s) => s[0]));
-  }
-
-  /** x: [batch, h, w, c] with h and w multiples of {@link inputMultiple} → endpoints by level. */
-  protected call(x: tf.Tensor, args: CallArgs): Record<string, tf.Tensor> {
-    checkSpineNetInput(this.fullPath(), x, this.inputMultiple);
-    return this.graph.run(x, args);
+    this.finishEndpoints(nodes, levelOutputs, {
+      minLevel,
+      maxLevel,
+      numFilters: opts.endpointsNumFilters,
+      maxBlockLevel: Math.max(...specs.map((s) => s[0])),
+    });
   }
 }

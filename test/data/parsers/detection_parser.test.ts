@@ -4,40 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  bytesFeature,
-  encodeExample,
-  floatFeature,
-  int64Feature,
-} from '../../../src/core/proto/index.js';
 import { Rng } from '../../../src/core/random.js';
-import { encodePng } from '../../../src/data/decoders/image.js';
 import { MEAN_RGB, STDDEV_RGB } from '../../../src/data/in_memory.js';
 import { createDetectionParser } from '../../../src/data/parsers/detection_parser.js';
 import { assertClose } from '../../helpers.js';
 import { ScriptedRng } from '../ops/scripted_rng.js';
+import { greyPng, twoBoxRecord } from './two_box_record.js';
 
-const H = 32;
-const W = 48;
-const png = await encodePng({
-  data: new Uint8Array(H * W * 3).fill(200),
-  height: H,
-  width: W,
-  channels: 3,
-});
 // Box 0: y 0.25..0.5, x 0.125..0.5 (class 3); box 1 (crowd): y 0..1, x 0.5..1 (class 7).
-const record = encodeExample({
-  'image/encoded': bytesFeature(png),
-  'image/source_id': bytesFeature('42'),
-  'image/height': int64Feature(H),
-  'image/width': int64Feature(W),
-  'image/object/bbox/ymin': floatFeature(0.25, 0),
-  'image/object/bbox/xmin': floatFeature(0.125, 0.5),
-  'image/object/bbox/ymax': floatFeature(0.5, 1),
-  'image/object/bbox/xmax': floatFeature(0.5, 1),
-  'image/object/class/label': int64Feature(3, 7),
-  'image/object/is_crowd': int64Feature(0, 1),
-});
+const record = twoBoxRecord(await greyPng(200));
 
 test('eval: fit into 24x24 (scale 0.5), pad to 128, boxes in output pixels', async () => {
   const parse = createDetectionParser({ output_size: [24, 24] });

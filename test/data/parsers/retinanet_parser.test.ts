@@ -7,14 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import {
-  bytesFeature,
-  encodeExample,
-  floatFeature,
-  int64Feature,
-} from '../../../src/core/proto/index.js';
 import { Rng } from '../../../src/core/random.js';
-import { encodePng } from '../../../src/data/decoders/image.js';
 import {
   createRetinaNetParser,
   retinaNetParserRef,
@@ -26,6 +19,7 @@ import { tfrecordSource } from '../../../src/data/pipeline/tfrecord_source.js';
 import type { HostBatch } from '../../../src/data/pipeline/types.js';
 import { assertClose, sharedData } from '../../helpers.js';
 import { ScriptedRng } from '../ops/scripted_rng.js';
+import { greyPng, twoBoxRecord } from './two_box_record.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hand-labelled case. A 32 x 48 image fitted into 16 x 24 (scale 0.5; already a multiple of 8,
@@ -35,26 +29,8 @@ import { ScriptedRng } from '../ops/scripted_rng.js';
 //     [2, 2, 10, 10], IoU 28 / 72 < 0.5, so only force matching makes it positive (anchor 7).
 //   box 1, class 7, crowd: [0, 24, 32, 48] -> [0, 12, 16, 24]. Best: level-3 cells (0, 2) and
 //     (1, 2), both IoU 144 / 304; the first, anchor 24 + 2 = 26, is forced.
-const H = 32;
-const W = 48;
-const png = await encodePng({
-  data: new Uint8Array(H * W * 3).fill(90),
-  height: H,
-  width: W,
-  channels: 3,
-});
-const record = encodeExample({
-  'image/encoded': bytesFeature(png),
-  'image/source_id': bytesFeature('42'),
-  'image/height': int64Feature(H),
-  'image/width': int64Feature(W),
-  'image/object/bbox/ymin': floatFeature(0.25, 0),
-  'image/object/bbox/xmin': floatFeature(0.125, 0.5),
-  'image/object/bbox/ymax': floatFeature(0.5, 1),
-  'image/object/bbox/xmax': floatFeature(0.5, 1),
-  'image/object/class/label': int64Feature(3, 7),
-  'image/object/is_crowd': int64Feature(0, 1),
-});
+const png = await greyPng(90);
+const record = twoBoxRecord(png);
 const small: RetinaNetParserOptions = {
   output_size: [16, 24],
   min_level: 2,
@@ -127,12 +103,7 @@ test('train: the crowd box is skipped, so only anchor 7 is positive; no groundtr
 test('eval: a source id that is not an int32 number is an error naming the record', async () => {
   const parse = createRetinaNetParser(small);
   for (const id of ['coco_42', '0x2a', '4294967296']) {
-    const bad = encodeExample({
-      'image/encoded': bytesFeature(png),
-      'image/source_id': bytesFeature(id),
-      'image/height': int64Feature(H),
-      'image/width': int64Feature(W),
-    });
+    const bad = twoBoxRecord(png, id, false);
     await assert.rejects(
       parse(bad, { rng: new Rng(0), index: 0, where: 'shard-3 record 9', training: false }),
       (err: Error) => /shard-3 record 9/.test(err.message) && /image\/source_id/.test(err.message),

@@ -14,7 +14,7 @@ import '../../../src/tasks/index.js';
 import { initBackend } from '../../../src/core/backend/index.js';
 import { createCompiledStepRunner } from '../../../src/engine/compiled_step.js';
 import { buildTrainer, resolveExperiment } from '../../../src/train/run_experiment.js';
-import { EagerStepRunner } from '../../../src/train/eager_step.js';
+import { EagerStepRunner } from '../../../src/core/eager_step.js';
 import { CompiledStepRunner } from '../../../src/engine/compiled_step.js';
 
 await initBackend('onnx');
