@@ -39,9 +39,9 @@ export function buildFPN(branch: FPNConfig, ctx: DecoderContext): FPN {
 decoders.register('fpn', ((branch: FPNConfig, ctx: DecoderContext) =>
   buildFPN(branch, ctx)) as DecoderBuilder);
 
-/** The decoder of `cfg`, or null when its type is null (MG: no decoder, backbone features used). */
+/** The decoder of `cfg`, or null for type null or `identity` (MG: the backbone's features pass through). */
 export function buildDecoder(cfg: DecoderConfig, ctx: DecoderContext): Decoder | null {
-  if (cfg.type === null) return null;
+  if (cfg.type === null || cfg.type === 'identity') return null;
   const builder = decoders.get(cfg.type) as DecoderBuilder;
   return builder(activeBranch(cfg), ctx);
 }
