@@ -1,2 +1,3 @@
 /** Importing this module registers every task family and its experiments. */
 import './image_classification/index.js';
+import './retinanet/index.js';

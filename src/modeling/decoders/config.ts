@@ -3,7 +3,7 @@
  * Each decoder adds its branch here and its builder in ./factory.ts.
  */
 import type { z } from 'zod';
-import { bool, config, int, oneOf, str } from '../../core/config/schema.js';
+import { bool, config, int, noEffect, oneOf, str } from '../../core/config/schema.js';
 
 /** Model Garden `decoders.FPN`. */
 export const fpnConfig = config({
@@ -12,7 +12,7 @@ export const fpnConfig = config({
   fusion_type: str('sum'),
   use_separable_conv: bool(false),
   /** MG builds upsampling/add as Keras layers when true; the same computation either way. */
-  use_keras_layer: bool(false),
+  use_keras_layer: noEffect(bool(false), 'Keras layers vs ops for the same upsampling and add'),
 });
 
 /** Model Garden `decoders.Identity`: no decoder, the backbone's endpoints feed the head. */

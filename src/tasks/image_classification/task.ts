@@ -81,7 +81,7 @@ class AccuracyMetric implements Metric<ClassificationOutputs, Batch> {
 const TFRECORD_STATE_KIND = 'tfrecord_image_classification';
 
 /** Worker threads of the TFRecord input: VG_DATA_WORKERS when set, else min(4, cores). */
-async function defaultDataWorkers(): Promise<number> {
+export async function defaultDataWorkers(): Promise<number> {
   const env = typeof process !== 'undefined' ? process.env.VG_DATA_WORKERS : undefined;
   if (env !== undefined && env !== '') {
     const n = Number(env);

@@ -1,0 +1,416 @@
+/**
+ * RetinaNet task (Model Garden `official/vision/tasks/retinanet.py`): builds the model from the
+ * backbone and decoder factories, the inputs from TFRecords of detection tf.Examples through the
+ * parallel pipeline with the RetinaNet parser (anchor labels made on the worker threads), the
+ * losses (focal + Huber box loss normalised by positives, l2) and the COCO metrics.
+ *
+ * Evaluation: detections are mapped back to the original image with `image_info` and fed to the
+ * streaming COCO evaluator keyed by each example's `source_id`; without an annotation file the
+ * ground truth is gathered from the evaluated examples, as Model Garden's COCOEvaluator does.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { CallArgs } from '../../core/layer.js';
+import type {
+  ForwardResult,
+  InputOptions,
+  InputPipeline,
+  Losses,
+  Metric,
+  Task,
+} from '../../core/task.js';
+import type { HostBatch, ParallelPipeline } from '../../data/pipeline/index.js';
+import { MEAN_RGB, STDDEV_RGB } from '../../data/in_memory.js';
+import {
+  retinaNetParserRef,
+  type RetinaNetParserOptions,
+} from '../../data/parsers/retinanet_parser.js';
+import { CocoGroundTruth } from '../../evaluation/coco/dataset.js';
+import { CocoStreamingEvaluator, type DetectionBatch } from '../../evaluation/coco/streaming.js';
+import { l2Regularization } from '../../losses/l2.js';
+import { retinanetLosses } from '../../losses/retinanet.js';
+import { buildBackbone } from '../../modeling/backbones/factory.js';
+import { buildDecoder } from '../../modeling/decoders/factory.js';
+import {
+  buildRetinaNet,
+  type RetinaNetModel,
+  type RetinaNetOutputs,
+} from '../../modeling/models/retinanet_model.js';
+import { defaultDataWorkers } from '../image_classification/task.js';
+import type { RetinaNetDataConfig, RetinaNetTaskConfig } from './config.js';
+
+/** Parser features by name: `image`, `image_info`, `cls_targets/<l>`, `groundtruths/...`. */
+export type RetinaNetBatch = Record<string, tf.Tensor>;
+
+/** The levels min..max as strings. */
+function levels(min: number, max: number): string[] {
+  return Array.from({ length: max - min + 1 }, (_, i) => String(min + i));
+}
+
+/** Level → tensor of `batch[prefix/level]`; names the missing feature. */
+function perLevel(batch: RetinaNetBatch, prefix: string, lv: string[]): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const l of lv) {
+    const t = batch[`${prefix}/${l}`];
+    if (!t) throw new Error(`retinanet batch lacks '${prefix}/${l}'`);
+    out[l] = t;
+  }
+  return out;
+}
+
+/** Batches of the RetinaNet parser's features as tensors. */
+class TfRecordDetectionInput implements InputPipeline<RetinaNetBatch> {
+  constructor(private readonly pipeline: ParallelPipeline) {}
+
+  async next(): Promise<RetinaNetBatch | null> {
+    const hb: HostBatch | null = await this.pipeline.next();
+    if (hb === null) return null;
+    const out: RetinaNetBatch = {};
+    for (const [name, f] of Object.entries(hb)) {
+      out[name] = tf.tensor(f.data as Float32Array | Int32Array, f.shape);
+    }
+    return out;
+  }
+
+  getState(): Record<string, unknown> {
+    return { kind: 'tfrecord_retinanet', ...this.pipeline.getState() };
+  }
+
+  setState(state: Record<string, unknown>): void {
+    if (state.kind !== 'tfrecord_retinanet') {
+      throw new Error(`pipeline state kind '${String(state.kind)}' is not 'tfrecord_retinanet'`);
+    }
+    const { epoch, consumed, index } = state;
+    if (typeof epoch !== 'number' || typeof consumed !== 'number') {
+      throw new Error(
+        `pipeline state needs numeric epoch and consumed, got ${JSON.stringify(state)}`,
+      );
+    }
+    this.pipeline.setState(
+      typeof index === 'number' ? { epoch, consumed, index } : { epoch, consumed },
+    );
+  }
+
+  dispose(): void {
+    void this.pipeline.close();
+  }
+
+  close(): Promise<void> {
+    return this.pipeline.close();
+  }
+}
+
+/** Host copies of one evaluated batch: detections and the examples' ground truth. */
+interface EvalRecord {
+  detections: DetectionBatch;
+  gtBoxes: Float32Array;
+  gtClasses: Int32Array;
+  gtAreas: Float32Array;
+  gtCrowds: Int32Array;
+  heights: Int32Array;
+  widths: Int32Array;
+}
+
+/**
+ * COCO box metrics (Model Garden `COCOEvaluator` without an annotation file): the ground truth of
+ * the evaluated examples (`groundtruths/*`, boxes in original pixels) becomes the COCO dataset;
+ * the detections go through {@link CocoStreamingEvaluator}, which undoes `image_info`.
+ */
+export class CocoDetectionMetric implements Metric<RetinaNetOutputs, RetinaNetBatch> {
+  readonly name = 'coco';
+  private records: EvalRecord[] = [];
+
+  constructor(private readonly maxDetections: number) {}
+
+  async update(outputs: RetinaNetOutputs, batch: RetinaNetBatch): Promise<void> {
+    const need = ['detection_boxes', 'detection_scores', 'detection_classes', 'num_detections'];
+    for (const k of need) {
+      if (!outputs[k as keyof RetinaNetOutputs]) {
+        throw new Error(
+          `coco metric: model outputs lack '${k}' (is detection_generator.apply_nms off?)`,
+        );
+      }
+    }
+    const g = (k: string): tf.Tensor => {
+      const t = batch[`groundtruths/${k}`];
+      if (!t) throw new Error(`coco metric: batch lacks 'groundtruths/${k}' (an evaluation batch)`);
+      return t;
+    };
+    const read = async (t: tf.Tensor) => t.data();
+    const [ids, boxes, classes, scores, num, info, gb, gc, ga, gcr, gh, gw] = await Promise.all([
+      read(g('source_id')),
+      read(outputs.detection_boxes!),
+      read(outputs.detection_classes!),
+      read(outputs.detection_scores!),
+      read(outputs.num_detections!),
+      read(batch.image_info),
+      read(g('boxes')),
+      read(g('classes')),
+      read(g('areas')),
+      read(g('is_crowds')),
+      read(g('height')),
+      read(g('width')),
+    ]);
+    this.records.push({
+      detections: { sourceIds: ids, boxes, classes, scores, numDetections: num, imageInfo: info },
+      gtBoxes: gb as Float32Array,
+      gtClasses: gc as Int32Array,
+      gtAreas: ga as Float32Array,
+      gtCrowds: gcr as Int32Array,
+      heights: gh as Int32Array,
+      widths: gw as Int32Array,
+    });
+  }
+
+  /** The ground truth of the evaluated examples as a COCO dataset (padding rows skipped). */
+  private groundTruth(): CocoGroundTruth {
+    const images = new Map<number, { id: number; height: number; width: number }>();
+    const annotations: Record<string, unknown>[] = [];
+    const cats = new Set<number>();
+    for (const r of this.records) {
+      const ids = r.detections.sourceIds;
+      const per = r.gtClasses.length / ids.length;
+      for (let b = 0; b < ids.length; b++) {
+        const id = ids[b];
+        if (images.has(id)) continue;
+        images.set(id, { id, height: r.heights[b], width: r.widths[b] });
+        for (let i = b * per; i < (b + 1) * per; i++) {
+          const cls = r.gtClasses[i];
+          if (cls < 0) continue;
+          const [y0, x0, y1, x1] = r.gtBoxes.subarray(i * 4, i * 4 + 4);
+          const area = r.gtAreas[i] > 0 ? r.gtAreas[i] : (y1 - y0) * (x1 - x0);
+          cats.add(cls);
+          annotations.push({
+            id: annotations.length + 1,
+            image_id: id,
+            category_id: cls,
+            bbox: [x0, y0, x1 - x0, y1 - y0],
+            area,
+            iscrowd: r.gtCrowds[i],
+          });
+        }
+      }
+    }
+    return new CocoGroundTruth(
+      {
+        images: [...images.values()],
+        annotations,
+        categories: [...cats].sort((a, b) => a - b).map((id) => ({ id })),
+      },
+      'evaluated examples',
+    );
+  }
+
+  result(): Record<string, number> {
+    if (this.records.length === 0) return {};
+    const evaluator = new CocoStreamingEvaluator({
+      groundTruth: this.groundTruth(),
+      maxDetections: this.maxDetections,
+    });
+    for (const r of this.records) evaluator.update(r.detections);
+    return evaluator.evaluate();
+  }
+
+  reset(): void {
+    this.records = [];
+  }
+}
+
+export class RetinaNetTask implements Task<RetinaNetModel, RetinaNetBatch, RetinaNetOutputs> {
+  readonly type = 'retinanet';
+  readonly defaultEvalMetric = 'AP';
+
+  constructor(readonly config: RetinaNetTaskConfig) {
+    const m = config.model;
+    if (m.input_size.length !== 3 || m.input_size[2] !== 3) {
+      throw new Error(
+        `task.model.input_size must be [height, width, 3], got [${m.input_size.join(', ')}]`,
+      );
+    }
+    if (!(m.num_classes > 1)) {
+      throw new Error(
+        `task.model.num_classes must be > 1 (class 0 is the background), got ${m.num_classes}`,
+      );
+    }
+  }
+
+  buildModel(): RetinaNetModel {
+    const m = this.config.model;
+    const backbone = buildBackbone(m.backbone, m.norm_activation);
+    const decoder = buildDecoder(m.decoder, {
+      inputSpecs: backbone.outputSpecs,
+      minLevel: m.min_level,
+      maxLevel: m.max_level,
+      normActivation: m.norm_activation,
+    });
+    // attribute_heads is rejected by the config (the task has no attribute losses).
+    const model = buildRetinaNet(backbone, decoder, {
+      ...m,
+      // MG's head tests `share_level_convs` for truth: None shares nothing.
+      head: {
+        ...m.head,
+        attribute_heads: null,
+        share_level_convs: m.head.share_level_convs ?? false,
+      },
+    });
+    // MG's RetinaNetTask sets `model.backbone.trainable = False` when freeze_backbone is set.
+    if (this.config.freeze_backbone) model.backbone.trainable = false;
+    return model;
+  }
+
+  /** A batch of zeros with the parser's feature shapes (training features only). */
+  dummyBatch(batchSize: number): RetinaNetBatch {
+    const m = this.config.model;
+    const [h, w] = m.input_size;
+    const a = m.anchor.num_scales * m.anchor.aspect_ratios.length;
+    const out: RetinaNetBatch = {
+      image: tf.zeros([batchSize, h, w, 3]),
+      image_info: tf.zeros([batchSize, 4, 2]),
+    };
+    let n = 0;
+    for (const l of levels(m.min_level, m.max_level)) {
+      const s = 2 ** Number(l);
+      const [hl, wl] = [Math.ceil(h / s), Math.ceil(w / s)];
+      out[`cls_targets/${l}`] = tf.fill([batchSize, hl, wl, a], -1, 'int32');
+      out[`box_targets/${l}`] = tf.zeros([batchSize, hl, wl, a * 4]);
+      out[`anchor_boxes/${l}`] = tf.zeros([batchSize, hl, wl, a * 4]);
+      n += hl * wl * a;
+    }
+    out.cls_weights = tf.ones([batchSize, n]);
+    out.box_weights = tf.zeros([batchSize, n]);
+    return out;
+  }
+
+  /** The RetinaNet parser's options for a DataConfig (MG `RetinaNetTask.build_inputs`). */
+  parserOptionsFor(dc: RetinaNetDataConfig): RetinaNetParserOptions {
+    const m = this.config.model;
+    const p = dc.parser;
+    if (p.num_channels !== 3) {
+      throw new Error(`parser.num_channels: only 3 (RGB) is supported, got ${p.num_channels}`);
+    }
+    const weights = m.detection_generator.box_coder_weights;
+    return {
+      output_size: [m.input_size[0], m.input_size[1]],
+      pad: p.pad,
+      min_level: m.min_level,
+      max_level: m.max_level,
+      num_scales: m.anchor.num_scales,
+      aspect_ratios: [...m.anchor.aspect_ratios],
+      anchor_size: m.anchor.anchor_size,
+      match_threshold: p.match_threshold,
+      unmatched_threshold: p.unmatched_threshold,
+      aug_rand_hflip: p.aug_rand_hflip,
+      aug_scale_min: p.aug_scale_min,
+      aug_scale_max: p.aug_scale_max,
+      skip_crowd_during_training: p.skip_crowd_during_training,
+      max_num_instances: p.max_num_instances,
+      keep_aspect_ratio: p.keep_aspect_ratio,
+      box_coder_weights: weights ? (weights as [number, number, number, number]) : null,
+      mean: [...MEAN_RGB],
+      stddev: [...STDDEV_RGB],
+    };
+  }
+
+  async buildInputs(
+    which: 'train' | 'validation',
+    opts: InputOptions,
+  ): Promise<InputPipeline<RetinaNetBatch>> {
+    const key = which === 'train' ? 'train_data' : 'validation_data';
+    const dc = this.config[key];
+    if (!(dc.global_batch_size > 0)) {
+      throw new Error(`task.${key}.global_batch_size must be > 0, got ${dc.global_batch_size}`);
+    }
+    if (dc.is_training !== opts.training) {
+      throw new Error(
+        `task.${key}.is_training: ${dc.is_training} is not supported (the ${which} input runs with is_training ${opts.training})`,
+      );
+    }
+    if (dc.tfds_name) {
+      throw new Error(
+        `task.${key}.tfds_name: built-in datasets are not supported for detection; use input_path`,
+      );
+    }
+    if (dc.file_type !== 'tfrecord') {
+      throw new Error(
+        `task.${key}.file_type '${dc.file_type}' is not readable here (only 'tfrecord')`,
+      );
+    }
+    const path = dc.input_path;
+    if (typeof path !== 'string' && !Array.isArray(path)) {
+      throw new Error(`task.${key}.input_path: a mapping of named inputs is not supported here`);
+    }
+    if ((Array.isArray(path) && path.length === 0) || path === '') {
+      throw new Error(`task.${key}.input_path: set it to TFRecord files of detection tf.Examples`);
+    }
+    const { ParallelPipeline, tfrecordSource } = await import('../../data/pipeline/index.js');
+    const pipeline = new ParallelPipeline({
+      source: tfrecordSource(path),
+      map: retinaNetParserRef(this.parserOptionsFor(dc)),
+      training: opts.training,
+      batchSize: dc.global_batch_size,
+      seed: (dc.seed ?? opts.seed) >>> 0,
+      shuffleBufferSize: dc.shuffle_buffer_size,
+      workers: await defaultDataWorkers(),
+      dropRemainder: dc.drop_remainder,
+    });
+    return new TfRecordDetectionInput(pipeline);
+  }
+
+  forward(
+    model: RetinaNetModel,
+    batch: RetinaNetBatch,
+    args: CallArgs,
+  ): ForwardResult<RetinaNetOutputs> {
+    const m = this.config.model;
+    const lc = this.config.losses;
+    const lv = levels(m.min_level, m.max_level);
+    const outputs = model.apply(
+      {
+        images: batch.image,
+        // MG passes image_info[:, 1, :] (the scaled image size) to clip the detections.
+        imageShape: args.training
+          ? null
+          : tf.squeeze(tf.slice(batch.image_info, [0, 1, 0], [-1, 1, 2]), [1]),
+        anchorBoxes: args.training ? null : perLevel(batch, 'anchor_boxes', lv),
+      },
+      args,
+    );
+    const l2 = l2Regularization(
+      model
+        .trainableWeights()
+        .filter((w) => w.regularize)
+        .map((w) => w.variable),
+      lc.l2_weight_decay,
+    );
+    const r = retinanetLosses(
+      {
+        clsOutputs: outputs.cls_outputs,
+        boxOutputs: outputs.box_outputs,
+        clsTargets: perLevel(batch, 'cls_targets', lv),
+        boxTargets: perLevel(batch, 'box_targets', lv),
+        clsWeights: batch.cls_weights,
+        boxWeights: batch.box_weights,
+        regularization: l2,
+      },
+      {
+        numClasses: m.num_classes,
+        focalLossAlpha: lc.focal_loss_alpha,
+        focalLossGamma: lc.focal_loss_gamma,
+        huberLossDelta: lc.huber_loss_delta,
+        boxLossWeight: lc.box_loss_weight,
+        lossWeight: lc.loss_weight,
+      },
+    );
+    const losses: Losses = {
+      total_loss: r.total_loss,
+      cls_loss: r.cls_loss,
+      box_loss: r.box_loss,
+      model_loss: r.model_loss,
+      l2_regularization_loss: l2,
+    };
+    return { losses, outputs };
+  }
+
+  buildMetrics(training: boolean): Metric<RetinaNetOutputs, RetinaNetBatch>[] {
+    return training ? [] : [new CocoDetectionMetric(this.config.max_num_eval_detections)];
+  }
+}
