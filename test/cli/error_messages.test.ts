@@ -147,7 +147,12 @@ test('a checkpoint header with a negative or fractional step is rejected at load
     const path = join(modelDir, 'ckpt-5.vgckpt');
     await writeCheckpointFile(path, { tensors: [], meta: { step } });
     await assert.rejects(
-      runExperiment({ mode: 'eval', experiment: 'compact_resnet_shapes', modelDir, backend: 'cpu' }),
+      runExperiment({
+        mode: 'eval',
+        experiment: 'compact_resnet_shapes',
+        modelDir,
+        backend: 'cpu',
+      }),
       new RegExp(`ckpt-5\\.vgckpt: header step must be a non-negative integer, got ${step}`),
     );
   }

@@ -196,10 +196,7 @@ test("detection generator reproduces Model Garden's detections of retinanet_mobi
       maxNumDetections: 100,
     });
     const out = gen.apply(rawBoxes, rawScores, anchors, imageShape);
-    assert.deepEqual(
-      Array.from(out.num_detections!.dataSync()),
-      nums('num_detections'),
-    );
+    assert.deepEqual(Array.from(out.num_detections!.dataSync()), nums('num_detections'));
     assertClose(out.detection_scores!.dataSync(), nums('detection_scores'), {
       atol: 1e-4,
       rtol: 0,
