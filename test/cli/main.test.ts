@@ -62,9 +62,16 @@ test('config --model_garden refuses vision-garden extensions in use, and leaves 
   const plain = cli(vit);
   const mg = cli([...vit, '--model_garden']);
   assert.equal(mg.code, 0, mg.stderr);
-  // The same YAML without our extension fields, which Model Garden's strict parser would reject.
+  // The same YAML without our extension fields (vit.spec_from_config, spinenet.scaling), which
+  // Model Garden's strict parser would reject.
   assert.match(plain.stdout, /^ {8}spec_from_config: false\n/m);
-  assert.equal(mg.stdout, plain.stdout.replace(/^ {8}spec_from_config: false\n/m, ''));
+  assert.match(plain.stdout, /^ {8}scaling: null\n/m);
+  assert.equal(
+    mg.stdout,
+    plain.stdout
+      .replace(/^ {8}spec_from_config: false\n/m, '')
+      .replace(/^ {8}scaling: null\n/m, ''),
+  );
   const ext = cli([
     ...vit,
     '--config_file',
