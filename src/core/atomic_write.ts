@@ -7,6 +7,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { fileError, isErrnoError } from './fs_errors.js';
 
 /** Matches the suffix of the temporary file written for a path: `.tmp-<pid>` (group 1: pid). */
 export const TEMP_SUFFIX = /\.tmp-(\d+)$/;
@@ -40,8 +41,28 @@ async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
-/** Fills the temporary file through `write(fh)`, renames it to `path`, fsyncs the directory. */
+/** A failed system call as one error naming `path` and the real cause (ENOSPC, EROFS, …). */
+function named(err: unknown, path: string): unknown {
+  return isErrnoError(err) ? fileError(err, 'write', path) : err;
+}
+
+/**
+ * Fills the temporary file through `write(fh)`, renames it to `path`, fsyncs the directory.
+ * A failed system call is thrown as one error naming `path` and its cause.
+ */
 export async function writeFileAtomic(
+  path: string,
+  write: (fh: FileHandle) => Promise<void>,
+  onPhase?: AtomicWriteHook,
+): Promise<void> {
+  try {
+    await writeFileAtomicUnnamed(path, write, onPhase);
+  } catch (err) {
+    throw named(err, path);
+  }
+}
+
+async function writeFileAtomicUnnamed(
   path: string,
   write: (fh: FileHandle) => Promise<void>,
   onPhase?: AtomicWriteHook,
@@ -66,7 +87,7 @@ export async function writeFileAtomic(
   await onPhase?.('done');
 }
 
-/** Fills the temporary file through `write(fd)`, then renames it to `path`. */
+/** Fills the temporary file through `write(fd)`, then renames it to `path` (errors as above). */
 export function writeFileAtomicSync(path: string, write: (fd: number) => void): void {
   const tmp = tempPathFor(path);
   try {
@@ -79,8 +100,12 @@ export function writeFileAtomicSync(path: string, write: (fd: number) => void): 
     }
     renameSync(tmp, path);
   } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // The temporary file could not be made (e.g. its folder is a file): nothing to remove.
+    }
+    throw named(err, path);
   }
 }
 

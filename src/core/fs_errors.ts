@@ -17,15 +17,27 @@ const CAUSES: Record<string, string> = {
   EMFILE: 'too many open files',
 };
 
+/** An error that already names its file and cause (from {@link fileError}). */
+export class FileError extends Error {
+  override name = 'FileError';
+}
+
+/** Whether `err` is a failed system call (it carries an errno code such as ENOSPC). */
+export function isErrnoError(err: unknown): boolean {
+  return typeof (err as NodeJS.ErrnoException | null)?.code === 'string';
+}
+
 /**
  * An Error `cannot <action> '<path>': <cause> (<CODE>)` for a failed file operation, keeping
- * the original as `cause`. Errors without an errno code keep their message as the cause.
+ * the original as `cause`. Errors without an errno code keep their message as the cause; an
+ * error that is already a {@link FileError} is returned as it is.
  */
 export function fileError(err: unknown, action: string, path: string): Error {
+  if (err instanceof FileError) return err;
   const code = (err as NodeJS.ErrnoException | null)?.code;
   const cause =
     code !== undefined && code in CAUSES
       ? `${CAUSES[code]} (${code})`
       : ((err as Error | null)?.message ?? String(err));
-  return new Error(`cannot ${action} '${path}': ${cause}`, { cause: err });
+  return new FileError(`cannot ${action} '${path}': ${cause}`, { cause: err });
 }

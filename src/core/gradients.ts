@@ -9,6 +9,10 @@
  *    and the gather axis are flattened together, each batch's indices offset by
  *    batch · x.shape[axis], and one UnsortedSegmentSum scatters dy back (as TF's
  *    `_GatherV2Grad`). batchDims 0 keeps tfjs's gradient.
+ *  - Cumsum: d x = Cumsum(dy, axis, exclusive, !reverse), as TF's `_CumsumGrad`. tfjs's rule
+ *    transposes that result by the permutation that would move `axis` last, which is wrong (a
+ *    wrong shape or scrambled values) for every axis but the last: MoViNet's causal pooling sums
+ *    over time, axis 1.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -108,3 +112,15 @@ if (!tf.getGradient('ScatterNd')) {
     },
   });
 }
+
+tf.registerGradient({
+  kernelName: 'Cumsum',
+  gradFunc: (dy, _saved, attrs) => {
+    const { axis, exclusive, reverse } = attrs as unknown as {
+      axis: number;
+      exclusive: boolean;
+      reverse: boolean;
+    };
+    return { x: () => tf.cumsum(dy as tf.Tensor, axis, exclusive, !reverse) };
+  },
+});

@@ -164,7 +164,11 @@ testOnEachBackend('Cumsum: exclusive / reverse, values and gradients', async () 
         const { value, grad } = tf.valueAndGrad((a: tf.Tensor) =>
           tf.sum(tf.mul(tf.sin(tf.cumsum(a, 1, exclusive, reverse)), normal([3, 6], 8))),
         )(i.x);
-        return [value, grad, tf.cumsum(i.x, 0, exclusive, reverse)];
+        // The gradient along a middle axis (MoViNet pools over time, axis 1 of NDHWC).
+        const middle = tf.grad((a: tf.Tensor) =>
+          tf.sum(tf.mul(tf.sin(tf.cumsum(a, 1, exclusive, reverse)), normal([3, 2, 3], 9))),
+        )(tf.reshape(i.x, [3, 2, 3]));
+        return [value, grad, tf.cumsum(i.x, 0, exclusive, reverse), middle];
       };
       await check(`cumsum exclusive=${exclusive} reverse=${reverse}`, 'Cumsum', { x }, fn);
     }
