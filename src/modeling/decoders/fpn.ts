@@ -17,7 +17,13 @@ import { Conv2D, SeparableConv2D } from '../layers/conv.js';
 import { BatchNormalization } from '../layers/normalization.js';
 import { pyramidLevels, type BackboneOutputSpecs } from '../backbones/contract.js';
 import type { Decoder } from './contract.js';
-import { kerasLayerOrder, type GraphNode } from './keras_order.js';
+import { kerasLayerOrder } from '../keras_functional_order.js';
+
+/** One call of FPN's functional graph: its name and the names of the calls it consumes. */
+interface GraphNode {
+  name: string;
+  inputs: string[];
+}
 
 export const FPN_FUSION_TYPES = ['sum', 'concat'] as const;
 
@@ -148,8 +154,18 @@ export class FPN
       graph.push({ name: `norm_${l}`, inputs: [feat.get(l) as string] });
       this.outputSpecs[String(l)] = { channels: numFilters, stride: 2 ** l };
     }
+    // Keras flattens the outputs dict by sorted key; weighted layers keep that rule's order.
+    const ids = new Map(graph.map((node, i) => [node.name, i]));
+    const idOf = (name: string) => ids.get(name) as number;
+    const order = kerasLayerOrder(
+      graph.map((node) => ({ inputs: node.inputs.map(idOf) })),
+      [...this.norms.keys()]
+        .map(String)
+        .sort()
+        .map((l) => idOf(`norm_${l}`)),
+    );
     let n = 0;
-    for (const name of kerasLayerOrder(graph)) {
+    for (const name of order.map((id) => graph[id].name)) {
       const layer = created.get(name);
       if (!layer) continue;
       this.add(`layer_with_weights-${n++}`, layer);
