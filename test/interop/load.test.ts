@@ -22,7 +22,7 @@ import { readNpy } from '../../src/interop/numpy.js';
 import { graphFromKeys, mapWeights } from '../../src/interop/weight_map.js';
 import { resolveExperiment } from '../../src/train/run_experiment.js';
 import { REPO_ROOT, sharedData } from '../helpers.js';
-import { SmallResNet } from './small_resnet.js';
+import { assertFixtureLogits, SmallResNet } from './small_resnet.js';
 
 await initBackend('cpu');
 
@@ -76,12 +76,7 @@ test('tf-checkpoint: the mapping is keras_path_to_checkpoint_key.json and the lo
   } finally {
     source.close();
   }
-  const logits = tf.tidy(() => model.apply(input, { training: false }).dataSync());
-  const want = readNpy(sharedData('tf-checkpoint', 'logits.npy')).data as Float32Array;
-  assert.equal(logits.length, want.length);
-  for (let i = 0; i < want.length; i++) {
-    assert.ok(Math.abs(logits[i] - want[i]) <= 1e-4, `logit ${i}: ${logits[i]} vs ${want[i]}`);
-  }
+  assertFixtureLogits(model, input);
   input.dispose();
   model.dispose();
 });

@@ -5,12 +5,15 @@
  * pooling, Dense 10. Attributes are the Python attributes of that model (`_stem_conv`,
  * `_block_group_1/_shortcut`, ...), BN epsilon 1e-3.
  */
+import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type CallArgs } from '../../src/core/layer.js';
 import { Conv2D } from '../../src/modeling/layers/conv.js';
 import { Dense } from '../../src/modeling/layers/dense.js';
 import { BatchNormalization } from '../../src/modeling/layers/normalization.js';
 import { GlobalAveragePooling2D } from '../../src/modeling/layers/pooling.js';
+import { readNpy } from '../../src/interop/numpy.js';
+import { sharedData } from '../helpers.js';
 
 const conv = (filters: number, kernelSize: number, strides: number) =>
   new Conv2D({ filters, kernelSize, strides, padding: 'same', useBias: false });
@@ -74,5 +77,15 @@ export class SmallResNet extends Layer<tf.Tensor, tf.Tensor> {
     let y = tf.relu(this.stemNorm.apply(this.stemConv.apply(x, args), args));
     for (const g of this.groups) y = g.apply(y, args);
     return this.dense.apply(this.pool.apply(y, args), args);
+  }
+}
+
+/** The model's logits on `input` equal TensorFlow's (`tf-checkpoint/logits.npy`) to 1e-4. */
+export function assertFixtureLogits(model: SmallResNet, input: tf.Tensor): void {
+  const logits = tf.tidy(() => model.apply(input, { training: false }).dataSync());
+  const want = readNpy(sharedData('tf-checkpoint', 'logits.npy')).data as Float32Array;
+  assert.equal(logits.length, want.length);
+  for (let i = 0; i < want.length; i++) {
+    assert.ok(Math.abs(logits[i] - want[i]) <= 1e-4, `logit ${i}: ${logits[i]} vs ${want[i]}`);
   }
 }

@@ -23,7 +23,7 @@ import { BatchNormalization } from '../../../src/modeling/layers/normalization.j
 import { kerasSnakeCase } from '../../../src/interop/weight_map.js';
 import { openCheckpointSource } from '../../../src/train/open_checkpoint.js';
 import { sharedData } from '../../helpers.js';
-import { SmallResNet } from '../small_resnet.js';
+import { assertFixtureLogits, SmallResNet } from '../small_resnet.js';
 
 await initBackend('cpu');
 
@@ -63,12 +63,7 @@ test('model.weights.h5 maps as weights_h5_layout.json and reproduces TF’s logi
   } finally {
     source.close();
   }
-  const logits = tf.tidy(() => model.apply(input, { training: false }).dataSync());
-  const want = readNpy(sharedData('tf-checkpoint', 'logits.npy')).data as Float32Array;
-  assert.equal(logits.length, want.length);
-  for (let i = 0; i < want.length; i++) {
-    assert.ok(Math.abs(logits[i] - want[i]) <= 1e-4, `logit ${i}: ${logits[i]} vs ${want[i]}`);
-  }
+  assertFixtureLogits(model, input);
   input.dispose();
   model.dispose();
 });
