@@ -257,6 +257,41 @@ export class RetinaNetTask implements Task<RetinaNetModel, RetinaNetBatch, Retin
     return model;
   }
 
+  /**
+   * Inference outputs under Model Garden's names (what `vision-garden forward` writes and
+   * `predict` reads): `cls_outputs/<l>`, `box_outputs/<l>` and the generator's detections (or
+   * decoded boxes). `extras.image_shape` ([B, 2] un-padded sizes) clips the detections, as MG's
+   * `image_shape` argument; without it they are not clipped.
+   */
+  inferenceOutputs(
+    model: RetinaNetModel,
+    images: tf.Tensor,
+    extras: Record<string, tf.Tensor>,
+  ): Record<string, tf.Tensor> {
+    const unused = Object.keys(extras).filter((k) => k !== 'image_shape');
+    if (unused.length) {
+      throw new Error(`a RetinaNet model takes images and image_shape, not ${unused.join(', ')}`);
+    }
+    const shape = extras.image_shape;
+    if (shape && (shape.rank !== 2 || shape.shape[1] !== 2 || shape.shape[0] !== images.shape[0])) {
+      throw new Error(
+        `image_shape must be [batch ${images.shape[0]}, 2] (height, width), got [${shape.shape.join(', ')}]`,
+      );
+    }
+    return tf.tidy(() => {
+      const imageShape = shape ? tf.cast(shape, 'float32') : null;
+      const out = model.apply({ images, imageShape }, { training: false });
+      const flat: Record<string, tf.Tensor> = {};
+      for (const branch of ['cls_outputs', 'box_outputs'] as const) {
+        for (const [level, t] of Object.entries(out[branch])) flat[`${branch}/${level}`] = t;
+      }
+      for (const [name, t] of Object.entries(out)) {
+        if (t instanceof tf.Tensor) flat[name] = t;
+      }
+      return flat;
+    });
+  }
+
   /** A batch of zeros with the parser's feature shapes (training features only). */
   dummyBatch(batchSize: number): RetinaNetBatch {
     const m = this.config.model;
