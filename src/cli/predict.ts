@@ -22,6 +22,7 @@ import {
   usesCompiledSteps,
 } from '../core/backend/index.js';
 import { withShapeOnlyBuild } from '../core/layer.js';
+import { experiments } from '../core/registry.js';
 import { setGlobalSeed } from '../core/random.js';
 import { CompiledModel } from '../engine/compile_model.js';
 import { decodeImage, type DecodedImage } from '../data/decoders/image.js';
@@ -43,6 +44,7 @@ import {
   type StoredTensor,
 } from '../train/checkpoint.js';
 import { resolveExperiment, type ExperimentSpec } from '../train/run_experiment.js';
+import { formatDetections, predictDetections } from './predict_detection.js';
 
 // ---------------------------------------------------------------------------------------------
 // Preprocessing
@@ -365,13 +367,25 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export function registerPredict(program: Command): void {
   program
     .command('predict')
-    .description('classify image files with a trained image classification experiment')
+    .description(
+      'classify image files (classification experiments), or detect objects in them and draw the boxes (detection experiments)',
+    )
     .argument('<images...>', 'image files (JPEG, PNG, GIF, WebP, BMP)')
     .requiredOption('--experiment <name>', 'registered experiment name')
     .option('--config_file <file>', 'YAML config file; repeatable', collect, [])
     .option('--params_override <overrides>', "overrides 'a.b=1,...'; repeatable", collect, [])
-    .requiredOption('--checkpoint <path>', 'a .vgckpt file, or a model_dir (its latest checkpoint)')
+    .requiredOption(
+      '--checkpoint <path>',
+      'a .vgckpt file, or a model_dir (its latest checkpoint); detection also reads TF checkpoints',
+    )
     .option('--top_k <k>', 'classes to print per image', (v) => Number.parseInt(v, 10), 5)
+    .option(
+      '--min_score <s>',
+      'detection: leave out detections scoring below this',
+      (v) => Number.parseFloat(v),
+      0.3,
+    )
+    .option('--output <file>', 'detection: write the image with its boxes drawn (PNG)')
     .option('--label_map <file>', 'class names (pbtxt, csv or json) instead of the automatic ones')
     .option('--no_ema', 'use the raw weights even when the checkpoint has EMA averages')
     .option('--json', 'print the result as one JSON object instead of the table')
@@ -393,12 +407,40 @@ export function registerPredict(program: Command): void {
           no_ema?: boolean;
           json?: boolean;
           backend: string;
+          min_score: number;
+          output?: string;
         },
+        command: Command,
       ) => {
         if (!isBackendName(flags.backend)) {
           throw new Error(`--backend: unknown backend '${flags.backend}'`);
         }
         await initBackend(tfjsBackendFor(flags.backend));
+        if (experiments.get(flags.experiment).taskType === 'retinanet') {
+          for (const f of ['top_k', 'no_ema'] as const) {
+            if (command.getOptionValueSource(f) === 'cli') {
+              throw new Error(`--${f} applies to classification experiments, not detection`);
+            }
+          }
+          const result = await predictDetections({
+            experiment: flags.experiment,
+            configFiles: flags.config_file,
+            paramsOverrides: flags.params_override,
+            checkpoint: flags.checkpoint,
+            images,
+            labelMap: flags.label_map,
+            minScore: flags.min_score,
+            output: flags.output,
+            compiled: usesCompiledSteps(flags.backend),
+          });
+          console.log(flags.json ? JSON.stringify(result) : formatDetections(result));
+          return;
+        }
+        for (const f of ['min_score', 'output'] as const) {
+          if (command.getOptionValueSource(f) === 'cli') {
+            throw new Error(`--${f} applies to detection experiments, not classification`);
+          }
+        }
         const result = await predictImages({
           experiment: flags.experiment,
           configFiles: flags.config_file,
