@@ -5,7 +5,8 @@
  * case's config.yaml with its fixture overlay (test/fixtures/model_garden_reference/
  * deeplabv3plus.yaml) by `buildSegmentationModel`, loaded strictly from the case's TF checkpoint
  * (every variable of `model/backbone`, `model/decoder`, `model/head` maps, none left over), and run
- * in inference mode on `input.npy` and `input_b.npy`: the logits [1, 33, 33, 21] are MG's
+ * in inference mode on `input.npy` and `input_b.npy`, eagerly and compiled (`compileModel`, the
+ * path of predict and evaluation; no eager fallback allowed): the logits [1, 33, 33, 21] are MG's
  * `outputs.npz` / `outputs_b.npz` to max |ours − MG| ≤ 1e-4 · max(1, max |MG|).
  */
 import { test } from 'node:test';
@@ -17,6 +18,7 @@ import { initBackend } from '../../src/core/backend/index.js';
 import { modelGardenYaml } from '../../src/core/config/index.js';
 import { deepMerge } from '../../src/core/config/merge.js';
 import { withShapeOnlyBuild } from '../../src/core/layer.js';
+import { compileModel } from '../../src/engine/compile_model.js';
 import { tfCheckpointSource } from '../../src/interop/checkpoint_source.js';
 import { loadWeights } from '../../src/interop/load.js';
 import { readNpy, readNpz } from '../../src/interop/numpy.js';
@@ -61,12 +63,20 @@ function buildCase(): SegmentationModel {
   return model;
 }
 
-function checkInput(model: SegmentationModel, input: string, outputs: string): void {
+/** Runs the model (eager, or compiled when given) on `input` and compares with MG's logits. */
+async function checkInput(
+  model: SegmentationModel,
+  input: string,
+  outputs: string,
+  compiled?: { run(i: Record<string, tf.Tensor>): Promise<{ logits: tf.Tensor }> },
+): Promise<void> {
   const x = readNpy(`${DIR}/${input}`);
   const want = readNpz(`${DIR}/${outputs}`).get('logits');
   assert.ok(want, `${outputs} has no logits`);
   const images = tf.tensor(x.data as Float32Array, x.shape);
-  const logits = model.apply(images, { training: false });
+  const logits = compiled
+    ? (await compiled.run({ images })).logits
+    : model.apply(images, { training: false });
   try {
     assert.deepEqual(logits.shape, want.shape, `${input}: logits shape`);
     const g = logits.dataSync();
@@ -79,19 +89,33 @@ function checkInput(model: SegmentationModel, input: string, outputs: string): v
     }
     assert.ok(
       maxDiff <= 1e-4 * Math.max(1, absMax),
-      `${NAME} ${input}: max |diff| ${maxDiff} (max |MG| ${absMax})`,
+      `${NAME} ${input}${compiled ? ' (compiled)' : ''}: max |diff| ${maxDiff} (max |MG| ${absMax})`,
     );
   } finally {
     tf.dispose([images, logits]);
   }
 }
 
-test("deeplabv3plus: loads from its TF checkpoint and reproduces Model Garden's logits on both inputs", () => {
+test("deeplabv3plus: loads from its TF checkpoint and reproduces Model Garden's logits on both inputs, eager and compiled", async () => {
   const model = buildCase();
+  const variables = model.weights().map((w) => ({ name: `model/${w.path}`, variable: w.variable }));
+  const predict = (i: Record<string, tf.Tensor>) => ({
+    logits: model.apply(i.images, { training: false }),
+  });
+  const example = { images: tf.zeros([1, 129, 129, 3]) };
+  const compiled = await compileModel(predict, example, {
+    variables,
+    intraOpNumThreads: 1,
+    fallback: 'error',
+  });
+  example.images.dispose();
   try {
-    checkInput(model, 'input.npy', 'outputs.npz');
-    checkInput(model, 'input_b.npy', 'outputs_b.npz');
+    for (const run of [undefined, compiled]) {
+      await checkInput(model, 'input.npy', 'outputs.npz', run);
+      await checkInput(model, 'input_b.npy', 'outputs_b.npz', run);
+    }
   } finally {
+    await compiled.dispose();
     model.dispose();
   }
 });
