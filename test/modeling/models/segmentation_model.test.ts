@@ -295,6 +295,19 @@ test('DeepLabV3 / V3+ logits: stride 16 and stride 4 of the input, and config er
   } finally {
     [v3, v3p, sum].forEach((m) => m.dispose());
   }
+  // seg_resnetfpn_pascal's layout: ResNet + FPN (levels 3..7), the head on FPN level 3 (stride 8).
+  const fpn = buildSegmentationModel({
+    num_classes: 5,
+    min_level: 3,
+    max_level: 5,
+    backbone: { type: 'resnet', resnet: { model_id: 18 } },
+    decoder: { type: 'fpn', fpn: { num_filters: 4 } },
+    head: { level: 3, num_convs: 2, num_filters: 4 },
+  } as never);
+  const y = tf.tidy(() => fpn.apply(tf.randomNormal([1, 64, 64, 3]), { training: false }));
+  assert.deepEqual(y.shape, [1, 8, 8, 5]);
+  y.dispose();
+  fpn.dispose();
   assert.throws(
     () =>
       buildSegmentationModel(
