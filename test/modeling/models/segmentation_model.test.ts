@@ -295,6 +295,14 @@ test('DeepLabV3 / V3+ logits: stride 16 and stride 4 of the input, and config er
   } finally {
     [v3, v3p, sum].forEach((m) => m.dispose());
   }
+  // ASPP output_tensor: the head gets the bare tensor and ignores its own level (as MG's head).
+  const bare = buildSegmentationModel(
+    deepMerge(base, { decoder: { aspp: { output_tensor: true } }, head: { level: 5 } }) as never,
+  );
+  const z = tf.tidy(() => bare.apply(tf.randomNormal([1, 65, 49, 3]), { training: false }));
+  assert.deepEqual(z.shape, [1, 5, 4, 5]);
+  z.dispose();
+  bare.dispose();
   // seg_resnetfpn_pascal's layout: ResNet + FPN (levels 3..7), the head on FPN level 3 (stride 8).
   const fpn = buildSegmentationModel({
     num_classes: 5,
