@@ -4,7 +4,8 @@
  * with its fixture overlay (test/fixtures/model_garden_reference/r3d.yaml), loaded strictly from
  * Model Garden's TF checkpoint by `loadWeights` (every variable maps, every weight is loaded),
  * reproduces MG's logits on input.npy and input_b.npy ([1, 8, 64, 64, 3]) in inference mode to
- * 1e-4 (max |MG| is 1.79).
+ * 1e-4 (max |MG| is 1.79), eagerly and through the engine's compiled inference (`compileModel`,
+ * as predict and evaluation run it) with no eager fallback.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import { parse } from 'yaml';
 import { initBackend } from '../../src/core/backend/index.js';
 import { deepMerge } from '../../src/core/config/merge.js';
 import { withShapeOnlyBuild } from '../../src/core/layer.js';
+import { compileModel } from '../../src/engine/compile_model.js';
 import { tfCheckpointSource } from '../../src/interop/checkpoint_source.js';
 import { loadWeights } from '../../src/interop/load.js';
 import { readNpy, readNpz } from '../../src/interop/numpy.js';
@@ -58,28 +60,59 @@ function buildCase(): VideoClassificationModel {
   return model;
 }
 
-test('r3d: loads strictly from the TF checkpoint and reproduces MG logits on both inputs', () => {
-  const model = buildCase();
-  for (const [input, outputs] of [
-    ['input.npy', 'outputs.npz'],
-    ['input_b.npy', 'outputs_b.npz'],
-  ]) {
-    const x = readNpy(`${DIR}/${input}`);
-    const want = readNpz(`${DIR}/${outputs}`).get('logits');
-    assert.ok(want, `${outputs} has logits`);
-    const images = tf.tensor(x.data as Float32Array, x.shape);
-    const logits = model.apply(images, { training: false });
-    assert.deepEqual(logits.shape, want.shape);
-    const g = logits.dataSync();
-    const w = want.data as Float32Array;
-    let maxDiff = 0;
-    let absMax = 0;
-    for (let i = 0; i < g.length; i++) {
-      maxDiff = Math.max(maxDiff, Math.abs(g[i] - w[i]));
-      absMax = Math.max(absMax, Math.abs(w[i]));
-    }
-    assert.ok(maxDiff <= 1e-4, `r3d ${input}: max |diff| ${maxDiff} (max |MG| ${absMax})`);
-    tf.dispose([images, logits]);
+const CASES = [
+  ['input.npy', 'outputs.npz'],
+  ['input_b.npy', 'outputs_b.npz'],
+] as const;
+
+function images(input: string): tf.Tensor {
+  const x = readNpy(`${DIR}/${input}`);
+  return tf.tensor(x.data as Float32Array, x.shape);
+}
+
+function assertMatchesMG(logits: tf.Tensor, input: string, outputs: string, how: string): void {
+  const want = readNpz(`${DIR}/${outputs}`).get('logits');
+  assert.ok(want, `${outputs} has logits`);
+  assert.deepEqual(logits.shape, want.shape);
+  const g = logits.dataSync();
+  const w = want.data as Float32Array;
+  let maxDiff = 0;
+  let absMax = 0;
+  for (let i = 0; i < g.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(g[i] - w[i]));
+    absMax = Math.max(absMax, Math.abs(w[i]));
   }
+  assert.ok(maxDiff <= 1e-4, `r3d ${how} ${input}: max |diff| ${maxDiff} (max |MG| ${absMax})`);
+}
+
+test('r3d: loads strictly from the TF checkpoint and reproduces MG logits on both inputs', async () => {
+  const model = buildCase();
+  for (const [input, outputs] of CASES) {
+    const x = images(input);
+    const logits = model.apply(x, { training: false });
+    assertMatchesMG(logits, input, outputs, 'eager');
+    tf.dispose([x, logits]);
+  }
+  const warnings: string[] = [];
+  const example = { images: images(CASES[0][0]) };
+  const compiled = await compileModel(
+    (i: Record<string, tf.Tensor>) => model.apply(i.images, { training: false }),
+    example,
+    {
+      variables: model.weights().map((w) => ({ name: `model/${w.path}`, variable: w.variable })),
+      intraOpNumThreads: 1,
+      warn: (m) => warnings.push(m),
+    },
+  );
+  for (const [input, outputs] of CASES) {
+    const x = images(input);
+    const logits = await compiled.run({ images: x });
+    assertMatchesMG(logits, input, outputs, 'compiled');
+    tf.dispose([x, logits]);
+  }
+  assert.deepEqual(warnings, [], 'no eager fallback');
+  assert.equal(compiled.modeFor(example), 'compiled');
+  tf.dispose(example.images);
+  await compiled.dispose();
   model.dispose();
 });
