@@ -2,7 +2,7 @@
  * Self-gating of S3D-G (Xie et al. 2018, "Rethinking Spatiotemporal Feature Learning"), as Model
  * Garden's `nn_blocks_3d.SelfGating`: a per-channel gate from the clip's global average,
  * y = x · sigmoid(W · mean_{t,h,w}(x) + b), with W a 1×1×1 Conv3D `_transformer_w` (bias, no norm
- * or activation, truncated-normal(0.01) kernel).
+ * or activation, truncated-normal(0.01) kernel, which Model Garden leaves out of l2 weight decay).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type CallArgs } from '../../core/layer.js';
@@ -29,6 +29,8 @@ export class SelfGating extends Layer<tf.Tensor, tf.Tensor> {
         kernelSize: 1,
         useBias: true,
         kernelInitializer: truncatedNormal({ mean: 0, stddev: 0.01 }),
+        // MG builds this conv without a kernel_regularizer: no l2 weight decay.
+        kernelRegularize: false,
       }),
     );
   }

@@ -81,6 +81,21 @@ test('BottleneckBlock3D: projection block shapes, attribute and Keras names as M
     assert.deepEqual(w.variable.shape, shape, objectPath);
   }
   assert.equal(block.stochasticDepthDropRate, 0.1);
+  // l2 weight decay as MG's kernel_regularizer: every conv kernel but self-gating's.
+  assert.deepEqual(
+    block
+      .weights()
+      .filter((w) => w.regularize)
+      .map((w) => w.objectPath),
+    [
+      '_shortcut_conv/kernel',
+      '_temporal_conv/kernel',
+      '_spatial_conv/kernel',
+      '_expand_conv/kernel',
+      '_squeeze_excitation/_se_reduce/kernel',
+      '_squeeze_excitation/_se_expand/kernel',
+    ],
+  );
   block.dispose();
 });
 
