@@ -5,11 +5,15 @@
  * Model Garden's TF checkpoint by `loadWeights` (every variable maps, every weight is loaded),
  * reproduces MG's logits on input.npy and input_b.npy ([1, 8, 64, 64, 3]) in inference mode to
  * 1e-4 (max |MG| is 1.79), eagerly and through the engine's compiled inference (`compileModel`,
- * as predict and evaluation run it) with no eager fallback.
+ * as predict and evaluation run it) with no eager fallback. Written back as a TF checkpoint
+ * (`writeModelTfCheckpoint`, what `convert-checkpoint --to tf` writes) it lists exactly Model
+ * Garden's variables (`variables.json`) with bit-identical values.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { parse } from 'yaml';
 import { initBackend } from '../../src/core/backend/index.js';
@@ -17,6 +21,8 @@ import { deepMerge } from '../../src/core/config/merge.js';
 import { withShapeOnlyBuild } from '../../src/core/layer.js';
 import { compileModel } from '../../src/engine/compile_model.js';
 import { tfCheckpointSource } from '../../src/interop/checkpoint_source.js';
+import { writeModelTfCheckpoint } from '../../src/interop/export_tf.js';
+import { openTensorBundle } from '../../src/interop/tf/bundle_reader.js';
 import { loadWeights } from '../../src/interop/load.js';
 import { readNpy, readNpz } from '../../src/interop/numpy.js';
 import {
@@ -115,4 +121,35 @@ test('r3d: loads strictly from the TF checkpoint and reproduces MG logits on bot
   tf.dispose(example.images);
   await compiled.dispose();
   model.dispose();
+});
+
+test("r3d: written back as a TF checkpoint it is Model Garden's checkpoint (names, shapes, values)", () => {
+  const model = buildCase();
+  const dir = mkdtempSync(join(tmpdir(), 'vg-r3d-'));
+  try {
+    const { prefix } = writeModelTfCheckpoint(model, join(dir, 'ckpt'));
+    const recorded = JSON.parse(readFileSync(`${DIR}/variables.json`, 'utf8')) as {
+      name: string;
+      shape: number[];
+      dtype: string;
+    }[];
+    const a = openTensorBundle(prefix);
+    const b = openTensorBundle(`${DIR}/ckpt`);
+    try {
+      assert.deepEqual(
+        a.variables().map((v) => [v.name, v.shape, v.dtype]),
+        recorded.map((v) => [v.name, v.shape, v.dtype]),
+      );
+      for (const v of recorded) {
+        if (v.name === '_CHECKPOINTABLE_OBJECT_GRAPH') continue;
+        assert.deepEqual(a.read(v.name).values, b.read(v.name).values, v.name);
+      }
+    } finally {
+      a.close();
+      b.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    model.dispose();
+  }
 });
