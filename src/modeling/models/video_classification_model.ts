@@ -111,7 +111,8 @@ export function buildVideoClassificationModel(
   const parsed = videoClassificationModelConfig.safeParse(modelCfg);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`task.model.${issue.path.join('.')}: ${issue.message}`);
+    const where = ['task', 'model', ...issue.path.map(String)].join('.');
+    throw new Error(`${where}: ${issue.message}`);
   }
   const cfg = parsed.data;
   if (cfg.model_type !== 'video_classification') {

@@ -130,7 +130,11 @@ test('bad model configs and inputs are rejected naming the field', () => {
   );
   assert.throws(
     () => buildVideoClassificationModel({ dropout: 0.5 }, 3),
-    /task\.model\.: Unrecognized key/,
+    /^Error: task\.model: Unrecognized key: "dropout"/,
+  );
+  assert.throws(
+    () => buildVideoClassificationModel({ backbone: { resnet_3d: { model_id: '50' } } }, 3),
+    /task\.model\.backbone\.resnet_3d\.model_id: /,
   );
   assert.throws(() => buildVideoClassificationModel(small, 0), /num_classes must be > 0/);
   const model = buildVideoClassificationModel(small, 3);
