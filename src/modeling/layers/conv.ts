@@ -383,6 +383,11 @@ export interface Conv3DOptions extends ConvCommonOptions {
   filters: number;
   /** Default glorot_uniform (Keras). */
   kernelInitializer?: InitializerIdentifier;
+  /**
+   * Whether the kernel takes l2 weight decay (Model Garden passes `kernel_regularizer`); default
+   * true. False for a conv MG builds without one (nn_blocks_3d.SelfGating).
+   */
+  kernelRegularize?: boolean;
 }
 
 /**
@@ -392,9 +397,11 @@ export interface Conv3DOptions extends ConvCommonOptions {
 export class Conv3D extends ConvBase {
   readonly filters: number;
   private readonly kernelInitializer: Initializer;
+  private readonly kernelRegularize: boolean;
 
   constructor(opts: Conv3DOptions) {
     super(opts, 3, 'conv3d', 'Conv3D');
+    this.kernelRegularize = opts.kernelRegularize ?? true;
     if (!Number.isInteger(opts.filters) || opts.filters < 1) {
       throw new Error(
         `Conv3D '${this.name}': filters must be a positive integer, got ${opts.filters}`,
@@ -412,7 +419,7 @@ export class Conv3D extends ConvBase {
       [...this.kernelSize, (x.shape as number[])[4], this.filters],
       {
         initializer: this.kernelInitializer,
-        regularize: true,
+        regularize: this.kernelRegularize,
       },
     );
     if (this.useBias) {
