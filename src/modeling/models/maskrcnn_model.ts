@@ -164,6 +164,38 @@ export class MaskRCNNModel extends Layer<MaskRCNNInputs, MaskRCNNOutputs> {
     return out;
   }
 
+  /**
+   * Creates every weight from small zero inputs (an image of `imageSize`, one RoI per head)
+   * without running the RoI pipeline: for loading checkpoints and counting parameters.
+   */
+  buildWeights(imageSize: readonly [number, number] = [128, 128]): void {
+    tf.tidy(() => {
+      const features = this.features(tf.zeros([1, imageSize[0], imageSize[1], 3]), {}).features;
+      this.rpnHead.apply(features, {});
+      const channels = features[String(this.minLevel)].shape[3] as number;
+      const c = this.roiAligner.cropSize;
+      for (const head of this.detectionHeads) head.apply(tf.zeros([1, 1, c, c, channels]), {});
+      if (this.maskHead) {
+        const m = this.maskRoiAligner!.cropSize;
+        this.maskHead.apply(
+          { features: tf.zeros([1, 1, m, m, channels]), classes: tf.zeros([1, 1], 'int32') },
+          {},
+        );
+      }
+    });
+  }
+
+  private features(
+    images: tf.Tensor,
+    args: CallArgs,
+  ): { backboneFeatures: LevelFeatures; features: LevelFeatures } {
+    const backboneFeatures = this.backbone.apply(images, args) as LevelFeatures;
+    const features = this.decoder
+      ? (this.decoder.apply(backboneFeatures, args) as LevelFeatures)
+      : backboneFeatures;
+    return { backboneFeatures, features };
+  }
+
   protected call(inputs: MaskRCNNInputs, args: CallArgs): MaskRCNNOutputs {
     const { images, image_shape: imageShape } = inputs;
     if (images.rank !== 4) {
@@ -184,10 +216,7 @@ export class MaskRCNNModel extends Layer<MaskRCNNInputs, MaskRCNNOutputs> {
       );
     }
     const run = (): MaskRCNNOutputs => {
-      const backboneFeatures = this.backbone.apply(images, args) as LevelFeatures;
-      const features = this.decoder
-        ? (this.decoder.apply(backboneFeatures, args) as LevelFeatures)
-        : backboneFeatures;
+      const { backboneFeatures, features } = this.features(images, args);
       const { scores: rpnScores, boxes: rpnBoxes } = this.rpnHead.apply(features, args);
       const out: MaskRCNNOutputs = {
         backbone_features: backboneFeatures,
