@@ -215,18 +215,37 @@ export class MaskRCNNModel extends Layer<MaskRCNNInputs, MaskRCNNOutputs> {
         'mask r-cnn model: the training forward (RoI and mask sampling against gt_boxes / gt_classes / gt_masks) is not implemented yet',
       );
     }
-    const run = (): MaskRCNNOutputs => {
+    return tf.tidy(() => {
       const { backboneFeatures, features } = this.features(images, args);
-      const { scores: rpnScores, boxes: rpnBoxes } = this.rpnHead.apply(features, args);
-      const out: MaskRCNNOutputs = {
-        backbone_features: backboneFeatures,
-        decoder_features: features,
-        rpn_boxes: rpnBoxes,
-        rpn_scores: rpnScores,
-      };
       const anchors =
         inputs.anchor_boxes ??
         this.anchorBoxes([images.shape[1] as number, images.shape[2] as number]);
+      const out = this.headsFromFeatures(features, imageShape, anchors, args);
+      return {
+        backbone_features: backboneFeatures,
+        decoder_features: features,
+        ...out,
+      } as unknown as tf.TensorContainer;
+    }) as unknown as MaskRCNNOutputs;
+  }
+
+  /**
+   * Inference after the decoder: RPN head, proposals, the box stages, detections and masks from
+   * the decoder's level features (the model's `call` minus backbone and decoder; the outputs
+   * without `backbone_features` and `decoder_features`).
+   */
+  headsFromFeatures(
+    features: LevelFeatures,
+    imageShape: tf.Tensor,
+    anchors: Record<string, tf.Tensor>,
+    args: CallArgs = {},
+  ): MaskRCNNOutputs {
+    const run = (): MaskRCNNOutputs => {
+      const { scores: rpnScores, boxes: rpnBoxes } = this.rpnHead.apply(features, args);
+      const out: MaskRCNNOutputs = {
+        rpn_boxes: rpnBoxes,
+        rpn_scores: rpnScores,
+      };
       let rois = this.roiGenerator.apply(rpnBoxes, rpnScores, anchors, imageShape, false).rois;
       const allClasses: tf.Tensor[] = [];
       let boxes: tf.Tensor | null = null;
