@@ -64,6 +64,7 @@ function buildCase(name: string): MovinetClassifier {
 function assertMatches(got: tf.Tensor, want: NdArray | undefined, what: string): void {
   assert.ok(want, `${what}: not in the reference outputs`);
   assert.deepEqual(got.shape, want.shape, `${what}: shape`);
+  if (want.dtype === 'int32') assert.equal(got.dtype, 'int32', `${what}: dtype`);
   const g = got.dataSync();
   const w = want.data as ArrayLike<number>;
   let maxDiff = 0;

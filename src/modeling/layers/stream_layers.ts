@@ -119,7 +119,7 @@ export class PositionalEncoding extends Layer<Streamed, Streamed> {
     const weighted = (this.child('_rezero') as Scale).apply(encoding, args);
     return {
       x: tf.add(x, weighted),
-      states: { ...states, [this.countName]: tf.add(count, frames) },
+      states: { ...states, [this.countName]: tf.add(count, tf.scalar(frames, 'int32')) },
     };
   }
 }
@@ -152,7 +152,7 @@ export class GlobalAveragePool3D extends Layer<Streamed, Streamed> {
     const [b, frames, , , c] = shape5(x, `GlobalAveragePool3D '${this.fullPath()}'`);
     const buffer = states[this.bufferName] ?? tf.zeros([b, 1, 1, 1, c], x.dtype);
     const count = frameCount(states, this.countName);
-    const nextCount = tf.add(count, frames);
+    const nextCount = tf.add(count, tf.scalar(frames, 'int32'));
     if (this.causal) {
       const sums = tf.add(tf.cumsum(tf.mean(x, [2, 3], true), 1), buffer);
       const last = tf.slice(sums, [0, frames - 1, 0, 0, 0], [-1, 1, -1, -1, -1]);

@@ -191,3 +191,35 @@ export function buildMovinetModel(
 export function parseMovinetModelConfig(raw: unknown): MovinetModelConfig {
   return movinetModelConfig.parse(raw ?? {});
 }
+
+/** The stream-state inputs/outputs convention of compiled inference: `state/<name>`. */
+const STATE_PREFIX = 'state/';
+
+/**
+ * One streaming step of `model` as a function of named tensors, for compiled inference
+ * (src/engine/compile_model.ts `compileModel` / `runStream`): inputs `image` [B, t, H, W, 3] and
+ * every state as `state/<MG state name>`; outputs `logits` and `state/<name>` (the states for the
+ * next call). `initialStreamInputs` gives the zero states under those names.
+ */
+export function movinetStreamStep(
+  model: MovinetClassifier,
+): (inputs: Record<string, tf.Tensor>) => { logits: tf.Tensor; state: States } {
+  return (inputs) => {
+    const image = inputs.image;
+    if (!image) throw new Error("MoViNet stream step: the input 'image' is missing");
+    const states: States = {};
+    for (const [k, v] of Object.entries(inputs)) {
+      if (k.startsWith(STATE_PREFIX)) states[k.slice(STATE_PREFIX.length)] = v;
+      else if (k !== 'image') throw new Error(`MoViNet stream step: unknown input '${k}'`);
+    }
+    const out = model.apply({ image, states }, { training: false });
+    return { logits: out.logits, state: out.states };
+  };
+}
+
+/** Zero states for a stream of clips shaped `inputShape`, keyed `state/<name>`. */
+export function initialStreamInputs(model: MovinetClassifier, inputShape: number[]): States {
+  const out: States = {};
+  for (const [k, v] of Object.entries(model.initStates(inputShape))) out[STATE_PREFIX + k] = v;
+  return out;
+}
