@@ -21,6 +21,7 @@ import {
   optStr,
   str,
   notSupported,
+  sub,
 } from '../../core/config/schema.js';
 import { activeBranch } from '../../core/config/schema.js';
 import { Movinet } from '../backbones/movinet.js';
@@ -64,8 +65,8 @@ export const movinetNormActivationConfig = config({
 /** MG `MovinetModel` (a `VideoClassificationModel`). */
 export const movinetModelConfig = config({
   model_type: str('movinet'),
-  backbone: movinetBackbone3dConfig,
-  norm_activation: movinetNormActivationConfig.prefault({}),
+  backbone: sub(movinetBackbone3dConfig),
+  norm_activation: sub(movinetNormActivationConfig),
   dropout_rate: float(0.2),
   aggregate_endpoints: notSupported(bool(false)),
   require_endpoints: notSupported(z.array(z.string()).nullable().default(null)),
