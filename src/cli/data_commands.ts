@@ -6,6 +6,8 @@
  *   data folder-to-tfrecord --input DIR --output PREFIX [--num_shards N]
  *   data idx-to-tfrecord --images F --labels F --output PREFIX [--num_shards N]
  *                        [--class_names a,b,...]
+ *   data segmentation-to-tfrecord --layout voc|cityscapes --root DIR [--split S] --output PREFIX
+ *   data segmentation-to-tfrecord --layout coco --annotations F --images DIR --output PREFIX
  *
  * Output files are `<PREFIX>-%05d-of-%05d.tfrecord` (Model Garden's naming), example i in shard
  * i % N.
@@ -15,6 +17,10 @@ import { cocoToTfRecord } from '../data/converters/coco.js';
 import type { ConversionSummary } from '../data/converters/common.js';
 import { folderToTfRecord } from '../data/converters/folder.js';
 import { idxToTfRecord } from '../data/converters/idx.js';
+import {
+  segmentationToTfRecord,
+  type SegmentationLayout,
+} from '../data/converters/segmentation.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -43,6 +49,15 @@ interface CocoFlags {
 }
 interface FolderFlags {
   input: string;
+  output: string;
+  num_shards: number;
+}
+interface SegmentationFlags {
+  layout: SegmentationLayout;
+  root?: string;
+  split: string;
+  annotations?: string;
+  images?: string;
   output: string;
   num_shards: number;
 }
@@ -122,6 +137,40 @@ export function registerDataCommands(program: Command): void {
         outputPrefix: flags.output,
         numShards: flags.num_shards,
         classNames,
+      });
+      report(summary, summary.labelMapPath ? [`label map: ${summary.labelMapPath}`] : []);
+    });
+
+  data
+    .command('segmentation-to-tfrecord')
+    .description(
+      'images + PNG label maps (VOC, Cityscapes) or COCO instance masks -> semantic segmentation tf.Examples',
+    )
+    .requiredOption('--layout <layout>', 'voc, cityscapes or coco', (v: string) => {
+      if (v !== 'voc' && v !== 'cityscapes' && v !== 'coco') {
+        throw new InvalidArgumentError(`expected voc, cityscapes or coco, got '${v}'`);
+      }
+      return v;
+    })
+    .option('--root <dir>', 'voc / cityscapes: the dataset root folder')
+    .option(
+      '--split <name>',
+      'voc: ImageSets/Segmentation/<name>.txt; cityscapes: split folder',
+      'train',
+    )
+    .option('--annotations <file>', 'coco: instances JSON')
+    .option('--images <dir>', 'coco: folder holding the images named in the JSON')
+    .requiredOption('--output <prefix>', 'output prefix: <prefix>-00000-of-000NN.tfrecord, ...')
+    .option('--num_shards <n>', 'number of output shards (at most one per image)', positiveInt, 1)
+    .action(async (flags: SegmentationFlags) => {
+      const summary = await segmentationToTfRecord({
+        layout: flags.layout,
+        root: flags.root,
+        split: flags.split,
+        annotationsPath: flags.annotations,
+        imagesDir: flags.images,
+        outputPrefix: flags.output,
+        numShards: flags.num_shards,
       });
       report(summary, summary.labelMapPath ? [`label map: ${summary.labelMapPath}`] : []);
     });
