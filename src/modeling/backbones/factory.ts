@@ -9,6 +9,7 @@ import type { Backbone } from './contract.js';
 import type {
   BackboneConfig,
   CompactResNetConfig,
+  DilatedResNetConfig,
   MobileNetConfig,
   ResNetConfig,
   SpineNetConfig,
@@ -16,6 +17,7 @@ import type {
   VisionTransformerConfig,
 } from './config.js';
 import { CompactResNet } from './compact_resnet.js';
+import { DilatedResNet } from './dilated_resnet.js';
 import { MobileNet } from './mobilenet.js';
 import { ResNet } from './resnet.js';
 import { SpineNet, spineNetScaling } from './spinenet.js';
@@ -54,6 +56,31 @@ export function buildResNet(branch: ResNetConfig, na: NormActivationConfig): Res
     bnTrainable: branch.bn_trainable,
   });
 }
+
+/** Model Garden `build_dilated_resnet`: backbone fields plus norm_activation. */
+export function buildDilatedResNet(
+  branch: DilatedResNetConfig,
+  na: NormActivationConfig,
+): DilatedResNet {
+  return new DilatedResNet({
+    modelId: branch.model_id,
+    outputStride: branch.output_stride,
+    stemType: branch.stem_type,
+    resnetdShortcut: branch.resnetd_shortcut,
+    replaceStemMaxPool: branch.replace_stem_max_pool,
+    seRatio: branch.se_ratio,
+    initStochasticDepthRate: branch.stochastic_depth_drop_rate,
+    multigrid: branch.multigrid,
+    lastStageRepeats: branch.last_stage_repeats,
+    specs: branch.block_specs,
+    activation: na.activation,
+    normMomentum: na.norm_momentum,
+    normEpsilon: na.norm_epsilon,
+  });
+}
+
+backbones.register('dilated_resnet', ((branch: DilatedResNetConfig, na: NormActivationConfig) =>
+  buildDilatedResNet(branch, na)) as BackboneBuilder);
 
 /** MG's defaults of the ViT size fields (backbones.py), which VIT_SPECS always overrides. */
 const VIT_SIZE_DEFAULTS = {
