@@ -355,6 +355,6 @@ test('segmentation-to-tfrecord: coco layout through the CLI prints shards and th
   assert.match(printed, /label map: .*train\.label_map\.pbtxt/);
   await assert.rejects(
     runData(['segmentation-to-tfrecord', '--layout', 'ade20k', '--output', prefix]),
-    /expected voc, cityscapes or coco, got 'ade20k'/,
+    /expected voc, cityscapes, coco or shapes, got 'ade20k'/,
   );
 });

@@ -15,12 +15,21 @@
  *               <root>/gtFine/<split>/<city>/<name>_gtFine_labelTrainIds.png (greyscale train ids).
  *   coco        a COCO instances JSON + image folder: semantic labels from the instance masks,
  *               see {@link cocoSemanticLabel}.
+ *   shapes      generated: the synthetic shapes data set (src/data/synthetic/shapes.ts) as PNG
+ *               images with label maps (0 background, 1 + shape class inside the shape).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { bytesFeature, encodeExample, int64Feature } from '../../core/proto/index.js';
-import { decodeImage, encodeGrayPng, imageSize, sniffImageFormat } from '../decoders/image.js';
+import {
+  decodeImage,
+  encodeGrayPng,
+  encodePng,
+  imageSize,
+  sniffImageFormat,
+} from '../decoders/image.js';
 import { labelMapFromNames, writeLabelMap } from '../label_map.js';
+import { generateShapes } from '../synthetic/shapes.js';
 import {
   cocoObjectMask,
   cocoObjectsForImage,
@@ -33,7 +42,7 @@ import { orderedMap, type ConversionSummary } from './common.js';
 import { labelMapPathFor } from './folder.js';
 import { ShardedTFRecordWriter } from './sharded_writer.js';
 
-export type SegmentationLayout = 'voc' | 'cityscapes' | 'coco';
+export type SegmentationLayout = 'voc' | 'cityscapes' | 'coco' | 'shapes';
 
 export class SegmentationDataError extends Error {
   override name = 'SegmentationDataError';
@@ -242,6 +251,10 @@ export interface SegmentationToTfRecordOptions {
   /** coco: instances JSON and image folder. */
   annotationsPath?: string;
   imagesDir?: string;
+  /** shapes: how many images of which edge, and the data set's seed (defaults 0, 32, 0). */
+  numExamples?: number;
+  imageSize?: number;
+  seed?: number;
   outputPrefix: string;
   numShards?: number;
   concurrency?: number;
@@ -285,6 +298,29 @@ async function jobFor(opts: SegmentationToTfRecordOptions): Promise<Job & { labe
       },
     };
   }
+  if (opts.layout === 'shapes') {
+    const ds = generateShapes({
+      numExamples: opts.numExamples ?? 0,
+      imageSize: opts.imageSize ?? 32,
+      seed: opts.seed ?? 0,
+      withLabelMaps: true,
+    });
+    const [, h, w] = ds.shape;
+    return {
+      total: ds.labels.length,
+      labelMap: ['background', ...ds.classNames],
+      make: async (i) => {
+        const image = ds.images.subarray(i * h * w * 3, (i + 1) * h * w * 3);
+        const label = (ds.labelMaps as Uint8Array).subarray(i * h * w, (i + 1) * h * w);
+        return segmentationExample(
+          await encodePng({ data: image, height: h, width: w, channels: 3 }),
+          { data: label, height: h, width: w },
+          `shapes/${i}.png`,
+          `generated shapes example ${i}`,
+        );
+      },
+    };
+  }
   if (!opts.root) throw new SegmentationDataError(`layout ${opts.layout} needs --root`);
   const pairs =
     opts.layout === 'voc'
@@ -293,7 +329,7 @@ async function jobFor(opts: SegmentationToTfRecordOptions): Promise<Job & { labe
         ? await listCityscapesPairs(opts.root, split)
         : (() => {
             throw new SegmentationDataError(
-              `unknown layout '${String(opts.layout)}' (voc, cityscapes or coco)`,
+              `unknown layout '${String(opts.layout)}' (voc, cityscapes, coco or shapes)`,
             );
           })();
   return {

@@ -16,6 +16,11 @@ import { SegmentationDecoder } from '../../../src/data/decoders/segmentation.js'
 import { readLabelMap } from '../../../src/data/label_map.js';
 import { segmentationToTfRecord } from '../../../src/data/converters/segmentation.js';
 import { readTFRecords } from '../../../src/data/tfrecord/index.js';
+import {
+  generateShapes,
+  SHAPE_CLASS_NAMES,
+  shapeMask,
+} from '../../../src/data/synthetic/shapes.js';
 
 let dir: string;
 before(async () => {
@@ -252,4 +257,23 @@ test('bad inputs: an RGB label map, a size mismatch, a missing list name the fil
     segmentationToTfRecord({ layout: 'voc', root, split: 'nope', outputPrefix: prefix }),
     /cannot read the VOC split list .*nope\.txt/,
   );
+});
+
+test('shapes: generated images with label maps 1 + class inside the shape mask', async () => {
+  const prefix = join(dir, 'out', 'shapes');
+  const summary = await segmentationToTfRecord({
+    layout: 'shapes',
+    numExamples: 3,
+    imageSize: 16,
+    seed: 5,
+    outputPrefix: prefix,
+  });
+  const ds = generateShapes({ numExamples: 3, imageSize: 16, seed: 5 });
+  const want = ds.params.map((p, i) =>
+    Array.from(shapeMask(p, 16), (inside) => (inside ? ds.labels[i] + 1 : 0)),
+  );
+  assert.deepEqual(await decodedLabels(prefix), want);
+  const map = await readLabelMap(summary.labelMapPath as string);
+  assert.equal(map.get(0)?.name, 'background');
+  assert.equal(map.get(1)?.name, SHAPE_CLASS_NAMES[0]);
 });
