@@ -1,5 +1,6 @@
 /**
- * `vision-garden predict`: classifies image files with a trained image classification experiment.
+ * `vision-garden predict`: classifies image files with a trained image classification experiment
+ * (segmentation experiments go to ./predict_segmentation.ts).
  *
  *   vision-garden predict --experiment resnet_imagenet [--config_file f.yaml]
  *     [--params_override a=b] --checkpoint model_dir|ckpt-N.vgckpt IMAGE...
@@ -43,6 +44,8 @@ import {
   type StoredTensor,
 } from '../train/checkpoint.js';
 import { resolveExperiment, type ExperimentSpec } from '../train/run_experiment.js';
+import { getExperiment } from '../core/registry.js';
+import { formatSegmentationPredictions, predictSegmentation } from './predict_segmentation.js';
 
 // ---------------------------------------------------------------------------------------------
 // Preprocessing
@@ -167,7 +170,7 @@ export async function resolveCheckpointPath(path: string): Promise<string> {
  * @returns whether EMA averages were used
  */
 export async function loadClassifierWeights(
-  model: ClassificationModel,
+  model: Pick<ClassificationModel, 'weights'>,
   checkpointPath: string,
   useEma = true,
 ): Promise<{ usedEma: boolean }> {
@@ -365,7 +368,9 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export function registerPredict(program: Command): void {
   program
     .command('predict')
-    .description('classify image files with a trained image classification experiment')
+    .description(
+      'classify image files (image classification experiments), or write label maps and overlays (segmentation)',
+    )
     .argument('<images...>', 'image files (JPEG, PNG, GIF, WebP, BMP)')
     .requiredOption('--experiment <name>', 'registered experiment name')
     .option('--config_file <file>', 'YAML config file; repeatable', collect, [])
@@ -375,6 +380,11 @@ export function registerPredict(program: Command): void {
     .option('--label_map <file>', 'class names (pbtxt, csv or json) instead of the automatic ones')
     .option('--no_ema', 'use the raw weights even when the checkpoint has EMA averages')
     .option('--json', 'print the result as one JSON object instead of the table')
+    .option(
+      '--output_dir <dir>',
+      'segmentation: where <image>.labels.png and <image>.overlay.png are written',
+      'predictions',
+    )
     .option(
       '--backend <name>',
       'backend: onnx = the classifier compiled for ONNX Runtime; else a tfjs backend (default onnx)',
@@ -392,6 +402,7 @@ export function registerPredict(program: Command): void {
           label_map?: string;
           no_ema?: boolean;
           json?: boolean;
+          output_dir: string;
           backend: string;
         },
       ) => {
@@ -399,6 +410,21 @@ export function registerPredict(program: Command): void {
           throw new Error(`--backend: unknown backend '${flags.backend}'`);
         }
         await initBackend(tfjsBackendFor(flags.backend));
+        if (getExperiment(flags.experiment).taskType === 'semantic_segmentation') {
+          const seg = await predictSegmentation({
+            experiment: flags.experiment,
+            configFiles: flags.config_file,
+            paramsOverrides: flags.params_override,
+            checkpoint: flags.checkpoint,
+            images,
+            outputDir: flags.output_dir,
+            labelMap: flags.label_map,
+            useEma: !flags.no_ema,
+            compiled: usesCompiledSteps(flags.backend),
+          });
+          console.log(flags.json ? JSON.stringify(seg) : formatSegmentationPredictions(seg));
+          return;
+        }
         const result = await predictImages({
           experiment: flags.experiment,
           configFiles: flags.config_file,
