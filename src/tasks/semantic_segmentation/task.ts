@@ -109,6 +109,11 @@ export class SemanticSegmentationTask implements Task<
         `task.model.input_size must be [height, width, 3] (height and width may be null), got [${m.input_size.join(', ')}]`,
       );
     }
+    if (config.allow_image_summary) {
+      throw new Error(
+        'task.allow_image_summary: image summaries are not supported for semantic segmentation',
+      );
+    }
     const l = config.losses;
     checkSegmentationLossOptions(
       {

@@ -183,6 +183,13 @@ test('config errors name the field', () => {
       ),
     /losses\.class_weights has 2 values; it must be empty or one per class \(3\)/,
   );
+  assert.throws(
+    () =>
+      new SemanticSegmentationTask(
+        semanticSegmentationTaskConfig.parse({ model: TINY, allow_image_summary: true }),
+      ),
+    /task\.allow_image_summary: image summaries are not supported/,
+  );
   const task = new SemanticSegmentationTask(semanticSegmentationTaskConfig.parse({ model: TINY }));
   assert.throws(
     () => task.parserOptionsFor(task.config.train_data, 'train_data'),
