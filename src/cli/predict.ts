@@ -1,5 +1,6 @@
 /**
- * `vision-garden predict`: classifies image files with a trained image classification experiment.
+ * `vision-garden predict`: classifies image files with a trained image classification experiment
+ * (segmentation experiments go to ./predict_segmentation.ts).
  *
  *   vision-garden predict --experiment resnet_imagenet [--config_file f.yaml]
  *     [--params_override a=b] --checkpoint model_dir|ckpt-N.vgckpt IMAGE...
@@ -45,6 +46,7 @@ import {
 } from '../train/checkpoint.js';
 import { resolveExperiment, type ExperimentSpec } from '../train/run_experiment.js';
 import { formatDetections, predictDetections } from './predict_detection.js';
+import { formatSegmentationPredictions, predictSegmentation } from './predict_segmentation.js';
 
 // ---------------------------------------------------------------------------------------------
 // Preprocessing
@@ -169,7 +171,7 @@ export async function resolveCheckpointPath(path: string): Promise<string> {
  * @returns whether EMA averages were used
  */
 export async function loadClassifierWeights(
-  model: ClassificationModel,
+  model: Pick<ClassificationModel, 'weights'>,
   checkpointPath: string,
   useEma = true,
 ): Promise<{ usedEma: boolean }> {
@@ -368,7 +370,7 @@ export function registerPredict(program: Command): void {
   program
     .command('predict')
     .description(
-      'classify image files (classification experiments), or detect objects in them and draw the boxes (detection experiments)',
+      'classify image files (classification), detect objects and draw the boxes (detection), or write label maps and overlays (segmentation)',
     )
     .argument('<images...>', 'image files (JPEG, PNG, GIF, WebP, BMP)')
     .requiredOption('--experiment <name>', 'registered experiment name')
@@ -390,6 +392,11 @@ export function registerPredict(program: Command): void {
     .option('--no_ema', 'use the raw weights even when the checkpoint has EMA averages')
     .option('--json', 'print the result as one JSON object instead of the table')
     .option(
+      '--output_dir <dir>',
+      'segmentation: where <image>.labels.png and <image>.overlay.png are written',
+      'predictions',
+    )
+    .option(
       '--backend <name>',
       'backend: onnx = the classifier compiled for ONNX Runtime; else a tfjs backend (default onnx)',
       'onnx',
@@ -406,6 +413,7 @@ export function registerPredict(program: Command): void {
           label_map?: string;
           no_ema?: boolean;
           json?: boolean;
+          output_dir: string;
           backend: string;
           min_score: number;
           output?: string;
@@ -416,10 +424,13 @@ export function registerPredict(program: Command): void {
           throw new Error(`--backend: unknown backend '${flags.backend}'`);
         }
         await initBackend(tfjsBackendFor(flags.backend));
-        if (experiments.get(flags.experiment).taskType === 'retinanet') {
-          for (const f of ['top_k', 'no_ema'] as const) {
+        const taskType = experiments.get(flags.experiment).taskType;
+        if (taskType === 'retinanet') {
+          for (const f of ['top_k', 'no_ema', 'output_dir'] as const) {
             if (command.getOptionValueSource(f) === 'cli') {
-              throw new Error(`--${f} applies to classification experiments, not detection`);
+              throw new Error(
+                `--${f} applies to classification or segmentation experiments, not detection`,
+              );
             }
           }
           const result = await predictDetections({
@@ -438,8 +449,23 @@ export function registerPredict(program: Command): void {
         }
         for (const f of ['min_score', 'output'] as const) {
           if (command.getOptionValueSource(f) === 'cli') {
-            throw new Error(`--${f} applies to detection experiments, not classification`);
+            throw new Error(`--${f} applies to detection experiments, not ${taskType}`);
           }
+        }
+        if (taskType === 'semantic_segmentation') {
+          const seg = await predictSegmentation({
+            experiment: flags.experiment,
+            configFiles: flags.config_file,
+            paramsOverrides: flags.params_override,
+            checkpoint: flags.checkpoint,
+            images,
+            outputDir: flags.output_dir,
+            labelMap: flags.label_map,
+            useEma: !flags.no_ema,
+            compiled: usesCompiledSteps(flags.backend),
+          });
+          console.log(flags.json ? JSON.stringify(seg) : formatSegmentationPredictions(seg));
+          return;
         }
         const result = await predictImages({
           experiment: flags.experiment,

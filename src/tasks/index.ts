@@ -2,3 +2,4 @@
 import './image_classification/index.js';
 import './retinanet/index.js';
 import './video_classification/index.js';
+import './semantic_segmentation/index.js';
