@@ -5,7 +5,7 @@
  * the requested mode.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { fileError } from '../core/fs_errors.js';
+import { fileError, refuseCloudPath } from '../core/fs_errors.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, resolveEngineFallback, usesCompiledSteps } from '../core/backend/index.js';
 import { resolveConfig } from '../core/config/index.js';
@@ -125,6 +125,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   if (opts.startOver && !training) {
     throw new Error(`start over applies to train and train_and_eval, not ${opts.mode}`);
   }
+  refuseCloudPath(opts.modelDir, 'model_dir');
   const resolved = resolveExperiment(opts);
   const { config } = resolved;
   const backend = opts.backend || config.runtime.backend || DEFAULT_NODE_BACKEND;
