@@ -19,6 +19,20 @@ const LAYERS = {
   tasks: ['core', 'engine', 'data', 'ops', 'modeling', 'losses', 'evaluation', 'interop'],
   train: ['core', 'data', 'interop'],
   export: ['core', 'engine', 'modeling'],
+  // The library API: builds models through tasks, loads checkpoints through train and interop.
+  api: [
+    'core',
+    'engine',
+    'data',
+    'ops',
+    'modeling',
+    'losses',
+    'evaluation',
+    'interop',
+    'tasks',
+    'train',
+    'export',
+  ],
   cli: null, // everything
 };
 

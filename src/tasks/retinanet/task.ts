@@ -19,7 +19,9 @@ import type {
   Task,
 } from '../../core/task.js';
 import type { HostBatch, ParallelPipeline } from '../../data/pipeline/index.js';
+import { labelOf, type TaskInference } from '../../core/inference.js';
 import { MEAN_RGB, STDDEV_RGB } from '../../data/in_memory.js';
+import { computePaddedSize } from '../../data/ops/resize_and_crop.js';
 import {
   retinaNetParserRef,
   type RetinaNetParserOptions,
@@ -412,5 +414,76 @@ export class RetinaNetTask implements Task<RetinaNetModel, RetinaNetBatch, Retin
 
   buildMetrics(training: boolean): Metric<RetinaNetOutputs, RetinaNetBatch>[] {
     return training ? [] : [new CocoDetectionMetric(this.config.max_num_eval_detections)];
+  }
+
+  /**
+   * Prediction (src/core/inference.ts): the RetinaNet parser's eval preprocessing (normalise,
+   * aspect-preserving fit into input_size, zero padding to 2^max_level when `parser.pad`), the
+   * model's detection generator (decoding and padded NMS inside the graph), detections mapped
+   * back to the original image by image_info's scale.
+   */
+  inference(): TaskInference<RetinaNetModel> {
+    const m = this.config.model;
+    const p = this.config.validation_data.parser;
+    if (!m.detection_generator.apply_nms) {
+      throw new Error(
+        'task.model.detection_generator.apply_nms: prediction needs NMS (set it true)',
+      );
+    }
+    if (p.keep_aspect_ratio === false) {
+      throw new Error(
+        'task.validation_data.parser.keep_aspect_ratio: false is not supported (resize_and_crop keeps the aspect ratio)',
+      );
+    }
+    const desired: [number, number] = [m.input_size[0], m.input_size[1]];
+    return {
+      preprocessing: {
+        input_size: [desired[0], desired[1], 3],
+        method: 'resize_pad',
+        center_crop_fraction: null,
+        padded_size: p.pad ? computePaddedSize(desired, 2 ** m.max_level) : desired,
+        interpolation: 'bilinear',
+        mean: [...MEAN_RGB],
+        stddev: [...STDDEV_RGB],
+      },
+      labels: null,
+      labelSource: 'class ids (no label map)',
+      outputs: (model, inputs) => {
+        const out = model.apply(
+          { images: inputs.image, imageShape: inputs.image_shape },
+          { training: false },
+        );
+        const keep = {
+          detection_boxes: out.detection_boxes!,
+          detection_scores: out.detection_scores!,
+          detection_classes: out.detection_classes!,
+          num_detections: out.num_detections!,
+        };
+        for (const t of Object.values(out) as tf.Tensor[]) {
+          if (!Object.values(keep).includes(t)) t.dispose();
+        }
+        return keep;
+      },
+      decode: (outputs, frame, names, opts) => {
+        const n = outputs.num_detections.data[0];
+        const boxes = outputs.detection_boxes.data;
+        const scores = outputs.detection_scores.data;
+        const classes = outputs.detection_classes.data;
+        const threshold = opts.scoreThreshold ?? 0;
+        const [sy, sx] = frame.scale;
+        const detections = [];
+        for (let i = 0; i < n; i++) {
+          if (scores[i] < threshold) continue;
+          const b = boxes.subarray(4 * i, 4 * i + 4);
+          detections.push({
+            box: [b[0] / sy, b[1] / sx, b[2] / sy, b[3] / sx] as [number, number, number, number],
+            classId: classes[i],
+            label: labelOf(names, classes[i]),
+            score: scores[i],
+          });
+        }
+        return { kind: 'detection', detections };
+      },
+    };
   }
 }

@@ -1,0 +1,28 @@
+/**
+ * The library API: importing it registers every task and experiment (src/tasks/index.ts).
+ * docs/library.md is the guide.
+ */
+import '../tasks/index.js';
+
+export {
+  createModel,
+  loadModel,
+  saveModel,
+  modelWeights,
+  type ModelSpec,
+  type CreateModelOptions,
+} from './create.js';
+export { VisionModel, type ModelInfo, type RunOptions } from './vision_model.js';
+export { toImage, type ImageInput, type RawImage } from './images.js';
+export { loadCheckpoint, loadOurCheckpoint, type LoadedCheckpoint } from './weights.js';
+export type {
+  ClassificationPrediction,
+  DetectionPrediction,
+  Detection,
+  Prediction,
+  Preprocessing,
+  RankedClass,
+  TaskInference,
+  DecodeOptions,
+} from '../core/inference.js';
+export { preprocessImage } from '../data/ops/inference_preprocess.js';
