@@ -117,6 +117,55 @@ export async function createModel(
   }
 }
 
+/** The task type whose experiment schema accepts `config` (exactly one must). */
+function taskTypeOf(config: ConfigTree, where: string): string {
+  const fits = tasks.entries().filter(([, t]) => t.experimentSchema.safeParse(config).success);
+  if (fits.length === 1) return fits[0][0];
+  throw new Error(
+    fits.length === 0
+      ? `${where}: no registered task accepts this config (is it a vision-garden params.yaml?)`
+      : `${where}: several tasks accept this config (${fits.map(([n]) => n).join(', ')}); name the experiment`,
+  );
+}
+
+/**
+ * The model of a training run: its `params.yaml` (the resolved config the trainer wrote) and its
+ * latest checkpoint (EMA averages preferred), or `opts.checkpoint`. The task is the one whose
+ * schema accepts params.yaml, or the experiment's when `experiment` is given.
+ */
+export async function createModelFromRun(
+  modelDir: string,
+  opts: CreateModelOptions & { experiment?: string } = {},
+): Promise<VisionModel> {
+  const { join } = await import('node:path');
+  const { loadYamlFile } = await import('../core/config/load.js');
+  const paramsFile = join(modelDir, 'params.yaml');
+  if (opts.experiment) {
+    return createModel(
+      { experiment: opts.experiment, configFiles: [paramsFile] },
+      { ...opts, checkpoint: opts.checkpoint ?? modelDir },
+    );
+  }
+  const params = loadYamlFile(paramsFile);
+  const taskType = taskTypeOf(params, paramsFile);
+  const config = resolveConfig(tasks.get(taskType).experimentSchema, {
+    base: params,
+  }) as ExperimentConfigBase;
+  const { task, model } = buildModel(taskType, config, true);
+  try {
+    const loaded = await loadCheckpoint(model, opts.checkpoint ?? modelDir, opts.useEma ?? true);
+    return new VisionModel(
+      { experiment: null, taskType, config, weightsSource: loaded.source, usedEma: loaded.usedEma },
+      task,
+      model,
+      opts,
+    );
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
 /**
  * Loads a vg model (a directory, or an http(s)/file URL of one) written by `saveModel` or
  * `vision-garden export --format vg`; every weight shard is checked against its SHA-256.

@@ -6,12 +6,15 @@ import '../tasks/index.js';
 
 export {
   createModel,
+  createModelFromRun,
+  createModelConfig,
   loadModel,
   saveModel,
   modelWeights,
   type ModelSpec,
   type CreateModelOptions,
 } from './create.js';
+export { toOnnx, exampleInputs } from './export.js';
 export { VisionModel, type ModelInfo, type RunOptions } from './vision_model.js';
 export { toImage, type ImageInput, type RawImage } from './images.js';
 export { loadCheckpoint, loadOurCheckpoint, type LoadedCheckpoint } from './weights.js';

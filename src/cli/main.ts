@@ -3,10 +3,7 @@
  * through return values and trainer events.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import '../tasks/index.js';
 import { BACKEND_NAMES } from '../core/backend/index.js';
 import { createCompiledStepRunner } from '../engine/compiled_step.js';
@@ -26,7 +23,9 @@ import { registerEvaluateCoco } from './evaluate_coco.js';
 import { registerForward } from './forward.js';
 import { registerInspectCheckpoint } from './inspect_checkpoint.js';
 import { runDemo } from './demo.js';
+import { registerExport } from './export.js';
 import { registerPredict } from './predict.js';
+import { packageVersion } from './version.js';
 import { registerSummary } from './summary.js';
 import { formatMetrics, progressEvents } from './progress.js';
 
@@ -134,21 +133,6 @@ async function runMode(mode: Mode, flags: RunFlags): Promise<void> {
   } finally {
     uninstall();
     events.stop();
-  }
-}
-
-/** This package's version, from the package.json above this module (src/ or dist/src/). */
-export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'vision-garden' && pkg.version) return pkg.version;
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the package.json of vision-garden');
-    dir = up;
   }
 }
 
@@ -288,6 +272,7 @@ function buildProgram(): Command {
   registerEvaluateCoco(program);
   registerSummary(program);
   registerPredict(program);
+  registerExport(program);
   registerForward(program);
   registerConvertCheckpoint(program);
   registerInspectCheckpoint(program);

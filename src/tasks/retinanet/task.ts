@@ -453,16 +453,13 @@ export class RetinaNetTask implements Task<RetinaNetModel, RetinaNetBatch, Retin
           { images: inputs.image, imageShape: inputs.image_shape },
           { training: false },
         );
-        const keep = {
+        // The other outputs (per-level raw outputs) are freed by the caller's tidy.
+        return {
           detection_boxes: out.detection_boxes!,
           detection_scores: out.detection_scores!,
           detection_classes: out.detection_classes!,
           num_detections: out.num_detections!,
         };
-        for (const t of Object.values(out) as tf.Tensor[]) {
-          if (!Object.values(keep).includes(t)) t.dispose();
-        }
-        return keep;
       },
       decode: (outputs, frame, names, opts) => {
         const n = outputs.num_detections.data[0];
