@@ -240,12 +240,12 @@ export async function modelWeights(vm: VisionModel): Promise<VgWeight[]> {
 export async function saveModel(
   vm: VisionModel,
   outDir: string,
-  generatedBy = 'vision-garden',
+  opts: { generatedBy?: string; shardBytes?: number } = {},
 ): Promise<VgModelJson> {
   return writeVgModel(
     outDir,
     {
-      generated_by: generatedBy,
+      generated_by: opts.generatedBy ?? 'vision-garden',
       task_type: vm.info.taskType,
       experiment: vm.info.experiment,
       config: vm.info.config,
@@ -254,5 +254,6 @@ export async function saveModel(
       label_source: vm.inference.labelSource,
     },
     await modelWeights(vm),
+    opts.shardBytes,
   );
 }

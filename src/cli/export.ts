@@ -48,7 +48,9 @@ export async function exportModel(opts: ExportOptions): Promise<string> {
   }
   try {
     if (opts.format === 'vg') {
-      const json = await saveModel(vm, opts.out, `vision-garden ${packageVersion()}`);
+      const json = await saveModel(vm, opts.out, {
+        generatedBy: `vision-garden ${packageVersion()}`,
+      });
       const shards = json.weightsManifest.reduce((a, g) => a + g.paths.length, 0);
       return `exported ${vm.info.taskType} model from ${vm.info.weightsSource}${vm.info.usedEma ? ' (EMA weights)' : ''} to ${opts.out} (model.json + ${shards} weight shard${shards === 1 ? '' : 's'})`;
     }
