@@ -101,4 +101,9 @@ export default tseslint.config(
     },
   },
   ...layerRules(),
+  {
+    // The runnable examples are plain Node ESM scripts.
+    files: ['examples/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
 );

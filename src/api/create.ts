@@ -3,6 +3,7 @@
  * model directory or URL, src/export/vg_format.ts) and `saveModel` (writes one).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../core/backend/index.js';
 import { resolveConfig } from '../core/config/index.js';
 import type { ExperimentConfigBase } from '../core/config/definitions.js';
 import type { ConfigTree } from '../core/config/merge.js';
@@ -61,6 +62,14 @@ function resolveSpec(spec: string | ModelSpec): { name: string; config: Experime
   return { name: s.experiment, config };
 }
 
+/**
+ * Initialises the pure-JS 'cpu' tfjs backend when none is set yet (call `initBackend` first for
+ * another, e.g. 'wasm'), so the library works without setup.
+ */
+export async function ensureBackend(): Promise<void> {
+  if (!tf.getBackend()) await initBackend('cpu');
+}
+
 /** Builds a task's model: every weight created (as zeros when they will all be overwritten). */
 function buildModel(
   taskType: string,
@@ -94,6 +103,7 @@ export async function createModel(
   experiment: string | ModelSpec,
   opts: CreateModelOptions = {},
 ): Promise<VisionModel> {
+  await ensureBackend();
   const { name, config } = resolveSpec(experiment);
   const taskType = experiments.get(name).taskType;
   const { task, model } = buildModel(taskType, config, opts.checkpoint !== undefined);
@@ -137,6 +147,7 @@ export async function createModelFromRun(
   modelDir: string,
   opts: CreateModelOptions & { experiment?: string } = {},
 ): Promise<VisionModel> {
+  await ensureBackend();
   const { join } = await import('node:path');
   const { loadYamlFile } = await import('../core/config/load.js');
   const paramsFile = join(modelDir, 'params.yaml');
@@ -171,6 +182,7 @@ export async function createModelFromRun(
  * `vision-garden export --format vg`; every weight shard is checked against its SHA-256.
  */
 export async function loadModel(source: string, opts: RunOptions = {}): Promise<VisionModel> {
+  await ensureBackend();
   const json = await readVgModelJson(source);
   const entry = tasks.get(json.task_type);
   const config = resolveConfig(entry.experimentSchema, {

@@ -5,6 +5,7 @@
 import '../tasks/index.js';
 
 export {
+  ensureBackend,
   createModel,
   createModelFromRun,
   createModelConfig,
@@ -29,3 +30,11 @@ export type {
   DecodeOptions,
 } from '../core/inference.js';
 export { preprocessImage } from '../data/ops/inference_preprocess.js';
+export {
+  runExperiment,
+  resolveExperiment,
+  disposeRun,
+  type RunOptions as ExperimentRunOptions,
+  type RunResult as ExperimentRunResult,
+} from '../train/run_experiment.js';
+export { createCompiledStepRunner } from '../engine/compiled_step.js';
