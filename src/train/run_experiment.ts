@@ -9,7 +9,7 @@ import { fileError, refuseCloudPath } from '../core/fs_errors.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, resolveEngineFallback, usesCompiledSteps } from '../core/backend/index.js';
 import { resolveConfig } from '../core/config/index.js';
-import { writeParamsYaml } from '../core/config/load.js';
+import { configToYaml, writeParamsYaml } from '../core/config/load.js';
 import type { ExperimentConfigBase } from '../core/config/definitions.js';
 import { experiments, tasks, type TaskEntry } from '../core/registry.js';
 import { setGlobalSeed } from '../core/random.js';
@@ -106,6 +106,7 @@ export function buildTrainer(
     modelDir,
     seed,
     events,
+    configText: configToYaml(config),
     // runtime.run_eagerly: the eager tfjs steps, as Keras' run_eagerly skips tf.function.
     stepRunnerFactory:
       usesCompiledSteps(backend) && compiledSteps && !config.runtime.run_eagerly

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -14,7 +14,8 @@ import '../../src/tasks/index.js';
 import { translateModeFlag } from '../../src/cli/main.js';
 import { resolveFilePattern } from '../../src/data/tfrecord/file_patterns.js';
 import { openCheckpointSource } from '../../src/train/open_checkpoint.js';
-import { resolveExperiment } from '../../src/train/run_experiment.js';
+import { disposeRun, resolveExperiment, runExperiment } from '../../src/train/run_experiment.js';
+import { readEventFile } from '../../src/train/summary.js';
 import { REPO_ROOT } from '../helpers.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'vision-garden.js');
@@ -128,4 +129,30 @@ test("include_in_weight_decay as Model Garden's bare string is one pattern", () 
       }),
     /include_in_weight_decay/,
   );
+});
+
+test('the resolved config is the text summary `config` at step 0, as params.yaml holds it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vg-config-summary-'));
+  const run = await runExperiment({
+    mode: 'train',
+    experiment: 'compact_resnet_shapes',
+    modelDir: dir,
+    backend: 'wasm',
+    paramsOverrides: [
+      'task.train_data.tfds_split=train/64,task.train_data.global_batch_size=8,' +
+        'trainer.train_steps=1,trainer.steps_per_loop=1,trainer.checkpoint_interval=1',
+    ],
+  });
+  disposeRun(run);
+  const trainDir = join(dir, 'train');
+  const file = readdirSync(trainDir).find((f) => f.startsWith('events.out.tfevents'))!;
+  const events = await readEventFile(join(trainDir, file));
+  const texts = events.filter((e) => e.summary?.value.some((v) => v.tag === 'config'));
+  assert.equal(texts.length, 1);
+  assert.equal(texts[0].step, 0);
+  const value = texts[0].summary!.value.find((v) => v.tag === 'config')!;
+  assert.equal(value.metadata?.pluginData?.pluginName, 'text');
+  const body = new TextDecoder().decode(value.tensor!.stringVal![0]);
+  const yaml = body.replace(/^ {4}/gm, '');
+  assert.deepEqual(parse(yaml), parse(readFileSync(join(dir, 'params.yaml'), 'utf8')));
 });
