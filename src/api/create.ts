@@ -19,7 +19,6 @@ import {
   type VgModelJson,
   type VgWeight,
 } from '../export/vg_format.js';
-import { loadCheckpoint } from './weights.js';
 import { VisionModel, type RunOptions } from './vision_model.js';
 
 /** An experiment and how to change its config. */
@@ -111,6 +110,8 @@ export async function createModel(
     let weightsSource = 'initial values';
     let usedEma = false;
     if (opts.checkpoint !== undefined) {
+      // Checkpoints are files: the loader (node:fs) is imported only here.
+      const { loadCheckpoint } = await import('./weights.js');
       const loaded = await loadCheckpoint(model, opts.checkpoint, opts.useEma ?? true);
       weightsSource = loaded.source;
       usedEma = loaded.usedEma;
@@ -164,6 +165,7 @@ export async function createModelFromRun(
   }) as ExperimentConfigBase;
   const { task, model } = buildModel(taskType, config, true);
   try {
+    const { loadCheckpoint } = await import('./weights.js');
     const loaded = await loadCheckpoint(model, opts.checkpoint ?? modelDir, opts.useEma ?? true);
     return new VisionModel(
       { experiment: null, taskType, config, weightsSource: loaded.source, usedEma: loaded.usedEma },

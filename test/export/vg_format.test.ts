@@ -22,6 +22,7 @@ import {
   type VisionModel,
 } from '../../src/index.js';
 import { exportModel } from '../../src/cli/export.js';
+import { formatPredictions, predictImages } from '../../src/cli/predict.js';
 import { initBackend } from '../../src/core/backend/index.js';
 import { writeParamsYaml } from '../../src/core/config/load.js';
 import { Rng } from '../../src/core/random.js';
@@ -182,4 +183,12 @@ test('a RetinaNet round trip predicts the same boxes, in the original image pixe
   });
   tf.dispose([inputs.image, inputs.image_shape, ...Object.values(raw)]);
   await Promise.all([vm.dispose(), loaded.dispose()]);
+
+  // The CLI's predict on the same model prints the same detections.
+  const result = await predictImages({ model: join(dir, 'm'), images: [png] });
+  assert.deepEqual(result.predictions, [{ image: png, prediction: a }]);
+  assert.match(
+    formatPredictions(result),
+    /^ {2}class \d \(id \d\) {2}\d+\.\d\d% {2}\[[-\d., ]+\]$/m,
+  );
 });
