@@ -91,6 +91,20 @@ export const adamExperimentalConfig = extendConfig(baseOptimizerConfig, {
   jit_compile: bool(false),
 });
 
+/**
+ * A list of variable-name patterns that also takes one bare string, as one pattern: Model Garden
+ * declares these fields `Optional[List[str]]` but its own ViT/DeiT configs
+ * (`deit_imagenet_pretrain`, `imagenet_vit*_tpu.yaml`) give `'.*(kernel|weight):0$'` as a string,
+ * which its config machinery stores unchecked. (MG's legacy `AdamWeightDecay` then iterates the
+ * string's characters, whose first, `.`, matches every name; we apply the written pattern.)
+ */
+function patternList() {
+  return z
+    .union([z.string().transform((s) => [s]), z.array(z.string())])
+    .nullable()
+    .default(null);
+}
+
 /** AdamWeightDecayConfig (MG's `adamw`). */
 export const adamWeightDecayConfig = extendConfig(baseOptimizerConfig, {
   name: str('AdamWeightDecay'),
@@ -99,8 +113,8 @@ export const adamWeightDecayConfig = extendConfig(baseOptimizerConfig, {
   epsilon: float(1e-7),
   amsgrad: bool(false),
   weight_decay_rate: float(0.0),
-  include_in_weight_decay: optList(z.string()),
-  exclude_from_weight_decay: optList(z.string()),
+  include_in_weight_decay: patternList(),
+  exclude_from_weight_decay: patternList(),
   gradient_clip_norm: float(1.0),
 });
 
