@@ -92,15 +92,15 @@ export const adamExperimentalConfig = extendConfig(baseOptimizerConfig, {
 });
 
 /**
- * A list of variable-name patterns that also takes one bare string, as one pattern: Model Garden
- * declares these fields `Optional[List[str]]` but its own ViT/DeiT configs
- * (`deit_imagenet_pretrain`, `imagenet_vit*_tpu.yaml`) give `'.*(kernel|weight):0$'` as a string,
- * which its config machinery stores unchecked. (MG's legacy `AdamWeightDecay` then iterates the
- * string's characters, whose first, `.`, matches every name; we apply the written pattern.)
+ * AdamWeightDecay's pattern fields: a list of variable-name patterns, or one bare string kept as
+ * written. Model Garden declares them `Optional[List[str]]`, but its config machinery stores a
+ * string unchanged (hyperparams/base_config.py `Config._set`: neither a dict nor a list, so
+ * copied as is) and its ViT/DeiT YAMLs (`imagenet_vit*_tpu.yaml`) give one; what the optimizer
+ * makes of a string is in src/train/optimizers/adamw.ts.
  */
 function patternList() {
   return z
-    .union([z.string().transform((s) => [s]), z.array(z.string())])
+    .union([z.string(), z.array(z.string())])
     .nullable()
     .default(null);
 }
