@@ -25,7 +25,7 @@ import { resizeAndCropImage } from '../data/ops/resize_and_crop.js';
 import { Rng } from '../core/random.js';
 import { SemanticSegmentationTask } from '../tasks/semantic_segmentation/task.js';
 import { resolveExperiment, type ExperimentSpec } from '../train/run_experiment.js';
-import { loadClassifierWeights, resolveCheckpointPath } from './predict.js';
+import { loadCheckpoint } from '../api/weights.js';
 
 /** PASCAL VOC's colour map: class c's bits spread over the high bits of R, G and B. */
 export function vocColor(c: number): [number, number, number] {
@@ -90,7 +90,6 @@ export async function predictSegmentation(
   const pre = task.parserOptionsFor(dc, 'validation_data');
   const [oh, ow] = pre.output_size;
   const names = opts.labelMap ? await readLabelMap(opts.labelMap) : null;
-  const checkpoint = await resolveCheckpointPath(opts.checkpoint);
   const model = task.buildModel();
   const segment = (x: Record<string, tf.Tensor>) => ({
     logits: model.apply(x.image, { training: false }),
@@ -100,7 +99,11 @@ export async function predictSegmentation(
     withShapeOnlyBuild(() => {
       tf.tidy(() => void model.apply(tf.zeros([1, oh, ow, 3]), { training: false }));
     });
-    const { usedEma } = await loadClassifierWeights(model, checkpoint, opts.useEma ?? true);
+    const { usedEma, source: checkpoint } = await loadCheckpoint(
+      model,
+      opts.checkpoint,
+      opts.useEma ?? true,
+    );
     compiled = opts.compiled
       ? new CompiledModel(segment, {
           variables: model

@@ -8,6 +8,7 @@
  * autograd and the engine can record into one graph.
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import type { TaskInference } from './inference.js';
 import type { CallArgs, Layer } from './layer.js';
 
 /** Scalar losses of one forward pass. `total_loss` is what is minimised. */
@@ -101,6 +102,11 @@ export interface Task<M extends Layer<unknown, unknown>, B extends Batch, O> {
   streamOutputs?(model: M, video: tf.Tensor): Record<string, tf.Tensor>;
   /** The task's `init_checkpoint` (Model Garden's Task.initialize), or null when none is set. */
   initCheckpoint?(): InitCheckpointSpec | null;
+  /**
+   * How the model predicts on raw images (src/core/inference.ts): preprocessing, labels,
+   * inference graph and decoding. Tasks without it cannot be used by `predict` or exported.
+   */
+  inference?(): TaskInference<M>;
 }
 
 /** What a task's `init_checkpoint` fields ask the trainer to load before the first step. */

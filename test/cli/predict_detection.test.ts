@@ -1,5 +1,6 @@
 /**
- * `predict` on a detection experiment, end to end through commander: a tiny RetinaNet (ResNet-10,
+ * `predict` on a detection experiment, end to end through commander (the CLI over the library's
+ * VisionModel.predict and RetinaNetTask.inference): a tiny RetinaNet (ResNet-10,
  * FPN levels 3–5, one anchor per location, 3 classes) whose class bias makes class 1 score ≈ 0.95
  * everywhere is saved as a `.vgckpt`; a generated 192×96 (h×w) PNG goes through `predict`
  * (onnx backend: the model and its NMS compiled). Checked against hand-derived values and an
@@ -25,8 +26,8 @@ import { initBackend } from '../../src/core/backend/index.js';
 import { setGlobalSeed } from '../../src/core/random.js';
 import { cocoLabelMap } from '../../src/data/label_maps/coco.js';
 import { retinaNetEvalImage } from '../../src/data/parsers/retinanet_parser.js';
-import { registerPredict } from '../../src/cli/predict.js';
-import { boxToOriginal, type DetectResult } from '../../src/cli/predict_detection.js';
+import { registerPredict, type PredictResult } from '../../src/cli/predict.js';
+import { boxToOriginal, type ImageFrame } from '../../src/core/inference.js';
 import type { RetinaNetExperimentConfig } from '../../src/tasks/retinanet/config.js';
 import { RetinaNetTask } from '../../src/tasks/retinanet/task.js';
 import { CheckpointManager, tensorsFromVariables } from '../../src/train/checkpoint.js';
@@ -81,11 +82,11 @@ function pattern(): Uint8Array {
   return data;
 }
 
-test('boxToOriginal undoes image_info (offset, then scale) and clips to the image', () => {
-  // Original 100×200 scaled by 0.5 into 50×100, cropped at offset (4, 8).
-  const info = [100, 200, 50, 100, 0.5, 0.5, 4, 8];
-  assert.deepEqual(boxToOriginal([1, 2, 11, 22], info), [10, 20, 30, 60]);
-  assert.deepEqual(boxToOriginal([-10, -20, 60, 200], info), [0, 0, 100, 200]);
+test('boxToOriginal undoes the frame scale and clips to the image', () => {
+  // Original 100×200 scaled by 0.5 into 50×100 (the eval path has no crop offset).
+  const frame: ImageFrame = { original: [100, 200], scaled: [50, 100], scale: [0.5, 0.5] };
+  assert.deepEqual(boxToOriginal([5, 10, 15, 30], frame), [10, 20, 30, 60]);
+  assert.deepEqual(boxToOriginal([-10, -20, 60, 200], frame), [0, 0, 100, 200]);
 });
 
 test('the COCO label map names Model Garden class ids (91 classes, gaps unnamed)', () => {
@@ -164,15 +165,16 @@ test('predict on a RetinaNet checkpoint prints and writes detections in original
         annotated,
         png,
       ]),
-    ) as DetectResult;
+    ) as PredictResult;
     assert.equal(json.checkpoint, ckpt);
     assert.equal(json.minScore, 0.3);
     assert.equal(json.predictions.length, 1);
     const p = json.predictions[0];
     assert.deepEqual([p.image, p.height, p.width, p.annotated], [png, H, W, annotated]);
-    assert.equal(p.detections.length, 3);
+    const dets = p.detections!;
+    assert.equal(dets.length, 3);
     for (let i = 0; i < 3; i++) {
-      const d = p.detections[i];
+      const d = dets[i];
       assert.equal(d.classId, want.classes[i]);
       assert.equal(d.classId, 1);
       assert.equal(d.name, 'class 1');
@@ -194,7 +196,7 @@ test('predict on a RetinaNet checkpoint prints and writes detections in original
       ...text.matchAll(/^ {2}class 1 +\(id 1\) +([\d.]+) +\[ymin ([\d.]+), xmin ([\d.]+)/gm),
     ];
     assert.equal(rows.length, 3, text);
-    assert.ok(Math.abs(Number(rows[0][2]) - p.detections[0].box[0]) < 0.06);
+    assert.ok(Math.abs(Number(rows[0][2]) - dets[0].box[0]) < 0.06);
 
     // The annotated image: same size; changed on each box's left edge; unchanged far from boxes.
     const { data: drawn, info } = await sharp(annotated)
@@ -207,7 +209,7 @@ test('predict on a RetinaNet checkpoint prints and writes detections in original
     };
     const near = new Uint8Array(H * W);
     const tag = 14 + 2; // font 10 + 4 for a 96-px-wide image, and a margin
-    for (const d of p.detections) {
+    for (const d of dets) {
       const [y0, x0, y1, x1] = d.box;
       assert.ok(differs(Math.round((y0 + y1) / 2), Math.min(W - 1, Math.round(x0))), 'box edge');
       for (let y = Math.max(0, Math.floor(y0 - tag)); y < Math.min(H, y1 + 3); y++) {

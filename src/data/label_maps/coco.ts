@@ -1,7 +1,7 @@
 /**
  * COCO 2017 object categories by their dataset ids (1..90 with gaps; 80 used), the ids Model
- * Garden's COCO detection experiments predict (num_classes 91, class 0 = background). Used by
- * `predict` on detection experiments.
+ * Garden's COCO detection experiments predict (num_classes 91, class 0 = background): the
+ * labels of their models (RetinaNetTask.inference) and of `predict`.
  */
 import { labelMapFromNames, type LabelMap } from '../label_map.js';
 
@@ -102,4 +102,12 @@ export function cocoLabelMap(numClasses: number): LabelMap {
   const map = labelMapFromNames(['background']);
   for (const [id, name] of COCO_CATEGORIES) map.set(id, { id, name });
   return map;
+}
+
+/** Names by class id for a COCO detector with 91 classes (0, the background, and unused ids are
+ * unnamed), the `Labels` form of src/core/inference.ts. */
+export function cocoLabels(): (string | null)[] {
+  const names: (string | null)[] = Array.from({ length: 91 }, () => null);
+  for (const [id, name] of COCO_CATEGORIES) names[id] = name;
+  return names;
 }
