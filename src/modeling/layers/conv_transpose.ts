@@ -68,10 +68,14 @@ export class Conv2DTranspose extends Layer {
 
   protected override build(x: tf.Tensor): void {
     this.check(x);
-    this.kernel = this.addWeight('kernel', [...this.kernelSize, this.filters, x.shape[3] as number], {
-      initializer: this.kernelInitializer,
-      regularize: true,
-    });
+    this.kernel = this.addWeight(
+      'kernel',
+      [...this.kernelSize, this.filters, x.shape[3] as number],
+      {
+        initializer: this.kernelInitializer,
+        regularize: true,
+      },
+    );
     if (this.useBias) {
       this.bias = this.addWeight('bias', [this.filters], { initializer: this.biasInitializer });
     }
