@@ -19,6 +19,17 @@ function huberElementwise(targets: tf.Tensor, outputs: tf.Tensor, delta: number)
   return huber(tf.expandDims(targets, -1), tf.expandDims(outputs, -1), delta);
 }
 
+/**
+ * One-hot [..., depth] float32 of int labels by comparison (tf.oneHot's float32 output comes back
+ * as int32 bits from the wasm backend's OneHot kernel: a class loss of 1.4e-45).
+ */
+function oneHotFloat(labels: tf.Tensor, depth: number): tf.Tensor {
+  return tf.cast(
+    tf.equal(tf.expandDims(tf.cast(labels, 'int32'), -1), tf.range(0, depth, 1, 'int32')),
+    'float32',
+  );
+}
+
 function sortedLevels(x: Record<string, tf.Tensor>): string[] {
   return Object.keys(x).sort((a, b) => Number(a) - Number(b));
 }
@@ -105,7 +116,7 @@ export function fastrcnnClassLoss(
   }
   return tf.tidy(() => {
     const c = classOutputs.shape[2] as number;
-    const oneHot = tf.oneHot(tf.cast(classTargets, 'int32'), c, 1, 0, 'float32');
+    const oneHot = oneHotFloat(classTargets, c);
     const ce = useBinaryCrossEntropy
       ? sigmoidBce(classOutputs, oneHot)
       : tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(classOutputs)), -1));
@@ -133,7 +144,7 @@ export function fastrcnnBoxLoss(
     const cls = tf.cast(classTargets, 'int32');
     let boxes = boxOutputs;
     if (!classAgnostic) {
-      const oneHot = tf.oneHot(cls, c4 / 4, 1, 0, 'float32');
+      const oneHot = oneHotFloat(cls, c4 / 4);
       boxes = tf.sum(
         tf.mul(tf.reshape(boxOutputs, [b, n, c4 / 4, 4]), tf.expandDims(oneHot, -1)),
         2,

