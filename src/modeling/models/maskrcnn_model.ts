@@ -23,13 +23,25 @@
  * Sub-layers sit under Model Garden's attributes (`backbone`, `decoder`, `rpn_head`,
  * `detection_head/<s>`, `mask_head`), so TF checkpoints map by rule.
  *
- * Training mode (RoI sampling against the ground truth, mask sampling) is not implemented yet and
- * is refused with an error.
+ * Training mode (MG `_call_box_outputs` / `_run_frcnn_head` / `_call_mask_outputs` with
+ * training=True): proposals at the generator's training settings; per stage, the RoIs (gradient
+ * stopped) go through that stage's ROI sampler (the first subsamples, later ones re-label every
+ * RoI), box targets are the matched GT boxes encoded against them with the stage's weights (0 for
+ * background); with a mask head, the mask sampler takes the last stage's RoIs and targets. Outputs
+ * add `class_targets[_s]`, `box_targets[_s]`, `mask_outputs` (logits), `mask_targets` and
+ * `mask_class_targets`; everything stays static-shaped, so the training step compiles.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type CallArgs } from '../../core/layer.js';
 import { generateAnchors, unpackLabels } from '../../ops/anchor.js';
-import { clipBoxesTensor, decodeBoxesTensor, type BoxCoderWeights } from '../../ops/box_ops.js';
+import {
+  clipBoxesTensor,
+  decodeBoxesTensor,
+  encodeBoxesTensor,
+  type BoxCoderWeights,
+} from '../../ops/box_ops.js';
+import { getGlobalSeed, Rng } from '../../core/random.js';
+import { withoutGradient } from '../../core/stop_gradient.js';
 import { multilevelCropAndResize } from '../../ops/roi_align.js';
 import type { Backbone } from '../backbones/contract.js';
 import type { Decoder } from '../decoders/contract.js';
@@ -38,6 +50,8 @@ import { DetectionHead, MaskHead } from '../heads/instance_heads.js';
 import { RPNHead } from '../heads/rpn_head.js';
 import { RCNNDetectionGenerator } from '../layers/rcnn_detection_generator.js';
 import { MultilevelROIGenerator } from '../layers/roi_generator.js';
+import { MaskSampler } from '../layers/mask_sampler.js';
+import { ROISampler } from '../layers/roi_sampler.js';
 
 /** Box regression weights of cascade stage s (MaskRCNNModel `_cascade_layer_to_weights`). */
 export const CASCADE_REGRESSION_WEIGHTS: readonly BoxCoderWeights[] = [
@@ -79,6 +93,10 @@ export interface MaskRCNNModelOptions {
   detectionGenerator: RCNNDetectionGenerator;
   maskHead?: MaskHead | null;
   maskRoiAligner?: RoIAlignerSettings;
+  /** Training: one ROI sampler per detection head (none: training is refused). */
+  roiSamplers?: ROISampler[];
+  /** Training with a mask head. */
+  maskSampler?: MaskSampler | null;
   classAgnosticBboxPred: boolean;
   cascadeClassEnsemble: boolean;
   minLevel: number;
@@ -99,6 +117,8 @@ export class MaskRCNNModel extends Layer<MaskRCNNInputs, MaskRCNNOutputs> {
   readonly detectionGenerator: RCNNDetectionGenerator;
   readonly maskHead: MaskHead | null;
   readonly maskRoiAligner: RoIAlignerSettings | null;
+  readonly roiSamplers: ROISampler[];
+  readonly maskSampler: MaskSampler | null;
   readonly classAgnosticBboxPred: boolean;
   readonly cascadeClassEnsemble: boolean;
   readonly minLevel: number;
@@ -138,6 +158,13 @@ export class MaskRCNNModel extends Layer<MaskRCNNInputs, MaskRCNNOutputs> {
     this.roiAligner = opts.roiAligner;
     this.detectionGenerator = opts.detectionGenerator;
     this.maskRoiAligner = opts.maskHead ? (opts.maskRoiAligner ?? null) : null;
+    this.roiSamplers = opts.roiSamplers ?? [];
+    this.maskSampler = opts.maskHead ? (opts.maskSampler ?? null) : null;
+    if (this.roiSamplers.length && this.roiSamplers.length !== stages) {
+      throw new Error(
+        `mask r-cnn model: ${this.roiSamplers.length} ROI samplers for ${stages} detection heads`,
+      );
+    }
     this.classAgnosticBboxPred = opts.classAgnosticBboxPred;
     this.cascadeClassEnsemble = opts.cascadeClassEnsemble;
     this.minLevel = opts.minLevel;
@@ -210,11 +237,7 @@ export class MaskRCNNModel extends Layer<MaskRCNNInputs, MaskRCNNOutputs> {
         `mask r-cnn model: image_shape must be [${images.shape[0]}, 2], got [${imageShape.shape}]`,
       );
     }
-    if (args.training) {
-      throw new Error(
-        'mask r-cnn model: the training forward (RoI and mask sampling against gt_boxes / gt_classes / gt_masks) is not implemented yet',
-      );
-    }
+    if (args.training) return this.trainingForward(inputs, args);
     return tf.tidy(() => {
       const { backboneFeatures, features } = this.features(images, args);
       const anchors =
@@ -227,6 +250,103 @@ export class MaskRCNNModel extends Layer<MaskRCNNInputs, MaskRCNNOutputs> {
         ...out,
       } as unknown as tf.TensorContainer;
     }) as unknown as MaskRCNNOutputs;
+  }
+
+  private rng: Rng | null = null;
+
+  /** The training forward (see the file comment); `args.rng` draws the RoI sampling. */
+  private trainingForward(inputs: MaskRCNNInputs, args: CallArgs): MaskRCNNOutputs {
+    const { images, image_shape: imageShape, gt_boxes: gtBoxes, gt_classes: gtClasses } = inputs;
+    if (!this.roiSamplers.length) {
+      throw new Error(
+        'mask r-cnn model: training needs the ROI samplers (build it with buildMaskRCNN)',
+      );
+    }
+    if (!gtBoxes || !gtClasses) {
+      throw new Error('mask r-cnn model: training needs gt_boxes and gt_classes');
+    }
+    if (this.maskHead && (!inputs.gt_masks || !this.maskSampler)) {
+      throw new Error(
+        'mask r-cnn model: training with a mask head needs gt_masks and the mask sampler',
+      );
+    }
+    const rng =
+      args.rng ?? (this.rng ??= Rng.derive(getGlobalSeed(), `${this.fullPath()}/roi_sampler`));
+    const run = (): MaskRCNNOutputs => {
+      const { backboneFeatures, features } = this.features(images, args);
+      const anchors =
+        inputs.anchor_boxes ??
+        this.anchorBoxes([images.shape[1] as number, images.shape[2] as number]);
+      const { scores: rpnScores, boxes: rpnBoxes } = this.rpnHead.apply(features, args);
+      const out: MaskRCNNOutputs = {
+        backbone_features: backboneFeatures,
+        decoder_features: features,
+        rpn_boxes: rpnBoxes,
+        rpn_scores: rpnScores,
+      };
+      // MG stops the gradient at the RoIs and every target made from them.
+      let rois = withoutGradient(
+        () => this.roiGenerator.apply(rpnBoxes, rpnScores, anchors, imageShape, true).rois,
+      );
+      let sampled = null as ReturnType<ROISampler['apply']> | null;
+      for (let s = 0; s < this.detectionHeads.length; s++) {
+        const weights = CASCADE_REGRESSION_WEIGHTS[s];
+        const stage = withoutGradient(() => {
+          const sp = this.roiSamplers[s].apply(rois, gtBoxes, gtClasses, rng);
+          const background = tf.tile(tf.expandDims(tf.equal(sp.gtClasses, 0), -1), [1, 1, 4]);
+          const targets = tf.where(
+            background,
+            tf.zerosLike(sp.rois),
+            encodeBoxesTensor(sp.gtBoxes, sp.rois, weights),
+          );
+          return { sp, targets };
+        });
+        sampled = stage.sp;
+        rois = sampled.rois;
+        const boxTargets = stage.targets;
+        const roiFeatures = multilevelCropAndResize(
+          features,
+          rois,
+          this.roiAligner.cropSize,
+          this.roiAligner.sampleOffset,
+        );
+        const head = this.detectionHeads[s].apply(roiFeatures, args);
+        const suffix = s ? `_${s}` : '';
+        out[`class_targets${suffix}`] = sampled.gtClasses;
+        out[`box_targets${suffix}`] = boxTargets;
+        out[`class_outputs${suffix}`] = head.classes;
+        out[`box_outputs${suffix}`] = head.boxes;
+        if (s < this.detectionHeads.length - 1) {
+          rois = clipBoxesTensor(decodeBoxesTensor(head.boxes, rois, weights), imageShape);
+        }
+      }
+      if (this.maskHead) {
+        const m = withoutGradient(() =>
+          this.maskSampler!.apply(
+            rois,
+            sampled!.gtBoxes,
+            sampled!.gtClasses,
+            sampled!.gtIndices,
+            inputs.gt_masks!,
+          ),
+        );
+        const aligner = this.maskRoiAligner!;
+        const maskFeatures = multilevelCropAndResize(
+          features,
+          m.rois,
+          aligner.cropSize,
+          aligner.sampleOffset,
+        );
+        out.mask_outputs = this.maskHead.apply(
+          { features: maskFeatures, classes: m.classes },
+          args,
+        );
+        out.mask_targets = m.masks;
+        out.mask_class_targets = m.classes;
+      }
+      return out;
+    };
+    return tf.tidy(() => run() as unknown as tf.TensorContainer) as unknown as MaskRCNNOutputs;
   }
 
   /**
@@ -335,7 +455,16 @@ export interface MaskRCNNModelConfig {
     test_num_proposals: number;
     use_batched_nms: boolean;
   };
-  roi_sampler: { cascade_iou_thresholds?: readonly number[] | null };
+  roi_sampler: {
+    cascade_iou_thresholds?: readonly number[] | null;
+    mix_gt_boxes?: boolean;
+    num_sampled_rois?: number;
+    foreground_fraction?: number;
+    foreground_iou_threshold?: number;
+    background_iou_high_threshold?: number;
+    background_iou_low_threshold?: number;
+  };
+  mask_sampler?: { num_sampled_masks: number } | null;
   roi_aligner: { crop_size: number; sample_offset: number };
   detection_generator: {
     apply_nms: boolean;
@@ -442,6 +571,31 @@ export function buildMaskRCNN(
     softNmsSigma: g.soft_nms_sigma ?? null,
     useSigmoidProbability: g.use_sigmoid_probability ?? false,
   });
+  // MG factory.build_maskrcnn: the first sampler subsamples; each cascade stage re-labels every
+  // RoI at its IoU threshold, without GT boxes mixed in.
+  const rs = cfg.roi_sampler;
+  const roiSamplers = [
+    new ROISampler({
+      mixGtBoxes: rs.mix_gt_boxes,
+      numSampledRois: rs.num_sampled_rois,
+      foregroundFraction: rs.foreground_fraction,
+      foregroundIouThreshold: rs.foreground_iou_threshold,
+      backgroundIouHighThreshold: rs.background_iou_high_threshold,
+      backgroundIouLowThreshold: rs.background_iou_low_threshold,
+    }),
+    ...(rs.cascade_iou_thresholds ?? []).map(
+      (iou) =>
+        new ROISampler({
+          mixGtBoxes: false,
+          numSampledRois: rs.num_sampled_rois,
+          foregroundIouThreshold: iou,
+          backgroundIouHighThreshold: iou,
+          backgroundIouLowThreshold: 0,
+          skipSubsampling: true,
+        }),
+    ),
+  ];
+  let maskSampler: MaskSampler | null = null;
   let maskHead: MaskHead | null = null;
   if (cfg.include_mask) {
     const mh = cfg.mask_head;
@@ -460,6 +614,11 @@ export function buildMaskRCNN(
       normMomentum: na.norm_momentum,
       normEpsilon: na.norm_epsilon,
     });
+    // MG: mask_target_size = mask_roi_aligner.crop_size · mask_head.upsample_factor.
+    maskSampler = new MaskSampler(
+      cfg.mask_roi_aligner.crop_size * mh.upsample_factor,
+      cfg.mask_sampler?.num_sampled_masks ?? 128,
+    );
   }
   const aligner = (a: { crop_size: number; sample_offset: number }, field: string) => {
     if (!Number.isInteger(a.crop_size) || a.crop_size < 1) {
@@ -482,6 +641,8 @@ export function buildMaskRCNN(
       cfg.include_mask && cfg.mask_roi_aligner
         ? aligner(cfg.mask_roi_aligner, 'mask_roi_aligner')
         : undefined,
+    roiSamplers,
+    maskSampler,
     classAgnosticBboxPred: dh.class_agnostic_bbox_pred,
     cascadeClassEnsemble: dh.cascade_class_ensemble,
     minLevel: cfg.min_level,
