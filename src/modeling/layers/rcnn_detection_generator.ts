@@ -6,8 +6,9 @@
  *     background class 0 dropped: [B, K, C − 1];
  *  2. box codes [B, K, 4·C] (per class; class 0 dropped) or [B, K, 4] (class-agnostic) decoded
  *     against the RoIs [B, K, 4] with the stage's regression weights, clipped to `image_shape`;
- *  3. padded NMS ({@link nmsPadded}) as `nms_version` v1 or v2 (per class) or batched; classes
- *     + 1 for the background offset.
+ *  3. padded NMS ({@link nmsPadded}) as `nms_version` v1 or v2 (per class; v2 with the rules
+ *     of Model Garden's tiled NMS: IoU equal to the threshold suppresses, all-zero boxes are
+ *     padding) or batched; classes + 1 for the background offset.
  *
  * Rejected when set: soft-NMS (`soft_nms_sigma`), `nms_version` v3/tflite.
  */
@@ -127,6 +128,7 @@ export class RCNNDetectionGenerator {
         preNmsTopK: this.nmsVersion === 'batched' ? k : this.preNmsTopK,
         iouThreshold: this.nmsIouThreshold,
         scoreThreshold: this.preNmsScoreThreshold,
+        tiled: this.nmsVersion === 'v2',
       });
       return {
         num_detections: r.validDetections,
