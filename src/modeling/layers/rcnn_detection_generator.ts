@@ -8,7 +8,9 @@
  *     against the RoIs [B, K, 4] with the stage's regression weights, clipped to `image_shape`;
  *  3. padded NMS ({@link nmsPadded}) as `nms_version` v1 or v2 (per class; v2 with the rules
  *     of Model Garden's tiled NMS: IoU equal to the threshold suppresses, all-zero boxes are
- *     padding) or batched; classes + 1 for the background offset.
+ *     padding; exact when `pre_nms_top_k` ≥ the number of RoIs, as in Model Garden's defaults
+ *     and seed YAMLs, see {@link nmsPadded}'s `tiled`) or batched; classes + 1 for the
+ *     background offset.
  *
  * Rejected when set: soft-NMS (`soft_nms_sigma`), `nms_version` v3/tflite.
  */
