@@ -202,3 +202,38 @@ test('detection generator v2 uses the tiled-NMS rules, v1 does not', () => {
   assertClose(v1.scores, [0.8, 0.8, 0.8], { atol: 1e-6 });
   tf.dispose([rois, logits, codes, shape]);
 });
+
+test("detection generator v2: each class's pre_nms_top_k candidates include its zero boxes, as Model Garden's", () => {
+  // RoIs: z [0, 0, 0, 0], r1 [0, 0, 10, 10], r2 [50, 50, 60, 60]; zero per-class codes (boxes =
+  // RoIs); logits (0, ln 9, 0), (0, ln 4, ln 2), (0, ln 2, ln 5) → softmax
+  //   z (1/11, 9/11, 1/11), r1 (1/7, 4/7, 2/7), r2 (1/8, 2/8, 5/8).
+  // pre_nms_top_k 2: class 1's candidates are z (9/11, padding) and r1 (4/7), so r2 (2/8) is not
+  // one; class 2's are r2 (5/8) and r1 (2/7), both kept (disjoint).
+  const rois = tf.tensor3d([
+    [
+      [0, 0, 0, 0],
+      [0, 0, 10, 10],
+      [50, 50, 60, 60],
+    ],
+  ]);
+  const logits = tf.tensor3d([
+    [
+      [0, Math.log(9), 0],
+      [0, Math.log(4), Math.log(2)],
+      [0, Math.log(2), Math.log(5)],
+    ],
+  ]);
+  const codes = tf.zeros([1, 3, 12]);
+  const shape = tf.tensor2d([[100, 100]]);
+  const gen = new RCNNDetectionGenerator({ preNmsTopK: 2, maxNumDetections: 5 });
+  const d = gen.apply(codes, logits, rois, shape, [10, 10, 5, 5], true);
+  assert.equal(d.num_detections!.dataSync()[0], 3);
+  assertClose(d.detection_scores!.dataSync(), [5 / 8, 4 / 7, 2 / 7, 0, 0], { atol: 1e-6 });
+  assert.deepEqual(Array.from(d.detection_classes!.dataSync().slice(0, 3)), [2, 1, 2]);
+  assertClose(
+    d.detection_boxes!.dataSync().slice(0, 12),
+    [50, 50, 60, 60, 0, 0, 10, 10, 0, 0, 10, 10],
+    { atol: 1e-5 },
+  );
+  tf.dispose([rois, logits, codes, shape, ...Object.values(d)]);
+});
