@@ -19,10 +19,11 @@
  *    any unmatched one within 1e-4 of the lowest kept score) and each matched detection's 28×28
  *    mask within 1e-3 (a box coordinate 1e-3 px off moves its RoIAlign samples).
  * 3. The same from the image end to end. The backbone's float32 differences to MG (decoder
- *    features up to 2.4e-4 here, 2.4e-3 in the cascade) are rounding, not a port difference: our
- *    own 'wasm' and 'cpu' backends differ from each other by as much (maskrcnn's decoder levels:
- *    wasm vs cpu up to 3.1e-4, wasm vs MG 2.5e-4, cpu vs MG 1.8e-4). They move the RPN box codes by ~1e-4, hence proposal corners
- *    by up to 9.4e-3 / 1.4e-2 px (cascade 3.3e-2 / 7.0e-2), which RoIAlign and the calibrated
+ *    features up to 3.2e-4 in maskrcnn, 2.4e-3 in the cascade) are rounding, not a port
+ *    difference: our own 'wasm' and 'cpu' backends differ from each other by the same order
+ *    (input.npy: wasm vs cpu up to 3.1e-4, wasm vs MG 2.5e-4, cpu vs MG 1.8e-4; cascade 6.0e-4,
+ *    1.1e-3, 1.0e-3). They move the RPN box codes by ~1e-4, hence proposal corners by up to
+ *    9.4e-3 / 1.4e-2 px (cascade 3.3e-2 / 7.0e-2), which RoIAlign and the calibrated
  *    heads amplify (class logits up to 1.4e-2 for a 9.4e-3 px shift of a 121×71 box sampled on
  *    level 3). The matching rule states that this path is continuous: every proposal from MG's
  *    features has one of ours within 8 places and 0.1 px on the same RoIAlign level (no proposal
