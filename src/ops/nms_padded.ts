@@ -5,10 +5,11 @@
  *
  * The semantics (candidate sets, tie-breaking, padding) are documented on the kernel,
  * src/core/backend/custom/nms_padded.ts. Model Garden's variants map onto the options:
- *  - `_generate_detections_v1` and v2 class-aware: `{ preNmsTopK, scoreThreshold, iouThreshold,
- *    maxNumDetections }` (v2's tiled NMS drops IoU exactly equal to the threshold, this keeps it);
+ *  - `_generate_detections_v1`: `{ preNmsTopK, scoreThreshold, iouThreshold, maxNumDetections }`;
+ *    v2 class-aware: the same with `tiled: true`;
  *  - v2 with `use_class_agnostic_nms`: `classAgnostic: true`;
- *  - `_generate_detections_batched` (combined NMS): `preNmsTopK` ≥ the number of anchors.
+ *  - `_generate_detections_batched` (combined NMS): `preNmsTopK` ≥ the number of anchors;
+ *  - the ROI generator's `sorted_non_max_suppression_padded`: `tiled: true`.
  * Soft-NMS (`soft_nms_sigma`) is not provided. Not differentiable (no gradient is registered).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -32,6 +33,22 @@ export interface NmsPaddedOptions {
   scoreThreshold?: number;
   /** One NMS over each anchor's best class (`use_class_agnostic_nms`, false). */
   classAgnostic?: boolean;
+  /**
+   * Model Garden's tiled `sorted_non_max_suppression_padded` (ops/nms.py): a box is suppressed
+   * at IoU ≥ `iouThreshold` (not only above it; for a threshold above 0), and a box with no
+   * positive coordinate (all zeros after clipping) is never selected (that NMS counts such boxes
+   * as padding). Zero boxes leave the candidates before the pre-NMS top-k here, after it there:
+   * exact when `preNmsTopK` ≥ N (take the top-k first otherwise, as the ROI generator does).
+   * Not with `classAgnostic`. Default false (TF's NonMaxSuppressionV5 and ONNX's rule).
+   */
+  tiled?: boolean;
+}
+
+/** The largest float32 below the float32 nearest to `x` (x > 0). */
+function float32Below(x: number): number {
+  const a = new Float32Array([x]);
+  new Int32Array(a.buffer)[0] -= 1;
+  return a[0];
 }
 
 export interface NmsPaddedResult {
@@ -54,10 +71,15 @@ export function nmsPadded(
   scores: tf.Tensor3D,
   opts: NmsPaddedOptions = {},
 ): NmsPaddedResult {
+  const iouThreshold = opts.iouThreshold ?? 0.5;
+  if (opts.tiled && opts.classAgnostic) {
+    throw new Error('nmsPadded: tiled NMS is not provided with classAgnostic');
+  }
   const attrs: NmsPaddedAttrs = {
     maxOutputSize: opts.maxNumDetections ?? 100,
     preNmsTopK: opts.preNmsTopK ?? 5000,
-    iouThreshold: opts.iouThreshold ?? 0.5,
+    // The kernel drops IoU > threshold; IoU is float32, so IoU ≥ t ⟺ IoU > the float32 below t.
+    iouThreshold: opts.tiled && iouThreshold > 0 ? float32Below(iouThreshold) : iouThreshold,
     scoreThreshold: opts.scoreThreshold ?? 0.05,
     classAgnostic: opts.classAgnostic ?? false,
   };
@@ -69,11 +91,17 @@ export function nmsPadded(
   return tf.tidy(() => {
     const b4 = boxes.rank === 3 ? tf.expandDims(boxes, 2) : boxes;
     nmsPaddedShapes(b4.shape, scores.shape, attrs);
+    let s: tf.Tensor = scores;
+    if (opts.tiled) {
+      // [B, N, Cb]: the box has no positive coordinate; its scores fall below every threshold.
+      const zero = tf.logicalNot(tf.any(tf.greater(b4, 0), -1));
+      s = tf.where(tf.broadcastTo(zero, scores.shape), tf.fill(scores.shape, -Infinity), scores);
+    }
     const out = tf
       .engine()
       .runKernel(
         NMS_PADDED,
-        { boxes: b4, scores } as unknown as tf.NamedTensorMap,
+        { boxes: b4, scores: s } as unknown as tf.NamedTensorMap,
         attrs as unknown as tf.NamedAttrMap,
       ) as tf.Tensor[];
     return {

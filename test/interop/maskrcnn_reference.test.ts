@@ -18,10 +18,20 @@
  *    corners within 0.01 px for zero-width boxes clipped at the image edge; at least 98 of 100,
  *    any unmatched one within 1e-4 of the lowest kept score) and each matched detection's 28×28
  *    mask within 1e-3 (a box coordinate 1e-3 px off moves its RoIAlign samples).
- * 3. The same from the image end to end, with the backbone's float32 differences amplified by the
- *    calibrated box and mask heads (three stages in the cascade): detections matched with scores
- *    within 5e-3, corners within
- *    0.5 px, masks within 3e-2.
+ * 3. The same from the image end to end. The backbone's float32 differences to MG (decoder
+ *    features up to 3.2e-4 in maskrcnn, 2.4e-3 in the cascade) are rounding, not a port
+ *    difference: our own 'wasm' and 'cpu' backends differ from each other by the same order
+ *    (input.npy: wasm vs cpu up to 3.1e-4, wasm vs MG 2.5e-4, cpu vs MG 1.8e-4; cascade 6.0e-4,
+ *    1.1e-3, 1.0e-3). They move the RPN box codes by ~1e-4, hence proposal corners by up to
+ *    9.4e-3 / 1.4e-2 px (cascade 3.3e-2 / 7.0e-2), which RoIAlign and the calibrated
+ *    heads amplify (class logits up to 1.4e-2 for a 9.4e-3 px shift of a 121×71 box sampled on
+ *    level 3). The matching rule states that this path is continuous: every proposal from MG's
+ *    features has one of ours within 8 places and 0.1 px on the same RoIAlign level (no proposal
+ *    gained or lost at an NMS decision or the cut-off, none changing level); all detections are
+ *    matched (same class, score within 5e-3, corners within 0.3 px or IoU > 0.99) and their masks
+ *    agree within 3e-2. Measured (wasm): scores 6.9e-4 / 7.2e-4, corners 0.044 / 0.044 px, masks
+ *    9.1e-3 / 1.4e-2; cascade 3.8e-3 / 1.1e-3, 0.14 / 0.20 px, 1.6e-2 / 8.7e-3 (the test prints
+ *    them as diagnostics).
  * 4. The inference graph compiles to one ONNX graph with no eager fallback and its heads-from-
  *    features outputs pass the checks of 2 (input.npy).
  */
@@ -197,6 +207,69 @@ function compareRoiRows(tag: string, out: Record<string, tf.Tensor>, want: Outpu
   }
 }
 
+/** The RoIAlign pyramid level of a box (roi_align.ts: floor(log2(sqrt(area) / 224)) + 4, clamped). */
+function roiLevel(b: ArrayLike<number>, minLevel: number, maxLevel: number): number {
+  const raw = Math.floor(Math.log2(Math.sqrt((b[2] - b[0]) * (b[3] - b[1])) / 224)) + 4;
+  return Math.min(maxLevel, Math.max(minLevel, Number.isFinite(raw) ? raw : minLevel));
+}
+
+/**
+ * End-to-end proposals against those from Model Garden's decoder features (whose RoI-head outputs
+ * reproduce MG's rows, check 2; MG's proposals themselves are not in the fixtures): every row is
+ * one of ours within 8 places, corners within `corner` px, on the same RoIAlign level. So the
+ * backbone's float32 differences reach the heads only continuously: no proposal is gained or
+ * lost at an NMS decision or at the num_proposals cut-off, and none changes pyramid level.
+ */
+function compareProposals(
+  tag: string,
+  model: MaskRCNNModel,
+  ours: MaskRCNNOutputs,
+  fromMg: MaskRCNNOutputs,
+  imageShape: tf.Tensor,
+  anchors: Record<string, tf.Tensor>,
+  corner: number,
+): number {
+  const propose = (o: MaskRCNNOutputs) =>
+    model.roiGenerator.apply(
+      o.rpn_boxes as Record<string, tf.Tensor>,
+      o.rpn_scores as Record<string, tf.Tensor>,
+      anchors,
+      imageShape,
+      false,
+    );
+  const a = propose(ours);
+  const b = propose(fromMg);
+  const got = a.rois.dataSync();
+  const want = b.rois.dataSync();
+  disposeAll(a, b);
+  const rows = want.length / 4;
+  const used = new Set<number>();
+  let worst = 0;
+  for (let i = 0; i < rows; i++) {
+    const w = want.subarray(4 * i, 4 * i + 4);
+    let best = Infinity;
+    let bestJ = -1;
+    for (let j = Math.max(0, i - 8); j < Math.min(rows, i + 9); j++) {
+      if (used.has(j)) continue;
+      const d = maxCoordDiff(got.subarray(4 * j, 4 * j + 4), w);
+      if (d < best) [best, bestJ] = [d, j];
+    }
+    assert.ok(
+      best <= corner,
+      `${tag}: proposal ${i} [${Array.from(w)}] has none of ours within ${corner} px (closest ${best})`,
+    );
+    used.add(bestJ);
+    const g = got.subarray(4 * bestJ, 4 * bestJ + 4);
+    assert.equal(
+      roiLevel(g, model.minLevel, model.maxLevel),
+      roiLevel(w, model.minLevel, model.maxLevel),
+      `${tag}: proposal ${i} changes RoIAlign level`,
+    );
+    worst = Math.max(worst, best);
+  }
+  return worst;
+}
+
 interface DetectionTolerance {
   score: number;
   corner: number;
@@ -204,12 +277,13 @@ interface DetectionTolerance {
   minMatched: number;
 }
 
+/** Matches the detections (see the module comment); returns the worst matched differences. */
 function compareDetections(
   tag: string,
   out: Record<string, tf.Tensor>,
   want: Outputs,
   tol: DetectionTolerance,
-): void {
+): { score: number; corner: number; mask: number; matched: number } {
   const n = (want.get('num_detections')!.data as Int32Array)[0];
   assert.equal(out.num_detections.dataSync()[0], n, `${tag} num_detections`);
   const wBoxes = want.get('detection_boxes')!.data as Float32Array;
@@ -226,6 +300,8 @@ function compareDetections(
   const used = new Set<number>();
   const unmatched: number[] = [];
   let maskDiff = 0;
+  let scoreDiff = 0;
+  let cornerDiff = 0;
   for (let i = 0; i < n; i++) {
     const wb = wBoxes.subarray(4 * i, 4 * i + 4);
     let found = -1;
@@ -240,6 +316,8 @@ function compareDetections(
       continue;
     }
     used.add(found);
+    scoreDiff = Math.max(scoreDiff, Math.abs(gScores[found] - wScores[i]));
+    cornerDiff = Math.max(cornerDiff, maxCoordDiff(gBoxes.subarray(4 * found, 4 * found + 4), wb));
     for (let c = 0; c < cells; c++) {
       maskDiff = Math.max(maskDiff, Math.abs(gm[found * cells + c] - wm[i * cells + c]));
     }
@@ -256,10 +334,13 @@ function compareDetections(
     );
   }
   assert.ok(maskDiff <= tol.mask, `${tag} detection_masks: max |diff| ${maskDiff}`);
+  return { score: scoreDiff, corner: cornerDiff, mask: maskDiff, matched: n - unmatched.length };
 }
 
 const EXACT: DetectionTolerance = { score: 1e-4, corner: 1e-2, mask: 1e-3, minMatched: 98 };
-const END_TO_END: DetectionTolerance = { score: 5e-3, corner: 0.5, mask: 3e-2, minMatched: 95 };
+const END_TO_END: DetectionTolerance = { score: 5e-3, corner: 0.3, mask: 3e-2, minMatched: 100 };
+/** Proposal corners end to end vs from MG's features (px). */
+const PROPOSAL_CORNER = 0.1;
 
 interface CaseInput {
   images: tf.Tensor;
@@ -325,7 +406,7 @@ function unflatten(flat: Record<string, tf.Tensor>): MaskRCNNOutputs {
 }
 
 for (const name of ['maskrcnn', 'cascadercnn']) {
-  test(`${name}: loads from its TF checkpoint and reproduces Model Garden's RPN outputs, detections and masks`, async () => {
+  test(`${name}: loads from its TF checkpoint and reproduces Model Garden's RPN outputs, detections and masks`, async (t) => {
     const model = buildCase(name);
     try {
       for (const [input, outputs] of [
@@ -348,16 +429,29 @@ for (const name of ['maskrcnn', 'cascadercnn']) {
           ]) {
             compareLevels(tag, group, full[group] as Record<string, tf.Tensor>, c.want);
           }
-          compareDetections(
+          const heads = model.headsFromFeatures(c.mgFeatures, c.imageShape, anchors);
+          checkHeads(`${tag} from MG features`, heads, c.want);
+          const proposals = compareProposals(
+            `${tag} end to end`,
+            model,
+            full,
+            heads,
+            c.imageShape,
+            anchors,
+            PROPOSAL_CORNER,
+          );
+          const e2e = compareDetections(
             `${tag} end to end`,
             full as Record<string, tf.Tensor>,
             c.want,
             END_TO_END,
           );
-          disposeAll(full);
-          const heads = model.headsFromFeatures(c.mgFeatures, c.imageShape, anchors);
-          checkHeads(`${tag} from MG features`, heads, c.want);
-          disposeAll(heads);
+          t.diagnostic(
+            `${tag} end to end: proposal corners ${proposals.toExponential(2)} px; ` +
+              `${e2e.matched} detections matched, scores ${e2e.score.toExponential(2)}, ` +
+              `corners ${e2e.corner.toExponential(2)} px, masks ${e2e.mask.toExponential(2)}`,
+          );
+          disposeAll(full, heads);
           if (input === 'input.npy') {
             const variables = model
               .weights()

@@ -1,12 +1,15 @@
 /**
  * nmsPadded against hand-derived results (IoUs worked out in the comments), on the cpu and wasm
  * kernels: overlap, ties, thresholds, padding, per-class vs class-agnostic, per-class boxes,
- * pre-NMS top-k, and a batch of two images with different counts.
+ * pre-NMS top-k, a batch of two images with different counts, and Model Garden's tiled-NMS rules
+ * (`tiled`: IoU equal to the threshold suppresses, all-zero boxes are padding), also compiled to
+ * ONNX.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/backend/index.js';
+import { compileModel } from '../../src/engine/compile_model.js';
 import { nmsPadded, type NmsPaddedOptions } from '../../src/ops/nms_padded.js';
 import { assertClose } from '../helpers.js';
 
@@ -220,6 +223,78 @@ for (const backend of ['cpu', 'wasm']) {
     );
   });
 }
+
+// Model Garden's tiled NMS (ops/nms.py `sorted_non_max_suppression_padded`) suppresses at
+// IoU ≥ threshold and never selects a box with no positive coordinate.
+// T0 [0, 0, 1, 10] vs T1 [0, 0, 1, 7]: intersection 7, union 10 + 7 − 7 = 10, IoU 0.7 (in
+// float32 the same float as the threshold 0.7).
+const T0 = [0, 0, 1, 10];
+const T1 = [0, 0, 1, 7];
+const TILED_BOXES = [[Z, T0, T1, FAR]];
+const TILED_SCORES = [[[0.9], [0.8], [0.7], [0.6]]];
+const TILED_OPTS: NmsPaddedOptions = { maxNumDetections: 4, iouThreshold: 0.7, scoreThreshold: 0 };
+
+test('nmsPadded: tiled drops IoU equal to the threshold and all-zero boxes [cpu, wasm]', async () => {
+  for (const backend of ['cpu', 'wasm']) {
+    await initBackend(backend);
+    // Default (NonMaxSuppressionV5's rule): the zero box is a detection, T1 at IoU 0.7 is kept.
+    check(
+      TILED_BOXES,
+      TILED_SCORES,
+      TILED_OPTS,
+      {
+        boxes: [[Z, T0, T1, FAR]],
+        scores: [[0.9, 0.8, 0.7, 0.6]],
+        classes: [[0, 0, 0, 0]],
+        valid: [4],
+      },
+      `${backend} default`,
+    );
+    check(
+      TILED_BOXES,
+      TILED_SCORES,
+      { ...TILED_OPTS, tiled: true },
+      {
+        boxes: [[T0, FAR, Z, Z]],
+        scores: [[0.8, 0.6, 0, 0]],
+        classes: [[0, 0, 0, 0]],
+        valid: [2],
+      },
+      `${backend} tiled`,
+    );
+  }
+  assert.throws(
+    () =>
+      nmsPadded(tf.zeros([1, 3, 4]) as tf.Tensor3D, tf.zeros([1, 3, 2]) as tf.Tensor3D, {
+        tiled: true,
+        classAgnostic: true,
+      }),
+    /tiled NMS is not provided with classAgnostic/,
+  );
+});
+
+test('nmsPadded: tiled compiles to ONNX with the eager result', async () => {
+  await initBackend('cpu');
+  const example = { boxes: tf.tensor3d(TILED_BOXES), scores: tf.tensor3d(TILED_SCORES) };
+  const run = (x: Record<string, tf.Tensor>) => {
+    const r = nmsPadded(x.boxes as tf.Tensor3D, x.scores as tf.Tensor3D, {
+      ...TILED_OPTS,
+      tiled: true,
+    });
+    return { boxes: r.boxes, scores: r.scores, valid: r.validDetections };
+  };
+  const compiled = await compileModel(run, example, { fallback: 'error' });
+  try {
+    const got = await compiled.run(example);
+    assertClose(got.boxes.dataSync(), [...T0, ...FAR, ...Z, ...Z], { msg: 'boxes' });
+    assertClose(got.scores.dataSync(), Float32Array.from([0.8, 0.6, 0, 0]), { msg: 'scores' });
+    assert.deepEqual(Array.from(got.valid.dataSync()), [2]);
+    tf.dispose(got);
+  } finally {
+    await compiled.dispose();
+    tf.dispose(example);
+  }
+});
 
 test('nmsPadded: bad inputs are rejected with the field named', async () => {
   await initBackend('cpu');

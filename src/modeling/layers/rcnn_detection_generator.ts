@@ -6,8 +6,10 @@
  *     background class 0 dropped: [B, K, C − 1];
  *  2. box codes [B, K, 4·C] (per class; class 0 dropped) or [B, K, 4] (class-agnostic) decoded
  *     against the RoIs [B, K, 4] with the stage's regression weights, clipped to `image_shape`;
- *  3. padded NMS ({@link nmsPadded}) as `nms_version` v1 or v2 (per class) or batched; classes
- *     + 1 for the background offset.
+ *  3. padded NMS ({@link nmsPadded}) as `nms_version` v1 or v2 (per class; v2 with the rules
+ *     of Model Garden's tiled NMS: IoU equal to the threshold suppresses, all-zero boxes are
+ *     padding, among each class's `pre_nms_top_k` best) or batched; classes + 1 for the
+ *     background offset.
  *
  * Rejected when set: soft-NMS (`soft_nms_sigma`), `nms_version` v3/tflite.
  */
@@ -39,6 +41,38 @@ function fail(field: string, want: string, got: unknown): never {
   throw new Error(
     `task.model.detection_generator.${field} must be ${want}, got ${JSON.stringify(got)}`,
   );
+}
+
+/**
+ * Each class's `p` best candidates: `boxes` [B, K, Cb, 4] (Cb = 1 or C) and `scores` [B, K, C]
+ * → [B, p, C, 4] and [B, p, C], row r holding every class's r-th best (ties: lower index first).
+ */
+function topKPerClass(
+  boxes: tf.Tensor,
+  scores: tf.Tensor,
+  p: number,
+): { boxes: tf.Tensor; scores: tf.Tensor } {
+  return tf.tidy(() => {
+    const [b, k, c] = scores.shape as number[];
+    const cb = boxes.shape[2] as number;
+    const { values, indices } = tf.topk(tf.transpose(scores, [0, 2, 1]), p, true);
+    // Row of each selected box in boxes flattened to [B·K·Cb, 4].
+    const base = tf.add(
+      tf.reshape(tf.mul(tf.range(0, b, 1, 'int32'), tf.scalar(k * cb, 'int32')), [b, 1, 1]),
+      tf.reshape(cb === 1 ? tf.zeros([c], 'int32') : tf.range(0, c, 1, 'int32'), [1, c, 1]),
+    );
+    const rows = tf.add(base, tf.mul(indices, tf.scalar(cb, 'int32')));
+    const picked = tf.reshape(tf.gather(tf.reshape(boxes, [-1, 4]), tf.reshape(rows, [-1])), [
+      b,
+      c,
+      p,
+      4,
+    ]);
+    return {
+      boxes: tf.transpose(picked, [0, 2, 1, 3]),
+      scores: tf.transpose(values, [0, 2, 1]),
+    };
+  });
 }
 
 export class RCNNDetectionGenerator {
@@ -121,12 +155,20 @@ export class RCNNDetectionGenerator {
         boxes = tf.expandDims(imageShape ? clipBoxesTensor(decoded, imageShape) : decoded, 2);
       }
       if (!this.applyNms) return { decoded_boxes: boxes, decoded_box_scores: scores };
-      const r = nmsPadded(boxes as tf.Tensor4D, scores as tf.Tensor3D, {
+      const tiled = this.nmsVersion === 'v2';
+      let candidates = { boxes, scores };
+      if (tiled && this.preNmsTopK < k) {
+        // v2 takes each class's top-k before its NMS, zero boxes included (they then count as
+        // padding): select them here, so that the tiled NMS sees MG's candidates.
+        candidates = topKPerClass(boxes, scores, this.preNmsTopK);
+      }
+      const r = nmsPadded(candidates.boxes as tf.Tensor4D, candidates.scores as tf.Tensor3D, {
         maxNumDetections: this.maxNumDetections,
         // Combined NMS (batched) takes every candidate of a class.
         preNmsTopK: this.nmsVersion === 'batched' ? k : this.preNmsTopK,
         iouThreshold: this.nmsIouThreshold,
         scoreThreshold: this.preNmsScoreThreshold,
+        tiled,
       });
       return {
         num_detections: r.validDetections,

@@ -6,17 +6,15 @@
  *     [B, H, W, 4·A] decoded against the level's anchors (no coder weights), clipped to each
  *     image's [height, width];
  *  2. per level: the min(N, pre_nms_top_k) best scores, NMS at `nms_iou_threshold`, keeping
- *     min(N, num_proposals) (zero boxes and scores past the kept count, as Model Garden's padded
- *     `sorted_non_max_suppression_padded`); with a threshold of 0, the top min(N, num_proposals)
- *     without NMS;
+ *     min(N, num_proposals) (zero boxes and scores past the kept count) with the rules of Model
+ *     Garden's tiled `sorted_non_max_suppression_padded` (ops/nms.py): IoU equal to the
+ *     threshold suppresses, and a box clipped to all zeros is padding, not a proposal; with a
+ *     threshold of 0, the top min(N, num_proposals) without NMS;
  *  3. the levels' kept boxes concatenated and the overall top min(total, num_proposals) by score
  *     (ties: lower index first, as `tf.math.top_k`).
  *
  * Training and test use their own settings (`pre_nms_top_k` / `test_pre_nms_top_k`, ...).
  * Rejected when set: `pre_nms_min_size_threshold` > 0 and `use_batched_nms`.
- * NMS is {@link nmsPadded}: IoU equal to the threshold keeps a box here and drops it in Model
- * Garden's tiled NMS (only exact equality differs); an all-zero box (clipped away entirely above
- * and left of the image) counts as a proposal here and as padding there.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { clipBoxesTensor, decodeBoxesTensor } from '../../ops/box_ops.js';
@@ -156,12 +154,17 @@ export class MultilevelROIGenerator {
         );
         const postK = Math.min(n, s.numProposals);
         if (s.nmsIouThreshold > 0) {
+          // The top-k first (as MG), so that all-zero boxes take their place among the
+          // candidates and are dropped as padding by the tiled NMS.
+          const preK = Math.min(n, s.preNmsTopK);
+          const top = topKBoxes(decoded, levelScores, preK);
           const r = nmsPadded(
-            decoded as tf.Tensor3D,
-            tf.expandDims(levelScores, 2) as tf.Tensor3D,
+            top.rois as tf.Tensor3D,
+            tf.expandDims(top.scores, 2) as tf.Tensor3D,
             {
               maxNumDetections: postK,
-              preNmsTopK: Math.min(n, s.preNmsTopK),
+              preNmsTopK: preK,
+              tiled: true,
               iouThreshold: s.nmsIouThreshold,
               // MG filters by score only when the threshold is positive (sigmoid scores are >= 0 > -1).
               scoreThreshold: s.preNmsScoreThreshold > 0 ? s.preNmsScoreThreshold : -1,

@@ -85,6 +85,38 @@ test('pre-NMS top-k per level, padding, and no NMS at threshold 0', () => {
   assertClose(noNms.rois[0].flat(), [...A1, ...A0, ...B0, ...A2, ...A3], { atol: 1e-4 });
 });
 
+test("Model Garden's tiled-NMS rules: a box clipped to all zeros is padding, IoU equal to the threshold suppresses", () => {
+  // One level, 1×4 locations, one anchor each, zero codes (boxes = anchors), 60×60 image:
+  //   z  [−20, −20, −10, −10] logit 3 → clipped to [0, 0, 0, 0]: padding, not a proposal;
+  //   t0 [0, 0, 10, 10] logit 2; t1 [0, 0, 10, 7] logit 1: IoU 70 / 100 = 0.7 = the threshold,
+  //   so t0 suppresses it; far [20, 20, 30, 30] logit 0.
+  const T0 = [0, 0, 10, 10];
+  const FAR = [20, 20, 30, 30];
+  const run = (preNmsTopK: number) => {
+    const gen = new MultilevelROIGenerator({
+      test: { preNmsTopK, numProposals: 4, nmsIouThreshold: 0.7 },
+    });
+    const scores = { '3': tf.tensor4d([3, 2, 1, 0], [1, 1, 4, 1]) };
+    const boxes = { '3': tf.zeros([1, 1, 4, 4]) };
+    const anchors = {
+      '3': tf.tensor3d([[[-20, -20, -10, -10, ...T0, 0, 0, 10, 7, ...FAR]]]),
+    };
+    const imageShape = tf.tensor2d([[60, 60]]);
+    const r = gen.apply(boxes, scores, anchors, imageShape, false);
+    const out = { rois: r.rois.dataSync(), scores: r.scores.dataSync() };
+    tf.dispose([r.rois, r.scores, scores['3'], boxes['3'], anchors['3'], imageShape]);
+    return out;
+  };
+  const all = run(1000);
+  assertClose(all.rois, [...T0, ...FAR, 0, 0, 0, 0, 0, 0, 0, 0], { atol: 1e-5 });
+  assertClose(all.scores, [sig(2), sig(0), 0, 0], { atol: 1e-6 });
+  // pre_nms_top_k 2: the zero box still takes one of the 2 candidate places (MG's top_k runs
+  // before its NMS), leaving t0 alone.
+  const top2 = run(2);
+  assertClose(top2.rois, [...T0, ...new Array(12).fill(0)], { atol: 1e-5 });
+  assertClose(top2.scores, [sig(2), 0, 0, 0], { atol: 1e-6 });
+});
+
 test('settings Model Garden has and this port does not are rejected by name', () => {
   assert.throws(
     () => new MultilevelROIGenerator({ useBatchedNms: true }),
@@ -127,4 +159,81 @@ test('detection generator: softmax without background, per-class decode with wei
     /box outputs must be \[1, 1, 12\]/,
   );
   assert.throws(() => new RCNNDetectionGenerator({ softNmsSigma: 0.5 }), /soft_nms_sigma/);
+});
+
+test('detection generator v2 uses the tiled-NMS rules, v1 does not', () => {
+  // RoIs r0 [0, 0, 10, 10], r1 [0, 0, 10, 20] (IoU 100 / 200 = 0.5, the threshold) and r2
+  // [0, 0, 0, 0] (decodes to the zero box); zero codes, class-agnostic; logits (0, ln 4) for
+  // each: softmax (1/5, 4/5), so every RoI scores 0.8 for class 1.
+  const rois = tf.tensor3d([
+    [
+      [0, 0, 10, 10],
+      [0, 0, 10, 20],
+      [0, 0, 0, 0],
+    ],
+  ]);
+  const logits = tf.tensor3d([
+    [
+      [0, Math.log(4)],
+      [0, Math.log(4)],
+      [0, Math.log(4)],
+    ],
+  ]);
+  const codes = tf.zeros([1, 3, 4]);
+  const shape = tf.tensor2d([[100, 100]]);
+  const detect = (nmsVersion: string) => {
+    const gen = new RCNNDetectionGenerator({ nmsVersion, maxNumDetections: 3 });
+    const d = gen.apply(codes, logits, rois, shape, [10, 10, 5, 5], false);
+    const out = {
+      n: d.num_detections!.dataSync()[0],
+      boxes: d.detection_boxes!.dataSync(),
+      scores: d.detection_scores!.dataSync(),
+    };
+    tf.dispose(Object.values(d));
+    return out;
+  };
+  const v2 = detect('v2');
+  assert.equal(v2.n, 1);
+  assertClose(v2.boxes, [0, 0, 10, 10, ...new Array(8).fill(0)], { atol: 1e-5 });
+  assertClose(v2.scores, [0.8, 0, 0], { atol: 1e-6 });
+  const v1 = detect('v1');
+  assert.equal(v1.n, 3);
+  assertClose(v1.boxes, [0, 0, 10, 10, 0, 0, 10, 20, 0, 0, 0, 0], { atol: 1e-5 });
+  assertClose(v1.scores, [0.8, 0.8, 0.8], { atol: 1e-6 });
+  tf.dispose([rois, logits, codes, shape]);
+});
+
+test("detection generator v2: each class's pre_nms_top_k candidates include its zero boxes, as Model Garden's", () => {
+  // RoIs: z [0, 0, 0, 0], r1 [0, 0, 10, 10], r2 [50, 50, 60, 60]; zero per-class codes (boxes =
+  // RoIs); logits (0, ln 9, 0), (0, ln 4, ln 2), (0, ln 2, ln 5) → softmax
+  //   z (1/11, 9/11, 1/11), r1 (1/7, 4/7, 2/7), r2 (1/8, 2/8, 5/8).
+  // pre_nms_top_k 2: class 1's candidates are z (9/11, padding) and r1 (4/7), so r2 (2/8) is not
+  // one; class 2's are r2 (5/8) and r1 (2/7), both kept (disjoint).
+  const rois = tf.tensor3d([
+    [
+      [0, 0, 0, 0],
+      [0, 0, 10, 10],
+      [50, 50, 60, 60],
+    ],
+  ]);
+  const logits = tf.tensor3d([
+    [
+      [0, Math.log(9), 0],
+      [0, Math.log(4), Math.log(2)],
+      [0, Math.log(2), Math.log(5)],
+    ],
+  ]);
+  const codes = tf.zeros([1, 3, 12]);
+  const shape = tf.tensor2d([[100, 100]]);
+  const gen = new RCNNDetectionGenerator({ preNmsTopK: 2, maxNumDetections: 5 });
+  const d = gen.apply(codes, logits, rois, shape, [10, 10, 5, 5], true);
+  assert.equal(d.num_detections!.dataSync()[0], 3);
+  assertClose(d.detection_scores!.dataSync(), [5 / 8, 4 / 7, 2 / 7, 0, 0], { atol: 1e-6 });
+  assert.deepEqual(Array.from(d.detection_classes!.dataSync().slice(0, 3)), [2, 1, 2]);
+  assertClose(
+    d.detection_boxes!.dataSync().slice(0, 12),
+    [50, 50, 60, 60, 0, 0, 10, 10, 0, 0, 10, 10],
+    { atol: 1e-5 },
+  );
+  tf.dispose([rois, logits, codes, shape, ...Object.values(d)]);
 });
