@@ -149,7 +149,7 @@ export interface PredictResult {
   predictions: ImagePrediction[];
 }
 
-async function openModel(opts: PredictOptions): Promise<VisionModel> {
+export async function openModel(opts: PredictOptions): Promise<VisionModel> {
   if (opts.model) {
     if (opts.experiment || opts.checkpoint) {
       throw new Error('predict: give --model, or --experiment with --checkpoint, not both');
