@@ -284,6 +284,33 @@ test('a full queue answers 503 with Retry-After; the queued image is still answe
   }
 });
 
+test('a chunked body (no Content-Length) is refused with 413 once it passes the limit', async () => {
+  const vm = await createModel('compact_resnet_shapes');
+  const server = new PredictionServer(vm, { maxBodyBytes: 50_000 });
+  const port = await server.listen(0);
+  try {
+    const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/predict' }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      assert.equal(req.getHeader('content-length'), undefined);
+      req.write(Buffer.alloc(30_000, 1));
+      req.end(Buffer.alloc(30_000, 2));
+    });
+    assert.equal(r.status, 413);
+    assert.deepEqual(JSON.parse(r.body), {
+      error: 'request body exceeds the limit of 50000 bytes',
+    });
+    assert.equal(server.health().in_flight, 0);
+  } finally {
+    await server.close();
+    await vm.dispose();
+  }
+});
+
 test('vision-garden serve: SIGTERM finishes the request in flight, then exits 0', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vg-serve-'));
   const vm = await createModel('compact_resnet_shapes');
