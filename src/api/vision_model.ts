@@ -11,6 +11,7 @@ import type {
   HostTensor,
   ImageFrame,
   InferenceInputs,
+  Labels,
   Prediction,
   Preprocessing,
   TaskInference,
@@ -50,7 +51,7 @@ type AnyLayer = Layer<unknown, unknown>;
 
 export class VisionModel {
   readonly inference: TaskInference<AnyLayer>;
-  private labelNames: readonly string[] | null;
+  private labelNames: Labels;
   private compiledModel: CompiledModel<Record<string, tf.Tensor>> | null = null;
 
   constructor(
@@ -69,7 +70,7 @@ export class VisionModel {
   }
 
   /** Replaces the class names (by id) the predictions carry. */
-  setLabels(labels: readonly string[]): void {
+  setLabels(labels: Labels): void {
     this.labelNames = labels;
   }
 
@@ -77,7 +78,7 @@ export class VisionModel {
     return this.inference.preprocessing;
   }
 
-  get labels(): readonly string[] | null {
+  get labels(): Labels {
     return this.labelNames;
   }
 

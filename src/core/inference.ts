@@ -91,11 +91,14 @@ export interface InferenceInputs {
   image_shape: tf.Tensor2D;
 }
 
+/** Class names by id; null entries (and ids past the end) are unnamed. */
+export type Labels = readonly (string | null)[] | null;
+
 /** A task's inference declaration (see the module comment). */
 export interface TaskInference<M> {
   preprocessing: Preprocessing;
   /** Class names by id, or null when unknown (then `class <id>`). */
-  labels: readonly string[] | null;
+  labels: Labels;
   /** Where the labels came from, for messages ('vg_shapes class names'). */
   labelSource: string;
   /** Normalised images → named output tensors; tensor functions only (it is compiled). */
@@ -104,12 +107,12 @@ export interface TaskInference<M> {
   decode(
     outputs: Record<string, HostTensor>,
     frame: ImageFrame,
-    labels: readonly string[] | null,
+    labels: Labels,
     opts: DecodeOptions,
   ): Prediction;
 }
 
 /** `labels[id]`, or `class <id>`. */
-export function labelOf(labels: readonly string[] | null, id: number): string {
+export function labelOf(labels: Labels, id: number): string {
   return labels?.[id] ?? `class ${id}`;
 }

@@ -11,6 +11,8 @@
  * imported when a path, not a URL, is read or written.
  */
 
+import type { Labels } from '../core/inference.js';
+
 export const VG_FORMAT = 'vision-garden-model';
 export const VG_FORMAT_VERSION = 1;
 /** Default shard size (tfjs's converters use 4 MiB). */
@@ -40,7 +42,7 @@ export interface VgModelJson {
   experiment: string | null;
   config: object;
   preprocessing: object;
-  labels: readonly string[] | null;
+  labels: Labels;
   label_source: string;
   weightsManifest: VgWeightGroup[];
 }

@@ -6,7 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { createModel } from '../../src/index.js';
+import { readFileSync } from 'node:fs';
+import { createModel, createModelConfig } from '../../src/index.js';
+import { tasks } from '../../src/core/registry.js';
+import type { AnyTask } from '../../src/core/task.js';
 import { initBackend } from '../../src/core/backend/index.js';
 import { readNpy, readNpz } from '../../src/interop/numpy.js';
 import { REPO_ROOT, sharedData } from '../helpers.js';
@@ -52,4 +55,20 @@ test("createModel loads a TF checkpoint: Model Garden's ResNet-RS logits, as pro
     tf.dispose([image, shape, ...Object.values(out)]);
     await vm.dispose();
   }
+});
+
+test("a COCO RetinaNet names its classes by COCO category id (coco128's categories)", () => {
+  const annotations = JSON.parse(
+    readFileSync(sharedData('coco128', 'annotations', 'instances_train2017.json'), 'utf8'),
+  ) as { categories: { id: number; name: string }[] };
+  const config = createModelConfig('retinanet_resnetfpn_coco');
+  assert.equal((config.task.model as { num_classes: number }).num_classes, 91);
+  const task = tasks.get('retinanet').create(config.task) as AnyTask;
+  const { labels, labelSource } = task.inference!();
+  assert.equal(labelSource, 'COCO category names');
+  const named = labels!.flatMap((name, id) => (name === null ? [] : [{ id, name }]));
+  assert.deepEqual(
+    named,
+    [...annotations.categories].sort((a, b) => a.id - b.id).map(({ id, name }) => ({ id, name })),
+  );
 });

@@ -21,6 +21,7 @@ import type {
 import type { HostBatch, ParallelPipeline } from '../../data/pipeline/index.js';
 import { labelOf, type TaskInference } from '../../core/inference.js';
 import { MEAN_RGB, STDDEV_RGB } from '../../data/in_memory.js';
+import { cocoLabels } from '../../data/label_maps/coco.js';
 import { computePaddedSize } from '../../data/ops/resize_and_crop.js';
 import {
   retinaNetParserRef,
@@ -446,8 +447,9 @@ export class RetinaNetTask implements Task<RetinaNetModel, RetinaNetBatch, Retin
         mean: [...MEAN_RGB],
         stddev: [...STDDEV_RGB],
       },
-      labels: null,
-      labelSource: 'class ids (no label map)',
+      // Model Garden's COCO detectors: 91 classes, class id = COCO category id.
+      labels: m.num_classes === 91 ? cocoLabels() : null,
+      labelSource: m.num_classes === 91 ? 'COCO category names' : 'class ids (no label map)',
       outputs: (model, inputs) => {
         const out = model.apply(
           { images: inputs.image, imageShape: inputs.image_shape },
