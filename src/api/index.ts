@@ -18,6 +18,7 @@ export {
 export { toOnnx, exampleInputs } from './export.js';
 export { VisionModel, type ModelInfo, type RunOptions } from './vision_model.js';
 export { toImage, type ImageInput, type RawImage } from './images.js';
+export { serve, PredictionServer, type ServeOptions, type ServerHealth } from './serve.js';
 export { loadCheckpoint, loadOurCheckpoint, type LoadedCheckpoint } from './weights.js';
 export type {
   ClassificationPrediction,

@@ -25,6 +25,7 @@ import { registerInspectCheckpoint } from './inspect_checkpoint.js';
 import { runDemo } from './demo.js';
 import { registerExport } from './export.js';
 import { registerPredict } from './predict.js';
+import { registerServe } from './serve.js';
 import { packageVersion } from './version.js';
 import { registerSummary } from './summary.js';
 import { formatMetrics, progressEvents } from './progress.js';
@@ -273,6 +274,7 @@ function buildProgram(): Command {
   registerSummary(program);
   registerPredict(program);
   registerExport(program);
+  registerServe(program);
   registerForward(program);
   registerConvertCheckpoint(program);
   registerInspectCheckpoint(program);

@@ -201,7 +201,7 @@ function experimentKind(spec: ExperimentSpec): string {
   return task.inference().kind;
 }
 
-async function openModel(opts: PredictOptions): Promise<VisionModel> {
+export async function openModel(opts: PredictOptions): Promise<VisionModel> {
   if (opts.model) {
     if (opts.experiment || opts.checkpoint) {
       throw new Error('predict: give --model, or --experiment with --checkpoint, not both');
