@@ -6,6 +6,8 @@
  *   data folder-to-tfrecord --input DIR --output PREFIX [--num_shards N]
  *   data idx-to-tfrecord --images F --labels F --output PREFIX [--num_shards N]
  *                        [--class_names a,b,...]
+ *   data shapes-detection --output DIR [--num_train N] [--num_val N] [--image_size S] [--seed K]
+ *                         [--min_shapes N] [--max_shapes N] [--num_shards N]
  *
  * Output files are `<PREFIX>-%05d-of-%05d.tfrecord` (Model Garden's naming), example i in shard
  * i % N.
@@ -15,11 +17,20 @@ import { cocoToTfRecord } from '../data/converters/coco.js';
 import type { ConversionSummary } from '../data/converters/common.js';
 import { folderToTfRecord } from '../data/converters/folder.js';
 import { idxToTfRecord } from '../data/converters/idx.js';
+import { shapesDetectionToTfRecord } from '../data/converters/shapes_detection.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
     throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  }
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`expected a non-negative integer, got '${value}'`);
   }
   return n;
 }
@@ -44,6 +55,16 @@ interface CocoFlags {
 interface FolderFlags {
   input: string;
   output: string;
+  num_shards: number;
+}
+interface ShapesFlags {
+  output: string;
+  num_train: number;
+  num_val: number;
+  image_size: number;
+  seed: number;
+  min_shapes: number;
+  max_shapes: number;
   num_shards: number;
 }
 interface IdxFlags {
@@ -124,5 +145,42 @@ export function registerDataCommands(program: Command): void {
         classNames,
       });
       report(summary, summary.labelMapPath ? [`label map: ${summary.labelMapPath}`] : []);
+    });
+
+  data
+    .command('shapes-detection')
+    .description(
+      'generated shapes scenes (several shapes, exact boxes) -> detection tf.Examples, train + val',
+    )
+    .requiredOption(
+      '--output <dir>',
+      'writes <dir>/train-*.tfrecord, <dir>/val-*.tfrecord, label map',
+    )
+    .option('--num_train <n>', 'training scenes', positiveInt, 2000)
+    .option('--num_val <n>', 'held-out scenes', positiveInt, 200)
+    .option('--image_size <n>', 'image edge in pixels', positiveInt, 256)
+    .option('--seed <n>', 'seed of the data set', nonNegativeInt, 0)
+    .option('--min_shapes <n>', 'fewest shapes per scene', positiveInt, 1)
+    .option('--max_shapes <n>', 'most shapes per scene', positiveInt, 4)
+    .option('--num_shards <n>', 'output shards per split', positiveInt, 1)
+    .action(async (flags: ShapesFlags) => {
+      const s = await shapesDetectionToTfRecord({
+        outputDir: flags.output,
+        numTrain: flags.num_train,
+        numVal: flags.num_val,
+        imageSize: flags.image_size,
+        seed: flags.seed,
+        minShapes: flags.min_shapes,
+        maxShapes: flags.max_shapes,
+        numShards: flags.num_shards,
+      });
+      const lines = [
+        ...(['train', 'val'] as const).map(
+          (k) =>
+            `${k}: ${s.numExamples[k]} images, ${s.numObjects[k]} shapes in ${s.files[k].join(', ')}`,
+        ),
+        `label map: ${s.labelMapPath}`,
+      ];
+      process.stdout.write(lines.join('\n') + '\n');
     });
 }
