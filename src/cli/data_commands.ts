@@ -10,6 +10,8 @@
  *   data segmentation-to-tfrecord --layout coco --annotations F --images DIR --output PREFIX
  *   data segmentation-to-tfrecord --layout shapes --num_examples N [--image_size S] [--seed K]
  *                                 --output PREFIX
+ *   data shapes-detection --output DIR [--num_train N] [--num_val N] [--image_size S] [--seed K]
+ *                         [--min_shapes N] [--max_shapes N] [--num_shards N]
  *
  * Output files are `<PREFIX>-%05d-of-%05d.tfrecord` (Model Garden's naming), example i in shard
  * i % N.
@@ -23,6 +25,7 @@ import {
   segmentationToTfRecord,
   type SegmentationLayout,
 } from '../data/converters/segmentation.js';
+import { shapesDetectionToTfRecord } from '../data/converters/shapes_detection.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -72,6 +75,16 @@ interface SegmentationFlags {
   image_size: number;
   seed: number;
   output: string;
+  num_shards: number;
+}
+interface ShapesFlags {
+  output: string;
+  num_train: number;
+  num_val: number;
+  image_size: number;
+  seed: number;
+  min_shapes: number;
+  max_shapes: number;
   num_shards: number;
 }
 interface IdxFlags {
@@ -192,5 +205,42 @@ export function registerDataCommands(program: Command): void {
         numShards: flags.num_shards,
       });
       report(summary, summary.labelMapPath ? [`label map: ${summary.labelMapPath}`] : []);
+    });
+
+  data
+    .command('shapes-detection')
+    .description(
+      'generated shapes scenes (several shapes, exact boxes) -> detection tf.Examples, train + val',
+    )
+    .requiredOption(
+      '--output <dir>',
+      'writes <dir>/train-*.tfrecord, <dir>/val-*.tfrecord, label map',
+    )
+    .option('--num_train <n>', 'training scenes', positiveInt, 2000)
+    .option('--num_val <n>', 'held-out scenes', positiveInt, 200)
+    .option('--image_size <n>', 'image edge in pixels', positiveInt, 256)
+    .option('--seed <n>', 'seed of the data set', nonNegativeInt, 0)
+    .option('--min_shapes <n>', 'fewest shapes per scene', positiveInt, 1)
+    .option('--max_shapes <n>', 'most shapes per scene', positiveInt, 4)
+    .option('--num_shards <n>', 'output shards per split', positiveInt, 1)
+    .action(async (flags: ShapesFlags) => {
+      const s = await shapesDetectionToTfRecord({
+        outputDir: flags.output,
+        numTrain: flags.num_train,
+        numVal: flags.num_val,
+        imageSize: flags.image_size,
+        seed: flags.seed,
+        minShapes: flags.min_shapes,
+        maxShapes: flags.max_shapes,
+        numShards: flags.num_shards,
+      });
+      const lines = [
+        ...(['train', 'val'] as const).map(
+          (k) =>
+            `${k}: ${s.numExamples[k]} images, ${s.numObjects[k]} shapes in ${s.files[k].join(', ')}`,
+        ),
+        `label map: ${s.labelMapPath}`,
+      ];
+      process.stdout.write(lines.join('\n') + '\n');
     });
 }

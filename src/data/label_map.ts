@@ -6,8 +6,9 @@
  *   - JSON: `{"1": "person", ...}`, `[{"id": 1, "name": "person"}, ...]` (also a COCO
  *     `{"categories": [...]}` file), or a list of names `["cat", "dog"]` (ids 0, 1, ...).
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { writeFileAtomic } from '../core/atomic_write.js';
 
 export interface LabelMapItem {
   id: number;
@@ -279,7 +280,10 @@ export function formatPbtxtLabelMap(map: LabelMap): string {
 
 /** Writes a label map as pbtxt. */
 export async function writeLabelMap(path: string, map: LabelMap): Promise<void> {
-  await writeFile(path, formatPbtxtLabelMap(map));
+  const text = formatPbtxtLabelMap(map);
+  await writeFileAtomic(path, async (fh) => {
+    await fh.writeFile(text);
+  });
 }
 
 /** Class name of `id`, or undefined. */

@@ -20,7 +20,6 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import {
   bytesFeature,
   encodeExample,
-  floatFeature,
   int64Feature,
   type FeatureMapInput,
 } from '../../core/proto/index.js';
@@ -33,7 +32,7 @@ import {
   type CocoDataset,
   type CocoImageInfo,
 } from './coco_annotations.js';
-import { orderedMap, type ConversionSummary } from './common.js';
+import { detectionObjectFeatures, orderedMap, type ConversionSummary } from './common.js';
 import { ShardedTFRecordWriter } from './sharded_writer.js';
 
 export interface CocoToTfRecordOptions {
@@ -113,24 +112,13 @@ export async function cocoImageToFeatures(
     'image/format': bytesFeature(format === 'jpeg' ? 'jpg' : format),
   };
   const { objects, skipped } = cocoObjectsForImage(dataset, image);
-  if (objects.length > 0) {
-    features['image/object/bbox/xmin'] = floatFeature(...objects.map((o) => o.xmin));
-    features['image/object/bbox/xmax'] = floatFeature(...objects.map((o) => o.xmax));
-    features['image/object/bbox/ymin'] = floatFeature(...objects.map((o) => o.ymin));
-    features['image/object/bbox/ymax'] = floatFeature(...objects.map((o) => o.ymax));
-    features['image/object/class/text'] = bytesFeature(...objects.map((o) => o.className));
-    features['image/object/class/label'] = int64Feature(...objects.map((o) => o.classId));
-    features['image/object/is_crowd'] = int64Feature(...objects.map((o) => (o.isCrowd ? 1 : 0)));
-    features['image/object/area'] = floatFeature(...objects.map((o) => o.area));
-    if (includeMasks) {
-      const pngs: Uint8Array[] = [];
-      for (const o of objects) {
-        pngs.push(
-          await encodeGrayPng(cocoObjectMask(dataset, image, o), image.height, image.width),
-        );
-      }
-      features['image/object/mask'] = bytesFeature(...pngs);
+  Object.assign(features, detectionObjectFeatures(objects));
+  if (includeMasks && objects.length > 0) {
+    const pngs: Uint8Array[] = [];
+    for (const o of objects) {
+      pngs.push(await encodeGrayPng(cocoObjectMask(dataset, image, o), image.height, image.width));
     }
+    features['image/object/mask'] = bytesFeature(...pngs);
   }
   return { features, skipped };
 }

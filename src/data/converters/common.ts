@@ -1,4 +1,10 @@
 /** Shared pieces of the dataset converters. */
+import {
+  bytesFeature,
+  floatFeature,
+  int64Feature,
+  type FeatureMapInput,
+} from '../../core/proto/index.js';
 
 /** What a converter wrote. */
 export interface ConversionSummary {
@@ -36,4 +42,37 @@ export async function orderedMap<T, R>(
     await sink(result, i);
     launch();
   }
+}
+
+/** One object of a detection tf.Example: box normalised to [0, 1], Model Garden's layout. */
+export interface DetectionObjectFeature {
+  ymin: number;
+  xmin: number;
+  ymax: number;
+  xmax: number;
+  classId: number;
+  className: string;
+  isCrowd: boolean;
+  area: number;
+}
+
+/**
+ * The `image/object/*` features of Model Garden's tf_example_decoder layout
+ * (`official/vision/data/tfrecord_lib.py`, `create_coco_tf_record.py`): boxes as four float
+ * lists, class label and text, is_crowd and area. Empty for an image without objects.
+ */
+export function detectionObjectFeatures(
+  objects: readonly DetectionObjectFeature[],
+): FeatureMapInput {
+  if (objects.length === 0) return {};
+  return {
+    'image/object/bbox/xmin': floatFeature(...objects.map((o) => o.xmin)),
+    'image/object/bbox/xmax': floatFeature(...objects.map((o) => o.xmax)),
+    'image/object/bbox/ymin': floatFeature(...objects.map((o) => o.ymin)),
+    'image/object/bbox/ymax': floatFeature(...objects.map((o) => o.ymax)),
+    'image/object/class/text': bytesFeature(...objects.map((o) => o.className)),
+    'image/object/class/label': int64Feature(...objects.map((o) => o.classId)),
+    'image/object/is_crowd': int64Feature(...objects.map((o) => (o.isCrowd ? 1 : 0))),
+    'image/object/area': floatFeature(...objects.map((o) => o.area)),
+  };
 }

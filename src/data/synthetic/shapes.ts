@@ -335,3 +335,185 @@ export function renderShape(
   checkRgb('background', params.background);
   return { image: drawShape(params, imageSize, noiseAmplitude, rng), params };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Detection scenes: several shapes per image, each with its tight box.
+
+/** One shape of a scene and its tight box around the painted pixels. */
+export interface SceneObject {
+  params: ShapeParams;
+  /** Class index into the scene's `classNames`. */
+  label: number;
+  /** Tight box [ymin, xmin, ymax, xmax] in pixels around the painted pixels (max exclusive). */
+  box: [number, number, number, number];
+  /** Number of painted pixels. */
+  area: number;
+}
+
+export interface ShapeScene {
+  /** [H, W, 3] RGB uint8. */
+  image: Uint8Array;
+  imageSize: number;
+  background: Rgb;
+  objects: SceneObject[];
+}
+
+export interface ShapeSceneOptions extends ShapeSamplingOptions {
+  /** Image edge in pixels (square images). Default 128. */
+  imageSize?: number;
+  /** Shapes per image, drawn uniformly in [minShapes, maxShapes]. Defaults 1 and 4. */
+  minShapes?: number;
+  maxShapes?: number;
+  /** Half-extent range as fractions of the image edge. Default [0.06, 0.2]. */
+  sizeFraction?: [number, number];
+  /** Classes to draw; labels index this list. Default: all of {@link SHAPE_CLASS_NAMES}. */
+  classNames?: readonly ShapeClassName[];
+  /** Per-channel uniform noise amplitude (integer). Default 8. */
+  noiseAmplitude?: number;
+}
+
+/** Placement attempts per shape before it is left out of a crowded scene. */
+const SCENE_PLACEMENT_TRIES = 64;
+
+interface ResolvedSceneOptions {
+  imageSize: number;
+  minShapes: number;
+  maxShapes: number;
+  sizeFraction: [number, number];
+  classNames: readonly ShapeClassName[];
+  noiseAmplitude: number;
+  minContrast: number;
+}
+
+/** Checks scene options once, naming the bad field. */
+export function resolveSceneOptions(opts: ShapeSceneOptions = {}): ResolvedSceneOptions {
+  const r: ResolvedSceneOptions = {
+    imageSize: opts.imageSize ?? 128,
+    minShapes: opts.minShapes ?? 1,
+    maxShapes: opts.maxShapes ?? 4,
+    sizeFraction: opts.sizeFraction ?? [0.06, 0.2],
+    classNames: opts.classNames ?? SHAPE_CLASS_NAMES,
+    noiseAmplitude: opts.noiseAmplitude ?? 8,
+    minContrast: opts.minContrast ?? 80,
+  };
+  checkImageSize(r.imageSize);
+  checkNoise(r.noiseAmplitude);
+  checkContrast(r.minContrast);
+  if (!Number.isInteger(r.minShapes) || r.minShapes < 1) {
+    throw new Error(`minShapes must be an integer >= 1, got ${r.minShapes}`);
+  }
+  if (!Number.isInteger(r.maxShapes) || r.maxShapes < r.minShapes || r.maxShapes > 100) {
+    throw new Error(`maxShapes must be an integer in ${r.minShapes}..100, got ${r.maxShapes}`);
+  }
+  const [lo, hi] = r.sizeFraction;
+  if (!(lo > 0 && hi >= lo && hi <= 0.5) || lo * r.imageSize < 2) {
+    throw new Error(
+      `sizeFraction must satisfy 2/imageSize <= min <= max <= 0.5, got [${lo}, ${hi}] at imageSize ${r.imageSize}`,
+    );
+  }
+  if (r.classNames.length === 0) throw new Error('classNames must list at least one class');
+  for (const name of r.classNames) checkClassName(name);
+  return r;
+}
+
+/** Whether two shapes' square extents (centre ± size) come closer than one pixel. */
+function extentsOverlap(a: ShapeParams, b: ShapeParams): boolean {
+  const gap = 1;
+  return (
+    Math.abs(a.centerY - b.centerY) < a.size + b.size + gap &&
+    Math.abs(a.centerX - b.centerX) < a.size + b.size + gap
+  );
+}
+
+/**
+ * Paints one shape over `image` (clean colour, no noise) and returns its tight pixel box and
+ * area; null when it covers no pixel centre.
+ */
+function paintShape(
+  params: ShapeParams,
+  imageSize: number,
+  image: Uint8Array,
+): { box: [number, number, number, number]; area: number } | null {
+  const y0 = Math.max(0, Math.floor(params.centerY - params.size));
+  const y1 = Math.min(imageSize, Math.ceil(params.centerY + params.size) + 1);
+  const x0 = Math.max(0, Math.floor(params.centerX - params.size));
+  const x1 = Math.min(imageSize, Math.ceil(params.centerX + params.size) + 1);
+  let ymin = imageSize;
+  let xmin = imageSize;
+  let ymax = -1;
+  let xmax = -1;
+  let area = 0;
+  for (let y = y0; y < y1; y++) {
+    const dy = y + 0.5 - params.centerY;
+    for (let x = x0; x < x1; x++) {
+      if (!shapeContains(params.className, dy, x + 0.5 - params.centerX, params.size)) continue;
+      const p = 3 * (y * imageSize + x);
+      image[p] = params.foreground[0];
+      image[p + 1] = params.foreground[1];
+      image[p + 2] = params.foreground[2];
+      area++;
+      if (y < ymin) ymin = y;
+      if (y > ymax) ymax = y;
+      if (x < xmin) xmin = x;
+      if (x > xmax) xmax = x;
+    }
+  }
+  return area === 0 ? null : { box: [ymin, xmin, ymax + 1, xmax + 1], area };
+}
+
+/**
+ * Draws one detection scene from `rng`: a uniform background, then up to the drawn number of
+ * shapes (random class, size, position and colour) whose square extents keep at least a pixel
+ * apart, so no shape hides another and every box is exact; then per-pixel noise. A shape that
+ * finds no free place in {@link SCENE_PLACEMENT_TRIES} tries is left out (a scene always keeps
+ * its first shape).
+ */
+export function generateShapeScene(rng: Rng, opts: ShapeSceneOptions = {}): ShapeScene {
+  const o = resolveSceneOptions(opts);
+  const s = o.imageSize;
+  const background = randomColour(rng);
+  const image = new Uint8Array(s * s * 3);
+  for (let p = 0; p < s * s; p++) image.set(background, 3 * p);
+  const count = o.minShapes + rng.int(o.maxShapes - o.minShapes + 1);
+  const objects: SceneObject[] = [];
+  for (let k = 0; k < count; k++) {
+    const label = rng.int(o.classNames.length);
+    const foreground = contrastingColour(rng, background, o.minContrast);
+    for (let attempt = 0; attempt < SCENE_PLACEMENT_TRIES; attempt++) {
+      const size = rng.uniformRange(o.sizeFraction[0] * s, o.sizeFraction[1] * s);
+      const params: ShapeParams = {
+        className: o.classNames[label],
+        centerY: rng.uniformRange(size, s - size),
+        centerX: rng.uniformRange(size, s - size),
+        size,
+        foreground,
+        background,
+      };
+      if (objects.some((obj) => extentsOverlap(obj.params, params))) continue;
+      const painted = paintShape(params, s, image);
+      if (painted) objects.push({ params, label, ...painted });
+      break;
+    }
+  }
+  if (o.noiseAmplitude > 0) {
+    const span = 2 * o.noiseAmplitude + 1;
+    for (let i = 0; i < image.length; i++) {
+      image[i] = Math.min(255, Math.max(0, image[i] + rng.int(span) - o.noiseAmplitude));
+    }
+  }
+  return { image, imageSize: s, background, objects };
+}
+
+/**
+ * The scenes of one split: scene i of split `split` is drawn from its own stream derived from
+ * (seed, split, i), so a split does not depend on how many scenes another split has, and any
+ * scene can be regenerated alone.
+ */
+export function shapeSceneAt(
+  seed: number,
+  split: string,
+  index: number,
+  opts: ShapeSceneOptions = {},
+): ShapeScene {
+  return generateShapeScene(Rng.derive(seed, `synthetic/shapes-detection/${split}/${index}`), opts);
+}
