@@ -58,6 +58,7 @@ export const dataConfig = config({
   /** File interleaving of tf.data; the pipeline here has its own seeded order. */
   cycle_length: notSupported(optInt()),
   block_length: notSupported(int(1)),
+  ram_budget: noEffect(optInt(), 'tf.data autotune RAM budget (speed only)'),
   deterministic: noEffect(optBool(), 'tf.data may reorder when false; this pipeline never does'),
   sharding: noEffect(bool(true), 'splits files between tf.distribute input workers'),
   enable_tf_data_service: noEffect(bool(false), 'tf.data service'),
@@ -71,7 +72,6 @@ export const dataConfig = config({
   trainer_id: noEffect(optStr(), 'parallel trainers sharing a tf.data service'),
   seed: optInt(),
   prefetch_buffer_size: noEffect(optInt(), 'tf.data prefetch (speed only)'),
-  ram_budget: noEffect(optInt(), 'tf.data autotune RAM budget (speed only)'),
   autotune_algorithm: noEffect(optStr(), 'tf.data autotune algorithm (speed only)'),
 });
 

@@ -38,6 +38,7 @@ const MG_DATA_CONFIG_FIELDS = [
   'cache',
   'cycle_length',
   'block_length',
+  'ram_budget',
   'deterministic',
   'sharding',
   'enable_tf_data_service',
@@ -51,6 +52,7 @@ const MG_DATA_CONFIG_FIELDS = [
   'trainer_id',
   'seed',
   'prefetch_buffer_size',
+  'autotune_algorithm',
 ];
 
 // official/core/config_definitions.py, RuntimeConfig fields.
@@ -73,6 +75,7 @@ const MG_RUNTIME_FIELDS = [
   'tpu_enable_xla_dynamic_padder',
   'num_cores_per_replica',
   'default_shard_dim',
+  'use_tpu_mp_strategy',
 ];
 
 // official/core/config_definitions.py, TrainerConfig fields.
