@@ -94,6 +94,11 @@ export interface Task<M extends Layer<unknown, unknown>, B extends Batch, O> {
     images: tf.Tensor,
     extras: Record<string, tf.Tensor>,
   ): Record<string, tf.Tensor>;
+  /**
+   * Streaming inference of a causal video model on `video` [B, T, H, W, C] (`forward --stream`):
+   * named outputs of the whole clip and of the clip fed frame by frame with explicit states.
+   */
+  streamOutputs?(model: M, video: tf.Tensor): Record<string, tf.Tensor>;
   /** The task's `init_checkpoint` (Model Garden's Task.initialize), or null when none is set. */
   initCheckpoint?(): InitCheckpointSpec | null;
 }
