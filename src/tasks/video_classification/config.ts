@@ -29,6 +29,20 @@ import {
 import { dataConfig, experimentConfigSchema, taskConfig } from '../../core/config/definitions.js';
 import { mixupAndCutmixConfig } from '../../core/config/vision_common.js';
 import { movinetModelConfig } from '../../modeling/models/movinet_model.js';
+import { videoClassificationModelConfig } from '../../modeling/models/video_classification_config.js';
+
+/**
+ * `task.model`: Model Garden's VideoClassificationModel (`model_type: video_classification`, a
+ * ResNet-3D backbone; the default) or the MoViNet project's MovinetModel (`model_type: movinet`),
+ * chosen by `model_type` as Model Garden's model builder registry does (factory_3d.py).
+ */
+const videoModelUnion = z.discriminatedUnion('model_type', [
+  videoClassificationModelConfig.extend({
+    model_type: z.literal('video_classification').default('video_classification'),
+  }),
+  movinetModelConfig.extend({ model_type: z.literal('movinet') }),
+]);
+export const videoModelConfig = videoModelUnion.prefault({} as z.input<typeof videoModelUnion>);
 
 /** MG video_classification.DataConfig (defaults as there). */
 export const videoDataConfig = extendConfig(dataConfig, {
@@ -38,16 +52,22 @@ export const videoDataConfig = extendConfig(dataConfig, {
   global_batch_size: z.int().nonnegative().default(128),
   dtype: noEffect(str('float32'), 'reduced-precision input frames; float32 here'),
   // The rest steer the input pipeline, which is not implemented yet: their defaults only.
-  name: notSupported(optStr()),
+  name: noEffect(
+    optStr(),
+    "data set name: Model Garden's experiment factories derive schedules from it; records come from input_path",
+  ),
   file_type: notSupported(str('tfrecord')),
   compressed_input: notSupported(bool(false)),
-  split: notSupported(str('train')),
+  split: noEffect(str('train'), 'TFDS split name; records come from input_path'),
   variant_name: notSupported(optStr()),
   temporal_stride: notSupported(int(1)),
   random_stride_range: notSupported(int(0)),
   num_test_clips: notSupported(int(1)),
   num_test_crops: notSupported(int(1)),
-  num_examples: notSupported(int(-1)),
+  num_examples: noEffect(
+    int(-1),
+    "data set size: Model Garden's add_trainer derives the schedule from it",
+  ),
   data_format: notSupported(str('channels_last')),
   label_dtype: notSupported(str('int32')),
   one_hot: notSupported(bool(true)),
@@ -85,7 +105,7 @@ export const videoMetricsConfig = config({
 });
 
 export const videoClassificationTaskConfig = taskConfig({
-  model: sub(movinetModelConfig),
+  model: videoModelConfig,
   train_data: subWith(videoDataConfig, { is_training: true }),
   validation_data: subWith(videoDataConfig, { is_training: false }),
   losses: sub(videoLossesConfig),

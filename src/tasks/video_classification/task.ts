@@ -1,6 +1,7 @@
 /**
- * Video classification task (Model Garden `tasks/video_classification.py`) for MoViNet models:
- * the model from `task.model` with `train_data.num_classes` classes, softmax cross-entropy with
+ * Video classification task (Model Garden `tasks/video_classification.py`): the model of
+ * `task.model` (`model_type` 'video_classification': ResNet-3D; 'movinet': MoViNet) with
+ * `train_data.num_classes` classes, softmax cross-entropy with
  * label smoothing plus l2 weight decay, top-1 / top-5 accuracy, inference logits, and the
  * streaming outputs of causal models (`streamOutputs`, used by `forward --stream`).
  */
@@ -11,11 +12,32 @@ import { TopKAccuracy } from '../../evaluation/classification.js';
 import { softmaxCrossEntropy, sparseSoftmaxCrossEntropy } from '../../losses/classification.js';
 import { l2Regularization } from '../../losses/l2.js';
 import type { States } from '../../modeling/layers/stream_layers.js';
-import { buildMovinetModel, type MovinetClassifier } from '../../modeling/models/movinet_model.js';
+import { buildMovinetModel, MovinetClassifier } from '../../modeling/models/movinet_model.js';
+import {
+  buildVideoClassificationModel,
+  type VideoClassificationModel,
+} from '../../modeling/models/video_classification_model.js';
 import type { VideoClassificationTaskConfig } from './config.js';
 
 export type VideoBatch = { image: tf.Tensor; label: tf.Tensor };
 export type VideoOutputs = { logits: tf.Tensor };
+/** The model of either `model_type`. */
+export type VideoModel = VideoClassificationModel | MovinetClassifier;
+
+/** Logits [B, classes] of a clip batch [B, T, H, W, 3] (a MoViNet from zero states). */
+export function clipLogits(model: VideoModel, image: tf.Tensor, args: CallArgs): tf.Tensor {
+  return model instanceof MovinetClassifier
+    ? model.apply({ image }, args).logits
+    : model.apply(image, args);
+}
+
+/** The MoViNet model, or an error naming what `what` needs. */
+function movinet(model: VideoModel, what: string): MovinetClassifier {
+  if (!(model instanceof MovinetClassifier)) {
+    throw new Error(`${what} needs a MoViNet model (task.model.model_type: movinet)`);
+  }
+  return model;
+}
 
 class AccuracyMetric implements Metric<VideoOutputs, VideoBatch> {
   readonly name: string;
@@ -33,7 +55,7 @@ class AccuracyMetric implements Metric<VideoOutputs, VideoBatch> {
   }
 }
 
-export class VideoClassificationTask implements Task<MovinetClassifier, VideoBatch, VideoOutputs> {
+export class VideoClassificationTask implements Task<VideoModel, VideoBatch, VideoOutputs> {
   readonly type = 'video_classification';
   readonly defaultEvalMetric = 'accuracy';
 
@@ -47,8 +69,11 @@ export class VideoClassificationTask implements Task<MovinetClassifier, VideoBat
     return n;
   }
 
-  buildModel(): MovinetClassifier {
-    return buildMovinetModel(this.config.model, this.numClasses);
+  buildModel(): VideoModel {
+    const m = this.config.model;
+    return m.model_type === 'movinet'
+      ? buildMovinetModel(m, this.numClasses)
+      : buildVideoClassificationModel(m, this.numClasses);
   }
 
   /** Zero clips of one frame at train_data.feature_shape's size (weights do not depend on T). */
@@ -68,12 +93,8 @@ export class VideoClassificationTask implements Task<MovinetClassifier, VideoBat
     );
   }
 
-  forward(
-    model: MovinetClassifier,
-    batch: VideoBatch,
-    args: CallArgs,
-  ): ForwardResult<VideoOutputs> {
-    const { logits } = model.apply({ image: batch.image }, args);
+  forward(model: VideoModel, batch: VideoBatch, args: CallArgs): ForwardResult<VideoOutputs> {
+    const logits = clipLogits(model, batch.image, args);
     const lc = this.config.losses;
     const perExample =
       lc.one_hot || batch.label.rank === 2
@@ -106,12 +127,15 @@ export class VideoClassificationTask implements Task<MovinetClassifier, VideoBat
   }
 
   inferenceOutputs(
-    model: MovinetClassifier,
+    model: VideoModel,
     images: tf.Tensor,
     extras: Record<string, tf.Tensor>,
   ): Record<string, tf.Tensor> {
     const unused = Object.keys(extras);
     if (unused.length) throw new Error(`a video model takes clips only, not ${unused.join(', ')}`);
+    if (!(model instanceof MovinetClassifier)) {
+      return { logits: model.apply(images, { training: false }) };
+    }
     const out = model.apply({ image: images }, { training: false });
     if (!model.outputStates) return { logits: out.logits };
     const named: Record<string, tf.Tensor> = { logits: out.logits };
@@ -124,7 +148,8 @@ export class VideoClassificationTask implements Task<MovinetClassifier, VideoBat
    * states (`clip/logits`, `clip/states/<name>`) and the clip fed one frame per call, each call
    * given the previous call's states (`frames/logits_t<i>`, `frames/final_states/<name>`).
    */
-  streamOutputs(model: MovinetClassifier, video: tf.Tensor): Record<string, tf.Tensor> {
+  streamOutputs(videoModel: VideoModel, video: tf.Tensor): Record<string, tf.Tensor> {
+    const model = movinet(videoModel, '--stream');
     if (!model.useExternalStates) {
       throw new Error(
         '--stream: the model must take stream states (task.model.backbone.movinet.use_external_states: true, causal: true)',
