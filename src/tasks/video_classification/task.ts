@@ -7,7 +7,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { CallArgs } from '../../core/layer.js';
-import type { ForwardResult, InputPipeline, Losses, Metric, Task } from '../../core/task.js';
+import type {
+  ForwardResult,
+  InputOptions,
+  InputPipeline,
+  Losses,
+  Metric,
+  Task,
+} from '../../core/task.js';
+import type { HostBatch, ParallelPipeline } from '../../data/pipeline/index.js';
+import { videoParserRef } from '../../data/parsers/video_parser.js';
+import { aggregateMultiView } from '../../evaluation/video.js';
+import { defaultDataWorkers } from '../image_classification/task.js';
 import { TopKAccuracy } from '../../evaluation/classification.js';
 import { softmaxCrossEntropy, sparseSoftmaxCrossEntropy } from '../../losses/classification.js';
 import { l2Regularization } from '../../losses/l2.js';
@@ -17,7 +28,7 @@ import {
   buildVideoClassificationModel,
   type VideoClassificationModel,
 } from '../../modeling/models/video_classification_model.js';
-import type { VideoClassificationTaskConfig } from './config.js';
+import type { VideoClassificationTaskConfig, VideoDataConfig } from './config.js';
 
 export type VideoBatch = { image: tf.Tensor; label: tf.Tensor };
 export type VideoOutputs = { logits: tf.Tensor };
@@ -55,6 +66,87 @@ class AccuracyMetric implements Metric<VideoOutputs, VideoBatch> {
   }
 }
 
+/** The parser options of a data config (MG video_input.Parser reads these fields). */
+export function videoParserOptions(dc: VideoDataConfig) {
+  const [t, h, w, c] = dc.feature_shape;
+  return {
+    feature_shape: [t, h, w, c] as [number, number, number, number],
+    num_classes: dc.num_classes,
+    temporal_stride: dc.temporal_stride,
+    random_stride_range: dc.random_stride_range,
+    num_test_clips: dc.num_test_clips,
+    num_test_crops: dc.num_test_crops,
+    min_image_size: dc.min_image_size,
+    zero_centering_image: dc.zero_centering_image,
+    one_hot: dc.one_hot,
+    aug_min_aspect_ratio: dc.aug_min_aspect_ratio,
+    aug_max_aspect_ratio: dc.aug_max_aspect_ratio,
+    aug_min_area_ratio: dc.aug_min_area_ratio,
+    aug_max_area_ratio: dc.aug_max_area_ratio,
+    aug_type: dc.aug_type ?? null,
+    image_field_key: dc.image_field_key,
+    label_field_key: dc.label_field_key,
+  };
+}
+
+const STATE_KIND = 'tfrecord_video_classification';
+
+/** Batches of the parallel pipeline as tensors: views split out of the time axis. */
+export class VideoTfRecordInput implements InputPipeline<VideoBatch> {
+  constructor(
+    private readonly pipeline: ParallelPipeline,
+    private readonly frames: number,
+  ) {}
+
+  async next(): Promise<VideoBatch | null> {
+    const hb: HostBatch | null = await this.pipeline.next();
+    if (hb === null) return null;
+    const { image, label } = hb;
+    if (!image || !label) throw new Error('video batch lacks image or label');
+    const [b, vt, h, w, c] = image.shape;
+    return {
+      image: tf.tensor5d(image.data as Float32Array, [
+        (b * vt) / this.frames,
+        this.frames,
+        h,
+        w,
+        c,
+      ]),
+      label:
+        label.shape.length === 2
+          ? tf.tensor2d(label.data as Float32Array, label.shape as [number, number])
+          : tf.tensor1d(label.data as Int32Array, 'int32'),
+    };
+  }
+
+  getState(): Record<string, unknown> {
+    return { kind: STATE_KIND, ...this.pipeline.getState() };
+  }
+
+  setState(state: Record<string, unknown>): void {
+    if (state.kind !== STATE_KIND) {
+      throw new Error(`pipeline state kind '${String(state.kind)}' is not '${STATE_KIND}'`);
+    }
+    const { epoch, consumed, index } = state;
+    if (typeof epoch !== 'number' || typeof consumed !== 'number') {
+      throw new Error(
+        `pipeline state needs numeric epoch and consumed, got ${JSON.stringify(state)}`,
+      );
+    }
+    this.pipeline.setState(
+      typeof index === 'number' ? { epoch, consumed, index } : { epoch, consumed },
+    );
+  }
+
+  dispose(): void {
+    void this.pipeline.close();
+  }
+
+  close(): Promise<void> {
+    return this.pipeline.close();
+  }
+}
+
 export class VideoClassificationTask implements Task<VideoModel, VideoBatch, VideoOutputs> {
   readonly type = 'video_classification';
   readonly defaultEvalMetric = 'accuracy';
@@ -85,16 +177,69 @@ export class VideoClassificationTask implements Task<VideoModel, VideoBatch, Vid
     };
   }
 
-  buildInputs(): Promise<InputPipeline<VideoBatch>> {
-    return Promise.reject(
-      new Error(
-        "video_classification: the video input pipeline (Model Garden's video_input.py) is not implemented yet; this task builds models and runs forward / streaming inference only",
-      ),
-    );
+  /**
+   * TFRecords of tf.SequenceExamples (`input_path`) through Model Garden's video parser on the
+   * worker threads. Evaluation batches carry `num_test_clips * num_test_crops` views per video
+   * (`image` [B * views, T, H, W, 3], `label` one row per video); {@link forward} averages their
+   * softmax.
+   */
+  async buildInputs(
+    which: 'train' | 'validation',
+    opts: InputOptions,
+  ): Promise<InputPipeline<VideoBatch>> {
+    const key = which === 'train' ? 'train_data' : 'validation_data';
+    const dc = this.config[key];
+    if (dc.tfds_name !== '') {
+      throw new Error(`task.${key}.tfds_name: no built-in video data sets; set input_path`);
+    }
+    const path = dc.input_path;
+    if (typeof path !== 'string' && !Array.isArray(path)) {
+      throw new Error(`task.${key}.input_path: a mapping of named inputs is not supported here`);
+    }
+    if ((Array.isArray(path) ? path.length : path.length) === 0) {
+      throw new Error(`task.${key}.input_path: set it to TFRecord files of tf.SequenceExamples`);
+    }
+    if (!(dc.global_batch_size > 0)) {
+      throw new Error(`task.${key}.global_batch_size must be > 0, got ${dc.global_batch_size}`);
+    }
+    if (dc.is_training !== opts.training) {
+      throw new Error(
+        `task.${key}.is_training: ${dc.is_training} is not supported (the ${which} input runs with is_training ${opts.training})`,
+      );
+    }
+    if (!opts.training && dc.num_test_clips * dc.num_test_crops !== this.views) {
+      throw new Error(
+        `task.${key}: num_test_clips x num_test_crops must be validation_data's (${this.views}) views`,
+      );
+    }
+    const { ParallelPipeline, tfrecordSource } = await import('../../data/pipeline/index.js');
+    const pipeline = new ParallelPipeline({
+      source: tfrecordSource(path),
+      map: videoParserRef(videoParserOptions(dc)),
+      training: opts.training,
+      batchSize: dc.global_batch_size,
+      seed: (dc.seed ?? opts.seed) >>> 0,
+      shuffleBufferSize: dc.shuffle_buffer_size,
+      workers: await defaultDataWorkers(),
+      dropRemainder: dc.drop_remainder,
+    });
+    const [T] = dc.feature_shape;
+    return new VideoTfRecordInput(pipeline, T);
+  }
+
+  /** Views per evaluation video: validation_data's num_test_clips x num_test_crops. */
+  get views(): number {
+    const v = this.config.validation_data;
+    return v.num_test_clips * v.num_test_crops;
   }
 
   forward(model: VideoModel, batch: VideoBatch, args: CallArgs): ForwardResult<VideoOutputs> {
-    const logits = clipLogits(model, batch.image, args);
+    let logits = clipLogits(model, batch.image, args);
+    if (!args.training && this.views > 1 && logits.shape[0] !== batch.label.shape[0]) {
+      // MG's multi-view evaluation: the mean of the views' softmax; its log as the logits, so
+      // the loss is the cross-entropy of the averaged probabilities and top-k ranks them.
+      logits = tf.log(tf.maximum(aggregateMultiView(logits as tf.Tensor2D, this.views), 1e-12));
+    }
     const lc = this.config.losses;
     const perExample =
       lc.one_hot || batch.label.rank === 2
