@@ -334,8 +334,12 @@ export interface GenerateMovingShapesOptions extends ShapeSamplingOptions {
   /** Pixels the shape moves per frame. Default 2. */
   speed?: number;
   seed?: number;
-  /** Shapes; classes are every direction x shape pair. Default circle, square. */
+  /** Shapes; classes are every direction x shape pair. Default circle, square, triangle, cross. */
   shapes?: readonly ShapeClassName[];
+  /**
+   * Default down, up: Model Garden's video parser always flips clips left-right at random in
+   * training, which would turn 'left' into 'right' (left-right symmetric shapes keep their class).
+   */
   directions?: readonly MotionDirection[];
   noiseAmplitude?: number;
 }
@@ -361,8 +365,8 @@ export function generateMovingShapes(opts: GenerateMovingShapesOptions): MovingS
   const T = opts.numFrames ?? 8;
   const size = opts.imageSize ?? 32;
   const speed = opts.speed ?? 2;
-  const shapes = opts.shapes ?? (['circle', 'square'] as const);
-  const dirs = opts.directions ?? (Object.keys(MOTION_DIRECTIONS) as MotionDirection[]);
+  const shapes = opts.shapes ?? (['circle', 'square', 'triangle', 'cross'] as const);
+  const dirs = opts.directions ?? (['down', 'up'] as const);
   const noise = opts.noiseAmplitude ?? 8;
   if (!Number.isInteger(n) || n < 0) throw new Error(`numExamples must be >= 0, got ${n}`);
   if (!Number.isInteger(T) || T < 2) throw new Error(`numFrames must be an integer >= 2, got ${T}`);
