@@ -58,7 +58,10 @@ export const videoDataConfig = extendConfig(dataConfig, {
   file_type: notSupported(str('tfrecord')),
   compressed_input: notSupported(bool(false)),
   split: noEffect(str('train'), 'TFDS split name; records come from input_path'),
-  variant_name: notSupported(optStr()),
+  variant_name: noEffect(
+    optStr(),
+    'data set variant name (e.g. rgb); records come from input_path',
+  ),
   temporal_stride: int(1),
   random_stride_range: int(0),
   num_test_clips: int(1),
@@ -86,7 +89,12 @@ export const videoDataConfig = extendConfig(dataConfig, {
   aug_max_area_ratio: float(1.0),
   aug_random_rotation: notSupported(bool(false)),
   /** MG common.Augmentation: AutoAugment or RandAugment, one draw per clip. */
-  aug_type: optSub(augmentationConfig),
+  // Older Model Garden (and its MoViNet YAMLs) wrote `aug_type: 'autoaug'` / 'randaug': the
+  // policy with its default settings, i.e. `{type: <name>}`.
+  aug_type: z.preprocess(
+    (v) => (v === 'autoaug' || v === 'randaug' ? { type: v } : v),
+    optSub(augmentationConfig),
+  ),
   mixup_and_cutmix: notSupported(optSub(mixupAndCutmixConfig)),
   image_field_key: str('image/encoded'),
   label_field_key: str('clip/label/index'),
