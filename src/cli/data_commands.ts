@@ -12,6 +12,10 @@
  *                                 --output PREFIX
  *   data shapes-detection --output DIR [--num_train N] [--num_val N] [--image_size S] [--seed K]
  *                         [--min_shapes N] [--max_shapes N] [--num_shards N]
+ *   data video-to-tfrecord --input DIR --output PREFIX [--num_shards N]
+ *                          (DIR/<class>/<video>/<frame images>: video SequenceExamples)
+ *   data moving-shapes --output PREFIX --num_examples N [--seed S] [--num_frames T]
+ *                      [--image_size P] (generated direction x shape videos)
  *
  * Output files are `<PREFIX>-%05d-of-%05d.tfrecord` (Model Garden's naming), example i in shard
  * i % N.
@@ -26,6 +30,8 @@ import {
   type SegmentationLayout,
 } from '../data/converters/segmentation.js';
 import { shapesDetectionToTfRecord } from '../data/converters/shapes_detection.js';
+import { frameFoldersToTfRecord, writeVideoTfRecords } from '../data/converters/video.js';
+import { generateMovingShapes } from '../data/synthetic/shapes.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -243,4 +249,50 @@ export function registerDataCommands(program: Command): void {
       ];
       process.stdout.write(lines.join('\n') + '\n');
     });
+
+  data
+    .command('video-to-tfrecord')
+    .description(
+      "frame folders -> video tf.SequenceExamples (Model Garden's video_input.py layout)",
+    )
+    .requiredOption('--input <dir>', 'root folder: <dir>/<class>/<video>/<frame images, sorted>')
+    .requiredOption('--output <prefix>', 'output prefix; label map at <prefix>.label_map.pbtxt')
+    .option('--num_shards <n>', 'number of output shards', positiveInt, 1)
+    .action(async (flags: FolderFlags) => {
+      const r = await frameFoldersToTfRecord(flags.input, flags.output, flags.num_shards);
+      report({ numExamples: r.records, files: r.files, numAnnotationsSkipped: 0 }, [
+        `${r.classNames.length} classes: ${r.classNames.join(', ')}`,
+      ]);
+    });
+
+  data
+    .command('moving-shapes')
+    .description('generated moving-shapes videos (classes: direction x shape) -> SequenceExamples')
+    .requiredOption('--output <prefix>', 'output prefix; label map at <prefix>.label_map.pbtxt')
+    .requiredOption('--num_examples <n>', 'number of videos', positiveInt)
+    .option('--seed <s>', 'seed (different seeds: independent splits)', (v) => Number(v), 0)
+    .option('--num_frames <t>', 'frames per video', positiveInt, 8)
+    .option('--image_size <p>', 'frame edge in pixels', positiveInt, 32)
+    .option('--num_shards <n>', 'number of output shards', positiveInt, 1)
+    .action(
+      async (flags: {
+        output: string;
+        num_examples: number;
+        seed: number;
+        num_frames: number;
+        image_size: number;
+        num_shards: number;
+      }) => {
+        const data = generateMovingShapes({
+          numExamples: flags.num_examples,
+          seed: flags.seed,
+          numFrames: flags.num_frames,
+          imageSize: flags.image_size,
+        });
+        const r = await writeVideoTfRecords(flags.output, data, flags.num_shards);
+        report({ numExamples: r.records, files: r.files, numAnnotationsSkipped: 0 }, [
+          `${data.classNames.length} classes: ${data.classNames.join(', ')}`,
+        ]);
+      },
+    );
 }

@@ -7,15 +7,19 @@
  * 1e-4 (max |MG| is 1.79), eagerly and through the engine's compiled inference (`compileModel`,
  * as predict and evaluation run it) with no eager fallback. Written back as a TF checkpoint
  * (`writeModelTfCheckpoint`, what `convert-checkpoint --to tf` writes) it lists exactly Model
- * Garden's variables (`variables.json`) with bit-identical values.
+ * Garden's variables (`variables.json`) with bit-identical values. Through `vision-garden forward
+ * --experiment video_classification_kinetics400` (a subprocess, as a user runs it) with the case's
+ * model section as its config file, it writes the same logits.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { initBackend } from '../../src/core/backend/index.js';
 import { deepMerge } from '../../src/core/config/merge.js';
 import { withShapeOnlyBuild } from '../../src/core/layer.js';
@@ -35,14 +39,19 @@ await initBackend('cpu');
 
 const DIR = sharedData('model-garden-reference', 'r3d');
 
-function buildCase(): VideoClassificationModel {
+/** The case's task: its config.yaml with the fixture overlay. */
+function caseTask(): { model: unknown; train_data: { num_classes: number } } {
   const base = parse(readFileSync(`${DIR}/config.yaml`, 'utf8')) as unknown;
   const overlay = parse(
     readFileSync(`${REPO_ROOT}/test/fixtures/model_garden_reference/r3d.yaml`, 'utf8'),
   ) as unknown;
-  const task = (
+  return (
     deepMerge(base, overlay) as { task: { model: unknown; train_data: { num_classes: number } } }
   ).task;
+}
+
+function buildCase(): VideoClassificationModel {
+  const task = caseTask();
   const model = buildVideoClassificationModel(
     task.model as Record<string, unknown>,
     task.train_data.num_classes,
@@ -151,5 +160,32 @@ test("r3d: written back as a TF checkpoint it is Model Garden's checkpoint (name
   } finally {
     rmSync(dir, { recursive: true, force: true });
     model.dispose();
+  }
+});
+
+test('r3d: vision-garden forward --experiment video_classification_kinetics400 writes MG logits', async () => {
+  const task = caseTask();
+  const dir = mkdtempSync(join(tmpdir(), 'vg-r3d-forward-'));
+  try {
+    const yaml = join(dir, 'r3d_model.yaml');
+    const section = { model: task.model, train_data: { num_classes: task.train_data.num_classes } };
+    writeFileSync(yaml, stringify({ task: section }));
+    for (const [input, outputs] of CASES) {
+      const out = join(dir, outputs);
+      // prettier-ignore
+      await promisify(execFile)(process.execPath, [
+        join(REPO_ROOT, 'bin', 'vision-garden.js'), 'forward',
+        '--experiment', 'video_classification_kinetics400', '--config_file', yaml,
+        '--checkpoint', `${DIR}/ckpt`, '--input', `${DIR}/${input}`, '--output', out,
+      ]);
+      const got = readNpz(out);
+      assert.deepEqual([...got.keys()], ['logits']);
+      const g = got.get('logits')!;
+      const logits = tf.tensor(g.data as Float32Array, g.shape);
+      assertMatchesMG(logits, input, outputs, 'forward');
+      logits.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -136,7 +136,7 @@ const KNOWN_OPTIONS = [
   'stddev',
 ];
 
-type Augmenter = (image: Image, rng: Rng) => Image;
+export type Augmenter = (image: Image, rng: Rng) => Image;
 
 /** The options checked and resolved to what the parse steps use. */
 interface ResolvedOptions {
@@ -159,19 +159,23 @@ interface ResolvedOptions {
   stddev: readonly number[];
 }
 
-function resolveAugmenter(aug: Record<string, unknown> | undefined): Augmenter | null {
+/** Model Garden's Augmentation oneOf as an augmenter; errors name `${what}.aug_type...`. */
+export function resolveAugmenter(
+  aug: Record<string, unknown> | undefined,
+  what = WHAT,
+): Augmenter | null {
   if (!aug) return null;
   const type = aug.type ?? null;
   if (type === null) return null;
   if (type === 'randaug') {
-    const r = new OptionReader(`${WHAT}.aug_type.randaug`, aug.randaug ?? {});
+    const r = new OptionReader(`${what}.aug_type.randaug`, aug.randaug ?? {});
     const exclude = r.raw('exclude_ops') ?? [];
     if (
       !Array.isArray(exclude) ||
       !exclude.every((op) => (AUGMENT_OPS as readonly string[]).includes(op as string))
     ) {
       throw new TypeError(
-        `${WHAT}.aug_type.randaug.exclude_ops must list operations among ${AUGMENT_OPS.join(', ')}, ` +
+        `${what}.aug_type.randaug.exclude_ops must list operations among ${AUGMENT_OPS.join(', ')}, ` +
           `got ${JSON.stringify(exclude)}`,
       );
     }
@@ -191,11 +195,11 @@ function resolveAugmenter(aug: Record<string, unknown> | undefined): Augmenter |
     return (image, rng) => randAugment(image, rng, opts);
   }
   if (type === 'autoaug') {
-    const r = new OptionReader(`${WHAT}.aug_type.autoaug`, aug.autoaug ?? {});
+    const r = new OptionReader(`${what}.aug_type.autoaug`, aug.autoaug ?? {});
     const name = r.string('augmentation_name', 'v0');
     if (name !== 'v0') {
       throw new RangeError(
-        `${WHAT}.aug_type.autoaug.augmentation_name '${name}' is not available (only 'v0')`,
+        `${what}.aug_type.autoaug.augmentation_name '${name}' is not available (only 'v0')`,
       );
     }
     const opts: AutoAugmentOptions = {
@@ -205,7 +209,7 @@ function resolveAugmenter(aug: Record<string, unknown> | undefined): Augmenter |
     return (image, rng) => autoAugment(image, rng, opts);
   }
   throw new RangeError(
-    `${WHAT}.aug_type.type must be 'randaug', 'autoaug' or null, got ${JSON.stringify(type)}`,
+    `${what}.aug_type.type must be 'randaug', 'autoaug' or null, got ${JSON.stringify(type)}`,
   );
 }
 

@@ -8,3 +8,4 @@ export * from './classification_parser.js';
 export * from './detection_parser.js';
 export * from './retinanet_parser.js';
 export * from './segmentation_parser.js';
+export * from './video_parser.js';

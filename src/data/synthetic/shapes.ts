@@ -517,3 +517,96 @@ export function shapeSceneAt(
 ): ShapeScene {
   return generateShapeScene(Rng.derive(seed, `synthetic/shapes-detection/${split}/${index}`), opts);
 }
+
+/** Directions of the moving-shapes videos, [dy, dx] per frame in units of the speed. */
+export const MOTION_DIRECTIONS = {
+  right: [0, 1],
+  left: [0, -1],
+  down: [1, 0],
+  up: [-1, 0],
+} as const;
+export type MotionDirection = keyof typeof MOTION_DIRECTIONS;
+
+export interface GenerateMovingShapesOptions extends ShapeSamplingOptions {
+  numExamples: number;
+  /** Frames per video. Default 8. */
+  numFrames?: number;
+  /** Frame edge in pixels. Default 32. */
+  imageSize?: number;
+  /** Pixels the shape moves per frame. Default 2. */
+  speed?: number;
+  seed?: number;
+  /** Shapes; classes are every direction x shape pair. Default circle, square, triangle, cross. */
+  shapes?: readonly ShapeClassName[];
+  /**
+   * Default down, up: Model Garden's video parser always flips clips left-right at random in
+   * training, which would turn 'left' into 'right' (left-right symmetric shapes keep their class).
+   */
+  directions?: readonly MotionDirection[];
+  noiseAmplitude?: number;
+}
+
+export interface MovingShapesDataset {
+  /** Row-major [N, T, H, W, 3] RGB uint8. */
+  videos: Uint8Array;
+  /** [N] indices into `classNames`. */
+  labels: Uint8Array;
+  /** `<direction>_<shape>`, direction-major. */
+  classNames: string[];
+  shape: [number, number, number, number, number];
+}
+
+/**
+ * Videos of one shape moving in a straight line (the same size and colours on every frame, fresh
+ * noise per frame). A class is a direction x shape pair, so no single frame tells the class: the
+ * shape alone fixes it only up to the direction, which needs two frames. The shape is smaller
+ * than in {@link generateShapes} so that its whole path stays inside the frame.
+ */
+export function generateMovingShapes(opts: GenerateMovingShapesOptions): MovingShapesDataset {
+  const n = opts.numExamples;
+  const T = opts.numFrames ?? 8;
+  const size = opts.imageSize ?? 32;
+  const speed = opts.speed ?? 2;
+  const shapes = opts.shapes ?? (['circle', 'square', 'triangle', 'cross'] as const);
+  const dirs = opts.directions ?? (['down', 'up'] as const);
+  const noise = opts.noiseAmplitude ?? 8;
+  if (!Number.isInteger(n) || n < 0) throw new Error(`numExamples must be >= 0, got ${n}`);
+  if (!Number.isInteger(T) || T < 2) throw new Error(`numFrames must be an integer >= 2, got ${T}`);
+  if (!(speed > 0)) throw new Error(`speed must be > 0, got ${speed}`);
+  checkImageSize(size);
+  checkNoise(noise);
+  for (const s of shapes) checkClassName(s);
+  const travel = speed * (T - 1);
+  const half = SIZE_FRACTION_MIN * size * 0.75;
+  if (2 * half + travel > size) {
+    throw new Error(`a ${T}-frame path at speed ${speed} does not fit a ${size}px frame`);
+  }
+  const classNames = dirs.flatMap((d) => shapes.map((s) => `${d}_${s}`));
+  const rng = Rng.derive(opts.seed ?? 0, 'synthetic/moving_shapes');
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i % classNames.length;
+  rng.shuffle(order);
+  const frame = size * size * 3;
+  const videos = new Uint8Array(n * T * frame);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const label = order[i];
+    labels[i] = label;
+    const [dy, dx] = MOTION_DIRECTIONS[dirs[Math.floor(label / shapes.length)]];
+    const p = sampleShapeParams(shapes[label % shapes.length], size, rng, opts);
+    p.size = half;
+    // A start such that the whole path lies inside [half, size - half] on both axes.
+    const start = (d: number) => {
+      const lo = half + (d < 0 ? travel : 0);
+      const hi = size - half - (d > 0 ? travel : 0);
+      return rng.uniformRange(lo, hi);
+    };
+    const y0 = start(dy);
+    const x0 = start(dx);
+    for (let t = 0; t < T; t++) {
+      const q = { ...p, centerY: y0 + dy * speed * t, centerX: x0 + dx * speed * t };
+      drawShape(q, size, noise, rng, videos, (i * T + t) * frame);
+    }
+  }
+  return { videos, labels, classNames, shape: [n, T, size, size, 3] };
+}

@@ -1,21 +1,54 @@
 /**
- * Video classification task (Model Garden `tasks/video_classification.py`) for MoViNet models:
- * the model from `task.model` with `train_data.num_classes` classes, softmax cross-entropy with
+ * Video classification task (Model Garden `tasks/video_classification.py`): the model of
+ * `task.model` (`model_type` 'video_classification': ResNet-3D; 'movinet': MoViNet) with
+ * `train_data.num_classes` classes, softmax cross-entropy with
  * label smoothing plus l2 weight decay, top-1 / top-5 accuracy, inference logits, and the
  * streaming outputs of causal models (`streamOutputs`, used by `forward --stream`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { CallArgs } from '../../core/layer.js';
-import type { ForwardResult, InputPipeline, Losses, Metric, Task } from '../../core/task.js';
+import type {
+  ForwardResult,
+  InputOptions,
+  InputPipeline,
+  Losses,
+  Metric,
+  Task,
+} from '../../core/task.js';
+import type { HostBatch, ParallelPipeline } from '../../data/pipeline/index.js';
+import { videoParserRef } from '../../data/parsers/video_parser.js';
+import { aggregateMultiView } from '../../evaluation/video.js';
+import { defaultDataWorkers } from '../image_classification/task.js';
 import { TopKAccuracy } from '../../evaluation/classification.js';
 import { softmaxCrossEntropy, sparseSoftmaxCrossEntropy } from '../../losses/classification.js';
 import { l2Regularization } from '../../losses/l2.js';
 import type { States } from '../../modeling/layers/stream_layers.js';
-import { buildMovinetModel, type MovinetClassifier } from '../../modeling/models/movinet_model.js';
-import type { VideoClassificationTaskConfig } from './config.js';
+import { buildMovinetModel, MovinetClassifier } from '../../modeling/models/movinet_model.js';
+import {
+  buildVideoClassificationModel,
+  type VideoClassificationModel,
+} from '../../modeling/models/video_classification_model.js';
+import type { VideoClassificationTaskConfig, VideoDataConfig } from './config.js';
 
 export type VideoBatch = { image: tf.Tensor; label: tf.Tensor };
 export type VideoOutputs = { logits: tf.Tensor };
+/** The model of either `model_type`. */
+export type VideoModel = VideoClassificationModel | MovinetClassifier;
+
+/** Logits [B, classes] of a clip batch [B, T, H, W, 3] (a MoViNet from zero states). */
+export function clipLogits(model: VideoModel, image: tf.Tensor, args: CallArgs): tf.Tensor {
+  return model instanceof MovinetClassifier
+    ? model.apply({ image }, args).logits
+    : model.apply(image, args);
+}
+
+/** The MoViNet model, or an error naming what `what` needs. */
+function movinet(model: VideoModel, what: string): MovinetClassifier {
+  if (!(model instanceof MovinetClassifier)) {
+    throw new Error(`${what} needs a MoViNet model (task.model.model_type: movinet)`);
+  }
+  return model;
+}
 
 class AccuracyMetric implements Metric<VideoOutputs, VideoBatch> {
   readonly name: string;
@@ -33,7 +66,88 @@ class AccuracyMetric implements Metric<VideoOutputs, VideoBatch> {
   }
 }
 
-export class VideoClassificationTask implements Task<MovinetClassifier, VideoBatch, VideoOutputs> {
+/** The parser options of a data config (MG video_input.Parser reads these fields). */
+export function videoParserOptions(dc: VideoDataConfig) {
+  const [t, h, w, c] = dc.feature_shape;
+  return {
+    feature_shape: [t, h, w, c] as [number, number, number, number],
+    num_classes: dc.num_classes,
+    temporal_stride: dc.temporal_stride,
+    random_stride_range: dc.random_stride_range,
+    num_test_clips: dc.num_test_clips,
+    num_test_crops: dc.num_test_crops,
+    min_image_size: dc.min_image_size,
+    zero_centering_image: dc.zero_centering_image,
+    one_hot: dc.one_hot,
+    aug_min_aspect_ratio: dc.aug_min_aspect_ratio,
+    aug_max_aspect_ratio: dc.aug_max_aspect_ratio,
+    aug_min_area_ratio: dc.aug_min_area_ratio,
+    aug_max_area_ratio: dc.aug_max_area_ratio,
+    aug_type: dc.aug_type ?? null,
+    image_field_key: dc.image_field_key,
+    label_field_key: dc.label_field_key,
+  };
+}
+
+const STATE_KIND = 'tfrecord_video_classification';
+
+/** Batches of the parallel pipeline as tensors: views split out of the time axis. */
+export class VideoTfRecordInput implements InputPipeline<VideoBatch> {
+  constructor(
+    private readonly pipeline: ParallelPipeline,
+    private readonly frames: number,
+  ) {}
+
+  async next(): Promise<VideoBatch | null> {
+    const hb: HostBatch | null = await this.pipeline.next();
+    if (hb === null) return null;
+    const { image, label } = hb;
+    if (!image || !label) throw new Error('video batch lacks image or label');
+    const [b, vt, h, w, c] = image.shape;
+    return {
+      image: tf.tensor5d(image.data as Float32Array, [
+        (b * vt) / this.frames,
+        this.frames,
+        h,
+        w,
+        c,
+      ]),
+      label:
+        label.shape.length === 2
+          ? tf.tensor2d(label.data as Float32Array, label.shape as [number, number])
+          : tf.tensor1d(label.data as Int32Array, 'int32'),
+    };
+  }
+
+  getState(): Record<string, unknown> {
+    return { kind: STATE_KIND, ...this.pipeline.getState() };
+  }
+
+  setState(state: Record<string, unknown>): void {
+    if (state.kind !== STATE_KIND) {
+      throw new Error(`pipeline state kind '${String(state.kind)}' is not '${STATE_KIND}'`);
+    }
+    const { epoch, consumed, index } = state;
+    if (typeof epoch !== 'number' || typeof consumed !== 'number') {
+      throw new Error(
+        `pipeline state needs numeric epoch and consumed, got ${JSON.stringify(state)}`,
+      );
+    }
+    this.pipeline.setState(
+      typeof index === 'number' ? { epoch, consumed, index } : { epoch, consumed },
+    );
+  }
+
+  dispose(): void {
+    void this.pipeline.close();
+  }
+
+  close(): Promise<void> {
+    return this.pipeline.close();
+  }
+}
+
+export class VideoClassificationTask implements Task<VideoModel, VideoBatch, VideoOutputs> {
   readonly type = 'video_classification';
   readonly defaultEvalMetric = 'accuracy';
 
@@ -47,8 +161,11 @@ export class VideoClassificationTask implements Task<MovinetClassifier, VideoBat
     return n;
   }
 
-  buildModel(): MovinetClassifier {
-    return buildMovinetModel(this.config.model, this.numClasses);
+  buildModel(): VideoModel {
+    const m = this.config.model;
+    return m.model_type === 'movinet'
+      ? buildMovinetModel(m, this.numClasses)
+      : buildVideoClassificationModel(m, this.numClasses);
   }
 
   /** Zero clips of one frame at train_data.feature_shape's size (weights do not depend on T). */
@@ -60,20 +177,69 @@ export class VideoClassificationTask implements Task<MovinetClassifier, VideoBat
     };
   }
 
-  buildInputs(): Promise<InputPipeline<VideoBatch>> {
-    return Promise.reject(
-      new Error(
-        "video_classification: the video input pipeline (Model Garden's video_input.py) is not implemented yet; this task builds models and runs forward / streaming inference only",
-      ),
-    );
+  /**
+   * TFRecords of tf.SequenceExamples (`input_path`) through Model Garden's video parser on the
+   * worker threads. Evaluation batches carry `num_test_clips * num_test_crops` views per video
+   * (`image` [B * views, T, H, W, 3], `label` one row per video); {@link forward} averages their
+   * softmax.
+   */
+  async buildInputs(
+    which: 'train' | 'validation',
+    opts: InputOptions,
+  ): Promise<InputPipeline<VideoBatch>> {
+    const key = which === 'train' ? 'train_data' : 'validation_data';
+    const dc = this.config[key];
+    if (dc.tfds_name !== '') {
+      throw new Error(`task.${key}.tfds_name: no built-in video data sets; set input_path`);
+    }
+    const path = dc.input_path;
+    if (typeof path !== 'string' && !Array.isArray(path)) {
+      throw new Error(`task.${key}.input_path: a mapping of named inputs is not supported here`);
+    }
+    if ((Array.isArray(path) ? path.length : path.length) === 0) {
+      throw new Error(`task.${key}.input_path: set it to TFRecord files of tf.SequenceExamples`);
+    }
+    if (!(dc.global_batch_size > 0)) {
+      throw new Error(`task.${key}.global_batch_size must be > 0, got ${dc.global_batch_size}`);
+    }
+    if (dc.is_training !== opts.training) {
+      throw new Error(
+        `task.${key}.is_training: ${dc.is_training} is not supported (the ${which} input runs with is_training ${opts.training})`,
+      );
+    }
+    if (!opts.training && dc.num_test_clips * dc.num_test_crops !== this.views) {
+      throw new Error(
+        `task.${key}: num_test_clips x num_test_crops must be validation_data's (${this.views}) views`,
+      );
+    }
+    const { ParallelPipeline, tfrecordSource } = await import('../../data/pipeline/index.js');
+    const pipeline = new ParallelPipeline({
+      source: tfrecordSource(path),
+      map: videoParserRef(videoParserOptions(dc)),
+      training: opts.training,
+      batchSize: dc.global_batch_size,
+      seed: (dc.seed ?? opts.seed) >>> 0,
+      shuffleBufferSize: dc.shuffle_buffer_size,
+      workers: await defaultDataWorkers(),
+      dropRemainder: dc.drop_remainder,
+    });
+    const [T] = dc.feature_shape;
+    return new VideoTfRecordInput(pipeline, T);
   }
 
-  forward(
-    model: MovinetClassifier,
-    batch: VideoBatch,
-    args: CallArgs,
-  ): ForwardResult<VideoOutputs> {
-    const { logits } = model.apply({ image: batch.image }, args);
+  /** Views per evaluation video: validation_data's num_test_clips x num_test_crops. */
+  get views(): number {
+    const v = this.config.validation_data;
+    return v.num_test_clips * v.num_test_crops;
+  }
+
+  forward(model: VideoModel, batch: VideoBatch, args: CallArgs): ForwardResult<VideoOutputs> {
+    let logits = clipLogits(model, batch.image, args);
+    if (!args.training && this.views > 1 && logits.shape[0] !== batch.label.shape[0]) {
+      // MG's multi-view evaluation: the mean of the views' softmax; its log as the logits, so
+      // the loss is the cross-entropy of the averaged probabilities and top-k ranks them.
+      logits = tf.log(tf.maximum(aggregateMultiView(logits as tf.Tensor2D, this.views), 1e-12));
+    }
     const lc = this.config.losses;
     const perExample =
       lc.one_hot || batch.label.rank === 2
@@ -106,12 +272,15 @@ export class VideoClassificationTask implements Task<MovinetClassifier, VideoBat
   }
 
   inferenceOutputs(
-    model: MovinetClassifier,
+    model: VideoModel,
     images: tf.Tensor,
     extras: Record<string, tf.Tensor>,
   ): Record<string, tf.Tensor> {
     const unused = Object.keys(extras);
     if (unused.length) throw new Error(`a video model takes clips only, not ${unused.join(', ')}`);
+    if (!(model instanceof MovinetClassifier)) {
+      return { logits: model.apply(images, { training: false }) };
+    }
     const out = model.apply({ image: images }, { training: false });
     if (!model.outputStates) return { logits: out.logits };
     const named: Record<string, tf.Tensor> = { logits: out.logits };
@@ -124,7 +293,8 @@ export class VideoClassificationTask implements Task<MovinetClassifier, VideoBat
    * states (`clip/logits`, `clip/states/<name>`) and the clip fed one frame per call, each call
    * given the previous call's states (`frames/logits_t<i>`, `frames/final_states/<name>`).
    */
-  streamOutputs(model: MovinetClassifier, video: tf.Tensor): Record<string, tf.Tensor> {
+  streamOutputs(videoModel: VideoModel, video: tf.Tensor): Record<string, tf.Tensor> {
+    const model = movinet(videoModel, '--stream');
     if (!model.useExternalStates) {
       throw new Error(
         '--stream: the model must take stream states (task.model.backbone.movinet.use_external_states: true, causal: true)',
