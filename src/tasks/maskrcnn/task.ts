@@ -28,7 +28,13 @@ import {
   type MaskRCNNModel,
   type MaskRCNNOutputs,
 } from '../../modeling/models/maskrcnn_model.js';
-import { CocoDetectionMetric } from '../retinanet/task.js';
+import { MEAN_RGB, STDDEV_RGB } from '../../data/in_memory.js';
+import {
+  maskRCNNParserRef,
+  type MaskRCNNParserOptions,
+} from '../../data/parsers/maskrcnn_parser.js';
+import { defaultDataWorkers } from '../image_classification/task.js';
+import { CocoDetectionMetric, TfRecordDetectionInput } from '../retinanet/task.js';
 import type { MaskRCNNDataConfig, MaskRCNNTaskConfig } from './config.js';
 import { maskrcnnTaskLosses } from './losses.js';
 
@@ -186,14 +192,23 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
   }
 
   /** The Mask R-CNN parser's options for a DataConfig (MG `MaskRCNNTask.build_inputs`). */
-  parserOptionsFor(dc: MaskRCNNDataConfig) {
+  parserOptionsFor(dc: MaskRCNNDataConfig): MaskRCNNParserOptions {
     const m = this.config.model;
     const p = dc.parser;
     if (p.num_channels !== 3) {
       throw new Error(`parser.num_channels: only 3 (RGB) is supported, got ${p.num_channels}`);
     }
+    if (!p.keep_aspect_ratio) {
+      throw new Error(
+        'parser.keep_aspect_ratio: false is not supported (resize_and_crop keeps the aspect ratio)',
+      );
+    }
+    // MG's Mask R-CNN parser takes match_threshold / unmatched_threshold and uses neither (the
+    // RoIs are matched in the model's ROI sampler); they are accepted for that reason.
+    void [p.match_threshold, p.unmatched_threshold];
     return {
-      output_size: [m.input_size[0], m.input_size[1]] as [number, number],
+      output_size: [m.input_size[0], m.input_size[1]],
+      pad: p.pad,
       min_level: m.min_level,
       max_level: m.max_level,
       num_scales: m.anchor.num_scales,
@@ -210,11 +225,8 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
       max_num_instances: p.max_num_instances,
       include_mask: m.include_mask,
       mask_crop_size: p.mask_crop_size,
-      pad: p.pad,
-      keep_aspect_ratio: p.keep_aspect_ratio,
-      // Read by MG's parser but unused in its Mask R-CNN targets (RoI matching is in the model).
-      match_threshold: p.match_threshold,
-      unmatched_threshold: p.unmatched_threshold,
+      mean: [...MEAN_RGB],
+      stddev: [...STDDEV_RGB],
     };
   }
 
@@ -224,15 +236,45 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
   ): Promise<InputPipeline<MaskRCNNBatch>> {
     const key = which === 'train' ? 'train_data' : 'validation_data';
     const dc = this.config[key];
+    if (!(dc.global_batch_size > 0)) {
+      throw new Error(`task.${key}.global_batch_size must be > 0, got ${dc.global_batch_size}`);
+    }
     if (dc.is_training !== opts.training) {
       throw new Error(
         `task.${key}.is_training: ${dc.is_training} is not supported (the ${which} input runs with is_training ${opts.training})`,
       );
     }
-    this.parserOptionsFor(dc);
-    throw new Error(
-      `task.${key}: the Mask R-CNN input parser (MG maskrcnn_input.py) is not ported yet; this task runs inference (forward) only`,
-    );
+    if (dc.tfds_name) {
+      throw new Error(
+        `task.${key}.tfds_name: built-in datasets are not supported for detection; use input_path`,
+      );
+    }
+    if (dc.file_type !== 'tfrecord') {
+      throw new Error(
+        `task.${key}.file_type '${dc.file_type}' is not readable here (only 'tfrecord')`,
+      );
+    }
+    const path = dc.input_path;
+    if (typeof path !== 'string' && !Array.isArray(path)) {
+      throw new Error(`task.${key}.input_path: a mapping of named inputs is not supported here`);
+    }
+    if ((Array.isArray(path) && path.length === 0) || path === '') {
+      throw new Error(
+        `task.${key}.input_path: set it to TFRecord files of detection tf.Examples (with masks: data coco-to-tfrecord --include_masks)`,
+      );
+    }
+    const { ParallelPipeline, tfrecordSource } = await import('../../data/pipeline/index.js');
+    const pipeline = new ParallelPipeline({
+      source: tfrecordSource(path),
+      map: maskRCNNParserRef(this.parserOptionsFor(dc)),
+      training: opts.training,
+      batchSize: dc.global_batch_size,
+      seed: (dc.seed ?? opts.seed) >>> 0,
+      shuffleBufferSize: dc.shuffle_buffer_size,
+      workers: await defaultDataWorkers(),
+      dropRemainder: dc.drop_remainder,
+    });
+    return new TfRecordDetectionInput(pipeline, 'tfrecord_maskrcnn');
   }
 
   forward(
