@@ -332,9 +332,8 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
 
   buildMetrics(training: boolean): Metric<MaskRCNNOutputs, MaskRCNNBatch>[] {
     if (training) return [];
-    const metric = new CocoDetectionMetric(
-      this.config.model.detection_generator.max_num_detections,
-    );
+    // MG's COCOEvaluator for Mask R-CNN: COCO's maxDets [1, 10, 100].
+    const metric = new CocoDetectionMetric(100);
     // The metric reads the generator's detection tensors and the batch's ground truth only.
     return [metric as unknown as Metric<MaskRCNNOutputs, MaskRCNNBatch>];
   }
