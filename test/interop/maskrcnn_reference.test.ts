@@ -34,10 +34,18 @@
  *    them as diagnostics).
  * 4. The inference graph compiles to one ONNX graph with no eager fallback and its heads-from-
  *    features outputs pass the checks of 2 (input.npy).
+ * 5. `vision-garden forward` (a subprocess, as a user runs it) with the case's experiment, the
+ *    shipped seed YAML (configs/experiments/maskrcnn/) and the fixture overlay, on `input.npy` and
+ *    `input_b.npy` as one batch of two: the same output names as Model Garden's, and row 0 / row 1
+ *    pass the checks of 1 and 3 against `outputs.npz` / `outputs_b.npz`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { parse } from 'yaml';
 import { initBackend } from '../../src/core/backend/index.js';
@@ -47,7 +55,7 @@ import { normActivationConfig } from '../../src/core/config/vision_common.js';
 import { withShapeOnlyBuild } from '../../src/core/layer.js';
 import { tfCheckpointSource } from '../../src/interop/checkpoint_source.js';
 import { loadWeights } from '../../src/interop/load.js';
-import { readNpy, readNpz, type NdArray } from '../../src/interop/numpy.js';
+import { readNpy, readNpz, writeNpy, type NdArray } from '../../src/interop/numpy.js';
 import { backboneConfig } from '../../src/modeling/backbones/config.js';
 import { buildBackbone } from '../../src/modeling/backbones/factory.js';
 import { decoderConfig } from '../../src/modeling/decoders/config.js';
@@ -488,6 +496,94 @@ for (const name of ['maskrcnn', 'cascadercnn']) {
       }
     } finally {
       model.dispose();
+    }
+  });
+}
+
+const run = promisify(execFile);
+const BIN = join(REPO_ROOT, 'bin', 'vision-garden.js');
+
+/** Arrays of one dtype and trailing shape stacked along the batch axis. */
+function stack(arrays: NdArray[]): NdArray {
+  const data = new Float32Array(arrays.reduce((n, a) => n + a.data.length, 0));
+  let at = 0;
+  for (const a of arrays) {
+    data.set(Float32Array.from(a.data as ArrayLike<number>), at);
+    at += a.data.length;
+  }
+  return { dtype: 'float32', shape: [arrays.length, ...arrays[0].shape.slice(1)], data };
+}
+
+/** Row `b` of every output as a [1, ...] tensor (int32 stays int32). */
+function rowTensors(got: Outputs, b: number): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const [k, a] of got) {
+    const per = a.data.length / a.shape[0];
+    const row = a.data.slice(b * per, (b + 1) * per);
+    const shape = [1, ...a.shape.slice(1)];
+    out[k] =
+      a.dtype === 'int32'
+        ? tf.tensor(row as Int32Array, shape, 'int32')
+        : tf.tensor(Float32Array.from(row as ArrayLike<number>), shape);
+  }
+  return out;
+}
+
+const FORWARD_CASES = [
+  {
+    name: 'maskrcnn',
+    experiment: 'maskrcnn_resnetfpn_coco',
+    yaml: 'configs/experiments/maskrcnn/r50fpn_640_coco_scratch_tpu4x4.yaml',
+  },
+  {
+    name: 'cascadercnn',
+    experiment: 'cascadercnn_spinenet_coco',
+    yaml: 'configs/experiments/maskrcnn/coco_spinenet49_cascadercnn_tpu.yaml',
+  },
+];
+
+for (const c of FORWARD_CASES) {
+  test(`forward: ${c.name} through vision-garden forward (experiment + seed YAML + overlay) on inputs a and b`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), `vg-forward-${c.name}-`));
+    const mg = (f: string) => sharedData('model-garden-reference', c.name, f);
+    try {
+      const input = join(dir, 'input_ab.npy');
+      const shapes = join(dir, 'image_shape_ab.npy');
+      const output = join(dir, 'outputs_ab.npz');
+      writeNpy(input, stack([readNpy(mg('input.npy')), readNpy(mg('input_b.npy'))]));
+      const shape = readNpy(mg('image_shape.npy'));
+      writeNpy(shapes, stack([shape, shape]));
+      // wasm, as the eager checks above: the same numerics, several times faster than 'cpu'.
+      // prettier-ignore
+      await run(process.execPath, [
+        BIN, 'forward', '--backend', 'wasm', '--experiment', c.experiment,
+        '--config_file', join(REPO_ROOT, c.yaml),
+        '--config_file', join(REPO_ROOT, 'test', 'fixtures', 'model_garden_reference', `${c.name}.yaml`),
+        '--checkpoint', mg('ckpt'),
+        '--input', input, '--image_shape', shapes, '--output', output,
+      ]);
+      const got = readNpz(output);
+      for (const [b, outputs] of ['outputs.npz', 'outputs_b.npz'].entries()) {
+        const want = readNpz(mg(outputs));
+        assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort(), `${c.name} output names`);
+        const row = unflatten(rowTensors(got, b));
+        const tag = `${c.name} forward ${outputs}`;
+        try {
+          for (const group of [
+            'backbone_features',
+            'decoder_features',
+            'rpn_scores',
+            'rpn_boxes',
+          ]) {
+            compareLevels(tag, group, row[group] as Record<string, tf.Tensor>, want);
+          }
+          compareDetections(tag, row as Record<string, tf.Tensor>, want, END_TO_END);
+        } finally {
+          disposeAll(row);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 }

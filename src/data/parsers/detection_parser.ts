@@ -133,6 +133,10 @@ export interface DetectionGeometry {
   classes: Int32Array;
   /** [4, 2] Model Garden's image_info. */
   imageInfo: Float32Array;
+  /** Whether the image (and boxes) were flipped left-right. */
+  flipped: boolean;
+  /** [N] the example's object index of each kept box (masks follow the boxes with it). */
+  kept: number[];
 }
 
 function transform(
@@ -170,6 +174,8 @@ function transform(
     boxes: gatherRows(moved, keep, 4),
     classes: gatherRows(classes, keep),
     imageInfo,
+    flipped: flip,
+    keep,
   };
 }
 
@@ -188,14 +194,23 @@ export async function parseDetectionGeometry(
   if (!image) throw new ExampleDecodeError(record, 'image/encoded', 'image was not decoded');
   let boxes = ex.boxes;
   let classes = ex.classes;
+  let objects = Array.from(classes, (_, i) => i);
   if (ctx.training && o.skipCrowd) {
-    const keep = ex.isCrowd.flatMap((crowd, i) => (crowd ? [] : [i]));
-    boxes = gatherRows(boxes, keep, 4);
-    classes = gatherRows(classes, keep);
+    objects = ex.isCrowd.flatMap((crowd, i) => (crowd ? [] : [i]));
+    boxes = gatherRows(boxes, objects, 4);
+    classes = gatherRows(classes, objects);
   }
   try {
-    const t = transform(o, image, boxes, classes, ctx.training, ctx.rng, ctx.allocFloat32);
-    return { example: ex, ...t };
+    const { keep, ...t } = transform(
+      o,
+      image,
+      boxes,
+      classes,
+      ctx.training,
+      ctx.rng,
+      ctx.allocFloat32,
+    );
+    return { example: ex, ...t, kept: keep.map((k) => objects[k]) };
   } catch (err) {
     throw new ExampleDecodeError(record, undefined, (err as Error).message, { cause: err });
   }

@@ -161,7 +161,7 @@ function perLevel(
 }
 
 /** The first `size` rows of `values` (rows of `row` numbers), padded with `fill`. */
-function clipOrPad<T extends Float32Array | Int32Array>(
+export function clipOrPad<T extends Float32Array | Int32Array>(
   values: T,
   row: number,
   size: number,
@@ -187,8 +187,13 @@ function sourceIdNumber(ex: DetectionExample, where: string): number {
   return v;
 }
 
-function groundtruths(ex: DetectionExample, imageInfo: Float32Array, o: Resolved, where: string) {
-  const max = o.maxNumInstances;
+/** Model Garden's evaluation `groundtruths`, padded or clipped to `max` objects. */
+export function groundtruths(
+  ex: DetectionExample,
+  imageInfo: Float32Array,
+  max: number,
+  where: string,
+) {
   const n = ex.numInstances;
   return {
     'groundtruths/source_id': { data: Int32Array.of(sourceIdNumber(ex, where)), shape: [] },
@@ -222,7 +227,8 @@ async function parseWith(
   out.cls_weights = { data: labels.clsWeights, shape: [o.anchors.numAnchors] };
   out.box_weights = { data: labels.boxWeights, shape: [o.anchors.numAnchors] };
   out.num_positives = { data: Float32Array.of(labels.numPositives), shape: [] };
-  if (!ctx.training) Object.assign(out, groundtruths(g.example, g.imageInfo, o, ctx.where));
+  if (!ctx.training)
+    Object.assign(out, groundtruths(g.example, g.imageInfo, o.maxNumInstances, ctx.where));
   return out;
 }
 

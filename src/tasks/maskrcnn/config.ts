@@ -2,13 +2,14 @@
  * Mask R-CNN model config, field for field as Model Garden's `official/vision/configs/maskrcnn.py`
  * (Anchor, RPNHead, DetectionHead, ROIGenerator, ROISampler, ROIAligner, DetectionGenerator,
  * MaskHead, MaskSampler, MaskROIAligner, MaskRCNN), with MG's names and defaults. Fields this port
- * does not implement are `notSupported` (rejected when set). The task-level classes (Parser,
- * DataConfig, Losses, MaskRCNNTask) and the experiments are added with the Mask R-CNN task.
+ * does not implement are `notSupported` (rejected when set); with the task-level classes (Parser,
+ * DataConfig, MaskRCNNTask; Losses in ./losses.ts).
  */
 import { z } from 'zod';
 import {
   bool,
   config,
+  extendConfig,
   float,
   int,
   list,
@@ -16,13 +17,21 @@ import {
   notSupported,
   optFloat,
   optList,
+  optStr,
+  optSub,
   str,
   sub,
   subWith,
 } from '../../core/config/schema.js';
-import { normActivationConfig } from '../../core/config/vision_common.js';
+import { dataConfig, experimentConfigSchema, taskConfig } from '../../core/config/definitions.js';
+import {
+  augmentationConfig,
+  dataDecoderConfig,
+  normActivationConfig,
+} from '../../core/config/vision_common.js';
 import { backboneConfig } from '../../modeling/backbones/config.js';
 import { decoderConfig } from '../../modeling/decoders/config.js';
+import { maskrcnnLossesConfig } from './losses.js';
 
 /** MG `maskrcnn.Anchor` (its own defaults: one scale, anchor size 8). */
 export const maskrcnnAnchorConfig = config({
@@ -147,3 +156,63 @@ export const maskrcnnModelConfig = config({
 });
 
 export type MaskRCNNModelConfigParsed = z.infer<typeof maskrcnnModelConfig>;
+
+/** MG `maskrcnn.Parser`. */
+export const maskrcnnParserConfig = config({
+  num_channels: int(3),
+  match_threshold: float(0.5),
+  unmatched_threshold: float(0.5),
+  aug_rand_hflip: bool(false),
+  aug_rand_vflip: notSupported(bool(false)),
+  aug_scale_min: float(1.0),
+  aug_scale_max: float(1.0),
+  aug_type: notSupported(optSub(augmentationConfig)),
+  skip_crowd_during_training: bool(true),
+  max_num_instances: int(100),
+  rpn_match_threshold: float(0.7),
+  rpn_unmatched_threshold: float(0.3),
+  rpn_batch_size_per_im: int(256),
+  rpn_fg_fraction: float(0.5),
+  mask_crop_size: int(112),
+  pad: bool(true),
+  keep_aspect_ratio: bool(true),
+});
+
+/** MG `maskrcnn.DataConfig`. */
+export const maskrcnnDataConfig = extendConfig(dataConfig, {
+  weights: z.null().default(null),
+  global_batch_size: z.int().nonnegative().default(0),
+  is_training: bool(false),
+  dtype: noEffect(str('bfloat16'), 'reduced-precision input images; float32 here'),
+  /** The detection tf.Example decoder with MG's default keys; other decoders are not ported. */
+  decoder: notSupported(sub(dataDecoderConfig)),
+  parser: sub(maskrcnnParserConfig),
+  shuffle_buffer_size: int(10000),
+  file_type: str('tfrecord'),
+  num_examples: noEffect(int(-1), 'tf.data cardinality hint'),
+});
+
+/** MG `maskrcnn.MaskRCNNTask`. */
+export const maskrcnnTaskConfig = taskConfig({
+  model: sub(maskrcnnModelConfig),
+  train_data: subWith(maskrcnnDataConfig, { is_training: true }),
+  validation_data: subWith(maskrcnnDataConfig, { is_training: false }),
+  losses: sub(maskrcnnLossesConfig),
+  init_checkpoint: optStr(),
+  /** 'all', 'backbone' and/or 'decoder'. */
+  init_checkpoint_modules: z.union([z.string(), z.array(z.string())]).default('all'),
+  /** Ground truth comes from the examples themselves; an annotation file is not read. */
+  annotation_file: notSupported(optStr()),
+  per_category_metrics: notSupported(bool(false)),
+  allowed_mask_class_ids: notSupported(optList(z.int())),
+  use_coco_metrics: notSupported(bool(true), [true]),
+  use_wod_metrics: notSupported(bool(false)),
+  use_approx_instance_metrics: notSupported(bool(false)),
+  freeze_backbone: bool(false),
+});
+
+export const maskrcnnExperimentConfig = experimentConfigSchema(maskrcnnTaskConfig);
+
+export type MaskRCNNDataConfig = z.infer<typeof maskrcnnDataConfig>;
+export type MaskRCNNTaskConfig = z.infer<typeof maskrcnnTaskConfig>;
+export type MaskRCNNExperimentConfig = z.infer<typeof maskrcnnExperimentConfig>;

@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Losses } from '../../core/task.js';
-import { float, bool, config } from '../../core/config/index.js';
+import { z } from 'zod';
+import { float, bool, config, notSupported, optList } from '../../core/config/index.js';
 import {
   fastrcnnBoxLoss,
   fastrcnnClassLoss,
@@ -28,6 +29,7 @@ export const maskrcnnLossesConfig = config({
   frcnn_class_weight: float(1.0),
   frcnn_box_weight: float(1.0),
   mask_weight: float(1.0),
+  class_weights: notSupported(optList(z.number())),
 });
 
 export interface MaskRCNNLossesConfig {

@@ -60,9 +60,12 @@ function perLevel(batch: RetinaNetBatch, prefix: string, lv: string[]): Record<s
   return out;
 }
 
-/** Batches of the RetinaNet parser's features as tensors. */
-class TfRecordDetectionInput implements InputPipeline<RetinaNetBatch> {
-  constructor(private readonly pipeline: ParallelPipeline) {}
+/** Batches of a detection parser's features as tensors (`kind` names the pipeline state). */
+export class TfRecordDetectionInput implements InputPipeline<RetinaNetBatch> {
+  constructor(
+    private readonly pipeline: ParallelPipeline,
+    private readonly kind = 'tfrecord_retinanet',
+  ) {}
 
   async next(): Promise<RetinaNetBatch | null> {
     const hb: HostBatch | null = await this.pipeline.next();
@@ -75,12 +78,12 @@ class TfRecordDetectionInput implements InputPipeline<RetinaNetBatch> {
   }
 
   getState(): Record<string, unknown> {
-    return { kind: 'tfrecord_retinanet', ...this.pipeline.getState() };
+    return { kind: this.kind, ...this.pipeline.getState() };
   }
 
   setState(state: Record<string, unknown>): void {
-    if (state.kind !== 'tfrecord_retinanet') {
-      throw new Error(`pipeline state kind '${String(state.kind)}' is not 'tfrecord_retinanet'`);
+    if (state.kind !== this.kind) {
+      throw new Error(`pipeline state kind '${String(state.kind)}' is not '${this.kind}'`);
     }
     const { epoch, consumed, index } = state;
     if (typeof epoch !== 'number' || typeof consumed !== 'number') {

@@ -2,10 +2,9 @@
  * Every seed Mask R-CNN / Cascade RCNN-RS row (7 rows) builds from its YAML under
  * configs/experiments/maskrcnn with Model Garden's exact total and trainable parameter counts
  * (`param_counts.json` of ../shared/data/model-garden-reference: MG's `count_params()` on the same
- * experiment + YAML). The Mask R-CNN task is not registered yet, so each YAML's `task.model` is
- * read over its experiment's model section (src/tasks/maskrcnn/model_defaults.ts) and built with
- * the backbone factory and `buildMaskRCNN`; weights are zeros (withShapeOnlyBuild), created from
- * small inputs by `buildWeights`.
+ * experiment + YAML). Each YAML is resolved over its registered experiment (the whole experiment
+ * schema, as `--experiment E --config_file YAML` does) and built by `MaskRCNNTask.buildModel`;
+ * weights are zeros (withShapeOnlyBuild), created from small inputs by `buildWeights`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,9 +15,11 @@ import { initBackend } from '../../../src/core/backend/index.js';
 import { withShapeOnlyBuild } from '../../../src/core/layer.js';
 import { backboneConfig } from '../../../src/modeling/backbones/config.js';
 import { buildBackbone } from '../../../src/modeling/backbones/factory.js';
-import { buildDecoder } from '../../../src/modeling/decoders/factory.js';
 import { buildMaskRCNN } from '../../../src/modeling/models/maskrcnn_model.js';
+import '../../../src/tasks/index.js';
+import { MaskRCNNTask, type MaskRCNNTaskConfig } from '../../../src/tasks/maskrcnn/index.js';
 import { experimentModelConfig } from '../../../src/tasks/maskrcnn/model_defaults.js';
+import { resolveExperiment } from '../../../src/train/run_experiment.js';
 import { REPO_ROOT, sharedData } from '../../helpers.js';
 
 // wasm: the shape-only build still runs the forward convolutions, faster than on 'cpu'.
@@ -49,17 +50,14 @@ test('every seed Mask R-CNN and Cascade RCNN-RS row builds with Model Garden par
     const file = row.yaml.slice(row.yaml.lastIndexOf('/') + 1);
     const text = readFileSync(join(DIR, file), 'utf8');
     assert.ok(text.startsWith(`# --experiment_type=${row.exp}`), `${file} names ${row.exp}`);
-    const yaml = parse(text) as { task: { model: Record<string, unknown> } };
-    const cfg = experimentModelConfig(row.exp, yaml.task.model);
-    assert.deepEqual(cfg.input_size, row.input_size, file);
-    const backbone = buildBackbone(cfg.backbone, cfg.norm_activation);
-    const decoder = buildDecoder(cfg.decoder, {
-      inputSpecs: backbone.outputSpecs,
-      minLevel: cfg.min_level,
-      maxLevel: cfg.max_level,
-      normActivation: cfg.norm_activation,
+    const { config } = resolveExperiment({
+      experiment: row.exp,
+      configFiles: [join(DIR, file)],
+      paramsOverrides: [],
     });
-    const model = buildMaskRCNN(backbone, decoder, cfg);
+    const task = new MaskRCNNTask(config.task as MaskRCNNTaskConfig);
+    assert.deepEqual(task.config.model.input_size, row.input_size, file);
+    const model = task.buildModel();
     try {
       // The smallest input with a level-7 feature; parameter shapes do not depend on it.
       withShapeOnlyBuild(() => model.buildWeights([128, 128]));
