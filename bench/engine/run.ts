@@ -798,7 +798,8 @@ async function runRow(row: string): Promise<void> {
   } else if (row === 'i') {
     setGlobalSeed(0);
     const model = retinanetTask().buildModel();
-    tf.tidy(() => void model.apply(tf.zeros([1, 64, 64, 3]), { training: false }));
+    // Builds the weights (the anchors need a multiple of 2^max_level = 128).
+    tf.tidy(() => void model.apply(tf.zeros([1, 128, 128, 3]), { training: false }));
     for (const b of [1, 8]) {
       await inferRow(
         'i',
