@@ -331,10 +331,11 @@ def main():
     torch.manual_seed(0)
     unavailable = None
     if a.row in DETECTION_ROWS:
-        try:
-            import torchvision_ops  # noqa: F401
-        except ImportError as e:
-            unavailable = f"{e} (torch {torch.__version__})"
+        import importlib.util
+
+        # Checked before torchvision_ops declares its op schemas (which torch 1.13 cannot parse).
+        if importlib.util.find_spec("torchvision") is None:
+            unavailable = f"no torchvision for torch {torch.__version__}"
     if unavailable:
         # This interpreter cannot build the row: it says so, and answers every step with nan.
         print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
@@ -357,6 +358,10 @@ def main():
         "fwd_flop": flop,
         "same_model": a.row not in DETECTION_ROWS,
     }
+    if a.row in DETECTION_ROWS:
+        import torchvision_ops
+
+        meta["torchvision_kernels"] = torchvision_ops.KERNELS
 
     def timed():
         start = time.perf_counter()

@@ -2,12 +2,15 @@
 
 PyTorch 2.13 from the pip mirror comes with a torchvision (0.29.1) whose compiled ops
 (`torchvision::nms`, `roi_align`, ...) fail to load, and torchvision's import then fails on their
-missing schemas. `import torchvision_ops` (before torchvision) declares those schemas with
-torch.library, registers Python CPU kernels for the ones the peer rows call (NMS: the greedy loop
-of torchvision's C++ kernel, one iteration per kept box over a precomputed IoU matrix; RoIAlign
-with torchvision's bilinear sampling), and marks the ops as loaded. These Python kernels are slower
+missing schemas. `import torchvision_ops` (in place of `import torchvision`) imports torchvision
+and, where that fails on the missing ops, declares their schemas with torch.library, registers
+Python CPU kernels for the ones the peer rows call (NMS: the greedy loop of torchvision's C++
+kernel, one iteration per kept box over a precomputed IoU matrix; RoIAlign with torchvision's
+bilinear sampling), and marks the ops as loaded. These Python kernels are slower
 than the C++ ones: a handicap of the peer, which the benchmark README states.
 """
+import sys
+
 import torch
 
 _SCHEMAS = [
@@ -102,13 +105,27 @@ def _roi_align(inp, rois, spatial_scale, ph, pw, sampling_ratio, aligned):
     return torch.stack(out)
 
 
-_lib = torch.library.Library("torchvision", "DEF")
-for _schema in _SCHEMAS:
-    _lib.define(_schema)
-_lib.impl("nms", _nms, "CPU")
-_lib.impl("roi_align", _roi_align, "CompositeImplicitAutograd")
+def _python_ops():
+    """Declares torchvision's op schemas with the Python kernels above, then imports torchvision."""
+    global _lib
+    for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
+        del sys.modules[name]  # the failed import's partial modules
+    _lib = torch.library.Library("torchvision", "DEF")
+    for schema in _SCHEMAS:
+        _lib.define(schema)
+    _lib.impl("nms", _nms, "CPU")
+    _lib.impl("roi_align", _roi_align, "CompositeImplicitAutograd")
+    import torchvision.extension
 
-import torchvision  # noqa: E402
-import torchvision.extension  # noqa: E402
+    torchvision.extension._has_ops = lambda: True
 
-torchvision.extension._has_ops = lambda: True
+
+# "native" where torchvision's compiled ops load (e.g. Debian's torchvision with its torch 1.13),
+# "python" where this module's kernels stand in for them.
+try:
+    import torchvision  # noqa: F401
+
+    KERNELS = "native"
+except (RuntimeError, ImportError):
+    _python_ops()
+    KERNELS = "python"
