@@ -19,6 +19,20 @@ const LAYERS = {
   tasks: ['core', 'engine', 'data', 'ops', 'modeling', 'losses', 'evaluation', 'interop'],
   train: ['core', 'data', 'interop'],
   export: ['core', 'engine', 'modeling'],
+  // The library API: builds models through tasks, loads checkpoints through train and interop.
+  api: [
+    'core',
+    'engine',
+    'data',
+    'ops',
+    'modeling',
+    'losses',
+    'evaluation',
+    'interop',
+    'tasks',
+    'train',
+    'export',
+  ],
   cli: null, // everything
 };
 
@@ -87,4 +101,9 @@ export default tseslint.config(
     },
   },
   ...layerRules(),
+  {
+    // The runnable examples are plain Node ESM scripts.
+    files: ['examples/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
 );

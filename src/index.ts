@@ -1,4 +1,5 @@
-/** vision-garden public API. */
+/** vision-garden public API. Importing it registers every experiment (src/tasks/index.ts). */
+export * from './api/index.js';
 export * from './core/random.js';
 export * from './core/layer.js';
 export * from './core/backend/index.js';

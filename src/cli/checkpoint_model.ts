@@ -5,7 +5,7 @@
  * `forward` and `convert-checkpoint`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Layer } from '../core/layer.js';
+import { withShapeOnlyBuild, type Layer } from '../core/layer.js';
 import { setGlobalSeed } from '../core/random.js';
 import type { AnyTask } from '../core/task.js';
 import { loadWeights } from '../interop/load.js';
@@ -34,11 +34,14 @@ export async function loadCheckpointModel(
   setGlobalSeed(experimentSeed(resolved.config));
   const task = resolved.taskEntry.create(resolved.config.task) as AnyTask;
   const model = task.buildModel();
-  tf.tidy(() => {
-    const dummy = task.dummyBatch(1);
-    task.forward(model, dummy, { training: false });
-    tf.dispose(Object.values(dummy));
-  });
+  // Every weight is then loaded (strict), so build without drawing initial values.
+  withShapeOnlyBuild(() =>
+    tf.tidy(() => {
+      const dummy = task.dummyBatch(1);
+      task.forward(model, dummy, { training: false });
+      tf.dispose(Object.values(dummy));
+    }),
+  );
   const source = await openCheckpointSource(checkpoint);
   try {
     loadWeights(model, source, { strict: true });

@@ -6,6 +6,10 @@
  *   data folder-to-tfrecord --input DIR --output PREFIX [--num_shards N]
  *   data idx-to-tfrecord --images F --labels F --output PREFIX [--num_shards N]
  *                        [--class_names a,b,...]
+ *   data segmentation-to-tfrecord --layout voc|cityscapes --root DIR [--split S] --output PREFIX
+ *   data segmentation-to-tfrecord --layout coco --annotations F --images DIR --output PREFIX
+ *   data segmentation-to-tfrecord --layout shapes --num_examples N [--image_size S] [--seed K]
+ *                                 --output PREFIX
  *
  * Output files are `<PREFIX>-%05d-of-%05d.tfrecord` (Model Garden's naming), example i in shard
  * i % N.
@@ -15,11 +19,23 @@ import { cocoToTfRecord } from '../data/converters/coco.js';
 import type { ConversionSummary } from '../data/converters/common.js';
 import { folderToTfRecord } from '../data/converters/folder.js';
 import { idxToTfRecord } from '../data/converters/idx.js';
+import {
+  segmentationToTfRecord,
+  type SegmentationLayout,
+} from '../data/converters/segmentation.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
     throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  }
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`expected a non-negative integer, got '${value}'`);
   }
   return n;
 }
@@ -43,6 +59,18 @@ interface CocoFlags {
 }
 interface FolderFlags {
   input: string;
+  output: string;
+  num_shards: number;
+}
+interface SegmentationFlags {
+  layout: SegmentationLayout;
+  root?: string;
+  split: string;
+  annotations?: string;
+  images?: string;
+  num_examples?: number;
+  image_size: number;
+  seed: number;
   output: string;
   num_shards: number;
 }
@@ -122,6 +150,46 @@ export function registerDataCommands(program: Command): void {
         outputPrefix: flags.output,
         numShards: flags.num_shards,
         classNames,
+      });
+      report(summary, summary.labelMapPath ? [`label map: ${summary.labelMapPath}`] : []);
+    });
+
+  data
+    .command('segmentation-to-tfrecord')
+    .description(
+      'images + PNG label maps (VOC, Cityscapes) or COCO instance masks -> semantic segmentation tf.Examples',
+    )
+    .requiredOption('--layout <layout>', 'voc, cityscapes, coco or shapes', (v: string) => {
+      if (v !== 'voc' && v !== 'cityscapes' && v !== 'coco' && v !== 'shapes') {
+        throw new InvalidArgumentError(`expected voc, cityscapes, coco or shapes, got '${v}'`);
+      }
+      return v;
+    })
+    .option('--root <dir>', 'voc / cityscapes: the dataset root folder')
+    .option(
+      '--split <name>',
+      'voc: ImageSets/Segmentation/<name>.txt; cityscapes: split folder',
+      'train',
+    )
+    .option('--annotations <file>', 'coco: instances JSON')
+    .option('--images <dir>', 'coco: folder holding the images named in the JSON')
+    .option('--num_examples <n>', 'shapes: number of generated images', positiveInt)
+    .option('--image_size <n>', 'shapes: image edge in pixels', positiveInt, 32)
+    .option('--seed <n>', 'shapes: data set seed (another seed, another split)', nonNegativeInt, 0)
+    .requiredOption('--output <prefix>', 'output prefix: <prefix>-00000-of-000NN.tfrecord, ...')
+    .option('--num_shards <n>', 'number of output shards (at most one per image)', positiveInt, 1)
+    .action(async (flags: SegmentationFlags) => {
+      const summary = await segmentationToTfRecord({
+        layout: flags.layout,
+        root: flags.root,
+        split: flags.split,
+        annotationsPath: flags.annotations,
+        imagesDir: flags.images,
+        numExamples: flags.num_examples,
+        imageSize: flags.image_size,
+        seed: flags.seed,
+        outputPrefix: flags.output,
+        numShards: flags.num_shards,
       });
       report(summary, summary.labelMapPath ? [`label map: ${summary.labelMapPath}`] : []);
     });

@@ -5,7 +5,10 @@
  * names):
  *
  *   vision-garden forward --experiment E [--config_file F]... [--params_override O]...
- *     --checkpoint PREFIX_OR_DIR --input X.npy [--image_shape S.npy] --output Y.npz
+ *     --checkpoint PREFIX_OR_DIR --input X.npy [--image_shape S.npy] [--stream] --output Y.npz
+ *
+ * `--stream` (causal video models with stream states): the clip whole and frame by frame, as the
+ * task's `streamOutputs` names them.
  */
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,6 +19,8 @@ import { loadCheckpointModel } from './checkpoint_model.js';
 
 export interface ForwardOptions extends ExperimentSpec {
   checkpoint: string;
+  /** Stream the video frame by frame with explicit states (`task.streamOutputs`). */
+  stream?: boolean;
   input: string;
   imageShape?: string;
   output: string;
@@ -41,13 +46,25 @@ async function toNdArray(t: tf.Tensor, name: string): Promise<NdArray> {
 export async function runForward(opts: ForwardOptions): Promise<string[]> {
   const { task, model } = await loadCheckpointModel(opts, opts.checkpoint);
   try {
-    if (!task.inferenceOutputs) {
+    if (opts.stream && !task.streamOutputs) {
+      throw new Error(
+        `--stream: streaming needs a causal MoViNet model with stream states; task type '${task.type}' has none`,
+      );
+    }
+    if (!opts.stream && !task.inferenceOutputs) {
       throw new Error(`task type '${task.type}' has no inference outputs for forward`);
+    }
+    if (opts.stream && opts.imageShape) {
+      throw new Error('--image_shape: not an input of streaming (--stream) models');
     }
     const images = toTensor(readNpy(opts.input), opts.input);
     const extras: Record<string, tf.Tensor> = {};
     if (opts.imageShape) extras.image_shape = toTensor(readNpy(opts.imageShape), opts.imageShape);
-    const outputs = tf.tidy(() => task.inferenceOutputs!(model, images, extras));
+    const outputs = tf.tidy(() =>
+      opts.stream
+        ? task.streamOutputs!(model, images)
+        : task.inferenceOutputs!(model, images, extras),
+    );
     try {
       const arrays: [string, NdArray][] = [];
       for (const [name, t] of Object.entries(outputs))
@@ -79,7 +96,10 @@ export function registerForward(program: Command): void {
     )
     .requiredOption('--input <file>', 'input images, .npy [batch, height, width, channels]')
     .option('--image_shape <file>', '.npy [batch, 2] un-padded image sizes (detection models)')
-    .option('--stream', 'feed a video frame by frame (MoViNet streaming; not available yet)')
+    .option(
+      '--stream',
+      'also feed the video frame by frame with explicit states (causal MoViNet): clip/* and frames/* outputs',
+    )
     .requiredOption('--output <file>', 'where to write the outputs (.npz)')
     .option('--backend <name>', 'tensor backend (default cpu: the exact reference)', 'cpu')
     .action(
@@ -94,11 +114,6 @@ export function registerForward(program: Command): void {
         output: string;
         backend: string;
       }) => {
-        if (flags.stream) {
-          throw new Error(
-            '--stream: streaming (frame-by-frame) inference needs a MoViNet model, which vision-garden does not have yet',
-          );
-        }
         if (!isBackendName(flags.backend)) {
           throw new Error(`--backend: unknown backend '${flags.backend}'`);
         }
@@ -110,6 +125,7 @@ export function registerForward(program: Command): void {
           checkpoint: flags.checkpoint,
           input: flags.input,
           imageShape: flags.image_shape,
+          stream: flags.stream === true,
           output: flags.output,
         });
         console.log(`wrote ${names.length} output(s) to ${flags.output}: ${names.join(', ')}`);

@@ -23,7 +23,9 @@ import { registerEvaluateCoco } from './evaluate_coco.js';
 import { registerForward } from './forward.js';
 import { registerInspectCheckpoint } from './inspect_checkpoint.js';
 import { runDemo } from './demo.js';
+import { registerExport } from './export.js';
 import { registerPredict } from './predict.js';
+import { packageVersion } from './version.js';
 import { registerSummary } from './summary.js';
 import { formatMetrics, progressEvents } from './progress.js';
 
@@ -134,9 +136,40 @@ async function runMode(mode: Mode, flags: RunFlags): Promise<void> {
   }
 }
 
+/** The subcommand of each of Model Garden's train.py `--mode` values. */
+const MG_MODES: Record<string, string> = {
+  train: 'train',
+  eval: 'evaluate',
+  train_and_eval: 'train_and_eval',
+  continuous_eval: 'continuous_eval',
+};
+
+/**
+ * Model Garden's invocation `--mode=<mode> --experiment=... --model_dir=...` (official/vision/
+ * train.py) as the subcommand of that mode: the `--mode` flag is taken out and its command put
+ * first. Arguments that already start with a command are returned as they are.
+ */
+export function translateModeFlag(argv: string[]): string[] {
+  if (argv.length === 0 || !argv[0].startsWith('-')) return argv;
+  const at = argv.findIndex((a) => a === '--mode' || a.startsWith('--mode='));
+  if (at < 0) return argv;
+  const inline = argv[at].startsWith('--mode=');
+  const mode = inline ? argv[at].slice('--mode='.length) : argv[at + 1];
+  if (mode === undefined || mode === '') throw new Error(`--mode: give one of ${modeList()}`);
+  const command = MG_MODES[mode];
+  if (!command) throw new Error(`--mode: unknown mode '${mode}' (${modeList()})`);
+  const rest = argv.filter((_, i) => i !== at && (inline || i !== at + 1));
+  return [command, ...rest];
+}
+
+function modeList(): string {
+  return Object.keys(MG_MODES).join(', ');
+}
+
 function buildProgram(): Command {
   const program = new Command('vision-garden')
     .description('TensorFlow Model Garden vision models in TypeScript')
+    .version(packageVersion(), '--version', 'print the version and exit')
     .option('--verbose', 'print stack traces on errors')
     .showHelpAfterError()
     .exitOverride();
@@ -168,8 +201,14 @@ function buildProgram(): Command {
   program
     .command('experiments')
     .description('list registered experiments')
-    .action(() => {
+    .option('--json', 'print a JSON array of {name, task, description}')
+    .action((opts: { json?: boolean }) => {
       const rows = experiments.entries().map(([name, e]) => [name, e.taskType, e.description]);
+      if (opts.json) {
+        const list = rows.map(([name, task, description]) => ({ name, task, description }));
+        console.log(JSON.stringify(list));
+        return;
+      }
       const w0 = Math.max(10, ...rows.map((r) => r[0].length));
       const w1 = Math.max(4, ...rows.map((r) => r[1].length));
       console.log(`${'experiment'.padEnd(w0)}  ${'task'.padEnd(w1)}  description`);
@@ -183,13 +222,21 @@ function buildProgram(): Command {
       '--model_garden',
       'as a Model Garden YAML: refused when a vision-garden extension field is set',
     )
-    .action((opts: RunFlags & { model_garden?: boolean }) => {
+    .option('--json', 'print the resolved config as one JSON object')
+    .action((opts: RunFlags & { model_garden?: boolean; json?: boolean }) => {
+      if (opts.model_garden && opts.json) {
+        throw new Error('config: give --model_garden or --json, not both');
+      }
       const r = resolveExperiment({
         experiment: opts.experiment,
         configFiles: opts.config_file,
         paramsOverrides: opts.params_override,
       });
-      process.stdout.write(opts.model_garden ? modelGardenYaml(r.config) : configToYaml(r.config));
+      if (opts.json) console.log(JSON.stringify(r.config));
+      else
+        process.stdout.write(
+          opts.model_garden ? modelGardenYaml(r.config) : configToYaml(r.config),
+        );
     });
 
   program
@@ -225,6 +272,7 @@ function buildProgram(): Command {
   registerEvaluateCoco(program);
   registerSummary(program);
   registerPredict(program);
+  registerExport(program);
   registerForward(program);
   registerConvertCheckpoint(program);
   registerInspectCheckpoint(program);
@@ -236,7 +284,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   const verbose = argv.includes('--verbose');
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(translateModeFlag(argv), { from: 'user' });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -1,19 +1,21 @@
 /**
- * `vision-garden predict`: classifies image files with a trained image classification experiment.
+ * `vision-garden predict`: predicts on image files with a trained experiment, or a vg model.
  *
  *   vision-garden predict --experiment resnet_imagenet [--config_file f.yaml]
- *     [--params_override a=b] --checkpoint model_dir|ckpt-N.vgckpt IMAGE...
+ *     [--params_override a=b] --checkpoint model_dir|ckpt-N.vgckpt|tf_ckpt IMAGE...
+ *   vision-garden predict --model exported_dir IMAGE...
  *
- * Each image is decoded with sharp and preprocessed as Model Garden's classification parser does
- * for evaluation (official/vision/dataloaders/classification_input.py `_parse_eval_image`): a
- * square center crop of `center_crop_fraction` (0.875) of the short side, a bilinear resize to the
- * model's input size, then `(x - MEAN_RGB) / STDDEV_RGB`. The weights come from a `.vgckpt`
- * checkpoint (`model/<keras path>`; the EMA averages `ema/<path>` when the checkpoint has them,
- * as evaluation uses them) and the top-k classes are printed with names from a label map.
+ * A thin wrapper over the library (src/api): `createModel` / `loadModel`, then `predictBatch`
+ * per image, which preprocesses as the task's evaluation does (src/core/inference.ts) and decodes
+ * with the task's own hook. Classification prints the top-k classes (`--top_k`); detection the
+ * boxes in the original image's pixels with their class names and scores (`--min_score`), and
+ * `--output` draws them on the image (./draw_detections.ts). Flags of the other kind are refused.
  */
-import { stat, readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
+import { createModel, createModelConfig, loadModel } from '../api/create.js';
+import { toImage } from '../api/images.js';
+import type { VisionModel } from '../api/vision_model.js';
 import {
   initBackend,
   isBackendName,
@@ -21,31 +23,22 @@ import {
   tfjsBackendFor,
   usesCompiledSteps,
 } from '../core/backend/index.js';
-import { withShapeOnlyBuild } from '../core/layer.js';
-import { setGlobalSeed } from '../core/random.js';
-import { CompiledModel } from '../engine/compile_model.js';
-import { decodeImage, type DecodedImage } from '../data/decoders/image.js';
-import { MEAN_RGB, STDDEV_RGB } from '../data/in_memory.js';
-import { centerCropImage } from '../data/ops/crop.js';
-import { normalizeImage } from '../data/ops/normalize.js';
-import { resizeImage } from '../data/ops/resize.js';
+import type { Detection, Prediction, Preprocessing, RankedClass } from '../core/inference.js';
+import { experiments, tasks } from '../core/registry.js';
+import type { AnyTask } from '../core/task.js';
+import { preprocessImage } from '../data/ops/inference_preprocess.js';
+import type { DecodedImage } from '../data/decoders/image.js';
 import { readLabelMap, type LabelMap, labelMapFromNames } from '../data/label_map.js';
-import { imagenetLabelMap } from '../data/label_maps/imagenet.js';
-import { FASHION_MNIST_CLASS_NAMES, SHAPE_CLASS_NAMES } from '../data/builtin_sources.js';
-import type { ClassificationModel } from '../modeling/models/classification_model.js';
 import type { ImageClassificationTaskConfig } from '../tasks/image_classification/config.js';
-import { ImageClassificationTask } from '../tasks/image_classification/task.js';
-import {
-  assignToVariables,
-  CheckpointManager,
-  readCheckpointFile,
-  readCheckpointHeader,
-  type StoredTensor,
-} from '../train/checkpoint.js';
-import { resolveExperiment, type ExperimentSpec } from '../train/run_experiment.js';
+import { classificationLabels } from '../tasks/image_classification/task.js';
+import { formatSegmentationPredictions, predictSegmentation } from './predict_segmentation.js';
+import type { ExperimentSpec } from '../train/run_experiment.js';
+import { drawDetections } from './draw_detections.js';
+
+export { topKIndices } from '../tasks/image_classification/task.js';
 
 // ---------------------------------------------------------------------------------------------
-// Preprocessing
+// Preprocessing (kept for callers of the classification form; the library's preprocessImage)
 
 export interface EvalPreprocessOptions {
   /** [height, width] the model takes. */
@@ -60,10 +53,8 @@ export interface EvalPreprocessOptions {
 }
 
 /**
- * Model Garden's evaluation preprocessing of one decoded image with the shared data ops
- * (src/data/ops): center crop, resize (TF2 `tf.image.resize`: half-pixel centers, no
- * antialiasing), normalisation.
- * @returns a float32 [height, width, channels] tensor
+ * Model Garden's classification evaluation preprocessing of one decoded image (center crop,
+ * TF2 resize, normalisation) as a float32 [height, width, channels] tensor.
  */
 export function preprocessForEval(image: DecodedImage, opts: EvalPreprocessOptions): tf.Tensor3D {
   const method = opts.resizeMethod ?? 'bilinear';
@@ -77,34 +68,21 @@ export function preprocessForEval(image: DecodedImage, opts: EvalPreprocessOptio
       `preprocessForEval: ${image.channels}-channel image but ${opts.mean.length} means and ${opts.stddev.length} stddevs`,
     );
   }
-  const cropped =
-    opts.centerCropFraction === null ? image : centerCropImage(image, opts.centerCropFraction);
-  const [height, width] = opts.outputSize;
-  const resized = resizeImage(cropped, height, width, method);
-  const x = normalizeImage(resized, { mean: opts.mean, stddev: opts.stddev });
-  return tf.tensor3d(x.data, [height, width, x.channels], 'float32');
-}
-
-/** Mean and stddev for a model with `channels` inputs: MEAN_RGB/STDDEV_RGB, or their average for grey. */
-export function normalizationFor(channels: number): { mean: number[]; stddev: number[] } {
-  if (channels === 3) return { mean: [...MEAN_RGB], stddev: [...STDDEV_RGB] };
-  if (channels === 1) {
-    // As the task's in-memory pipeline normalises grey images (src/tasks/image_classification/task.ts).
-    const avg = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-    return { mean: [avg(MEAN_RGB)], stddev: [avg(STDDEV_RGB)] };
-  }
-  throw new Error(`task.model.input_size: predict reads 1- or 3-channel images, got ${channels}`);
+  const p: Preprocessing = {
+    input_size: [opts.outputSize[0], opts.outputSize[1], image.channels],
+    method: 'center_crop',
+    center_crop_fraction: opts.centerCropFraction,
+    padded_size: null,
+    interpolation: method,
+    mean: [...opts.mean],
+    stddev: [...opts.stddev],
+  };
+  const x = preprocessImage(image, p);
+  return tf.tensor3d(x.data, x.shape, 'float32');
 }
 
 // ---------------------------------------------------------------------------------------------
 // Class names
-
-/** Names of the built-in sources (src/data/builtin_sources.ts) by tfds_name. */
-const BUILTIN_CLASS_NAMES: Record<string, readonly string[]> = {
-  vg_shapes: SHAPE_CLASS_NAMES,
-  fashion_mnist: FASHION_MNIST_CLASS_NAMES,
-  mnist: Array.from({ length: 10 }, (_, i) => String(i)),
-};
 
 /** Where the class names came from, for the printed header. */
 export interface ClassNames {
@@ -113,248 +91,253 @@ export interface ClassNames {
 }
 
 /**
- * The label map for a task: `labelMapPath` when given; else the names of the built-in dataset
- * the task reads (validation_data, then train_data tfds_name); else ImageNet's names when the
- * model has 1000 or 1001 classes (Model Garden's layout, 0 = background); else bare class ids.
+ * The label map for a classifier: `labelMapPath` when given; else the task's own labels
+ * (`classificationLabels`: built-in dataset names, ImageNet's, or bare class ids).
  */
 export async function classNamesFor(
   task: ImageClassificationTaskConfig,
   labelMapPath?: string,
 ): Promise<ClassNames> {
-  const numClasses = task.model.num_classes;
   if (labelMapPath) return { map: await readLabelMap(labelMapPath), source: labelMapPath };
-  for (const data of [task.validation_data, task.train_data]) {
-    const name = typeof data.tfds_name === 'string' ? data.tfds_name : '';
-    const names = BUILTIN_CLASS_NAMES[name];
-    if (names) {
-      if (names.length > numClasses) {
-        throw new Error(
-          `task.model.num_classes is ${numClasses} but ${name} has ${names.length} classes`,
-        );
-      }
-      return { map: labelMapFromNames(names), source: `${name} class names` };
-    }
-  }
-  if (numClasses === 1000 || numClasses === 1001) {
-    return { map: imagenetLabelMap(numClasses), source: `ImageNet (${numClasses} classes)` };
-  }
+  const { labels, source } = classificationLabels(task);
+  const n = task.model.num_classes;
   return {
-    map: labelMapFromNames(Array.from({ length: numClasses }, (_, i) => `class ${i}`)),
-    source: 'class ids (no label map; pass --label_map)',
+    map: labelMapFromNames(labels ?? Array.from({ length: n }, (_, i) => `class ${i}`)),
+    source: labels ? source : 'class ids (no label map; pass --label_map)',
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Checkpoint
-
-/** A `.vgckpt` file, or the latest checkpoint of a model_dir. */
-export async function resolveCheckpointPath(path: string): Promise<string> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch (err) {
-    throw new Error(`--checkpoint: '${path}' does not exist`, { cause: err });
-  }
-  if (!info.isDirectory()) return path;
-  const latest = await new CheckpointManager(path).latestCheckpoint();
-  if (!latest) throw new Error(`--checkpoint: no checkpoint (*.vgckpt) in directory '${path}'`);
-  return latest;
-}
-
-/**
- * Loads a classifier's weights from a checkpoint written by the trainer: every model weight must
- * be there with its shape (`model/<path>`); with `useEma`, `ema/<path>` replaces it where present.
- * @returns whether EMA averages were used
- */
-export async function loadClassifierWeights(
-  model: ClassificationModel,
-  checkpointPath: string,
-  useEma = true,
-): Promise<{ usedEma: boolean }> {
-  const header = await readCheckpointHeader(checkpointPath);
-  const stored = new Set(header.tensors.map((t) => t.name));
-  const weights = model.weights();
-  let usedEma = false;
-  const sourceOf = new Map<string, string>();
-  for (const w of weights) {
-    const ema = `ema/${w.path}`;
-    if (useEma && stored.has(ema)) {
-      sourceOf.set(w.path, ema);
-      usedEma = true;
-    } else {
-      sourceOf.set(w.path, `model/${w.path}`);
-    }
-  }
-  const missing = [...sourceOf.values()].filter((n) => !stored.has(n));
-  if (missing.length) {
-    throw new Error(
-      `cannot restore from ${checkpointPath}: ${missing.length} of the model's ${weights.length} ` +
-        `weights are not in it (first: '${missing[0]}'); was it written by this experiment?`,
-    );
-  }
-  const data = await readCheckpointFile(checkpointPath, { names: [...sourceOf.values()] });
-  const byPath = new Map<string, StoredTensor>();
-  for (const [path, name] of sourceOf) byPath.set(path, data.tensors.get(name)!);
-  assignToVariables(
-    byPath,
-    weights.map((w) => ({ name: w.path, variable: w.variable })),
-    { source: checkpointPath },
-  );
-  return { usedEma };
+/** Names by id from a label map (ids without a name stay unnamed). */
+function namesOf(map: LabelMap): string[] {
+  const names: string[] = [];
+  for (const [id, item] of map) names[id] = item.name;
+  return names;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Prediction
 
-export interface PredictOptions extends ExperimentSpec {
-  /** A `.vgckpt` file or a model_dir (its latest checkpoint). */
-  checkpoint: string;
+export interface PredictOptions extends Partial<ExperimentSpec> {
+  /** A `.vgckpt` file or a model_dir (its latest checkpoint), or a TF checkpoint. */
+  checkpoint?: string;
+  /** A vg model directory or URL instead of experiment + checkpoint. */
+  model?: string;
   images: string[];
-  /** Classes to report per image (default 5, capped at num_classes). */
+  /** Classification only: classes to report per image (default 5, capped at num_classes). */
   topK?: number;
-  /** Label map file (pbtxt, csv or json) overriding the automatic choice. */
+  /** Detection only: detections scoring below this are left out (default 0.3). */
+  minScore?: number;
+  /** Detection only: where to write the image with its detections drawn (PNG; one image). */
+  output?: string;
+  /** Label map file (pbtxt, csv or json) overriding the model's labels. */
   labelMap?: string;
   /** Use the checkpoint's EMA averages when it has them (default true). */
   useEma?: boolean;
-  /**
-   * Run the classifier compiled (src/engine/compile_model.ts, one ONNX graph per input shape), as
-   * the onnx backend does; default false (eager on the active tfjs backend).
-   */
+  /** Run the inference graph compiled on ONNX Runtime (the onnx backend); default eager. */
   compiled?: boolean;
 }
 
-export interface RankedClass {
+export interface RankedClassRow {
   id: number;
   name: string;
   probability: number;
 }
 
+export interface DetectionRow {
+  /** [ymin, xmin, ymax, xmax] in the original image's pixels. */
+  box: [number, number, number, number];
+  classId: number;
+  name: string;
+  score: number;
+}
+
 export interface ImagePrediction {
   image: string;
-  top: RankedClass[];
+  /** Classification: the top classes. */
+  top?: RankedClassRow[];
+  /** Detection: the image's size and its detections scoring at least `minScore`. */
+  height?: number;
+  width?: number;
+  detections?: DetectionRow[];
+  /** Detection: the annotated image written for it (`--output`). */
+  annotated?: string;
+  /** Other tasks: the task's prediction. */
+  prediction?: Prediction;
 }
 
 export interface PredictResult {
   checkpoint: string;
   usedEma: boolean;
   labelSource: string;
+  /** Detection: the lowest score reported. */
+  minScore?: number;
   predictions: ImagePrediction[];
 }
 
-/** Indices of the k largest values, largest first (ties: lower index first). */
-export function topKIndices(values: ArrayLike<number>, k: number): number[] {
-  const order = Array.from({ length: values.length }, (_, i) => i);
-  order.sort((a, b) => values[b] - values[a] || a - b);
-  return order.slice(0, k);
+/** Refuses the flags that do not apply to a model whose predictions are of `kind`. */
+function refuseOtherKindFlags(kind: string, opts: PredictOptions): void {
+  const given = (flags: [string, unknown][]) => flags.find(([, v]) => v !== undefined)?.[0];
+  const detectionOnly = given([
+    ['min_score', opts.minScore],
+    ['output', opts.output],
+  ]);
+  if (kind !== 'detection' && detectionOnly) {
+    throw new Error(`--${detectionOnly} applies to detection experiments, not ${kind}`);
+  }
+  if (kind !== 'classification' && opts.topK !== undefined) {
+    throw new Error(`--top_k applies to classification experiments, not ${kind}`);
+  }
 }
 
-/** Runs an experiment's classifier on image files; the tensor backend must be initialised. */
+/** The prediction kind of an experiment's task (its inference declaration), without a model. */
+function experimentKind(spec: ExperimentSpec): string {
+  const config = createModelConfig(spec);
+  const task = tasks.get(experiments.get(spec.experiment).taskType).create(config.task) as AnyTask;
+  if (!task.inference) {
+    throw new Error(
+      `predict: experiment '${spec.experiment}' has no prediction (task '${task.type}')`,
+    );
+  }
+  return task.inference().kind;
+}
+
+async function openModel(opts: PredictOptions): Promise<VisionModel> {
+  if (opts.model) {
+    if (opts.experiment || opts.checkpoint) {
+      throw new Error('predict: give --model, or --experiment with --checkpoint, not both');
+    }
+    return loadModel(opts.model, { compiled: opts.compiled });
+  }
+  if (!opts.experiment)
+    throw new Error('predict: give --experiment (with --checkpoint) or --model');
+  if (!opts.checkpoint) throw new Error('predict: --checkpoint is required with --experiment');
+  const spec = {
+    experiment: opts.experiment,
+    configFiles: opts.configFiles,
+    paramsOverrides: opts.paramsOverrides,
+  };
+  refuseOtherKindFlags(experimentKind(spec), opts);
+  const config = createModelConfig(spec);
+  if (!opts.compiled && config.runtime.engine_fallback !== null) {
+    throw new Error(
+      'predict: runtime.engine_fallback applies to the compiled model (--backend onnx)',
+    );
+  }
+  return createModel(spec, {
+    checkpoint: opts.checkpoint,
+    useEma: opts.useEma ?? true,
+    compiled: opts.compiled,
+    fallback: resolveEngineFallback(config.runtime.engine_fallback),
+  });
+}
+
+/** Runs a model on image files; the tensor backend must be initialised. */
 export async function predictImages(opts: PredictOptions): Promise<PredictResult> {
   if (opts.images.length === 0) throw new Error('predict: give at least one IMAGE file');
-  const resolved = resolveExperiment(opts);
-  setGlobalSeed(resolved.config.task.train_data.seed ?? 0);
-  if (!opts.compiled && resolved.config.runtime.engine_fallback !== null) {
+  if (opts.output !== undefined && opts.images.length !== 1) {
     throw new Error(
-      'predict: runtime.engine_fallback applies to the compiled classifier (--backend onnx)',
+      `predict: --output names one annotated image, but ${opts.images.length} images were given`,
     );
   }
-  const task = resolved.taskEntry.create(resolved.config.task);
-  if (!(task instanceof ImageClassificationTask)) {
-    throw new Error(
-      `predict: experiment '${opts.experiment}' is not an image classification experiment`,
-    );
-  }
-  const cfg = task.config;
-  const [h, w, c] = cfg.model.input_size;
-  const requestedK = opts.topK ?? 5;
-  if (!(Number.isInteger(requestedK) && requestedK > 0)) {
+  if (opts.topK !== undefined && !(Number.isInteger(opts.topK) && opts.topK > 0)) {
     throw new Error(`--top_k must be a positive integer, got ${opts.topK}`);
   }
-  const topK = Math.min(requestedK, cfg.model.num_classes);
-  const names = await classNamesFor(cfg, opts.labelMap);
-  const checkpoint = await resolveCheckpointPath(opts.checkpoint);
-
-  const model = task.buildModel();
-  let compiled: CompiledModel<{ probabilities: tf.Tensor }> | null = null;
+  if (opts.minScore !== undefined && !(opts.minScore >= 0 && opts.minScore <= 1)) {
+    throw new Error(`--min_score must be in [0, 1], got ${opts.minScore}`);
+  }
+  const vm = await openModel(opts);
   try {
-    // Every weight is overwritten from the checkpoint, so build without drawing initial values.
-    withShapeOnlyBuild(() => {
-      const batch = task.dummyBatch(1);
-      tf.tidy(() => void model.apply(batch.image, { training: false }));
-      tf.dispose([batch.image, batch.label]);
-    });
-    const { usedEma } = await loadClassifierWeights(model, checkpoint, opts.useEma ?? true);
-    const norm = normalizationFor(c);
-    const pre: EvalPreprocessOptions = {
-      outputSize: [h, w],
-      centerCropFraction: cfg.validation_data.center_crop_fraction,
-      resizeMethod: cfg.validation_data.tf_resize_method,
-      ...norm,
-    };
-    const classify = (x: Record<string, tf.Tensor>) => ({
-      probabilities: task.predict(model, x.image as tf.Tensor4D),
-    });
-    compiled = opts.compiled
-      ? new CompiledModel(classify, {
-          variables: model
-            .weights()
-            .map((w) => ({ name: `model/${w.path}`, variable: w.variable })),
-          fallback: resolveEngineFallback(resolved.config.runtime.engine_fallback),
-          what: 'classifier',
-        })
-      : null;
+    const kind = vm.inference.kind;
+    refuseOtherKindFlags(kind, opts);
+    let labelSource = vm.inference.labelSource;
+    if (opts.labelMap) {
+      vm.setLabels(namesOf(await readLabelMap(opts.labelMap)));
+      labelSource = opts.labelMap;
+    }
+    const minScore = opts.minScore ?? 0.3;
+    const channels = vm.preprocessing.input_size[2];
     const predictions: ImagePrediction[] = [];
     for (const file of opts.images) {
-      let bytes: Buffer;
-      try {
-        bytes = await readFile(file);
-      } catch (err) {
-        throw new Error(`predict: cannot read image '${file}': ${(err as Error).message}`, {
-          cause: err,
+      const fail = (err: unknown): never => {
+        throw new Error(`predict: ${(err as Error).message}`, { cause: err });
+      };
+      const image = await toImage(file, channels).catch(fail);
+      const [prediction] = await vm
+        .predictBatch([image], { topK: opts.topK ?? 5, scoreThreshold: minScore })
+        .catch(fail);
+      if (prediction.kind === 'classification') {
+        const classes = prediction.classes as RankedClass[];
+        predictions.push({
+          image: file,
+          top: classes.map((c) => ({ id: c.id, name: c.label, probability: c.score })),
         });
+      } else if (prediction.kind === 'detection') {
+        const detections = (prediction.detections as Detection[]).map((d) => ({
+          box: d.box,
+          classId: d.classId,
+          name: d.label,
+          score: d.score,
+        }));
+        const entry: ImagePrediction = {
+          image: file,
+          height: image.height,
+          width: image.width,
+          detections,
+        };
+        if (opts.output !== undefined) {
+          await drawDetections(image, detections, opts.output);
+          entry.annotated = opts.output;
+        }
+        predictions.push(entry);
+      } else {
+        predictions.push({ image: file, prediction });
       }
-      let decoded: DecodedImage;
-      try {
-        decoded = await decodeImage(new Uint8Array(bytes), { channels: c as 1 | 3 });
-      } catch (err) {
-        throw new Error(`predict: ${file}: ${(err as Error).message}`, { cause: err });
-      }
-      const image = tf.tidy(() => tf.expandDims(preprocessForEval(decoded, pre), 0));
-      const { probabilities } = compiled
-        ? await compiled.run({ image })
-        : tf.tidy(() => classify({ image }));
-      const p = await probabilities.data();
-      tf.dispose([probabilities, image]);
-      predictions.push({
-        image: file,
-        top: topKIndices(p, topK).map((id) => ({
-          id,
-          name: names.map.get(id)?.name ?? `class ${id}`,
-          probability: p[id],
-        })),
-      });
     }
-    return { checkpoint, usedEma, labelSource: names.source, predictions };
+    return {
+      checkpoint: vm.info.weightsSource,
+      usedEma: vm.info.usedEma,
+      labelSource,
+      ...(kind === 'detection' ? { minScore } : {}),
+      predictions,
+    };
   } finally {
-    await compiled?.dispose();
-    model.dispose();
+    await vm.dispose();
   }
 }
 
-/** The printed form: per image its path, then `rank. name (id N)  xx.xx%` lines. */
+/**
+ * The printed form: per image its path, then `rank. name (id N)  xx.xx%` lines (classification)
+ * or its size and `name (id N)  score  [box]` lines (detection).
+ */
 export function formatPredictions(result: PredictResult): string {
   const lines = [
     `checkpoint: ${result.checkpoint}${result.usedEma ? ' (EMA weights)' : ''}`,
     `labels: ${result.labelSource}`,
   ];
+  const px = (v: number) => v.toFixed(1);
   for (const p of result.predictions) {
-    lines.push(p.image);
-    const width = Math.max(...p.top.map((t) => t.name.length));
-    p.top.forEach((t, i) => {
+    if (p.top) {
+      lines.push(p.image);
+      const width = Math.max(...p.top.map((t) => t.name.length));
+      p.top.forEach((t, i) => {
+        lines.push(
+          `  ${i + 1}. ${t.name.padEnd(width)}  (id ${t.id})  ${(100 * t.probability).toFixed(2)}%`,
+        );
+      });
+    } else if (p.detections) {
       lines.push(
-        `  ${i + 1}. ${t.name.padEnd(width)}  (id ${t.id})  ${(100 * t.probability).toFixed(2)}%`,
+        `${p.image} (${p.width}x${p.height}): ${p.detections.length} detection(s) with score >= ${result.minScore}`,
       );
-    });
+      const width = Math.max(0, ...p.detections.map((d) => d.name.length));
+      for (const d of p.detections) {
+        lines.push(
+          `  ${d.name.padEnd(width)}  (id ${d.classId})  ${d.score.toFixed(3)}  [ymin ${px(d.box[0])}, xmin ${px(d.box[1])}, ymax ${px(d.box[2])}, xmax ${px(d.box[3])}]`,
+        );
+      }
+      if (p.annotated) lines.push(`  annotated image: ${p.annotated}`);
+    } else {
+      lines.push(p.image, `  ${JSON.stringify(p.prediction)}`);
+    }
   }
   return lines.join('\n');
 }
@@ -365,33 +348,55 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export function registerPredict(program: Command): void {
   program
     .command('predict')
-    .description('classify image files with a trained image classification experiment')
+    .description(
+      'classify image files, detect objects in them and draw the boxes, or write segmentation label maps and overlays, with a trained experiment or an exported vg model',
+    )
     .argument('<images...>', 'image files (JPEG, PNG, GIF, WebP, BMP)')
-    .requiredOption('--experiment <name>', 'registered experiment name')
+    .option('--experiment <name>', 'registered experiment name (with --checkpoint)')
     .option('--config_file <file>', 'YAML config file; repeatable', collect, [])
     .option('--params_override <overrides>', "overrides 'a.b=1,...'; repeatable", collect, [])
-    .requiredOption('--checkpoint <path>', 'a .vgckpt file, or a model_dir (its latest checkpoint)')
-    .option('--top_k <k>', 'classes to print per image', (v) => Number.parseInt(v, 10), 5)
+    .option(
+      '--checkpoint <path>',
+      'a .vgckpt file, a model_dir (its latest checkpoint) or a TF checkpoint',
+    )
+    .option('--model <dir>', 'a vg model (vision-garden export --format vg) instead')
+    .option('--top_k <k>', 'classification: classes to print per image (default 5)', (v) =>
+      Number.parseInt(v, 10),
+    )
+    .option(
+      '--min_score <s>',
+      'detection: leave out detections scoring below this (default 0.3)',
+      (v) => Number.parseFloat(v),
+    )
+    .option('--output <file>', 'detection: write the image with its boxes drawn (PNG)')
     .option('--label_map <file>', 'class names (pbtxt, csv or json) instead of the automatic ones')
     .option('--no_ema', 'use the raw weights even when the checkpoint has EMA averages')
     .option('--json', 'print the result as one JSON object instead of the table')
     .option(
+      '--output_dir <dir>',
+      'segmentation: where <image>.labels.png and <image>.overlay.png are written (default predictions)',
+    )
+    .option(
       '--backend <name>',
-      'backend: onnx = the classifier compiled for ONNX Runtime; else a tfjs backend (default onnx)',
+      'backend: onnx = the model compiled for ONNX Runtime; else a tfjs backend (default onnx)',
       'onnx',
     )
     .action(
       async (
         images: string[],
         flags: {
-          experiment: string;
+          experiment?: string;
           config_file: string[];
           params_override: string[];
-          checkpoint: string;
-          top_k: number;
+          checkpoint?: string;
+          model?: string;
+          top_k?: number;
+          min_score?: number;
+          output?: string;
           label_map?: string;
           no_ema?: boolean;
           json?: boolean;
+          output_dir?: string;
           backend: string;
         },
       ) => {
@@ -399,13 +404,47 @@ export function registerPredict(program: Command): void {
           throw new Error(`--backend: unknown backend '${flags.backend}'`);
         }
         await initBackend(tfjsBackendFor(flags.backend));
+        const segmentation =
+          flags.experiment !== undefined &&
+          experiments.get(flags.experiment).taskType === 'semantic_segmentation';
+        if (segmentation) {
+          for (const [f, set] of [
+            ['model', flags.model],
+            ['top_k', flags.top_k],
+            ['min_score', flags.min_score],
+            ['output', flags.output],
+          ] as const) {
+            if (set !== undefined)
+              throw new Error(`--${f} does not apply to segmentation experiments`);
+          }
+          if (!flags.checkpoint) throw new Error('--checkpoint is required with --experiment');
+          const seg = await predictSegmentation({
+            experiment: flags.experiment!,
+            configFiles: flags.config_file,
+            paramsOverrides: flags.params_override,
+            checkpoint: flags.checkpoint,
+            images,
+            outputDir: flags.output_dir ?? 'predictions',
+            labelMap: flags.label_map,
+            useEma: !flags.no_ema,
+            compiled: usesCompiledSteps(flags.backend),
+          });
+          console.log(flags.json ? JSON.stringify(seg) : formatSegmentationPredictions(seg));
+          return;
+        }
+        if (flags.output_dir !== undefined) {
+          throw new Error('--output_dir applies to segmentation experiments only');
+        }
         const result = await predictImages({
           experiment: flags.experiment,
           configFiles: flags.config_file,
           paramsOverrides: flags.params_override,
           checkpoint: flags.checkpoint,
+          model: flags.model,
           images,
           topK: flags.top_k,
+          minScore: flags.min_score,
+          output: flags.output,
           labelMap: flags.label_map,
           useEma: !flags.no_ema,
           compiled: usesCompiledSteps(flags.backend),

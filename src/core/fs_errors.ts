@@ -41,3 +41,18 @@ export function fileError(err: unknown, action: string, path: string): Error {
       : ((err as Error | null)?.message ?? String(err));
   return new FileError(`cannot ${action} '${path}': ${cause}`, { cause: err });
 }
+
+/**
+ * Refuses a Google Cloud Storage path (`gs://bucket/...`, as Model Garden's configs name their
+ * data and checkpoints, read there through tf.io.gfile) with one line saying how to copy it
+ * locally: vision-garden reads local files only.
+ * @param what the config field or flag the path came from, e.g. `task.train_data.input_path`
+ */
+export function refuseCloudPath(path: string, what: string): void {
+  const m = /^gs:\/\/[^\s,]*/.exec(path.trim());
+  if (!m) return;
+  throw new FileError(
+    `${what}: '${m[0]}' is a Google Cloud Storage path and vision-garden reads local files only; ` +
+      `copy it first (gcloud storage cp -r '${m[0]}' ./data/) and give the local path instead`,
+  );
+}

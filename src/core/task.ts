@@ -8,6 +8,7 @@
  * autograd and the engine can record into one graph.
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import type { TaskInference } from './inference.js';
 import type { CallArgs, Layer } from './layer.js';
 
 /** Scalar losses of one forward pass. `total_loss` is what is minimised. */
@@ -94,8 +95,18 @@ export interface Task<M extends Layer<unknown, unknown>, B extends Batch, O> {
     images: tf.Tensor,
     extras: Record<string, tf.Tensor>,
   ): Record<string, tf.Tensor>;
+  /**
+   * Streaming inference of a causal video model on `video` [B, T, H, W, C] (`forward --stream`):
+   * named outputs of the whole clip and of the clip fed frame by frame with explicit states.
+   */
+  streamOutputs?(model: M, video: tf.Tensor): Record<string, tf.Tensor>;
   /** The task's `init_checkpoint` (Model Garden's Task.initialize), or null when none is set. */
   initCheckpoint?(): InitCheckpointSpec | null;
+  /**
+   * How the model predicts on raw images (src/core/inference.ts): preprocessing, labels,
+   * inference graph and decoding. Tasks without it cannot be used by `predict` or exported.
+   */
+  inference?(): TaskInference<M>;
 }
 
 /** What a task's `init_checkpoint` fields ask the trainer to load before the first step. */

@@ -155,6 +155,14 @@ export class CompiledModel<O> {
     return [...this.compiled(inputs).inputNames, ...this.variables.map((v) => v.name)];
   }
 
+  /**
+   * The ONNX graph compiled for the signature of `inputs` (after {@link prepare}): weights are
+   * graph inputs named as `opts.variables`; used by the ONNX export (src/export).
+   */
+  loweredFor(inputs: Record<string, tf.Tensor>): LoweredModel {
+    return this.compiled(inputs).lowered;
+  }
+
   /** Output names of the signature of `inputs` (compiled), in output order. */
   outputNames(inputs: Record<string, tf.Tensor>): string[] {
     return this.compiled(inputs).outputs.map((o) => o.name);

@@ -20,6 +20,7 @@ message AttributeProto {
   int64 i = 3;
   bytes s = 4;
   TensorProto t = 5;
+  GraphProto g = 6;
   repeated float floats = 7;
   repeated int64 ints = 8;
   repeated bytes strings = 9;
@@ -117,6 +118,7 @@ export const OnnxAttributeType = {
   INT: 2,
   STRING: 3,
   TENSOR: 4,
+  GRAPH: 5,
   FLOATS: 6,
   INTS: 7,
 } as const;

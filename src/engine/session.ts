@@ -31,6 +31,8 @@ export interface OrtSessionOptions {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   enableProfiling?: boolean;
   profileFilePrefix?: string;
+  /** Where ORT writes the graph after its optimisations (the ONNX export uses it). */
+  optimizedModelFilePath?: string;
 }
 
 /** What the engine uses of an onnxruntime JavaScript package (`onnxruntime-node`, `-web`). */

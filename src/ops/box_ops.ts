@@ -386,3 +386,117 @@ export function clipBoxesTensor(boxes: tf.Tensor, imageShape: tf.Tensor): tf.Ten
     return tf.maximum(tf.minimum(boxes, max), 0);
   });
 }
+
+/**
+ * {@link encodeBoxes} on tensors (box_ops.encode_boxes, epsilon 0): `boxes` [..., 4] against
+ * `anchors` [..., 4] (broadcast), times the weights. Returns [..., 4].
+ */
+export function encodeBoxesTensor(
+  boxes: tf.Tensor,
+  anchors: tf.Tensor,
+  weights?: BoxCoderWeights | null,
+): tf.Tensor {
+  checkBoxCoderWeights('encodeBoxesTensor', weights);
+  if (boxes.shape[boxes.rank - 1] !== 4 || anchors.shape[anchors.rank - 1] !== 4) {
+    throw new TypeError(
+      `encodeBoxesTensor: boxes [${boxes.shape}] and anchors [${anchors.shape}] must end in 4`,
+    );
+  }
+  return tf.tidy(() => {
+    const [ymin, xmin, ymax, xmax] = tf.split(boxes, 4, -1);
+    const [ymina, xmina, ymaxa, xmaxa] = tf.split(anchors, 4, -1);
+    const h = tf.sub(ymax, ymin);
+    const w = tf.sub(xmax, xmin);
+    const ha = tf.sub(ymaxa, ymina);
+    const wa = tf.sub(xmaxa, xmina);
+    const yc = tf.add(ymin, tf.mul(0.5, h));
+    const xc = tf.add(xmin, tf.mul(0.5, w));
+    const yca = tf.add(ymina, tf.mul(0.5, ha));
+    const xca = tf.add(xmina, tf.mul(0.5, wa));
+    let dy = tf.div(tf.sub(yc, yca), ha);
+    let dx = tf.div(tf.sub(xc, xca), wa);
+    let dh = tf.log(tf.div(h, ha));
+    let dw = tf.log(tf.div(w, wa));
+    if (weights) {
+      dy = tf.mul(dy, weights[0]);
+      dx = tf.mul(dx, weights[1]);
+      dh = tf.mul(dh, weights[2]);
+      dw = tf.mul(dw, weights[3]);
+    }
+    return tf.concat([dy, dx, dh, dw], -1);
+  });
+}
+
+/**
+ * Pairwise IoU of `a` [B, N, 4] and `b` [B, M, 4] → [B, N, M] (iou_similarity.IouSimilarity):
+ * 0 where the boxes do not intersect; pairs with a padded box (all coordinates < 0) get -1.
+ */
+export function pairwiseIouTensor(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (
+    a.rank !== 3 ||
+    b.rank !== 3 ||
+    a.shape[2] !== 4 ||
+    b.shape[2] !== 4 ||
+    a.shape[0] !== b.shape[0]
+  ) {
+    throw new TypeError(
+      `pairwiseIouTensor: boxes must be [B, N, 4] and [B, M, 4], got [${a.shape}] and [${b.shape}]`,
+    );
+  }
+  return tf.tidy(() => {
+    const [ay0, ax0, ay1, ax1] = tf.split(a, 4, -1); // [B, N, 1]
+    const [by0, bx0, by1, bx1] = tf.split(tf.transpose(b, [0, 2, 1]), 4, 1); // [B, 1, M]
+    const ih = tf.maximum(tf.sub(tf.minimum(ay1, by1), tf.maximum(ay0, by0)), 0);
+    const iw = tf.maximum(tf.sub(tf.minimum(ax1, bx1), tf.maximum(ax0, bx0)), 0);
+    const inter = tf.mul(ih, iw);
+    const areaA = tf.mul(tf.sub(ay1, ay0), tf.sub(ax1, ax0));
+    const areaB = tf.mul(tf.sub(by1, by0), tf.sub(bx1, bx0));
+    const union = tf.sub(tf.add(areaA, areaB), inter);
+    const iou = tf.where(
+      tf.greater(inter, 0),
+      tf.div(inter, tf.maximum(union, 1e-12)),
+      tf.zerosLike(inter),
+    );
+    const aInvalid = tf.less(tf.max(a, -1, true), 0); // [B, N, 1]
+    const bInvalid = tf.less(tf.transpose(tf.max(b, -1, true), [0, 2, 1]), 0); // [B, 1, M]
+    return tf.where(tf.logicalOr(aInvalid, bInvalid), tf.fill(iou.shape, -1), iou);
+  });
+}
+
+/**
+ * Gathers rows per batch: `x` [B, N, ...] at `indices` [B, K] (int32, in [0, N)) → [B, K, ...]
+ * (target_gather.TargetGather without its mask), as one flat GatherV2 so it compiles.
+ */
+export function batchGather(x: tf.Tensor, indices: tf.Tensor): tf.Tensor {
+  const [batch, n] = x.shape as [number, number];
+  if (indices.rank !== 2 || indices.shape[0] !== batch) {
+    throw new TypeError(`batchGather: indices must be [${batch}, K], got [${indices.shape}]`);
+  }
+  return tf.tidy(() => {
+    const k = indices.shape[1] as number;
+    const rest = x.shape.slice(2);
+    const offsets = tf.reshape(tf.range(0, batch * n, n, 'int32'), [batch, 1]);
+    const flat = tf.reshape(tf.add(tf.cast(indices, 'int32'), offsets), [-1]);
+    const table = tf.reshape(x, [batch * n, ...rest]);
+    return tf.reshape(tf.gather(table, flat), [batch, k, ...rest]);
+  });
+}
+
+/**
+ * Indices [B, k] of the `true` entries of `mask` [B, N] in increasing order, then of the `false`
+ * ones in increasing order (tf.nn.top_k on a 0/1 indicator, whose ties keep the lower index):
+ * a unique score keeps the order independent of the top-k kernel's tie rule.
+ */
+export function firstTrueIndices(mask: tf.Tensor, k: number): tf.Tensor {
+  const n = mask.shape[1] as number;
+  if (mask.rank !== 2 || k > n) {
+    throw new RangeError(
+      `firstTrueIndices: need k <= N for a [B, N] mask, got k ${k}, [${mask.shape}]`,
+    );
+  }
+  return tf.tidy(() => {
+    const rank = tf.sub(n, tf.range(0, n, 1, 'float32'));
+    const score = tf.add(tf.mul(tf.cast(mask, 'float32'), 2 * n), rank);
+    return tf.topk(score, k, true).indices;
+  });
+}

@@ -5,6 +5,7 @@
  * `.weights.h5` file, as a {@link CheckpointSource} for the mapping by rule (src/interop).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { refuseCloudPath } from '../core/fs_errors.js';
 import {
   tensorMapSource,
   tfCheckpointSource,
@@ -20,6 +21,7 @@ function isOurRunDirectory(dir: string): boolean {
 
 export async function openCheckpointSource(path: string): Promise<CheckpointSource> {
   if (!path) throw new Error('no checkpoint path given');
+  refuseCloudPath(path, 'checkpoint');
   let file: string | null = null;
   if (path.endsWith('.h5')) {
     if (!existsSync(path)) throw new Error(`checkpoint ${path} not found`);

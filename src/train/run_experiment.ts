@@ -5,11 +5,11 @@
  * the requested mode.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { fileError } from '../core/fs_errors.js';
+import { fileError, refuseCloudPath } from '../core/fs_errors.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, resolveEngineFallback, usesCompiledSteps } from '../core/backend/index.js';
 import { resolveConfig } from '../core/config/index.js';
-import { writeParamsYaml } from '../core/config/load.js';
+import { configToYaml, writeParamsYaml } from '../core/config/load.js';
 import type { ExperimentConfigBase } from '../core/config/definitions.js';
 import { experiments, tasks, type TaskEntry } from '../core/registry.js';
 import { setGlobalSeed } from '../core/random.js';
@@ -106,6 +106,7 @@ export function buildTrainer(
     modelDir,
     seed,
     events,
+    configText: configToYaml(config),
     // runtime.run_eagerly: the eager tfjs steps, as Keras' run_eagerly skips tf.function.
     stepRunnerFactory:
       usesCompiledSteps(backend) && compiledSteps && !config.runtime.run_eagerly
@@ -125,6 +126,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   if (opts.startOver && !training) {
     throw new Error(`start over applies to train and train_and_eval, not ${opts.mode}`);
   }
+  refuseCloudPath(opts.modelDir, 'model_dir');
   const resolved = resolveExperiment(opts);
   const { config } = resolved;
   const backend = opts.backend || config.runtime.backend || DEFAULT_NODE_BACKEND;

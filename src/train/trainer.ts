@@ -129,6 +129,11 @@ export interface TrainerOptions<M extends Layer<unknown, unknown>, B extends Bat
   stepRunnerFactory?: (parts: StepParts<M, B, O>) => StepRunner<B, O>;
   /** Batch size of the dummy batch used to build the model (default 1). */
   buildBatchSize?: number;
+  /**
+   * The resolved experiment config as YAML (what params.yaml holds): written once, as the text
+   * summary `config` at step 0 of the train summaries, when a run starts from step 0.
+   */
+  configText?: string;
 }
 
 export type { StepParts };
@@ -392,6 +397,12 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
       const batch = await input.next();
       if (!batch)
         throw new Error('the training input pipeline ended; training pipelines must repeat');
+      if (this.step === 0 && this.opts.configText !== undefined) {
+        // Indented four spaces: TensorBoard's text plugin renders markdown, this keeps the YAML
+        // a code block.
+        const block = this.opts.configText.replace(/^/gm, '    ');
+        this.writer('train').text('config', block, 0);
+      }
       if (this.step === startStep && this.opts.task.summaryImages) {
         const w = this.writer('train');
         for (const img of await this.opts.task.summaryImages(batch)) {

@@ -325,3 +325,36 @@ test('coco-to-tfrecord: invalid boxes skipped as Model Garden does, polygon and 
     /expected a positive integer, got '0'/,
   );
 });
+
+test('segmentation-to-tfrecord: coco layout through the CLI prints shards and the label map; a bad layout is refused', async () => {
+  const root = join(dir, 'segcoco');
+  await mkdir(root, { recursive: true });
+  await writeFile(
+    join(root, 'im.png'),
+    await encodePng({ data: solid(2, 2, [5, 6, 7]), height: 2, width: 2, channels: 3 }),
+  );
+  const json = {
+    images: [{ id: 3, file_name: 'im.png', height: 2, width: 2 }],
+    categories: [{ id: 7, name: 'cat' }],
+    annotations: [],
+  };
+  await writeFile(join(root, 'instances.json'), JSON.stringify(json));
+  const prefix = join(dir, 'segcoco-out', 'train');
+  const printed = await runData([
+    'segmentation-to-tfrecord',
+    '--layout',
+    'coco',
+    '--annotations',
+    join(root, 'instances.json'),
+    '--images',
+    root,
+    '--output',
+    prefix,
+  ]);
+  assert.match(printed, /wrote 1 examples to 1 shard\(s\)/);
+  assert.match(printed, /label map: .*train\.label_map\.pbtxt/);
+  await assert.rejects(
+    runData(['segmentation-to-tfrecord', '--layout', 'ade20k', '--output', prefix]),
+    /expected voc, cityscapes, coco or shapes, got 'ade20k'/,
+  );
+});

@@ -365,11 +365,11 @@ test('predict prints the top-5 shapes of a trained checkpoint, as an independent
   // Errors name what is wrong.
   await assert.rejects(
     runPredict([...base, '--params_override', 'runtime.engine_fallback=warn', png]),
-    /runtime\.engine_fallback applies to the compiled classifier \(--backend onnx\)/,
+    /runtime\.engine_fallback applies to the compiled model \(--backend onnx\)/,
   );
   await assert.rejects(
     runPredict(['--experiment', 'compact_resnet_shapes', '--checkpoint', join(dir, 'nope'), png]),
-    /--checkpoint: '.*nope' does not exist/,
+    /checkpoint '.*nope' does not exist/,
   );
   await assert.rejects(
     runPredict([

@@ -1,10 +1,12 @@
 /**
- * Model Garden's RetinaNet reference cases (../shared/data/model-garden-reference/<case>): each
- * model is built from the case's config.yaml with its fixture overlay
- * (test/fixtures/model_garden_reference/<case>.yaml) through the backbone and decoder factories and
- * `buildRetinaNet`, the whole model is loaded from the case's TF checkpoint by `loadWeights`
- * (strict: every variable maps), and `input.npy` / `input_b.npy` with the case's image_shape run
- * in inference mode against `outputs.npz` / `outputs_b.npz`:
+ * Model Garden's RetinaNet reference cases (../shared/data/model-garden-reference/<case>) through
+ * `vision-garden forward` (a subprocess, as a user runs it): `--experiment` with the shipped copy
+ * of the case's Model Garden YAML (configs/experiments/retinanet/) and the case's overlay
+ * (test/fixtures/model_garden_reference/<case>.yaml), `--checkpoint` the case's TF checkpoint
+ * (loaded by rule, strict: every variable maps). `input.npy` and `input_b.npy` go in as one batch
+ * of two (inference is per example: batch norm uses its moving statistics, NMS runs per image)
+ * with the case's image_shape for both rows, and row 0 / row 1 of the written `.npz` are compared
+ * with `outputs.npz` / `outputs_b.npz`:
  * - `cls_outputs/<l>`, `box_outputs/<l>`: max |ours − MG| ≤ 1e-4 · max(1, max |MG|) per output
  *   (float32 sums in another order than TF's kernels; SpineNet's class logits reach ~20);
  * - detections as matched sets: same count; each MG detection matched to one of ours with the same
@@ -14,66 +16,56 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs-core';
-import { parse } from 'yaml';
-import { initBackend } from '../../src/core/backend/index.js';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { modelGardenYaml } from '../../src/core/config/index.js';
-import { deepMerge } from '../../src/core/config/merge.js';
 import { normActivationConfig } from '../../src/core/config/vision_common.js';
-import { withShapeOnlyBuild } from '../../src/core/layer.js';
-import { tfCheckpointSource } from '../../src/interop/checkpoint_source.js';
-import { loadWeights } from '../../src/interop/load.js';
-import { readNpy, readNpz } from '../../src/interop/numpy.js';
+import { readNpy, readNpz, writeNpy, type NdArray } from '../../src/interop/numpy.js';
 import { backboneConfig } from '../../src/modeling/backbones/config.js';
 import { buildBackbone } from '../../src/modeling/backbones/factory.js';
-import { decoderConfig } from '../../src/modeling/decoders/config.js';
-import { buildDecoder } from '../../src/modeling/decoders/factory.js';
-import {
-  buildRetinaNet,
-  type RetinaNetModel,
-  type RetinaNetModelConfig,
-} from '../../src/modeling/models/retinanet_model.js';
 import { REPO_ROOT, sharedData } from '../helpers.js';
 
-await initBackend('cpu');
+const run = promisify(execFile);
+const BIN = join(REPO_ROOT, 'bin', 'vision-garden.js');
+const MG = (...p: string[]) => sharedData('model-garden-reference', ...p);
 
-type ModelYaml = RetinaNetModelConfig & {
-  input_size: number[];
-  backbone: unknown;
-  decoder: unknown;
-};
+const CASES = [
+  {
+    name: 'retinanet_mobilenetv2',
+    experiment: 'retinanet_mobile_coco',
+    yaml: 'configs/experiments/retinanet/coco_mobilenetv2_tpu.yaml',
+  },
+  {
+    name: 'retinanet_spinenet_mobile',
+    experiment: 'retinanet_mobile_coco',
+    yaml: 'configs/experiments/retinanet/coco_spinenet49_mobile_tpu.yaml',
+  },
+  {
+    name: 'retinanet_spinenet',
+    experiment: 'retinanet_spinenet_coco',
+    yaml: 'configs/experiments/retinanet/coco_spinenet49_tpu.yaml',
+  },
+];
 
-/** The case's model, built from config.yaml + fixture overlay, with the checkpoint loaded. */
-function buildCase(name: string): { model: RetinaNetModel; cfg: ModelYaml } {
-  const dir = sharedData('model-garden-reference', name);
-  const base = parse(readFileSync(`${dir}/config.yaml`, 'utf8')) as unknown;
-  const overlay = parse(
-    readFileSync(`${REPO_ROOT}/test/fixtures/model_garden_reference/${name}.yaml`, 'utf8'),
-  ) as unknown;
-  const cfg = (deepMerge(base, overlay) as { task: { model: ModelYaml } }).task.model;
-  const na = normActivationConfig.parse(cfg.norm_activation);
-  const backbone = buildBackbone(backboneConfig.parse(cfg.backbone), na);
-  const decoder = buildDecoder(decoderConfig.parse(cfg.decoder), {
-    inputSpecs: backbone.outputSpecs,
-    minLevel: cfg.min_level,
-    maxLevel: cfg.max_level,
-    normActivation: na,
-  });
-  const model = buildRetinaNet(backbone, decoder, cfg);
-  const [h, w] = cfg.input_size;
-  withShapeOnlyBuild(() =>
-    tf.tidy(() => void model.apply(tf.zeros([0, h, w, 3]), { training: true, stateUpdates: [] })),
-  );
-  const source = tfCheckpointSource(`${dir}/ckpt`);
-  try {
-    const { loaded, report } = loadWeights(model, source);
-    assert.equal(report.unmatched.length, 0);
-    assert.equal(loaded, model.weights().length);
-  } finally {
-    source.close();
+/** Rows of a [B, ...] array stacked (all of one dtype and trailing shape). */
+function stack(arrays: NdArray[]): NdArray {
+  const data = new Float32Array(arrays.reduce((n, a) => n + a.data.length, 0));
+  let at = 0;
+  for (const a of arrays) {
+    data.set(Float32Array.from(a.data as ArrayLike<number>), at);
+    at += a.data.length;
   }
-  return { model, cfg };
+  const rows = arrays.reduce((n, a) => n + a.shape[0], 0);
+  return { dtype: 'float32', shape: [rows, ...arrays[0].shape.slice(1)], data };
+}
+
+/** Row `b` of a [B, ...] array's data. */
+function row(a: NdArray, b: number): ArrayLike<number> {
+  const per = a.data.length / a.shape[0];
+  return (a.data as Float32Array | Int32Array).subarray(b * per, (b + 1) * per);
 }
 
 function iou(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -91,86 +83,95 @@ function maxCoordDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return d;
 }
 
-function checkInput(name: string, model: RetinaNetModel, input: string, outputs: string): void {
-  const dir = sharedData('model-garden-reference', name);
-  const x = readNpy(`${dir}/${input}`);
-  const shape = readNpy(`${dir}/image_shape.npy`);
-  const want = readNpz(`${dir}/${outputs}`);
-  const images = tf.tensor(x.data as Float32Array, x.shape);
-  const imageShape = tf.tensor(Float32Array.from(shape.data as ArrayLike<number>), shape.shape);
-  const out = model.apply({ images, imageShape }, { training: false });
-  try {
-    for (const [branch, levels] of [
-      ['cls_outputs', out.cls_outputs],
-      ['box_outputs', out.box_outputs],
-    ] as const) {
-      for (let l = model.minLevel; l <= model.maxLevel; l++) {
-        const key = `${branch}/${l}`;
-        const w = want.get(key);
-        assert.ok(w, `${outputs} has no ${key}`);
-        const g = levels[String(l)];
-        assert.deepEqual(g.shape, w.shape, `${name} ${input} ${key}`);
-        const gv = g.dataSync();
-        const wv = w.data as Float32Array;
-        let maxDiff = 0;
-        let absMax = 0;
-        for (let i = 0; i < gv.length; i++) {
-          maxDiff = Math.max(maxDiff, Math.abs(gv[i] - wv[i]));
-          absMax = Math.max(absMax, Math.abs(wv[i]));
-        }
-        assert.ok(
-          maxDiff <= 1e-4 * Math.max(1, absMax),
-          `${name} ${input} ${key}: max |diff| ${maxDiff} (max |MG| ${absMax})`,
-        );
-      }
-    }
-    // Detections (batch 1).
-    const n = (want.get('num_detections')!.data as Int32Array)[0];
-    assert.equal(out.num_detections!.dataSync()[0], n, `${name} ${input} num_detections`);
-    const wBoxes = want.get('detection_boxes')!.data as Float32Array;
-    const wScores = want.get('detection_scores')!.data as Float32Array;
-    const wClasses = want.get('detection_classes')!.data as Int32Array;
-    const gBoxes = out.detection_boxes!.dataSync();
-    const gScores = out.detection_scores!.dataSync();
-    const gClasses = out.detection_classes!.dataSync();
-    const used = new Set<number>();
-    const unmatched: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const wb = wBoxes.subarray(4 * i, 4 * i + 4);
-      let found = -1;
-      for (let j = 0; j < n && found < 0; j++) {
-        if (used.has(j) || gClasses[j] !== wClasses[i]) continue;
-        if (Math.abs(gScores[j] - wScores[i]) > 1e-4) continue;
-        const gb = gBoxes.subarray(4 * j, 4 * j + 4);
-        if (iou(gb, wb) > 0.99 || maxCoordDiff(gb, wb) <= 1e-2) found = j;
-      }
-      if (found >= 0) used.add(found);
-      else unmatched.push(i);
+/** Row `b` of our outputs against Model Garden's outputs for one input. */
+function checkRow(name: string, got: Map<string, NdArray>, b: number, outputs: string): void {
+  const want = readNpz(MG(name, outputs));
+  const g = (key: string): NdArray => {
+    const a = got.get(key);
+    assert.ok(a, `forward wrote no ${key}`);
+    return a;
+  };
+  for (const [key, w] of want) {
+    if (!/^(cls|box)_outputs\//.test(key)) continue;
+    assert.deepEqual(g(key).shape.slice(1), w.shape.slice(1), `${name} ${outputs} ${key}`);
+    const gv = row(g(key), b);
+    const wv = w.data as Float32Array;
+    assert.equal(gv.length, wv.length, `${name} ${outputs} ${key}`);
+    let maxDiff = 0;
+    let absMax = 0;
+    for (let i = 0; i < gv.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(gv[i] - wv[i]));
+      absMax = Math.max(absMax, Math.abs(wv[i]));
     }
     assert.ok(
-      n - unmatched.length >= Math.min(n, 98),
-      `${name} ${input}: ${unmatched.length} unmatched`,
+      maxDiff <= 1e-4 * Math.max(1, absMax),
+      `${name} ${outputs} ${key}: max |diff| ${maxDiff} (max |MG| ${absMax})`,
     );
-    const lowest = Math.min(...Array.from(wScores.subarray(0, n)));
-    for (const i of unmatched) {
-      assert.ok(
-        wScores[i] - lowest <= 1e-4,
-        `${name} ${input}: MG detection ${i} (score ${wScores[i]}, class ${wClasses[i]}) unmatched above the cut-off ${lowest}`,
-      );
+  }
+  // Detections (MG's outputs are of batch 1).
+  const n = (want.get('num_detections')!.data as Int32Array)[0];
+  assert.equal(row(g('num_detections'), b)[0], n, `${name} ${outputs} num_detections`);
+  const wBoxes = want.get('detection_boxes')!.data as Float32Array;
+  const wScores = want.get('detection_scores')!.data as Float32Array;
+  const wClasses = want.get('detection_classes')!.data as Int32Array;
+  const gBoxes = row(g('detection_boxes'), b) as Float32Array;
+  const gScores = row(g('detection_scores'), b);
+  const gClasses = row(g('detection_classes'), b);
+  const used = new Set<number>();
+  const unmatched: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const wb = wBoxes.subarray(4 * i, 4 * i + 4);
+    let found = -1;
+    for (let j = 0; j < n && found < 0; j++) {
+      if (used.has(j) || gClasses[j] !== wClasses[i]) continue;
+      if (Math.abs(gScores[j] - wScores[i]) > 1e-4) continue;
+      const gb = gBoxes.subarray(4 * j, 4 * j + 4);
+      if (iou(gb, wb) > 0.99 || maxCoordDiff(gb, wb) <= 1e-2) found = j;
     }
-  } finally {
-    tf.dispose([images, imageShape, out] as unknown as tf.Tensor[]);
+    if (found >= 0) used.add(found);
+    else unmatched.push(i);
+  }
+  assert.ok(
+    n - unmatched.length >= Math.min(n, 98),
+    `${name} ${outputs}: ${unmatched.length} unmatched`,
+  );
+  const lowest = Math.min(...Array.from(wScores.subarray(0, n)));
+  for (const i of unmatched) {
+    assert.ok(
+      wScores[i] - lowest <= 1e-4,
+      `${name} ${outputs}: MG detection ${i} (score ${wScores[i]}, class ${wClasses[i]}) unmatched above the cut-off ${lowest}`,
+    );
   }
 }
 
-for (const name of ['retinanet_mobilenetv2', 'retinanet_spinenet_mobile', 'retinanet_spinenet']) {
-  test(`${name}: loads from its TF checkpoint and reproduces Model Garden's outputs and detections`, () => {
-    const { model } = buildCase(name);
+for (const c of CASES) {
+  test(`forward: ${c.name} loads from its TF checkpoint and reproduces Model Garden's outputs and detections on inputs a and b`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), `vg-forward-${c.name}-`));
     try {
-      checkInput(name, model, 'input.npy', 'outputs.npz');
-      checkInput(name, model, 'input_b.npy', 'outputs_b.npz');
+      const input = join(dir, 'input_ab.npy');
+      const shapes = join(dir, 'image_shape_ab.npy');
+      const output = join(dir, 'outputs_ab.npz');
+      writeNpy(
+        input,
+        stack([readNpy(MG(c.name, 'input.npy')), readNpy(MG(c.name, 'input_b.npy'))]),
+      );
+      const shape = readNpy(MG(c.name, 'image_shape.npy'));
+      writeNpy(shapes, stack([shape, shape]));
+      // prettier-ignore
+      await run(process.execPath, [
+        BIN, 'forward', '--experiment', c.experiment,
+        '--config_file', join(REPO_ROOT, c.yaml),
+        '--config_file', join(REPO_ROOT, 'test', 'fixtures', 'model_garden_reference', `${c.name}.yaml`),
+        '--checkpoint', MG(c.name, 'ckpt'),
+        '--input', input, '--image_shape', shapes, '--output', output,
+      ]);
+      const got = readNpz(output);
+      const want = readNpz(MG(c.name, 'outputs.npz'));
+      assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
+      checkRow(c.name, got, 0, 'outputs.npz');
+      checkRow(c.name, got, 1, 'outputs_b.npz');
     } finally {
-      model.dispose();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 }

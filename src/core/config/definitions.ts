@@ -71,6 +71,8 @@ export const dataConfig = config({
   trainer_id: noEffect(optStr(), 'parallel trainers sharing a tf.data service'),
   seed: optInt(),
   prefetch_buffer_size: noEffect(optInt(), 'tf.data prefetch (speed only)'),
+  ram_budget: noEffect(optInt(), 'tf.data autotune RAM budget (speed only)'),
+  autotune_algorithm: noEffect(optStr(), 'tf.data autotune algorithm (speed only)'),
 });
 
 /**
@@ -107,6 +109,7 @@ export const runtimeConfig = config({
   tpu_enable_xla_dynamic_padder: noEffect(optBool(), 'XLA on TPU'),
   num_cores_per_replica: noEffect(int(1), 'TPU model parallelism'),
   default_shard_dim: noEffect(int(-1), 'TPU model parallelism'),
+  use_tpu_mp_strategy: noEffect(bool(false), 'TPU model parallelism'),
   /** vision-garden: tensor backend ('cpu', 'wasm', 'tensorflow', ...); '' = platform default. */
   backend: str(''),
   /** vision-garden: threads for backends with a thread pool; 0 = all cores. */

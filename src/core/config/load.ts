@@ -18,7 +18,7 @@ import {
   type Pair,
 } from 'yaml';
 import { writeAllSync, writeFileAtomicSync } from '../atomic_write.js';
-import { fileError } from '../fs_errors.js';
+import { fileError, refuseCloudPath } from '../fs_errors.js';
 import { ConfigError } from './errors.js';
 import { isPlainObject, type ConfigTree } from './merge.js';
 
@@ -92,6 +92,7 @@ const MAX_ALIAS_COUNT = 100;
  *   or does not hold a mapping.
  */
 export function loadYamlFile(path: string): ConfigTree {
+  refuseCloudPath(path, 'config file');
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -91,6 +91,20 @@ export const adamExperimentalConfig = extendConfig(baseOptimizerConfig, {
   jit_compile: bool(false),
 });
 
+/**
+ * AdamWeightDecay's pattern fields: a list of variable-name patterns, or one bare string kept as
+ * written. Model Garden declares them `Optional[List[str]]`, but its config machinery stores a
+ * string unchanged (hyperparams/base_config.py `Config._set`: neither a dict nor a list, so
+ * copied as is) and its ViT/DeiT YAMLs (`imagenet_vit*_tpu.yaml`) give one; what the optimizer
+ * makes of a string is in src/train/optimizers/adamw.ts.
+ */
+function patternList() {
+  return z
+    .union([z.string(), z.array(z.string())])
+    .nullable()
+    .default(null);
+}
+
 /** AdamWeightDecayConfig (MG's `adamw`). */
 export const adamWeightDecayConfig = extendConfig(baseOptimizerConfig, {
   name: str('AdamWeightDecay'),
@@ -99,8 +113,8 @@ export const adamWeightDecayConfig = extendConfig(baseOptimizerConfig, {
   epsilon: float(1e-7),
   amsgrad: bool(false),
   weight_decay_rate: float(0.0),
-  include_in_weight_decay: optList(z.string()),
-  exclude_from_weight_decay: optList(z.string()),
+  include_in_weight_decay: patternList(),
+  exclude_from_weight_decay: patternList(),
   gradient_clip_norm: float(1.0),
 });
 

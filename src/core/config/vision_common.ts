@@ -125,6 +125,13 @@ export const tflitePostProcessingConfig = config({
   nms_score_threshold: float(0.1),
   nms_iou_threshold: float(0.5),
   normalize_anchor_coordinates: optBool(false),
+  /** Newer Model Garden fields (the reference cases' params dumps carry them with these defaults). */
+  omit_nms: bool(false),
+  detections_per_class: int(5),
+  y_scale: float(1.0),
+  x_scale: float(1.0),
+  w_scale: float(1.0),
+  h_scale: float(1.0),
 });
 
 export type TfExampleDecoderConfig = z.infer<typeof tfExampleDecoderConfig>;

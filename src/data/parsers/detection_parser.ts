@@ -32,7 +32,7 @@ import {
   resizeAndCropBoxes,
   resizeAndCropImage,
 } from '../ops/resize_and_crop.js';
-import type { Rng } from '../../core/random.js';
+import { Rng } from '../../core/random.js';
 import {
   OptionReader,
   type ParsedFeatures,
@@ -199,6 +199,20 @@ export async function parseDetectionGeometry(
   } catch (err) {
     throw new ExampleDecodeError(record, undefined, (err as Error).message, { cause: err });
   }
+}
+
+/**
+ * The evaluation geometry of one decoded image without an example (what `predict` feeds a
+ * detector): normalised, resized into `desired` keeping the aspect ratio and zero-padded, as
+ * {@link parseDetectionGeometry} does with `training` false.
+ */
+export function detectionEvalImage(
+  o: DetectionSettings,
+  image: Image,
+): { image: Float32Array; imageInfo: Float32Array; padded: [number, number] } {
+  // Without jitter the resize draws nothing that matters: any seed gives the same result.
+  const t = transform(o, image, new Float32Array(0), new Int32Array(0), false, new Rng(0));
+  return { image: t.image, imageInfo: t.imageInfo, padded: o.padded };
 }
 
 async function parseWith(

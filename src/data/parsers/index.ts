@@ -7,3 +7,4 @@ export * from './features.js';
 export * from './classification_parser.js';
 export * from './detection_parser.js';
 export * from './retinanet_parser.js';
+export * from './segmentation_parser.js';

@@ -34,8 +34,10 @@ import type { DetectionExample } from '../decoders/detection.js';
 import { generateAnchors, unpackLabels, type Anchors } from '../../ops/anchor.js';
 import { AnchorLabeler } from '../../ops/anchor_labeler.js';
 import { denormalizeBoxes, type BoxCoderWeights } from '../../ops/box_ops.js';
+import type { Image } from '../ops/image.js';
 import {
   DETECTION_OPTION_NAMES,
+  detectionEvalImage,
   parseDetectionGeometry,
   readDetectionSettings,
   type DetectionParserOptions,
@@ -228,6 +230,17 @@ async function parseWith(
 export function createRetinaNetParser(options: unknown): ParserFn {
   const o = resolve(options);
   return (bytes, ctx) => parseWith(o, bytes, ctx);
+}
+
+/**
+ * The RetinaNet parser's evaluation input for one decoded image (no tf.Example, no labels):
+ * `image` [padded h, padded w, 3] normalised and `image_info` [4, 2], through the same geometry.
+ */
+export function retinaNetEvalImage(
+  options: RetinaNetParserOptions,
+  image: Image,
+): { image: Float32Array; imageInfo: Float32Array; padded: [number, number] } {
+  return detectionEvalImage(resolve(options).det, image);
 }
 
 /** A pipeline map reference to {@link createRetinaNetParser} with `options`. */

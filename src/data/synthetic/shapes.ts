@@ -209,6 +209,8 @@ export interface GenerateShapesOptions extends ShapeSamplingOptions {
   classNames?: readonly ShapeClassName[];
   /** Per-channel uniform noise amplitude (integer). Default 8. */
   noiseAmplitude?: number;
+  /** Also return per-pixel segmentation labels ({@link ShapesDataset.labelMaps}). */
+  withLabelMaps?: boolean;
 }
 
 export interface ShapesDataset {
@@ -220,6 +222,11 @@ export interface ShapesDataset {
   shape: [number, number, number, number];
   /** The parameters of each example, for tests and visualisation. */
   params: ShapeParams[];
+  /**
+   * With `withLabelMaps`: row-major [N, H, W] semantic labels, 0 for the background and
+   * 1 + the class index inside the shape (the shape's mask).
+   */
+  labelMaps?: Uint8Array;
 }
 
 /**
@@ -251,14 +258,27 @@ export function generateShapes(opts: GenerateShapesOptions): ShapesDataset {
   const pixelsPerImage = imageSize * imageSize * 3;
   const images = new Uint8Array(numExamples * pixelsPerImage);
   const labels = new Uint8Array(numExamples);
+  const plane = imageSize * imageSize;
+  const labelMaps = opts.withLabelMaps ? new Uint8Array(numExamples * plane) : undefined;
   const params: ShapeParams[] = [];
   for (let i = 0; i < numExamples; i++) {
     labels[i] = order[i];
     const p = sampleShapeParams(classNames[order[i]], imageSize, rng, opts);
     drawShape(p, imageSize, noiseAmplitude, rng, images, i * pixelsPerImage);
     params.push(p);
+    if (labelMaps) {
+      const mask = shapeMask(p, imageSize);
+      for (let j = 0; j < plane; j++) labelMaps[i * plane + j] = mask[j] ? order[i] + 1 : 0;
+    }
   }
-  return { images, labels, classNames, shape: [numExamples, imageSize, imageSize, 3], params };
+  return {
+    images,
+    labels,
+    classNames,
+    shape: [numExamples, imageSize, imageSize, 3],
+    params,
+    ...(labelMaps ? { labelMaps } : {}),
+  };
 }
 
 export interface RenderShapeOptions extends ShapeSamplingOptions {

@@ -10,6 +10,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { refuseCloudPath } from '../../core/fs_errors.js';
 import { TFRecordSourceError } from './errors.js';
 
 export type TFRecordSource = string | readonly string[];
@@ -106,6 +107,7 @@ export async function resolveFilePattern(source: TFRecordSource): Promise<string
     .filter((s) => s);
   if (specs.length === 0)
     throw new TFRecordSourceError(`empty TFRecord source: ${JSON.stringify(source)}`);
+  for (const spec of specs) refuseCloudPath(spec, 'input_path');
   const files: string[] = [];
   for (const spec of specs) files.push(...(await expandOne(spec)));
   return files;

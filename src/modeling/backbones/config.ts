@@ -134,10 +134,35 @@ export const mobileNetConfig = config({
   flat_stochastic_depth_drop_rate: bool(true),
 });
 
+/** Model Garden `backbones.DilatedResNet` (the DeepLab backbone). */
+export const dilatedResNetConfig = config({
+  model_id: int(50),
+  output_stride: int(16),
+  multigrid: optList(z.int()),
+  stem_type: str('v0'),
+  last_stage_repeats: int(1),
+  se_ratio: float(0.0),
+  stochastic_depth_drop_rate: float(0.0),
+  resnetd_shortcut: bool(false),
+  replace_stem_max_pool: bool(false),
+  /**
+   * vision-garden extension (not in Model Garden): the four [block_fn, filters, repeats] rows to
+   * use instead of model_id's RESNET_SPECS row. Model Garden has no width knob for DilatedResNet;
+   * a narrower one there means editing RESNET_SPECS in code (the deeplabv3plus reference case).
+   */
+  block_specs: optList(z.tuple([z.literal('bottleneck'), z.int().positive(), z.int().positive()])),
+});
+registerConfigExtension(
+  'dilated_resnet.block_specs',
+  null,
+  "DilatedResNet's [block_fn, filters, repeats] rows instead of model_id's RESNET_SPECS row",
+);
+
 export const backboneConfig = oneOf(
   {
     compact_resnet: compactResNetConfig,
     resnet: resNetConfig,
+    dilated_resnet: dilatedResNetConfig,
     vit: visionTransformerConfig,
     spinenet: spineNetConfig,
     spinenet_mobile: spineNetMobileConfig,
@@ -148,6 +173,7 @@ export const backboneConfig = oneOf(
 
 export type CompactResNetConfig = z.infer<typeof compactResNetConfig>;
 export type ResNetConfig = z.infer<typeof resNetConfig>;
+export type DilatedResNetConfig = z.infer<typeof dilatedResNetConfig>;
 export type MobileNetConfig = z.infer<typeof mobileNetConfig>;
 export type VisionTransformerConfig = z.infer<typeof visionTransformerConfig>;
 export type SpineNetConfig = z.infer<typeof spineNetConfig>;

@@ -9,15 +9,19 @@ import type { Backbone } from './contract.js';
 import type {
   BackboneConfig,
   CompactResNetConfig,
+  DilatedResNetConfig,
   MobileNetConfig,
   ResNetConfig,
   SpineNetConfig,
   SpineNetMobileConfig,
   VisionTransformerConfig,
 } from './config.js';
+import type { Backbone3DConfig, ResNet3DConfig } from './config_3d.js';
 import { CompactResNet } from './compact_resnet.js';
+import { DilatedResNet } from './dilated_resnet.js';
 import { MobileNet } from './mobilenet.js';
 import { ResNet } from './resnet.js';
+import { ResNet3D, RESNET_3D_SPECS } from './resnet_3d.js';
 import { SpineNet, spineNetScaling } from './spinenet.js';
 import { SpineNetMobile, spineNetMobileScaling } from './spinenet_mobile.js';
 import { VisionTransformer, VIT_SPECS } from './vit.js';
@@ -54,6 +58,31 @@ export function buildResNet(branch: ResNetConfig, na: NormActivationConfig): Res
     bnTrainable: branch.bn_trainable,
   });
 }
+
+/** Model Garden `build_dilated_resnet`: backbone fields plus norm_activation. */
+export function buildDilatedResNet(
+  branch: DilatedResNetConfig,
+  na: NormActivationConfig,
+): DilatedResNet {
+  return new DilatedResNet({
+    modelId: branch.model_id,
+    outputStride: branch.output_stride,
+    stemType: branch.stem_type,
+    resnetdShortcut: branch.resnetd_shortcut,
+    replaceStemMaxPool: branch.replace_stem_max_pool,
+    seRatio: branch.se_ratio,
+    initStochasticDepthRate: branch.stochastic_depth_drop_rate,
+    multigrid: branch.multigrid,
+    lastStageRepeats: branch.last_stage_repeats,
+    specs: branch.block_specs,
+    activation: na.activation,
+    normMomentum: na.norm_momentum,
+    normEpsilon: na.norm_epsilon,
+  });
+}
+
+backbones.register('dilated_resnet', ((branch: DilatedResNetConfig, na: NormActivationConfig) =>
+  buildDilatedResNet(branch, na)) as BackboneBuilder);
 
 /** MG's defaults of the ViT size fields (backbones.py), which VIT_SPECS always overrides. */
 const VIT_SIZE_DEFAULTS = {
@@ -199,6 +228,59 @@ backbones.register('mobilenet', ((branch: MobileNetConfig, na: NormActivationCon
 
 export function buildBackbone(cfg: BackboneConfig, normActivation: NormActivationConfig): Backbone {
   if (!cfg.type) throw new Error('task.model.backbone.type must name a backbone');
+  const builder = backbones.get(cfg.type) as BackboneBuilder;
+  return builder(activeBranch(cfg), normActivation);
+}
+
+/**
+ * Model Garden `build_resnet3d` / `build_resnet3d_rs` (resnet_3d.py): block_specs flattened per
+ * group; the RS builder tiles each group's temporal kernel list over the group's blocks.
+ */
+export function buildResNet3D(
+  branch: ResNet3DConfig,
+  na: NormActivationConfig,
+  tileKernels = false,
+): ResNet3D {
+  const row = RESNET_3D_SPECS[branch.model_id];
+  if (tileKernels && !row) {
+    throw new Error(
+      `resnet_3d_rs: unknown model_id ${branch.model_id}; choose one of ${Object.keys(RESNET_3D_SPECS).join(', ')}`,
+    );
+  }
+  const kernels = branch.block_specs.map((b, i) =>
+    tileKernels
+      ? Array.from({ length: row[i]?.[1] ?? 0 }, () => b.temporal_kernel_sizes).flat()
+      : b.temporal_kernel_sizes,
+  );
+  return new ResNet3D({
+    modelId: branch.model_id,
+    temporalStrides: branch.block_specs.map((b) => b.temporal_strides),
+    temporalKernelSizes: kernels,
+    useSelfGating: branch.block_specs.map((b) => b.use_self_gating),
+    stemType: branch.stem_type,
+    stemConvTemporalKernelSize: branch.stem_conv_temporal_kernel_size,
+    stemConvTemporalStride: branch.stem_conv_temporal_stride,
+    stemPoolTemporalStride: branch.stem_pool_temporal_stride,
+    initStochasticDepthRate: branch.stochastic_depth_drop_rate,
+    seRatio: branch.se_ratio,
+    activation: na.activation,
+    normMomentum: na.norm_momentum,
+    normEpsilon: na.norm_epsilon,
+    blockFilters: branch.block_filters,
+  });
+}
+
+backbones.register('resnet_3d', ((branch: ResNet3DConfig, na: NormActivationConfig) =>
+  buildResNet3D(branch, na)) as BackboneBuilder);
+backbones.register('resnet_3d_rs', ((branch: ResNet3DConfig, na: NormActivationConfig) =>
+  buildResNet3D(branch, na, true)) as BackboneBuilder);
+
+/** A 3-D (video) backbone from Model Garden's Backbone3D config (factory_3d / backbones_3d). */
+export function buildBackbone3D(
+  cfg: Backbone3DConfig,
+  normActivation: NormActivationConfig,
+): Backbone {
+  if (!cfg.type) throw new Error('task.model.backbone.type must name a 3-D backbone');
   const builder = backbones.get(cfg.type) as BackboneBuilder;
   return builder(activeBranch(cfg), normActivation);
 }

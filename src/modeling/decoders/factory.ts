@@ -7,7 +7,8 @@ import { activeBranch } from '../../core/config/schema.js';
 import type { NormActivationConfig } from '../../core/config/vision_common.js';
 import { decoders } from '../../core/registry.js';
 import type { BackboneOutputSpecs } from '../backbones/contract.js';
-import type { DecoderConfig, FPNConfig } from './config.js';
+import type { ASPPConfig, DecoderConfig, FPNConfig } from './config.js';
+import { ASPP } from './aspp.js';
 import type { Decoder } from './contract.js';
 import { FPN } from './fpn.js';
 
@@ -38,6 +39,27 @@ export function buildFPN(branch: FPNConfig, ctx: DecoderContext): FPN {
 
 decoders.register('fpn', ((branch: FPNConfig, ctx: DecoderContext) =>
   buildFPN(branch, ctx)) as DecoderBuilder);
+
+/** Model Garden `build_aspp_decoder`: the level, rates and pooling of `branch`, norm_activation. */
+export function buildASPP(branch: ASPPConfig, ctx: DecoderContext): ASPP {
+  return new ASPP({
+    inputSpecs: ctx.inputSpecs,
+    level: branch.level,
+    dilationRates: branch.dilation_rates,
+    numFilters: branch.num_filters,
+    poolKernelSize: branch.pool_kernel_size,
+    dropoutRate: branch.dropout_rate,
+    useDepthwiseConvolution: branch.use_depthwise_convolution,
+    sppLayerVersion: branch.spp_layer_version,
+    outputTensor: branch.output_tensor,
+    activation: ctx.normActivation.activation,
+    normMomentum: ctx.normActivation.norm_momentum,
+    normEpsilon: ctx.normActivation.norm_epsilon,
+  });
+}
+
+decoders.register('aspp', ((branch: ASPPConfig, ctx: DecoderContext) =>
+  buildASPP(branch, ctx)) as DecoderBuilder);
 
 /**
  * The decoder of `cfg`, or null when its type is null or `identity` (MG's factory builds no

@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type CallArgs, type Initializer, type LayerOptions } from '../../core/layer.js';
 import { DILATED_BACKPROP_BACKENDS } from '../../core/backend/index.js';
 import { getInitializer, type InitializerIdentifier } from '../../core/initializers.js';
+import { conv3dGrouped } from '../../ops/conv3d_grouped.js';
 import { getActivation, type ActivationFn } from './activations.js';
 import { checkPadding, setKerasDefaultName, toTuple, type Padding } from './layer_utils.js';
 
@@ -381,8 +382,18 @@ export class DepthwiseConv2D extends ConvBase {
 export interface Conv3DOptions extends ConvCommonOptions {
   /** Output channels. */
   filters: number;
+  /**
+   * Keras `groups`: input and output channels split into this many groups, each convolved on its
+   * own (src/ops/conv3d_grouped.ts); input channels = groups is depthwise. Default 1.
+   */
+  groups?: number;
   /** Default glorot_uniform (Keras). */
   kernelInitializer?: InitializerIdentifier;
+  /**
+   * Whether the kernel takes l2 weight decay (Model Garden passes `kernel_regularizer`); default
+   * true. False for a conv MG builds without one (nn_blocks_3d.SelfGating).
+   */
+  kernelRegularize?: boolean;
 }
 
 /**
@@ -391,28 +402,43 @@ export interface Conv3DOptions extends ConvCommonOptions {
  */
 export class Conv3D extends ConvBase {
   readonly filters: number;
+  readonly groups: number;
   private readonly kernelInitializer: Initializer;
+  private readonly kernelRegularize: boolean;
 
   constructor(opts: Conv3DOptions) {
     super(opts, 3, 'conv3d', 'Conv3D');
+    this.kernelRegularize = opts.kernelRegularize ?? true;
     if (!Number.isInteger(opts.filters) || opts.filters < 1) {
       throw new Error(
         `Conv3D '${this.name}': filters must be a positive integer, got ${opts.filters}`,
       );
     }
     this.filters = opts.filters;
+    this.groups = opts.groups ?? 1;
+    if (!Number.isInteger(this.groups) || this.groups < 1 || this.filters % this.groups !== 0) {
+      throw new Error(
+        `Conv3D '${this.name}': groups must be a positive integer dividing filters (${this.filters}), got ${opts.groups}`,
+      );
+    }
     this.kernelInitializer = getInitializer(opts.kernelInitializer ?? 'glorot_uniform');
   }
 
   protected override build(x: tf.Tensor): void {
     if (x.rank !== 5)
       throw new Error(`${this.describe()}: expected a rank-5 NDHWC input, got shape [${x.shape}]`);
+    const inChannels = (x.shape as number[])[4];
+    if (inChannels % this.groups !== 0) {
+      throw new Error(
+        `${this.describe()}: ${inChannels} input channels are not divisible by groups ${this.groups}`,
+      );
+    }
     this.kernel = this.addWeight(
       'kernel',
-      [...this.kernelSize, (x.shape as number[])[4], this.filters],
+      [...this.kernelSize, inChannels / this.groups, this.filters],
       {
         initializer: this.kernelInitializer,
-        regularize: true,
+        regularize: this.kernelRegularize,
       },
     );
     if (this.useBias) {
@@ -427,11 +453,14 @@ export class Conv3D extends ConvBase {
     return tf.tidy(() =>
       this.finish(
         this.convolve(x, (t, s, pad, d) =>
-          tf.conv3d(t as tf.Tensor5D, kernel as tf.Tensor5D, [s[0], s[1], s[2]], pad, 'NDHWC', [
-            d[0],
-            d[1],
-            d[2],
-          ]),
+          conv3dGrouped(
+            t as tf.Tensor5D,
+            kernel as tf.Tensor5D,
+            [s[0], s[1], s[2]],
+            pad,
+            [d[0], d[1], d[2]],
+            this.groups,
+          ),
         ),
       ),
     );

@@ -4,3 +4,4 @@ export * from './polygon.js';
 export * from './iou.js';
 export * from './coco_segmentation.js';
 export * from './paste.js';
+export * from './crop_and_resize.js';

@@ -20,7 +20,13 @@ import type {
   Metric,
   Task,
 } from '../../core/task.js';
-import { loadBuiltinSource } from '../../data/builtin_sources.js';
+import { labelOf, type TaskInference } from '../../core/inference.js';
+import {
+  FASHION_MNIST_CLASS_NAMES,
+  loadBuiltinSource,
+  SHAPE_CLASS_NAMES,
+} from '../../data/builtin_sources.js';
+import { imagenetLabelMap } from '../../data/label_maps/imagenet.js';
 import type {
   HostBatch,
   ParallelPipeline,
@@ -532,4 +538,98 @@ export class ImageClassificationTask implements Task<
   predict(model: ClassificationModel, images: tf.Tensor4D): tf.Tensor2D {
     return tf.tidy(() => tf.softmax(model.apply(images, { training: false }) as tf.Tensor2D));
   }
+
+  /**
+   * Prediction (src/core/inference.ts): the validation parser's eval preprocessing (center crop
+   * of `center_crop_fraction`, `tf_resize_method`, MEAN_RGB/STDDEV_RGB or their average for grey),
+   * softmax probabilities, top-k classes named by {@link classificationLabels}.
+   */
+  inference(): TaskInference<ClassificationModel> {
+    const cfg = this.config;
+    const [h, w, c] = cfg.model.input_size;
+    if (c !== 1 && c !== 3) {
+      throw new Error(`task.model.input_size: prediction reads 1- or 3-channel images, got ${c}`);
+    }
+    const method = cfg.validation_data.tf_resize_method;
+    if (method !== 'bilinear' && method !== 'nearest') {
+      throw new Error(
+        `task.validation_data.tf_resize_method '${method}' is not supported for prediction (bilinear, nearest)`,
+      );
+    }
+    const avg = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    const { labels, source } = classificationLabels(cfg);
+    return {
+      kind: 'classification',
+      preprocessing: {
+        input_size: [h, w, c],
+        method: 'center_crop',
+        center_crop_fraction: cfg.validation_data.center_crop_fraction,
+        padded_size: null,
+        interpolation: method,
+        // As the task's in-memory pipeline normalises grey images.
+        mean: c === 3 ? [...MEAN_RGB] : [avg(MEAN_RGB)],
+        stddev: c === 3 ? [...STDDEV_RGB] : [avg(STDDEV_RGB)],
+      },
+      labels,
+      labelSource: source,
+      outputs: (model, inputs) => ({ probabilities: this.predict(model, inputs.image) }),
+      decode: (outputs, _frame, names, opts) => {
+        const p = outputs.probabilities.data;
+        const k = Math.min(opts.topK ?? 5, p.length);
+        if (!(Number.isInteger(k) && k > 0)) {
+          throw new Error(`topK must be a positive integer, got ${opts.topK}`);
+        }
+        return {
+          kind: 'classification',
+          classes: topKIndices(p, k).map((id) => ({ id, label: labelOf(names, id), score: p[id] })),
+        };
+      },
+    };
+  }
+}
+
+/** Names of the built-in sources (src/data/builtin_sources.ts) by tfds_name. */
+const BUILTIN_CLASS_NAMES: Record<string, readonly string[]> = {
+  vg_shapes: SHAPE_CLASS_NAMES,
+  fashion_mnist: FASHION_MNIST_CLASS_NAMES,
+  mnist: Array.from({ length: 10 }, (_, i) => String(i)),
+};
+
+/**
+ * A classifier's class names: those of the built-in dataset it reads (validation_data, then
+ * train_data tfds_name); else ImageNet's when it has 1000 or 1001 classes (Model Garden's layout,
+ * 0 = background); else none (class ids).
+ */
+export function classificationLabels(task: ImageClassificationTaskConfig): {
+  labels: readonly string[] | null;
+  source: string;
+} {
+  const numClasses = task.model.num_classes;
+  for (const data of [task.validation_data, task.train_data]) {
+    const name = typeof data.tfds_name === 'string' ? data.tfds_name : '';
+    const names = BUILTIN_CLASS_NAMES[name];
+    if (names) {
+      if (names.length > numClasses) {
+        throw new Error(
+          `task.model.num_classes is ${numClasses} but ${name} has ${names.length} classes`,
+        );
+      }
+      return { labels: names, source: `${name} class names` };
+    }
+  }
+  if (numClasses === 1000 || numClasses === 1001) {
+    const map = imagenetLabelMap(numClasses);
+    return {
+      labels: Array.from({ length: numClasses }, (_, i) => map.get(i)!.name),
+      source: `ImageNet (${numClasses} classes)`,
+    };
+  }
+  return { labels: null, source: 'class ids (no label map)' };
+}
+
+/** Indices of the k largest values, largest first (ties: lower index first). */
+export function topKIndices(values: ArrayLike<number>, k: number): number[] {
+  const order = Array.from({ length: values.length }, (_, i) => i);
+  order.sort((a, b) => values[b] - values[a] || a - b);
+  return order.slice(0, k);
 }

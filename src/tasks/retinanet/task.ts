@@ -19,7 +19,10 @@ import type {
   Task,
 } from '../../core/task.js';
 import type { HostBatch, ParallelPipeline } from '../../data/pipeline/index.js';
+import { boxToOriginal, labelOf, type TaskInference } from '../../core/inference.js';
 import { MEAN_RGB, STDDEV_RGB } from '../../data/in_memory.js';
+import { cocoLabels } from '../../data/label_maps/coco.js';
+import { computePaddedSize } from '../../data/ops/resize_and_crop.js';
 import {
   retinaNetParserRef,
   type RetinaNetParserOptions,
@@ -257,6 +260,41 @@ export class RetinaNetTask implements Task<RetinaNetModel, RetinaNetBatch, Retin
     return model;
   }
 
+  /**
+   * Inference outputs under Model Garden's names (what `vision-garden forward` writes and
+   * `predict` reads): `cls_outputs/<l>`, `box_outputs/<l>` and the generator's detections (or
+   * decoded boxes). `extras.image_shape` ([B, 2] un-padded sizes) clips the detections, as MG's
+   * `image_shape` argument; without it they are not clipped.
+   */
+  inferenceOutputs(
+    model: RetinaNetModel,
+    images: tf.Tensor,
+    extras: Record<string, tf.Tensor>,
+  ): Record<string, tf.Tensor> {
+    const unused = Object.keys(extras).filter((k) => k !== 'image_shape');
+    if (unused.length) {
+      throw new Error(`a RetinaNet model takes images and image_shape, not ${unused.join(', ')}`);
+    }
+    const shape = extras.image_shape;
+    if (shape && (shape.rank !== 2 || shape.shape[1] !== 2 || shape.shape[0] !== images.shape[0])) {
+      throw new Error(
+        `image_shape must be [batch ${images.shape[0]}, 2] (height, width), got [${shape.shape.join(', ')}]`,
+      );
+    }
+    return tf.tidy(() => {
+      const imageShape = shape ? tf.cast(shape, 'float32') : null;
+      const out = model.apply({ images, imageShape }, { training: false });
+      const flat: Record<string, tf.Tensor> = {};
+      for (const branch of ['cls_outputs', 'box_outputs'] as const) {
+        for (const [level, t] of Object.entries(out[branch])) flat[`${branch}/${level}`] = t;
+      }
+      for (const [name, t] of Object.entries(out)) {
+        if (t instanceof tf.Tensor) flat[name] = t;
+      }
+      return flat;
+    });
+  }
+
   /** A batch of zeros with the parser's feature shapes (training features only). */
   dummyBatch(batchSize: number): RetinaNetBatch {
     const m = this.config.model;
@@ -412,5 +450,71 @@ export class RetinaNetTask implements Task<RetinaNetModel, RetinaNetBatch, Retin
 
   buildMetrics(training: boolean): Metric<RetinaNetOutputs, RetinaNetBatch>[] {
     return training ? [] : [new CocoDetectionMetric(this.config.max_num_eval_detections)];
+  }
+
+  /**
+   * Prediction (src/core/inference.ts): the RetinaNet parser's eval preprocessing of
+   * `validation_data` (normalise, aspect-preserving fit into input_size, zero padding to
+   * 2^max_level when `parser.pad`: `retinaNetEvalImage`'s geometry), the model's detection
+   * generator (decoding and padded NMS inside the graph), detections mapped back to the original
+   * image's pixels by image_info's scale and clipped to it.
+   */
+  inference(): TaskInference<RetinaNetModel> {
+    const m = this.config.model;
+    if (!m.detection_generator.apply_nms) {
+      throw new Error(
+        'task.model.detection_generator.apply_nms: prediction needs NMS (set it true)',
+      );
+    }
+    if (this.config.validation_data.parser.keep_aspect_ratio === false) {
+      throw new Error(
+        'task.validation_data.parser.keep_aspect_ratio: false is not supported (resize_and_crop keeps the aspect ratio)',
+      );
+    }
+    const parser = this.parserOptionsFor(this.config.validation_data);
+    const desired = parser.output_size;
+    return {
+      kind: 'detection',
+      preprocessing: {
+        input_size: [desired[0], desired[1], 3],
+        method: 'resize_pad',
+        center_crop_fraction: null,
+        padded_size: parser.pad !== false ? computePaddedSize(desired, 2 ** m.max_level) : desired,
+        interpolation: 'bilinear',
+        mean: [...MEAN_RGB],
+        stddev: [...STDDEV_RGB],
+      },
+      // Model Garden's COCO detectors: 91 classes, class id = COCO category id.
+      labels: m.num_classes === 91 ? cocoLabels() : null,
+      labelSource: m.num_classes === 91 ? 'COCO category names' : 'class ids (no label map)',
+      outputs: (model, inputs) => {
+        const out = this.inferenceOutputs(model, inputs.image, { image_shape: inputs.image_shape });
+        // The per-level raw outputs are freed by the caller's tidy (or left out of the graph).
+        return {
+          detection_boxes: out.detection_boxes,
+          detection_scores: out.detection_scores,
+          detection_classes: out.detection_classes,
+          num_detections: out.num_detections,
+        };
+      },
+      decode: (outputs, frame, names, opts) => {
+        const n = outputs.num_detections.data[0];
+        const boxes = outputs.detection_boxes.data;
+        const scores = outputs.detection_scores.data;
+        const classes = outputs.detection_classes.data;
+        const threshold = opts.scoreThreshold ?? 0;
+        const detections = [];
+        for (let i = 0; i < n; i++) {
+          if (scores[i] < threshold) continue;
+          detections.push({
+            box: boxToOriginal(boxes.subarray(4 * i, 4 * i + 4), frame),
+            classId: classes[i],
+            label: labelOf(names, classes[i]),
+            score: scores[i],
+          });
+        }
+        return { kind: 'detection', detections };
+      },
+    };
   }
 }

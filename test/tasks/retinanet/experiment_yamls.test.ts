@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../../src/tasks/index.js';
 import { initBackend } from '../../../src/core/backend/index.js';
@@ -115,5 +116,36 @@ test('the experiments carry Model Garden defaults', () => {
         paramsOverrides: ['task.per_category_metrics=true'],
       }),
     /per_category_metrics.*not supported/s,
+  );
+});
+
+test("Model Garden's detection_generator section (a reference case's params dump) parses; TFLite fields off their defaults are refused", () => {
+  const dump = parse(
+    readFileSync(sharedData('model-garden-reference', 'retinanet_spinenet', 'config.yaml'), 'utf8'),
+  ) as { task: { model: { detection_generator: Record<string, unknown> } } };
+  const generator = dump.task.model.detection_generator;
+  const tflite = generator.tflite_post_processing as Record<string, unknown>;
+  for (const k of [
+    'omit_nms',
+    'detections_per_class',
+    'y_scale',
+    'x_scale',
+    'w_scale',
+    'h_scale',
+  ]) {
+    assert.ok(k in tflite, `the dump has tflite_post_processing.${k}`);
+  }
+  const c = resolveExperiment({
+    experiment: 'retinanet_spinenet_coco',
+    paramsOverrides: [JSON.stringify({ task: { model: { detection_generator: generator } } })],
+  }).config as RetinaNetExperimentConfig;
+  assert.equal(c.task.model.detection_generator.tflite_post_processing.detections_per_class, 5);
+  assert.throws(
+    () =>
+      resolveExperiment({
+        experiment: 'retinanet_spinenet_coco',
+        paramsOverrides: ['task.model.detection_generator.tflite_post_processing.omit_nms=true'],
+      }),
+    /tflite_post_processing.*not supported/s,
   );
 });

@@ -45,6 +45,31 @@ test('excluded weights get no decay; include patterns win over exclude patterns'
   assert.equal(new AdamWeightDecay({}).usesWeightDecay('model/dense/kernel'), false);
 });
 
+test("a bare-string pattern field is its characters, searched in order (MG's legacy AdamWeightDecay)", () => {
+  // Python's `for r in '.*(kernel|weight):0$'` gives '.', '*', '(', ...: re.search('.', name)
+  // matches any non-empty name, so every weight decays, biases and norms included.
+  const vit = new AdamWeightDecay({
+    weight_decay_rate: 0.05,
+    include_in_weight_decay: '.*(kernel|weight):0$',
+    exclude_from_weight_decay: ['bias'],
+  });
+  for (const path of ['vit/dense/kernel', 'vit/dense/bias', 'vit/layer_norm/gamma']) {
+    assert.equal(vit.usesWeightDecay(path), true, path);
+  }
+  // An exclude string 'qz': a name containing 'q' or 'z' is excluded, any other decays.
+  const ex = new AdamWeightDecay({ weight_decay_rate: 0.1, exclude_from_weight_decay: 'qz' });
+  assert.equal(ex.usesWeightDecay('model/squeeze/kernel'), false);
+  assert.equal(ex.usesWeightDecay('model/dense/kernel'), true);
+  // Characters are patterns only when reached: 'b(' excludes 'b' names; others reach '(' and
+  // fail, as re.search('(') raises in Model Garden.
+  const bad = new AdamWeightDecay({ weight_decay_rate: 0.1, exclude_from_weight_decay: 'b(' });
+  assert.equal(bad.usesWeightDecay('model/dense/bias'), false);
+  assert.throws(
+    () => bad.usesWeightDecay('model/dense/kernel'),
+    /optimizer\.adamw\.exclude_from_weight_decay \(a string: its character 1 is a pattern/,
+  );
+});
+
 test('gradient_clip_norm (default 1.0) clips by global norm before the update', () => {
   const opt = buildOptimizer({ type: 'adamw', adamw: {} });
   const [a, b] = tf.tidy(() => opt.transformGradients([tf.tensor1d([3, 0]), tf.tensor1d([0, 4])]));

@@ -1,0 +1,36 @@
+/**
+ * Export of a {@link VisionModel}: the vg format (`saveModel`, src/api/create.ts) and ONNX
+ * (`toOnnx`: the task's inference graph, src/export/onnx_export.ts). Both work for every task
+ * that declares `Task.inference`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { exportOnnx, type OnnxExportOptions } from '../export/onnx_export.js';
+import type { VisionModel } from './vision_model.js';
+
+/** One-image example inputs of a model's inference graph (zeros of the input size). */
+export function exampleInputs(vm: VisionModel): Record<string, tf.Tensor> {
+  const p = vm.preprocessing;
+  const [h, w] = p.padded_size ?? [p.input_size[0], p.input_size[1]];
+  return {
+    image: tf.zeros([1, h, w, p.input_size[2]]),
+    image_shape: tf.tensor2d([[p.input_size[0], p.input_size[1]]], [1, 2], 'float32'),
+  };
+}
+
+/**
+ * The model's inference graph as ONNX bytes: inputs `image` [batch, H, W, C] (normalised as
+ * `vm.preprocessing` says) and, where the graph reads it, `image_shape` [batch, 2]; outputs
+ * named as the task's inference outputs (e.g. `probabilities`; `detection_boxes`,
+ * `detection_scores`, `detection_classes`, `num_detections`).
+ */
+export async function toOnnx(vm: VisionModel, opts: OnnxExportOptions = {}): Promise<Uint8Array> {
+  const example = exampleInputs(vm);
+  try {
+    return await exportOnnx(vm.graph(), example, vm.namedVariables(), {
+      docString: `vision-garden ${vm.info.taskType} model (${vm.info.experiment ?? 'run'}); preprocessing: ${JSON.stringify(vm.preprocessing)}`,
+      ...opts,
+    });
+  } finally {
+    tf.dispose(Object.values(example));
+  }
+}

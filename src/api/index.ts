@@ -1,0 +1,40 @@
+/**
+ * The library API: importing it registers every task and experiment (src/tasks/index.ts).
+ * docs/library.md is the guide.
+ */
+import '../tasks/index.js';
+
+export {
+  ensureBackend,
+  createModel,
+  createModelFromRun,
+  createModelConfig,
+  loadModel,
+  saveModel,
+  modelWeights,
+  type ModelSpec,
+  type CreateModelOptions,
+} from './create.js';
+export { toOnnx, exampleInputs } from './export.js';
+export { VisionModel, type ModelInfo, type RunOptions } from './vision_model.js';
+export { toImage, type ImageInput, type RawImage } from './images.js';
+export { loadCheckpoint, loadOurCheckpoint, type LoadedCheckpoint } from './weights.js';
+export type {
+  ClassificationPrediction,
+  DetectionPrediction,
+  Detection,
+  Prediction,
+  Preprocessing,
+  RankedClass,
+  TaskInference,
+  DecodeOptions,
+} from '../core/inference.js';
+export { preprocessImage } from '../data/ops/inference_preprocess.js';
+export {
+  runExperiment,
+  resolveExperiment,
+  disposeRun,
+  type RunOptions as ExperimentRunOptions,
+  type RunResult as ExperimentRunResult,
+} from '../train/run_experiment.js';
+export { createCompiledStepRunner } from '../engine/compiled_step.js';
