@@ -278,7 +278,48 @@ def retinanet_row(batch, training):
     return once, params, flop
 
 
+def deeplab_row(batch, training):
+    """torchvision's DeepLabV3 on ResNet-101 at output stride 16 (the last stage dilated, as
+    Model Garden's seg_deeplabv3_pascal; torchvision's deeplabv3_resnet101 builder fixes stride 8),
+    ASPP rates 12/24/36, 21 classes, no auxiliary head, at 512x512."""
+    import torchvision_ops  # noqa: F401
+    from torchvision.models import resnet101
+    from torchvision.models._utils import IntermediateLayerGetter
+    from torchvision.models.segmentation.deeplabv3 import DeepLabHead, DeepLabV3
+
+    backbone = IntermediateLayerGetter(
+        resnet101(weights=None, replace_stride_with_dilation=[False, False, True]),
+        return_layers={"layer4": "out"},
+    )
+    model = DeepLabV3(backbone, DeepLabHead(2048, 21, atrous_rates=(12, 24, 36)))
+    x = torch.randn(batch, 3, 512, 512)
+    params = sum(t.numel() for t in model.parameters())
+    flop = forward_flop(model.eval(), x)
+    if not training:
+
+        def once():
+            with torch.no_grad():
+                return model(x)["out"]
+
+        return once, params, flop
+    labels = torch.randint(0, 21, (batch, 512, 512), generator=torch.Generator().manual_seed(4))
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def once():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x)["out"], labels)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return once, params, flop
+
+
 DETECTION_ROWS = {
+    "deeplabv3_r101_infer": lambda batch: deeplab_row(batch, False),
+    "deeplabv3_r101_train": lambda batch: deeplab_row(batch, True),
     "retinanet_r50fpn_infer": lambda batch: retinanet_row(batch, False),
     "retinanet_r50fpn_train": lambda batch: retinanet_row(batch, True),
 }

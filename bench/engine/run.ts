@@ -17,6 +17,9 @@
  *       batch 1 and 8, against torchvision's retinanet_resnet50_fpn
  *   (j) RetinaNet R50-FPN 640 train step (focal + Huber + l2 losses), batch 2, against torchvision's
  *       retinanet_resnet50_fpn in training mode (its anchor matching runs inside its step)
+ *   (k) DeepLabV3 R101 512 inference (seg_deeplabv3_pascal: output stride 16, multigrid, v1 stem),
+ *       batch 1, against torchvision's DeepLabV3 with ResNet-101 at the same output stride
+ *   (l) DeepLabV3 R101 512 train step (softmax cross-entropy + l2), batch 2, same peer
  *
  * Each row runs in its own child node process (fresh wasm heap, its own RSS); the parent prints
  * the table. Columns: vision-garden `onnx` (compiled steps / compiled forward on ONNX Runtime,
@@ -61,6 +64,12 @@ import { CompiledStepRunner } from '../../src/engine/compiled_step.js';
 import '../../src/tasks/index.js';
 import type { ImageClassificationTaskConfig } from '../../src/tasks/image_classification/config.js';
 import type { RetinaNetTaskConfig } from '../../src/tasks/retinanet/config.js';
+import type { SemanticSegmentationTaskConfig } from '../../src/tasks/semantic_segmentation/config.js';
+import {
+  SemanticSegmentationTask,
+  type SegmentationBatch,
+} from '../../src/tasks/semantic_segmentation/task.js';
+import type { SegmentationModel } from '../../src/modeling/models/segmentation_model.js';
 import { RetinaNetTask, type RetinaNetBatch } from '../../src/tasks/retinanet/task.js';
 import type {
   RetinaNetModel,
@@ -85,7 +94,7 @@ import { median, opTypeProfile, timeIterations } from './timing.js';
 
 const { values } = parseArgs({
   options: {
-    rows: { type: 'string', default: 'a,b,c,d,e,f,g,h,i,j' },
+    rows: { type: 'string', default: 'a,b,c,d,e,f,g,h,i,j,k,l' },
     steps: { type: 'string', default: '10' },
     'wasm-steps': { type: 'string', default: '2' },
     'skip-wasm': { type: 'boolean', default: false },
@@ -103,7 +112,7 @@ const positiveInt = (name: string, v: string | undefined): number => {
     throw new Error(`--${name} must be a positive integer, got '${v}'`);
   return n;
 };
-const ALL_ROWS = ['a', 'e', 'b', 'c', 'd', 'f', 'g', 'h', 'i', 'j'];
+const ALL_ROWS = ['a', 'e', 'b', 'c', 'd', 'f', 'g', 'h', 'i', 'j', 'k', 'l'];
 const STEPS = positiveInt('steps', values.steps);
 const WASM_STEPS = positiveInt('wasm-steps', values['wasm-steps']);
 const THREADS = positiveInt('threads', values.threads);
@@ -411,6 +420,37 @@ function detectionsOf(model: RetinaNetModel): InferSubject {
   };
 }
 
+/**
+ * DeepLabV3 as Model Garden's `seg_deeplabv3_pascal` builds it (dilated ResNet-101, output stride
+ * 16, multigrid [1, 2, 4], v1 stem, ASPP rates 12/24/36, 21 classes) at 512×512.
+ */
+function deeplabTask(): SemanticSegmentationTask {
+  const config = resolveExperiment({ experiment: 'seg_deeplabv3_pascal' }).config
+    .task as unknown as SemanticSegmentationTaskConfig;
+  config.model.input_size = [512, 512, 3];
+  return new SemanticSegmentationTask(config);
+}
+
+/** The DeepLab training subject: random images, random labels in 0..20 (no ignored pixels). */
+function deeplabSubject(
+  task: SemanticSegmentationTask,
+): TrainSubject<SegmentationModel, SegmentationBatch, tf.Tensor> {
+  return {
+    task,
+    build: (model) =>
+      tf.tidy(() => void model.apply(tf.zeros([1, 64, 64, 3]), { training: false })),
+    batch: (n) => {
+      const batch = task.dummyBatch(n);
+      const image = tf.randomNormal(batch.image.shape, 0, 1, 'float32', 3);
+      const masks = tf.tidy(() =>
+        tf.floor(tf.randomUniform(batch.masks.shape, 0, 21, 'float32', 4)),
+      );
+      tf.dispose([batch.image, batch.masks]);
+      return { ...batch, image, masks };
+    },
+  };
+}
+
 /** A training row: compiled steps on ORT, eager wasm steps, the PyTorch peer. */
 async function trainRow<M extends Layer<unknown, unknown>, B extends Batch, O>(
   row: string,
@@ -529,7 +569,7 @@ interface InferSubject {
 }
 
 /** A classification model's inference subject (logits). */
-function logitsOf(model: ClassificationModel): InferSubject {
+function logitsOf(model: ClassificationModel | SegmentationModel): InferSubject {
   return {
     forward: (x) => [model.apply(x, { training: false })],
     params: model.countTrainableParams(),
@@ -822,6 +862,30 @@ async function runRow(row: string): Promise<void> {
       subject,
       2,
       'retinanet_r50fpn_train',
+    );
+    m.dispose();
+  } else if (row === 'k') {
+    setGlobalSeed(0);
+    const model = deeplabTask().buildModel();
+    tf.tidy(() => void model.apply(tf.zeros([1, 64, 64, 3]), { training: false }));
+    await inferRow(
+      'k',
+      'DeepLabV3 R101 OS16 512 inference',
+      logitsOf(model),
+      512,
+      1,
+      'deeplabv3_r101_infer',
+      false,
+    );
+    model.dispose();
+  } else if (row === 'l') {
+    const subject = deeplabSubject(deeplabTask());
+    const m = await trainRow(
+      'l',
+      'DeepLabV3 R101 OS16 512 train',
+      subject,
+      2,
+      'deeplabv3_r101_train',
     );
     m.dispose();
   } else if (row === 'peak') {
