@@ -22,6 +22,7 @@ export { loadCheckpoint, loadOurCheckpoint, type LoadedCheckpoint } from './weig
 export type {
   ClassificationPrediction,
   DetectionPrediction,
+  SegmentationPrediction,
   Detection,
   Prediction,
   Preprocessing,

@@ -11,6 +11,7 @@
  *     `image_info` (`rescale_predictions`) and the evaluation loss is 0, as in MG.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { labelOf, type TaskInference } from '../../core/inference.js';
 import type { CallArgs } from '../../core/layer.js';
 import type {
   ForwardResult,
@@ -298,6 +299,55 @@ export class SemanticSegmentationTask implements Task<
       throw new Error(`a segmentation model takes images only, not ${unused.join(', ')}`);
     }
     return { logits: model.apply(images, { training: false }) };
+  }
+
+  /**
+   * Prediction (src/core/inference.ts): the segmentation parser's evaluation preprocessing of
+   * `validation_data` (normalise, aspect-preserving fit into output_size, zero padding to it), the
+   * model's `logits` as the graph output, and on the host MG's `rescale_predictions`: logits
+   * resized (bilinear, half-pixel) to the padded input, cropped to the scaled image, resized to
+   * the original size; the label map is their argmax, with per-class pixel counts.
+   */
+  inference(): TaskInference<SegmentationModel> {
+    const dc = this.config.validation_data;
+    const { output_size: size } = this.parserOptionsFor(dc, 'validation_data');
+    return {
+      kind: 'segmentation',
+      preprocessing: {
+        input_size: [size[0], size[1], 3],
+        method: 'resize_pad',
+        center_crop_fraction: null,
+        padded_size: [size[0], size[1]],
+        interpolation: 'bilinear',
+        mean: [...dc.image_feature.mean],
+        stddev: [...dc.image_feature.stddev],
+      },
+      labels: null,
+      labelSource: 'class ids (no label map)',
+      outputs: (model, inputs) =>
+        this.inferenceOutputs(model, inputs.image, {}) as { logits: tf.Tensor },
+      decode: (outputs, frame, names) => {
+        const { data, shape } = outputs.logits;
+        const [oh, ow] = frame.original;
+        const sh = Math.min(Math.round(frame.scaled[0]), size[0]);
+        const sw = Math.min(Math.round(frame.scaled[1]), size[1]);
+        const ids = tf.tidy(() => {
+          const logits = tf.tensor4d(Float32Array.from(data), [1, shape[0], shape[1], shape[2]]);
+          const full = tf.image.resizeBilinear(logits, [size[0], size[1]], false, true);
+          const kept = tf.slice(full, [0, 0, 0, 0], [1, sh, sw, -1]);
+          return tf.argMax(tf.image.resizeBilinear(kept, [oh, ow], false, true), -1);
+        });
+        const labelMap = ids.dataSync() as Int32Array;
+        ids.dispose();
+        const counts = new Map<number, number>();
+        for (const c of labelMap) counts.set(c, (counts.get(c) ?? 0) + 1);
+        const pixelCounts: Record<string, number> = {};
+        for (const [c, n] of [...counts].sort((a, b) => a[0] - b[0])) {
+          pixelCounts[labelOf(names, c)] = n;
+        }
+        return { kind: 'segmentation', height: oh, width: ow, labelMap, pixelCounts };
+      },
+    };
   }
 
   /** MG `initialize`: 'all', or 'backbone' and/or 'decoder'. */
