@@ -25,7 +25,7 @@ import {
   segmentationParserRef,
   type SegmentationParserOptions,
 } from '../../data/parsers/segmentation_parser.js';
-import { SegmentationMeanIoU } from '../../evaluation/segmentation.js';
+import { rescaledClassIds, SegmentationMeanIoU } from '../../evaluation/segmentation.js';
 import { l2Regularization } from '../../losses/l2.js';
 import { checkSegmentationLossOptions, segmentationLoss } from '../../losses/segmentation.js';
 import {
@@ -304,9 +304,8 @@ export class SemanticSegmentationTask implements Task<
   /**
    * Prediction (src/core/inference.ts): the segmentation parser's evaluation preprocessing of
    * `validation_data` (normalise, aspect-preserving fit into output_size, zero padding to it), the
-   * model's `logits` as the graph output, and on the host MG's `rescale_predictions`: logits
-   * resized (bilinear, half-pixel) to the padded input, cropped to the scaled image, resized to
-   * the original size; the label map is their argmax, with per-class pixel counts.
+   * model's `logits` as the graph output, and on the host the evaluation's `rescale_predictions`
+   * (`rescaledClassIds`): the label map at the original size, with per-class pixel counts.
    */
   inference(): TaskInference<SegmentationModel> {
     const dc = this.config.validation_data;
@@ -329,16 +328,11 @@ export class SemanticSegmentationTask implements Task<
       decode: (outputs, frame, names) => {
         const { data, shape } = outputs.logits;
         const [oh, ow] = frame.original;
-        const sh = Math.min(Math.round(frame.scaled[0]), size[0]);
-        const sw = Math.min(Math.round(frame.scaled[1]), size[1]);
-        const ids = tf.tidy(() => {
-          const logits = tf.tensor4d(Float32Array.from(data), [1, shape[0], shape[1], shape[2]]);
-          const full = tf.image.resizeBilinear(logits, [size[0], size[1]], false, true);
-          const kept = tf.slice(full, [0, 0, 0, 0], [1, sh, sw, -1]);
-          return tf.argMax(tf.image.resizeBilinear(kept, [oh, ow], false, true), -1);
-        });
-        const labelMap = ids.dataSync() as Int32Array;
-        ids.dispose();
+        const logits = tf.tensor4d(Float32Array.from(data), [1, shape[0], shape[1], shape[2]]);
+        // image_info of the resize_pad preprocessing (no crop offset in evaluation).
+        const info = [oh, ow, ...frame.scaled, ...frame.scale, 0, 0];
+        const labelMap = rescaledClassIds(logits, info);
+        logits.dispose();
         const counts = new Map<number, number>();
         for (const c of labelMap) counts.set(c, (counts.get(c) ?? 0) + 1);
         const pixelCounts: Record<string, number> = {};
