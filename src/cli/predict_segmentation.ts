@@ -10,7 +10,8 @@
  */
 import { basename, extname, join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { createModel, createModelConfig } from '../api/create.js';
+import { createModel, createModelConfig, loadModel } from '../api/create.js';
+import type { VisionModel } from '../api/vision_model.js';
 import { toImage } from '../api/images.js';
 import { writeFileAtomic } from '../core/atomic_write.js';
 import { resolveEngineFallback } from '../core/backend/index.js';
@@ -44,8 +45,11 @@ export function overlay(rgb: Uint8Array, classes: Uint8Array): Uint8Array {
   return out;
 }
 
-export interface SegmentationPredictOptions extends ExperimentSpec {
-  checkpoint: string;
+export interface SegmentationPredictOptions extends Partial<ExperimentSpec> {
+  /** With `experiment`: the checkpoint to load. */
+  checkpoint?: string;
+  /** Instead of an experiment: a vg model (directory or URL) of a segmentation task. */
+  model?: string;
   images: string[];
   /** Where `<name>.labels.png` and `<name>.overlay.png` go. */
   outputDir: string;
@@ -70,6 +74,39 @@ export interface SegmentationPredictResult {
   predictions: SegmentationImagePrediction[];
 }
 
+/** The experiment's model with its checkpoint, or a vg model; a segmentation model either way. */
+async function openSegmentationModel(opts: SegmentationPredictOptions): Promise<VisionModel> {
+  if (opts.model) {
+    if (opts.experiment || opts.checkpoint) {
+      throw new Error('predict: give --model, or --experiment with --checkpoint, not both');
+    }
+    const vm = await loadModel(opts.model, { compiled: opts.compiled });
+    if (vm.info.taskType !== TASK) {
+      await vm.dispose();
+      throw new Error(`predict: model '${opts.model}' is not a segmentation model`);
+    }
+    return vm;
+  }
+  if (!opts.experiment)
+    throw new Error('predict: give --experiment (with --checkpoint) or --model');
+  if (!opts.checkpoint) throw new Error('predict: --checkpoint is required with --experiment');
+  if (experiments.get(opts.experiment).taskType !== TASK) {
+    throw new Error(`predict: experiment '${opts.experiment}' is not a segmentation experiment`);
+  }
+  const spec = {
+    experiment: opts.experiment,
+    configFiles: opts.configFiles,
+    paramsOverrides: opts.paramsOverrides,
+  };
+  const config = createModelConfig(spec);
+  return createModel(spec, {
+    checkpoint: opts.checkpoint,
+    useEma: opts.useEma ?? true,
+    compiled: opts.compiled,
+    fallback: resolveEngineFallback(config.runtime.engine_fallback),
+  });
+}
+
 /**
  * Runs a segmentation experiment's model on image files through the library (`createModel`,
  * `VisionModel.predict`: the task's inference declaration), writing the PNGs; the tensor backend
@@ -79,21 +116,7 @@ export async function predictSegmentation(
   opts: SegmentationPredictOptions,
 ): Promise<SegmentationPredictResult> {
   if (opts.images.length === 0) throw new Error('predict: give at least one IMAGE file');
-  const spec = {
-    experiment: opts.experiment,
-    configFiles: opts.configFiles,
-    paramsOverrides: opts.paramsOverrides,
-  };
-  if (experiments.get(opts.experiment).taskType !== TASK) {
-    throw new Error(`predict: experiment '${opts.experiment}' is not a segmentation experiment`);
-  }
-  const config = createModelConfig(spec);
-  const vm = await createModel(spec, {
-    checkpoint: opts.checkpoint,
-    useEma: opts.useEma ?? true,
-    compiled: opts.compiled,
-    fallback: resolveEngineFallback(config.runtime.engine_fallback),
-  });
+  const vm = await openSegmentationModel(opts);
   try {
     if (opts.labelMap) {
       const names: string[] = [];
