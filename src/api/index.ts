@@ -23,6 +23,7 @@ export { loadCheckpoint, loadOurCheckpoint, type LoadedCheckpoint } from './weig
 export type {
   ClassificationPrediction,
   DetectionPrediction,
+  SegmentationPrediction,
   Detection,
   Prediction,
   Preprocessing,

@@ -34,6 +34,7 @@ import { classificationLabels } from '../tasks/image_classification/task.js';
 import { formatSegmentationPredictions, predictSegmentation } from './predict_segmentation.js';
 import type { ExperimentSpec } from '../train/run_experiment.js';
 import { drawDetections } from './draw_detections.js';
+import { readVgModelJson } from '../export/vg_format.js';
 
 export { topKIndices } from '../tasks/image_classification/task.js';
 
@@ -405,11 +406,12 @@ export function registerPredict(program: Command): void {
         }
         await initBackend(tfjsBackendFor(flags.backend));
         const segmentation =
-          flags.experiment !== undefined &&
-          experiments.get(flags.experiment).taskType === 'semantic_segmentation';
+          flags.experiment !== undefined
+            ? experiments.get(flags.experiment).taskType === 'semantic_segmentation'
+            : flags.model !== undefined &&
+              (await readVgModelJson(flags.model)).task_type === 'semantic_segmentation';
         if (segmentation) {
           for (const [f, set] of [
-            ['model', flags.model],
             ['top_k', flags.top_k],
             ['min_score', flags.min_score],
             ['output', flags.output],
@@ -417,9 +419,9 @@ export function registerPredict(program: Command): void {
             if (set !== undefined)
               throw new Error(`--${f} does not apply to segmentation experiments`);
           }
-          if (!flags.checkpoint) throw new Error('--checkpoint is required with --experiment');
           const seg = await predictSegmentation({
-            experiment: flags.experiment!,
+            experiment: flags.experiment,
+            model: flags.model,
             configFiles: flags.config_file,
             paramsOverrides: flags.params_override,
             checkpoint: flags.checkpoint,

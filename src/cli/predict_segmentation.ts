@@ -2,30 +2,26 @@
  * `vision-garden predict` for semantic segmentation experiments: per image a label map (8-bit
  * greyscale PNG of class ids at the image's original size) and a colour-coded overlay PNG.
  *
- * Preprocessing is Model Garden's segmentation parser in evaluation (decode, normalise,
- * resize_and_crop_image to `validation_data.output_size`, zero padding). The logits are resized
- * to the padded input size, cropped to the scaled image and resized to the original size
- * (bilinear, as MG's `rescale_predictions`), and the class is their argmax. The overlay mixes
+ * The model runs through the library (`createModel`, `VisionModel.predict`), so preprocessing,
+ * the graph and the rescaling of the logits to the original image are the task's inference
+ * declaration (`SemanticSegmentationTask.inference`). The overlay mixes
  * the image half and half with the class colour (PASCAL VOC's colour map); class 0 (background)
  * keeps the image.
  */
-import { readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import * as tf from '@tensorflow/tfjs-core';
+import { createModel, createModelConfig, loadModel } from '../api/create.js';
+import type { VisionModel } from '../api/vision_model.js';
+import { toImage } from '../api/images.js';
 import { writeFileAtomic } from '../core/atomic_write.js';
 import { resolveEngineFallback } from '../core/backend/index.js';
-import { withShapeOnlyBuild } from '../core/layer.js';
-import { setGlobalSeed } from '../core/random.js';
-import { CompiledModel } from '../engine/compile_model.js';
-import { decodeImage, encodeGrayPng, encodePng } from '../data/decoders/image.js';
+import type { SegmentationPrediction } from '../core/inference.js';
+import { experiments } from '../core/registry.js';
+import { encodeGrayPng, encodePng } from '../data/decoders/image.js';
 import { readLabelMap } from '../data/label_map.js';
-import { normalizeImage } from '../data/ops/normalize.js';
-import { resizeAndCropImage } from '../data/ops/resize_and_crop.js';
-import { Rng } from '../core/random.js';
-import { SemanticSegmentationTask } from '../tasks/semantic_segmentation/task.js';
-import { resolveExperiment, type ExperimentSpec } from '../train/run_experiment.js';
-import { loadCheckpoint } from '../api/weights.js';
+import type { ExperimentSpec } from '../train/run_experiment.js';
+
+const TASK = 'semantic_segmentation';
 
 /** PASCAL VOC's colour map: class c's bits spread over the high bits of R, G and B. */
 export function vocColor(c: number): [number, number, number] {
@@ -49,8 +45,11 @@ export function overlay(rgb: Uint8Array, classes: Uint8Array): Uint8Array {
   return out;
 }
 
-export interface SegmentationPredictOptions extends ExperimentSpec {
-  checkpoint: string;
+export interface SegmentationPredictOptions extends Partial<ExperimentSpec> {
+  /** With `experiment`: the checkpoint to load. */
+  checkpoint?: string;
+  /** Instead of an experiment: a vg model (directory or URL) of a segmentation task. */
+  model?: string;
   images: string[];
   /** Where `<name>.labels.png` and `<name>.overlay.png` go. */
   outputDir: string;
@@ -75,106 +74,89 @@ export interface SegmentationPredictResult {
   predictions: SegmentationImagePrediction[];
 }
 
-/** Runs a segmentation experiment's model on image files; the tensor backend must be ready. */
+/** The experiment's model with its checkpoint, or a vg model; a segmentation model either way. */
+async function openSegmentationModel(opts: SegmentationPredictOptions): Promise<VisionModel> {
+  if (opts.model) {
+    if (opts.experiment || opts.checkpoint) {
+      throw new Error('predict: give --model, or --experiment with --checkpoint, not both');
+    }
+    const vm = await loadModel(opts.model, { compiled: opts.compiled });
+    if (vm.info.taskType !== TASK) {
+      await vm.dispose();
+      throw new Error(`predict: model '${opts.model}' is not a segmentation model`);
+    }
+    return vm;
+  }
+  if (!opts.experiment)
+    throw new Error('predict: give --experiment (with --checkpoint) or --model');
+  if (!opts.checkpoint) throw new Error('predict: --checkpoint is required with --experiment');
+  if (experiments.get(opts.experiment).taskType !== TASK) {
+    throw new Error(`predict: experiment '${opts.experiment}' is not a segmentation experiment`);
+  }
+  const spec = {
+    experiment: opts.experiment,
+    configFiles: opts.configFiles,
+    paramsOverrides: opts.paramsOverrides,
+  };
+  const config = createModelConfig(spec);
+  return createModel(spec, {
+    checkpoint: opts.checkpoint,
+    useEma: opts.useEma ?? true,
+    compiled: opts.compiled,
+    fallback: resolveEngineFallback(config.runtime.engine_fallback),
+  });
+}
+
+/**
+ * Runs a segmentation experiment's model on image files through the library (`createModel`,
+ * `VisionModel.predict`: the task's inference declaration), writing the PNGs; the tensor backend
+ * must be ready.
+ */
 export async function predictSegmentation(
   opts: SegmentationPredictOptions,
 ): Promise<SegmentationPredictResult> {
   if (opts.images.length === 0) throw new Error('predict: give at least one IMAGE file');
-  const resolved = resolveExperiment(opts);
-  setGlobalSeed(resolved.config.task.train_data.seed ?? 0);
-  const task = resolved.taskEntry.create(resolved.config.task);
-  if (!(task instanceof SemanticSegmentationTask)) {
-    throw new Error(`predict: experiment '${opts.experiment}' is not a segmentation experiment`);
-  }
-  const dc = task.config.validation_data;
-  const pre = task.parserOptionsFor(dc, 'validation_data');
-  const [oh, ow] = pre.output_size;
-  const names = opts.labelMap ? await readLabelMap(opts.labelMap) : null;
-  const model = task.buildModel();
-  const segment = (x: Record<string, tf.Tensor>) => ({
-    logits: model.apply(x.image, { training: false }),
-  });
-  let compiled: CompiledModel<{ logits: tf.Tensor }> | null = null;
+  const vm = await openSegmentationModel(opts);
   try {
-    withShapeOnlyBuild(() => {
-      tf.tidy(() => void model.apply(tf.zeros([1, oh, ow, 3]), { training: false }));
-    });
-    const { usedEma, source: checkpoint } = await loadCheckpoint(
-      model,
-      opts.checkpoint,
-      opts.useEma ?? true,
-    );
-    compiled = opts.compiled
-      ? new CompiledModel(segment, {
-          variables: model
-            .weights()
-            .map((w) => ({ name: `model/${w.path}`, variable: w.variable })),
-          fallback: resolveEngineFallback(resolved.config.runtime.engine_fallback),
-          what: 'segmentation model',
-        })
-      : null;
+    if (opts.labelMap) {
+      const names: string[] = [];
+      for (const [id, item] of await readLabelMap(opts.labelMap)) names[id] = item.name;
+      vm.setLabels(names);
+    }
     await mkdir(opts.outputDir, { recursive: true });
     const predictions: SegmentationImagePrediction[] = [];
     for (const file of opts.images) {
-      let bytes: Buffer;
-      try {
-        bytes = await readFile(file);
-      } catch (err) {
-        throw new Error(`predict: cannot read image '${file}': ${(err as Error).message}`, {
-          cause: err,
-        });
-      }
-      const decoded = await decodeImage(new Uint8Array(bytes), { channels: 3, record: { file } });
-      const normalized = normalizeImage(decoded, { mean: pre.mean, stddev: pre.stddev });
-      const { image: input, imageInfo } = resizeAndCropImage(normalized, new Rng(0), {
-        desiredSize: [oh, ow],
-        paddedSize: [oh, ow],
-      });
-      const x = tf.tensor4d(input.data as Float32Array, [1, oh, ow, 3]);
-      const { logits } = compiled
-        ? await compiled.run({ image: x })
-        : tf.tidy(() => segment({ image: x }));
-      const { height: H, width: W } = decoded;
-      const sh = Math.round(H * imageInfo[4]);
-      const sw = Math.round(W * imageInfo[5]);
-      const classes = tf.tidy(() => {
-        const full = tf.image.resizeBilinear(logits as tf.Tensor4D, [oh, ow], false, true);
-        const kept = tf.slice(full, [0, 0, 0, 0], [1, Math.min(sh, oh), Math.min(sw, ow), -1]);
-        return tf.argMax(tf.image.resizeBilinear(kept, [H, W], false, true), -1);
-      });
-      const ids = Uint8Array.from(await classes.data());
-      tf.dispose([x, logits, classes]);
+      const fail = (err: unknown): never => {
+        throw new Error(`predict: ${(err as Error).message}`, { cause: err });
+      };
+      const image = await toImage(file, 3).catch(fail);
+      const p = (await vm.predict(image).catch(fail)) as SegmentationPrediction;
+      const { height: H, width: W } = p;
+      const ids = Uint8Array.from(p.labelMap);
       const stem = basename(file, extname(file));
       const labelPath = join(opts.outputDir, `${stem}.labels.png`);
       const overlayPath = join(opts.outputDir, `${stem}.overlay.png`);
       const labelPng = await encodeGrayPng(ids, H, W);
       const overlayPng = await encodePng({
-        data: overlay(decoded.data, ids),
+        data: overlay(image.data, ids),
         height: H,
         width: W,
         channels: 3,
       });
       await writeFileAtomic(labelPath, (fh) => fh.writeFile(labelPng).then(() => undefined));
       await writeFileAtomic(overlayPath, (fh) => fh.writeFile(overlayPng).then(() => undefined));
-      const counts = new Map<number, number>();
-      for (const c of ids) counts.set(c, (counts.get(c) ?? 0) + 1);
-      const pixelCounts: Record<string, number> = {};
-      for (const [c, n] of [...counts].sort((a, b) => a[0] - b[0])) {
-        pixelCounts[names?.get(c)?.name ?? `class ${c}`] = n;
-      }
       predictions.push({
         image: file,
         height: H,
         width: W,
         label_map_png: labelPath,
         overlay_png: overlayPath,
-        pixel_counts: pixelCounts,
+        pixel_counts: p.pixelCounts,
       });
     }
-    return { checkpoint, usedEma, predictions };
+    return { checkpoint: vm.info.weightsSource, usedEma: vm.info.usedEma, predictions };
   } finally {
-    await compiled?.dispose();
-    model.dispose();
+    await vm.dispose();
   }
 }
 

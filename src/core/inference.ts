@@ -79,9 +79,23 @@ export interface DetectionPrediction {
   detections: Detection[];
 }
 
+export interface SegmentationPrediction {
+  kind: 'segmentation';
+  /** The original image's size: the label map's. */
+  height: number;
+  width: number;
+  /** Class id per original pixel, row-major [height, width]. */
+  labelMap: Int32Array;
+  /** Pixels per predicted class, by label (or `class <id>`), in class id order. */
+  pixelCounts: Record<string, number>;
+}
+
 /** What `predict` returns per image; families with other outputs add their own kinds. */
 export type Prediction =
-  ClassificationPrediction | DetectionPrediction | { kind: string; [key: string]: unknown };
+  | ClassificationPrediction
+  | DetectionPrediction
+  | SegmentationPrediction
+  | { kind: string; [key: string]: unknown };
 
 /** The graph inputs of every inference graph. */
 export interface InferenceInputs {

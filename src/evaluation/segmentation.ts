@@ -111,27 +111,19 @@ export class SegmentationMeanIoU {
     if (!imageInfo) throw new Error('SegmentationMeanIoU: rescalePredictions needs imageInfo');
     const info = await imageInfo.data();
     for (let b = 0; b < B; b++) {
-      const [oh, ow, sh, sw, scy, scx, offy, offx] = Array.from(info.subarray(b * 8, b * 8 + 8));
-      const rh = Math.ceil(sh / scy);
-      const rw = Math.ceil(sw / scx);
-      const pred = tf.tidy(() => {
-        const one = tf.slice(logits, [b, 0, 0, 0], [1, -1, -1, -1]);
-        return tf.argMax(tf.image.resizeBilinear(one as tf.Tensor4D, [rh, rw], false, true), -1);
-      });
-      const p = await pred.data();
-      pred.dispose();
+      const row = info.subarray(b * 8, b * 8 + 8);
+      const [oh, ow] = [row[0], row[1]];
+      const one = tf.slice(logits, [b, 0, 0, 0], [1, -1, -1, -1]);
+      const p = rescaledClassIds(one, row);
+      one.dispose();
       const gtImg: number[] = [];
       const predImg: number[] = [];
       const validImg: number[] = [];
       for (let y = 0; y < Math.min(oh, H); y++) {
         for (let x = 0; x < Math.min(ow, W); x++) {
-          const sy = y + Math.trunc(offy);
-          const sx = x + Math.trunc(offx);
           const i = (b * H + y) * W + x;
           gtImg.push(gt[i]);
-          const inside = sy >= 0 && sy < rh && sx >= 0 && sx < rw;
-          // Outside the rescaled prediction MG's canvas holds zero logits: argmax 0.
-          predImg.push(inside ? p[sy * rw + sx] : 0);
+          predImg.push(p[y * ow + x]);
           validImg.push(valid ? valid[i] : 1);
         }
       }
@@ -182,4 +174,33 @@ export class SegmentationMeanIoU {
   reset(): void {
     this.confusion.fill(0);
   }
+}
+
+/**
+ * One image's class ids at its original size ([original height · width], row-major) from its
+ * logits [1, h, w, C] and its image_info row (8 numbers: original, scaled size, scale, offset):
+ * MG `_rescale_and_pad_predictions` — logits resized bilinearly to ceil(scaled size / scale),
+ * shifted by the offset and cropped to the original size; outside the rescaled prediction MG's
+ * canvas holds zero logits, so argmax 0.
+ */
+export function rescaledClassIds(logits: tf.Tensor, info: ArrayLike<number>): Int32Array {
+  const [oh, ow, sh, sw, scy, scx, offy, offx] = Array.from(info);
+  // image_info is float32 and MG divides in float32 (64 / 0.64f is 100 there, 100.000002 in
+  // float64): the quotient rounded to float32.
+  const rh = Math.ceil(Math.fround(sh / scy));
+  const rw = Math.ceil(Math.fround(sw / scx));
+  const pred = tf.tidy(() =>
+    tf.argMax(tf.image.resizeBilinear(logits as tf.Tensor4D, [rh, rw], false, true), -1),
+  );
+  const p = pred.dataSync();
+  pred.dispose();
+  const out = new Int32Array(oh * ow);
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      const sy = y + Math.trunc(offy);
+      const sx = x + Math.trunc(offx);
+      if (sy >= 0 && sy < rh && sx >= 0 && sx < rw) out[y * ow + x] = p[sy * rw + sx];
+    }
+  }
+  return out;
 }

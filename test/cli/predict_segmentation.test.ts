@@ -2,7 +2,8 @@
  * `vision-garden predict` on a segmentation experiment: a tiny DeepLabV3+ trained two steps on
  * generated shapes predicts a 40 x 56 PNG (not the model's 32 x 32 input, so the result is
  * rescaled); the label map PNG holds one class per original pixel and matches the reported
- * counts, and the overlay keeps background pixels and mixes the others with VOC's colours.
+ * counts, and the overlay keeps background pixels and mixes the others with VOC's colours; the run
+ * exported as a vg model predicts the same label map through `predict --model`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import '../../src/tasks/index.js';
 import { initBackend } from '../../src/core/backend/index.js';
 import { decodeImage, encodePng } from '../../src/data/decoders/image.js';
 import { segmentationToTfRecord } from '../../src/data/converters/segmentation.js';
+import { exportModel } from '../../src/cli/export.js';
 import { registerPredict } from '../../src/cli/predict.js';
 import { vocColor } from '../../src/cli/predict_segmentation.js';
 import { disposeRun, runExperiment } from '../../src/train/run_experiment.js';
@@ -148,4 +150,21 @@ test('predict writes a label map PNG at the original size and a colour overlay',
       assert.equal(over.data[3 * px + k], want, `pixel ${px} channel ${k} (class ${c})`);
     }
   }
+  // `export --format vg` of the run and `predict --model` on it: the same label map and counts.
+  await exportModel({ format: 'vg', modelDir, out: join(dir, 'vg') });
+  lines.length = 0;
+  console.log = (...a: unknown[]) => void lines.push(a.map(String).join(' '));
+  try {
+    // prettier-ignore
+    await program.parseAsync(
+      ['predict', '--model', join(dir, 'vg'), '--backend', 'cpu', '--output_dir', join(dir, 'out_vg'), '--json', imagePath],
+      { from: 'user' },
+    );
+  } finally {
+    console.log = log;
+  }
+  const q = (JSON.parse(lines.join('\n')) as typeof result).predictions[0];
+  assert.deepEqual(q.pixel_counts, p.pixel_counts);
+  const labelsVg = await decodeImage(readFileSync(q.label_map_png), { channels: 1 });
+  assert.deepEqual(labelsVg.data, labels.data);
 });

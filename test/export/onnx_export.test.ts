@@ -1,6 +1,6 @@
 /**
- * ONNX export (src/export/onnx_export.ts through the library's `toOnnx`): for a classifier and a
- * RetinaNet (decoding and padded NMS inside the graph), the exported file's outputs on a batch of
+ * ONNX export (src/export/onnx_export.ts through the library's `toOnnx`): for a classifier, a
+ * RetinaNet (decoding and padded NMS inside the graph) and a tiny DeepLabV3+ (logits), the exported file's outputs on a batch of
  * three fixed random images equal the tfjs model's (eager, on the cpu backend) to 1e-4 in
  * onnxruntime-node and in Python's onnxruntime (the virtual environment `.ci/run` installs,
  * `.venv-onnx/`, or the interpreter named by VG_PYTHON); batch norms are folded away.
@@ -188,6 +188,45 @@ test('a RetinaNet exported to ONNX (decoding and padded NMS) matches tfjs in bot
     n.every((v) => v > 0),
     `every image has detections: ${n}`,
   );
+  tf.dispose(Object.values(outputs));
+  await vm.dispose();
+});
+
+test('a DeepLabV3+ exported to ONNX (dilated ResNet, ASPP, low-level fusion) matches tfjs in both runtimes', async () => {
+  const vm = await createModel({
+    experiment: 'seg_deeplabv3plus_pascal',
+    params: {
+      task: {
+        model: {
+          num_classes: 5,
+          input_size: [64, 64, 3],
+          backbone: {
+            type: 'dilated_resnet',
+            dilated_resnet: {
+              model_id: 50,
+              block_specs: [
+                ['bottleneck', 4, 1],
+                ['bottleneck', 4, 1],
+                ['bottleneck', 8, 1],
+                ['bottleneck', 8, 3],
+              ],
+            },
+          },
+          decoder: { aspp: { num_filters: 8 } },
+          head: { num_filters: 8, low_level_num_filters: 8 },
+        },
+        validation_data: { output_size: [64, 64] },
+      },
+    },
+  });
+  assert.equal(vm.inference.kind, 'segmentation');
+  randomizeWeights(vm, 13);
+  const { outputs } = await checkExport(vm, 17);
+  // The V3+ head's logits are at the low-level features' stride 4 (level 2) of a 64 x 64 input;
+  // the argmax is not one class everywhere.
+  assert.deepEqual(outputs.logits.shape, [3, 16, 16, 5]);
+  const ids = await tf.argMax(outputs.logits, -1).data();
+  assert.ok(new Set(ids).size > 1, `classes vary: ${ids}`);
   tf.dispose(Object.values(outputs));
   await vm.dispose();
 });

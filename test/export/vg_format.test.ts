@@ -3,7 +3,8 @@
  * `saveModel` and `loadModel`: a training run (params.yaml + checkpoint with EMA averages)
  * exported and loaded back predicts exactly as the run's checkpoint does; the shards hold the
  * EMA values; a changed byte in any shard is refused naming the shard; a RetinaNet round trip
- * predicts the same boxes, mapped to the original image's pixels.
+ * predicts the same boxes, mapped to the original image's pixels; a DeepLabV3+ round trip predicts
+ * the same label map, MG's rescale_predictions of the logits to the original image.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +20,7 @@ import {
   saveModel,
   type ClassificationPrediction,
   type DetectionPrediction,
+  type SegmentationPrediction,
   type VisionModel,
 } from '../../src/index.js';
 import { exportModel } from '../../src/cli/export.js';
@@ -200,4 +202,71 @@ test('a RetinaNet round trip predicts the same boxes, in the original image pixe
     formatPredictions(result),
     /^ {2}class \d +\(id \d\) {2}\d\.\d{3} {2}\[ymin [\d.]+, xmin [\d.]+, ymax [\d.]+, xmax [\d.]+\]$/m,
   );
+});
+
+test('a DeepLabV3+ round trip predicts the same label map, at the original image size', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vg-format-seg-'));
+  const vm = await createModel({
+    experiment: 'seg_deeplabv3plus_pascal',
+    params: {
+      task: {
+        model: {
+          num_classes: 4,
+          input_size: [64, 64, 3],
+          backbone: {
+            type: 'dilated_resnet',
+            dilated_resnet: {
+              model_id: 50,
+              block_specs: [
+                ['bottleneck', 4, 1],
+                ['bottleneck', 4, 1],
+                ['bottleneck', 8, 1],
+                ['bottleneck', 8, 3],
+              ],
+            },
+          },
+          decoder: { aspp: { num_filters: 8 } },
+          head: { num_filters: 8, low_level_num_filters: 8 },
+        },
+        validation_data: { output_size: [64, 64] },
+      },
+    },
+  });
+  randomize(vm, 8);
+  await saveModel(vm, join(dir, 'm'));
+  const loaded = await loadModel(join(dir, 'm'));
+  const png = join(dir, 'wide.png');
+  await noisePng(png, 50, 100, 9);
+  const a = (await vm.predict(png)) as SegmentationPrediction;
+  const b = (await loaded.predict(png)) as SegmentationPrediction;
+  assert.equal(a.kind, 'segmentation');
+  assert.deepEqual(b, a);
+  assert.equal(a.labelMap.length, 50 * 100);
+  assert.equal(a.height, 50);
+  assert.equal(a.width, 100);
+
+  // By hand: the 100x50 image is scaled by 0.64 into the 64x64 input (content 32x64, zero
+  // padded); MG's rescale_predictions resizes the logits to ceil(64 / 0.64) = 100 square and
+  // keeps the top-left 50x100.
+  const { inputs } = await loaded.preprocess([png]);
+  const raw = await loaded.run(inputs);
+  const hand = tf.tidy(() =>
+    tf.argMax(
+      tf.slice(
+        tf.image.resizeBilinear(raw.logits as tf.Tensor4D, [100, 100], false, true),
+        [0, 0, 0, 0],
+        [1, 50, 100, -1],
+      ),
+      -1,
+    ),
+  );
+  const ids = await hand.data();
+  assert.deepEqual(Array.from(a.labelMap), Array.from(ids));
+  const counts: Record<string, number> = {};
+  for (const c of [...new Set(ids)].sort((x, y) => x - y))
+    counts[`class ${c}`] = ids.filter((v) => v === c).length;
+  assert.deepEqual(a.pixelCounts, counts);
+  assert.ok(Object.keys(counts).length > 1, 'more than one class predicted');
+  tf.dispose([hand, inputs.image, inputs.image_shape, ...Object.values(raw)]);
+  await Promise.all([vm.dispose(), loaded.dispose()]);
 });

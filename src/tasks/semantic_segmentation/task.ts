@@ -11,6 +11,7 @@
  *     `image_info` (`rescale_predictions`) and the evaluation loss is 0, as in MG.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { labelOf, type TaskInference } from '../../core/inference.js';
 import type { CallArgs } from '../../core/layer.js';
 import type {
   ForwardResult,
@@ -24,7 +25,7 @@ import {
   segmentationParserRef,
   type SegmentationParserOptions,
 } from '../../data/parsers/segmentation_parser.js';
-import { SegmentationMeanIoU } from '../../evaluation/segmentation.js';
+import { rescaledClassIds, SegmentationMeanIoU } from '../../evaluation/segmentation.js';
 import { l2Regularization } from '../../losses/l2.js';
 import { checkSegmentationLossOptions, segmentationLoss } from '../../losses/segmentation.js';
 import {
@@ -298,6 +299,49 @@ export class SemanticSegmentationTask implements Task<
       throw new Error(`a segmentation model takes images only, not ${unused.join(', ')}`);
     }
     return { logits: model.apply(images, { training: false }) };
+  }
+
+  /**
+   * Prediction (src/core/inference.ts): the segmentation parser's evaluation preprocessing of
+   * `validation_data` (normalise, aspect-preserving fit into output_size, zero padding to it), the
+   * model's `logits` as the graph output, and on the host the evaluation's `rescale_predictions`
+   * (`rescaledClassIds`): the label map at the original size, with per-class pixel counts.
+   */
+  inference(): TaskInference<SegmentationModel> {
+    const dc = this.config.validation_data;
+    const { output_size: size } = this.parserOptionsFor(dc, 'validation_data');
+    return {
+      kind: 'segmentation',
+      preprocessing: {
+        input_size: [size[0], size[1], 3],
+        method: 'resize_pad',
+        center_crop_fraction: null,
+        padded_size: [size[0], size[1]],
+        interpolation: 'bilinear',
+        mean: [...dc.image_feature.mean],
+        stddev: [...dc.image_feature.stddev],
+      },
+      labels: null,
+      labelSource: 'class ids (no label map)',
+      outputs: (model, inputs) =>
+        this.inferenceOutputs(model, inputs.image, {}) as { logits: tf.Tensor },
+      decode: (outputs, frame, names) => {
+        const { data, shape } = outputs.logits;
+        const [oh, ow] = frame.original;
+        const logits = tf.tensor4d(Float32Array.from(data), [1, shape[0], shape[1], shape[2]]);
+        // image_info of the resize_pad preprocessing (no crop offset in evaluation).
+        const info = [oh, ow, ...frame.scaled, ...frame.scale, 0, 0];
+        const labelMap = rescaledClassIds(logits, info);
+        logits.dispose();
+        const counts = new Map<number, number>();
+        for (const c of labelMap) counts.set(c, (counts.get(c) ?? 0) + 1);
+        const pixelCounts: Record<string, number> = {};
+        for (const [c, n] of [...counts].sort((a, b) => a[0] - b[0])) {
+          pixelCounts[labelOf(names, c)] = n;
+        }
+        return { kind: 'segmentation', height: oh, width: ow, labelMap, pixelCounts };
+      },
+    };
   }
 
   /** MG `initialize`: 'all', or 'backbone' and/or 'decoder'. */
