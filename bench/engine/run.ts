@@ -77,6 +77,8 @@ import type {
 } from '../../src/modeling/models/retinanet_model.js';
 import type { Layer } from '../../src/core/layer.js';
 import type { Batch, Task } from '../../src/core/task.js';
+import type { NamedVariable } from '../../src/core/step_parts.js';
+import { exportOnnx } from '../../src/export/onnx_export.js';
 import { ImageClassificationTask } from '../../src/tasks/image_classification/task.js';
 import { EagerStepRunner } from '../../src/core/eager_step.js';
 import { buildOptimizer, OptimizerState } from '../../src/train/optimizers/index.js';
@@ -652,15 +654,58 @@ async function inferRow(
   });
 }
 
-/** {@link inferRow}, or a note of why the row could not run (e.g. the wasm heap overflowed). */
-async function inferRowOrReason(...args: Parameters<typeof inferRow>): Promise<void> {
-  try {
-    await inferRow(...args);
-  } catch (err) {
-    const why = `(${args[0]}) batch ${args[4]} not measured: ${(err as Error).message.split('\n')[0]}`;
-    console.log(`  ${why}`);
-    extraLines.push(why);
-  }
+/**
+ * Inference at `batchSize` through the exported ONNX model (`export --format onnx`: the graph
+ * traced for one image, run per image in an ONNX Scan over the batch axis, batch norms folded):
+ * how a batch runs where tracing the whole batch does not fit the wasm heap. Only
+ * `session.run` is timed, against the peers, alternating.
+ */
+async function exportedInferRow(
+  row: string,
+  what: string,
+  subject: InferSubject,
+  variables: NamedVariable[],
+  size: number,
+  batchSize: number,
+  peerRow: string,
+): Promise<void> {
+  console.log(`(${row}) ${what}, batch ${batchSize} (exported ONNX, Scan over the batch)`);
+  const one = tf.randomNormal([1, size, size, 3], 0, 1, 'float32', 1);
+  const bytes = await exportOnnx((i) => subject.forward(i.image), { image: one }, variables);
+  one.dispose();
+  const session = await ort.InferenceSession.create(bytes, {
+    intraOpNumThreads: THREADS,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+  const x = tf.randomNormal([batchSize, size, size, 3], 0, 1, 'float32', 1);
+  const feeds = {
+    [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(x.dataSync()), x.shape),
+  };
+  x.dispose();
+  const oursOnce = async () => void (await session.run(feeds));
+  for (let i = 0; i < 2; i++) await oursOnce();
+  const peers = await startPeers(peerRow, batchSize, 2, false);
+  const [onnx, , torch] = await alternate(oursOnce, null, peers);
+  const ips = (ms: number) => `${fmtMs(ms)} (${((1000 * batchSize) / ms).toFixed(2)} images/s)`;
+  console.log(`  onnx (exported): ${ips(onnx)}`);
+  console.log(`  pytorch: ${torch.map(ips).join(', ')}`);
+  await session.release();
+  results.push({
+    row,
+    what: `${what} (exported, Scan)`,
+    batch: batchSize,
+    kind: 'infer',
+    onnx,
+    wasm: null,
+    bare: null,
+    torch,
+    flop: referencePeer(peers).meta.fwd_flop,
+    notes: [
+      'the exported ONNX model: a one-image graph in a Scan over the batch (tracing batch 8 at 640 overflows the wasm heap)',
+    ],
+  });
 }
 
 /** The same-run SGEMM peak: a 2048x2048 MatMul compiled by the engine on ORT, and each peer's. */
@@ -851,19 +896,29 @@ async function runRow(row: string): Promise<void> {
     const model = retinanetTask().buildModel();
     // Builds the weights (the anchors need a multiple of 2^max_level = 128).
     tf.tidy(() => void model.apply(tf.zeros([1, 128, 128, 3]), { training: false }));
-    for (const b of [1, 8]) {
-      // Tracing runs the forward once on tfjs-backend-wasm, whose heap is 4 GiB at most: a batch
-      // of 8 RetinaNet images at 640 may not fit (the row then says so instead of a number).
-      await inferRowOrReason(
-        'i',
-        'RetinaNet R50-FPN 640 inference',
-        detectionsOf(model),
-        640,
-        b,
-        'retinanet_r50fpn_infer',
-        false,
-      );
-    }
+    await inferRow(
+      'i',
+      'RetinaNet R50-FPN 640 inference',
+      detectionsOf(model),
+      640,
+      1,
+      'retinanet_r50fpn_infer',
+      false,
+    );
+    // Tracing batch 8 at 640 runs the forward once on tfjs-backend-wasm, whose heap (4 GiB at
+    // most) it overflows; batch 8 runs as the exported ONNX model does, one image per Scan step.
+    const variables = model
+      .weights()
+      .map((w) => ({ name: `model/${w.path}`, variable: w.variable }));
+    await exportedInferRow(
+      'i',
+      'RetinaNet R50-FPN 640 inference',
+      detectionsOf(model),
+      variables,
+      640,
+      8,
+      'retinanet_r50fpn_infer',
+    );
     model.dispose();
   } else if (row === 'j') {
     const subject = retinanetSubject(retinanetTask());
