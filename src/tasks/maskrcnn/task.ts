@@ -34,7 +34,8 @@ import {
   type MaskRCNNParserOptions,
 } from '../../data/parsers/maskrcnn_parser.js';
 import { defaultDataWorkers } from '../image_classification/task.js';
-import { CocoDetectionMetric, TfRecordDetectionInput } from '../retinanet/task.js';
+import { CocoDetectionMetric } from '../retinanet/task.js';
+import { TensorBatchInput } from '../tensor_batch_input.js';
 import type { MaskRCNNDataConfig, MaskRCNNTaskConfig } from './config.js';
 import { maskrcnnTaskLosses } from './losses.js';
 
@@ -274,7 +275,7 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
       workers: await defaultDataWorkers(),
       dropRemainder: dc.drop_remainder,
     });
-    return new TfRecordDetectionInput(pipeline, 'tfrecord_maskrcnn');
+    return new TensorBatchInput(pipeline, 'tfrecord_maskrcnn');
   }
 
   forward(

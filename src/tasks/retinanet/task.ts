@@ -18,7 +18,6 @@ import type {
   Metric,
   Task,
 } from '../../core/task.js';
-import type { HostBatch, ParallelPipeline } from '../../data/pipeline/index.js';
 import { boxToOriginal, labelOf, type TaskInference } from '../../core/inference.js';
 import { MEAN_RGB, STDDEV_RGB } from '../../data/in_memory.js';
 import { cocoLabels } from '../../data/label_maps/coco.js';
@@ -39,6 +38,7 @@ import {
   type RetinaNetOutputs,
 } from '../../modeling/models/retinanet_model.js';
 import { defaultDataWorkers } from '../image_classification/task.js';
+import { TensorBatchInput } from '../tensor_batch_input.js';
 import type { RetinaNetDataConfig, RetinaNetTaskConfig } from './config.js';
 
 /** Parser features by name: `image`, `image_info`, `cls_targets/<l>`, `groundtruths/...`. */
@@ -58,51 +58,6 @@ function perLevel(batch: RetinaNetBatch, prefix: string, lv: string[]): Record<s
     out[l] = t;
   }
   return out;
-}
-
-/** Batches of a detection parser's features as tensors (`kind` names the pipeline state). */
-export class TfRecordDetectionInput implements InputPipeline<RetinaNetBatch> {
-  constructor(
-    private readonly pipeline: ParallelPipeline,
-    private readonly kind = 'tfrecord_retinanet',
-  ) {}
-
-  async next(): Promise<RetinaNetBatch | null> {
-    const hb: HostBatch | null = await this.pipeline.next();
-    if (hb === null) return null;
-    const out: RetinaNetBatch = {};
-    for (const [name, f] of Object.entries(hb)) {
-      out[name] = tf.tensor(f.data as Float32Array | Int32Array, f.shape);
-    }
-    return out;
-  }
-
-  getState(): Record<string, unknown> {
-    return { kind: this.kind, ...this.pipeline.getState() };
-  }
-
-  setState(state: Record<string, unknown>): void {
-    if (state.kind !== this.kind) {
-      throw new Error(`pipeline state kind '${String(state.kind)}' is not '${this.kind}'`);
-    }
-    const { epoch, consumed, index } = state;
-    if (typeof epoch !== 'number' || typeof consumed !== 'number') {
-      throw new Error(
-        `pipeline state needs numeric epoch and consumed, got ${JSON.stringify(state)}`,
-      );
-    }
-    this.pipeline.setState(
-      typeof index === 'number' ? { epoch, consumed, index } : { epoch, consumed },
-    );
-  }
-
-  dispose(): void {
-    void this.pipeline.close();
-  }
-
-  close(): Promise<void> {
-    return this.pipeline.close();
-  }
 }
 
 /** Host copies of one evaluated batch: detections and the examples' ground truth. */
@@ -393,7 +348,7 @@ export class RetinaNetTask implements Task<RetinaNetModel, RetinaNetBatch, Retin
       workers: await defaultDataWorkers(),
       dropRemainder: dc.drop_remainder,
     });
-    return new TfRecordDetectionInput(pipeline);
+    return new TensorBatchInput(pipeline, 'tfrecord_retinanet');
   }
 
   forward(

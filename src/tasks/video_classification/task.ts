@@ -5,6 +5,7 @@
  * label smoothing plus l2 weight decay, top-1 / top-5 accuracy, inference logits, and the
  * streaming outputs of causal models (`streamOutputs`, used by `forward --stream`).
  */
+import { TensorBatchInput } from '../tensor_batch_input.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CallArgs } from '../../core/layer.js';
 import type {
@@ -15,7 +16,7 @@ import type {
   Metric,
   Task,
 } from '../../core/task.js';
-import type { HostBatch, ParallelPipeline } from '../../data/pipeline/index.js';
+import type { HostBatch } from '../../data/pipeline/index.js';
 import { videoParserRef } from '../../data/parsers/video_parser.js';
 import { aggregateMultiView } from '../../evaluation/video.js';
 import { defaultDataWorkers } from '../image_classification/task.js';
@@ -89,62 +90,21 @@ export function videoParserOptions(dc: VideoDataConfig) {
   };
 }
 
-const STATE_KIND = 'tfrecord_video_classification';
-
-/** Batches of the parallel pipeline as tensors: views split out of the time axis. */
-export class VideoTfRecordInput implements InputPipeline<VideoBatch> {
-  constructor(
-    private readonly pipeline: ParallelPipeline,
-    private readonly frames: number,
-  ) {}
-
-  async next(): Promise<VideoBatch | null> {
-    const hb: HostBatch | null = await this.pipeline.next();
-    if (hb === null) return null;
-    const { image, label } = hb;
-    if (!image || !label) throw new Error('video batch lacks image or label');
-    const [b, vt, h, w, c] = image.shape;
-    return {
-      image: tf.tensor5d(image.data as Float32Array, [
-        (b * vt) / this.frames,
-        this.frames,
-        h,
-        w,
-        c,
-      ]),
-      label:
-        label.shape.length === 2
-          ? tf.tensor2d(label.data as Float32Array, label.shape as [number, number])
-          : tf.tensor1d(label.data as Int32Array, 'int32'),
-    };
-  }
-
-  getState(): Record<string, unknown> {
-    return { kind: STATE_KIND, ...this.pipeline.getState() };
-  }
-
-  setState(state: Record<string, unknown>): void {
-    if (state.kind !== STATE_KIND) {
-      throw new Error(`pipeline state kind '${String(state.kind)}' is not '${STATE_KIND}'`);
-    }
-    const { epoch, consumed, index } = state;
-    if (typeof epoch !== 'number' || typeof consumed !== 'number') {
-      throw new Error(
-        `pipeline state needs numeric epoch and consumed, got ${JSON.stringify(state)}`,
-      );
-    }
-    this.pipeline.setState(
-      typeof index === 'number' ? { epoch, consumed, index } : { epoch, consumed },
-    );
-  }
-
-  dispose(): void {
-    void this.pipeline.close();
-  }
-
-  close(): Promise<void> {
-    return this.pipeline.close();
-  }
+/**
+ * A video host batch as tensors: the parser's views, stacked on the time axis, split into clips
+ * of `frames` frames (`[B·views, frames, H, W, C]`).
+ */
+function videoBatchTensors(hb: HostBatch, frames: number): VideoBatch {
+  const { image, label } = hb;
+  if (!image || !label) throw new Error('video batch lacks image or label');
+  const [b, vt, h, w, c] = image.shape;
+  return {
+    image: tf.tensor5d(image.data as Float32Array, [(b * vt) / frames, frames, h, w, c]),
+    label:
+      label.shape.length === 2
+        ? tf.tensor2d(label.data as Float32Array, label.shape as [number, number])
+        : tf.tensor1d(label.data as Int32Array, 'int32'),
+  };
 }
 
 export class VideoClassificationTask implements Task<VideoModel, VideoBatch, VideoOutputs> {
@@ -224,7 +184,9 @@ export class VideoClassificationTask implements Task<VideoModel, VideoBatch, Vid
       dropRemainder: dc.drop_remainder,
     });
     const [T] = dc.feature_shape;
-    return new VideoTfRecordInput(pipeline, T);
+    return new TensorBatchInput(pipeline, 'tfrecord_video_classification', (hb) =>
+      videoBatchTensors(hb, T),
+    );
   }
 
   /** Views per evaluation video: validation_data's num_test_clips x num_test_crops. */
