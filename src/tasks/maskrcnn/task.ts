@@ -2,7 +2,7 @@
  * Mask R-CNN / Faster R-CNN / Cascade RCNN-RS task (Model Garden
  * `official/vision/tasks/maskrcnn.py`): builds the model from the backbone and decoder factories
  * and `buildMaskRCNN`, runs the training forward (RPN targets and cropped GT masks from the parser)
- * with MG's losses, and evaluates boxes with the streaming COCO evaluator.
+ * with MG's losses, and evaluates boxes and masks with the streaming COCO evaluator (./metric.ts).
  *
  * Batch features (MG's parser labels): `image` [B, H, W, 3], `image_info` [B, 4, 2];
  * training: `rpn_score_targets/<l>` [B, H_l, W_l, A], `rpn_box_targets/<l>` [B, H_l, W_l, 4A],
@@ -34,10 +34,13 @@ import {
   type MaskRCNNParserOptions,
 } from '../../data/parsers/maskrcnn_parser.js';
 import { defaultDataWorkers } from '../image_classification/task.js';
+import { cocoInstancesFromTfRecords } from '../../data/converters/tfrecord_to_coco.js';
+import { CocoGroundTruth } from '../../evaluation/coco/dataset.js';
 import { CocoDetectionMetric } from '../retinanet/task.js';
 import { TensorBatchInput } from '../tensor_batch_input.js';
 import type { MaskRCNNDataConfig, MaskRCNNTaskConfig } from './config.js';
 import { maskrcnnTaskLosses } from './losses.js';
+import { CocoInstanceMetric } from './metric.js';
 
 export type MaskRCNNBatch = Record<string, tf.Tensor>;
 
@@ -65,6 +68,7 @@ export function flattenOutputs(out: MaskRCNNOutputs): Record<string, tf.Tensor> 
 export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNNOutputs> {
   readonly type = 'maskrcnn';
   readonly defaultEvalMetric = 'AP';
+  private gtPromise: Promise<CocoGroundTruth> | null = null;
 
   constructor(readonly config: MaskRCNNTaskConfig) {
     const m = config.model;
@@ -331,11 +335,50 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
     return { losses, outputs };
   }
 
+  /**
+   * The evaluation ground truth as MG's `_build_coco_metrics` chooses it: `annotation_file` when
+   * set, else with include_mask a scan of validation_data's TFRecords (MG writes it to
+   * annotation.json; it is kept in memory here, read once per task).
+   */
+  private groundTruth(): Promise<CocoGroundTruth> {
+    if (this.gtPromise) return this.gtPromise;
+    const file = this.config.annotation_file;
+    const path = this.config.validation_data.input_path;
+    let load: Promise<CocoGroundTruth>;
+    if (file) {
+      load = Promise.resolve().then(() => CocoGroundTruth.fromFile(file));
+    } else if (typeof path !== 'string' && !Array.isArray(path)) {
+      load = Promise.reject(
+        new Error('task.validation_data.input_path: a mapping of named inputs is not supported'),
+      );
+    } else {
+      load = cocoInstancesFromTfRecords(path, { includeMask: true }).then(
+        (ds) => new CocoGroundTruth(ds, `ground truth scanned from ${String(path)}`),
+      );
+    }
+    this.gtPromise = load;
+    // A failed read is not kept, so the next evaluation reads again.
+    load.catch(() => {
+      if (this.gtPromise === load) this.gtPromise = null;
+    });
+    return load;
+  }
+
   buildMetrics(training: boolean): Metric<MaskRCNNOutputs, MaskRCNNBatch>[] {
     if (training) return [];
     // MG's COCOEvaluator for Mask R-CNN: COCO's maxDets [1, 10, 100].
-    const metric = new CocoDetectionMetric(100);
-    // The metric reads the generator's detection tensors and the batch's ground truth only.
+    const maxDetections = 100;
+    const includeMask = this.config.model.include_mask;
+    const metric =
+      includeMask || this.config.annotation_file
+        ? new CocoInstanceMetric({
+            groundTruth: () => this.groundTruth(),
+            includeMask,
+            maxDetections,
+          })
+        : // Boxes only, no annotation file: the ground truth of the evaluated examples.
+          new CocoDetectionMetric(maxDetections);
+    // The metrics read the generator's detection tensors and the batch's ground truth only.
     return [metric as unknown as Metric<MaskRCNNOutputs, MaskRCNNBatch>];
   }
 }
