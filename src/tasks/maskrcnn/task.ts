@@ -20,7 +20,18 @@ import type {
   Metric,
   Task,
 } from '../../core/task.js';
+import {
+  boxToOriginal,
+  labelOf,
+  type Detection,
+  type TaskInference,
+} from '../../core/inference.js';
+import { cocoLabels } from '../../data/label_maps/coco.js';
+import { computePaddedSize } from '../../data/ops/resize_and_crop.js';
 import { l2Regularization } from '../../losses/l2.js';
+import { rleToJson } from '../../ops/masks/coco_segmentation.js';
+import { pasteInstanceMask } from '../../ops/masks/paste.js';
+import { encodeMask } from '../../ops/masks/rle.js';
 import { buildBackbone } from '../../modeling/backbones/factory.js';
 import { buildDecoder } from '../../modeling/decoders/factory.js';
 import {
@@ -380,5 +391,78 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
           new CocoDetectionMetric(maxDetections);
     // The metrics read the generator's detection tensors and the batch's ground truth only.
     return [metric as unknown as Metric<MaskRCNNOutputs, MaskRCNNBatch>];
+  }
+
+  /**
+   * Prediction (src/core/inference.ts): the Mask R-CNN parser's evaluation preprocessing of
+   * `validation_data` (normalise, aspect-preserving fit into input_size, zero padding to
+   * 2^max_level), the model's RPN, RoI heads and detection generator in one graph, detections in
+   * the original image's pixels; with include_mask each detection's 28x28 mask pasted at the
+   * original resolution as the COCO evaluation does (box / image_info scale, paste_instance_masks,
+   * > 0.5) and given as COCO RLE.
+   */
+  inference(): TaskInference<MaskRCNNModel> {
+    const m = this.config.model;
+    if (!m.detection_generator.apply_nms) {
+      throw new Error(
+        'task.model.detection_generator.apply_nms: prediction needs NMS (set it true)',
+      );
+    }
+    const parser = this.parserOptionsFor(this.config.validation_data);
+    const desired = parser.output_size;
+    const includeMask = m.include_mask;
+    const names = ['detection_boxes', 'detection_scores', 'detection_classes', 'num_detections'];
+    if (includeMask) names.push('detection_masks');
+    return {
+      kind: 'detection',
+      preprocessing: {
+        input_size: [desired[0], desired[1], 3],
+        method: 'resize_pad',
+        center_crop_fraction: null,
+        padded_size: parser.pad !== false ? computePaddedSize(desired, 2 ** m.max_level) : desired,
+        interpolation: 'bilinear',
+        mean: [...MEAN_RGB],
+        stddev: [...STDDEV_RGB],
+      },
+      // Model Garden's COCO models: 91 classes, class id = COCO category id.
+      labels: m.num_classes === 91 ? cocoLabels() : null,
+      labelSource: m.num_classes === 91 ? 'COCO category names' : 'class ids (no label map)',
+      outputs: (model, inputs) => {
+        const out = this.inferenceOutputs(model, inputs.image, { image_shape: inputs.image_shape });
+        // The other outputs are freed by the caller's tidy (or left out of the graph).
+        return Object.fromEntries(names.map((k) => [k, out[k]]));
+      },
+      decode: (outputs, frame, labels, opts) => {
+        const n = outputs.num_detections.data[0];
+        const boxes = outputs.detection_boxes.data;
+        const scores = outputs.detection_scores.data;
+        const classes = outputs.detection_classes.data;
+        const masks = outputs.detection_masks;
+        const [mh, mw] = masks ? masks.shape.slice(1) : [0, 0];
+        const [h, w] = frame.original;
+        const [sy, sx] = frame.scale;
+        const threshold = opts.scoreThreshold ?? 0;
+        const detections: Detection[] = [];
+        for (let i = 0; i < n; i++) {
+          if (scores[i] < threshold) continue;
+          const box = boxes.subarray(4 * i, 4 * i + 4);
+          const d: Detection = {
+            box: boxToOriginal(box, frame),
+            classId: classes[i],
+            label: labelOf(labels, classes[i]),
+            score: scores[i],
+          };
+          if (masks) {
+            // As the evaluation: the unclipped box in original pixels, [x, y, w, h].
+            const [y0, x0, y1, x1] = [box[0] / sy, box[1] / sx, box[2] / sy, box[3] / sx];
+            const mask = masks.data.subarray(i * mh * mw, (i + 1) * mh * mw);
+            const pasted = pasteInstanceMask(mask, mh, mw, [x0, y0, x1 - x0, y1 - y0], h, w);
+            d.mask = rleToJson(encodeMask(pasted, h, w));
+          }
+          detections.push(d);
+        }
+        return { kind: 'detection', detections };
+      },
+    };
   }
 }
