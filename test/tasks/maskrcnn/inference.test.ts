@@ -11,7 +11,8 @@
  *   predicts the same; the ONNX export's outputs (random mask logits) equal tfjs's to 1e-4 in
  *   onnxruntime-node (relative to the value above 1: boxes are input pixels);
  * - `predict --model ... --json` gives each detection's mask as COCO RLE and `--output` draws
- *   the masks translucent under the boxes.
+ *   the masks translucent under the boxes;
+ * - a Cascade R-CNN of the same parts predicts masks, compiled as eager.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -254,4 +255,51 @@ test('a Mask R-CNN exported to ONNX matches tfjs in onnxruntime-node (masks incl
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a Cascade R-CNN (2 more stages, class-agnostic boxes, class ensemble) predicts masks, compiled as eager', async () => {
+  const model = SPEC.params.task.model;
+  const spec = {
+    experiment: SPEC.experiment,
+    params: {
+      task: {
+        model: {
+          ...model,
+          detection_head: {
+            ...model.detection_head,
+            class_agnostic_bbox_pred: true,
+            cascade_class_ensemble: true,
+          },
+          roi_sampler: { cascade_iou_thresholds: [0.6, 0.7] },
+        },
+      },
+    },
+  };
+  const eager = await createModel(spec);
+  randomize(eager, 8, true);
+  const compiled = await createModel(spec, { compiled: true, fallback: 'error' });
+  for (const [i, w] of compiled.model.weights().entries()) {
+    w.variable.assign(eager.model.weights()[i].variable);
+  }
+  const rng = new Rng(9);
+  const image = {
+    data: Uint8Array.from({ length: H * W * 3 }, () => Math.floor(256 * rng.uniform())),
+    height: H,
+    width: W,
+    channels: 3,
+  };
+  const a = (await eager.predict(image)) as DetectionPrediction;
+  const b = (await compiled.predict(image)) as DetectionPrediction;
+  assert.equal(a.detections.length, 4);
+  assert.equal(b.detections.length, 4);
+  b.detections.forEach((d, i) => {
+    const e = a.detections[i];
+    assert.equal(d.classId, e.classId);
+    assert.ok(Math.abs(d.score - e.score) < 1e-4, `score ${i}`);
+    d.box.forEach((v, j) => assert.ok(Math.abs(v - e.box[j]) < 1e-3, `box ${i}[${j}]`));
+    const [mb, ma] = [maskOf(d), maskOf(e)];
+    const diff = mb.reduce((s, v, k) => s + (v !== ma[k] ? 1 : 0), 0);
+    assert.ok(diff <= 2, `mask ${i}: ${diff} pixels differ`);
+  });
+  await Promise.all([eager.dispose(), compiled.dispose()]);
 });
