@@ -17,9 +17,8 @@
  * dropped, as COCOeval evaluates only the ground truth's categories.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { encodeMask } from '../../ops/masks/rle.js';
 import { rleToJson } from '../../ops/masks/coco_segmentation.js';
-import { pasteInstanceMask } from '../../ops/masks/paste.js';
+import { pasteInstanceMaskRle } from '../../ops/masks/paste.js';
 import { CocoEval } from './cocoeval.js';
 import { type CocoGroundTruth, type CocoResult, CocoFormatError, type ImageId } from './dataset.js';
 import { writeAllSync, writeFileAtomicSync } from '../../core/atomic_write.js';
@@ -178,8 +177,7 @@ export class CocoStreamingEvaluator {
         if (this.includeMask) {
           const off = j * mh * mw;
           const mask = sliceOf(batch.masks as ArrayLike<number>, off, mh * mw);
-          const pasted = pasteInstanceMask(mask, mh, mw, bbox, H, W);
-          r.segmentation = rleToJson(encodeMask(pasted, H, W));
+          r.segmentation = rleToJson(pasteInstanceMaskRle(mask, mh, mw, bbox, H, W));
         }
         staged.push(r);
       }

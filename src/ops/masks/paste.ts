@@ -5,6 +5,7 @@
  * integers, the padded mask is bilinearly resized (OpenCV INTER_LINEAR: half-pixel centres,
  * replicated border) to the expanded box, thresholded at 0.5 and clipped to the image.
  */
+import type { Rle } from './rle.js';
 
 /**
  * Bilinear resize of a row-major `[sh, sw]` float image to `[dh, dw]` with OpenCV's
@@ -63,21 +64,33 @@ export function resizeBilinearCv(
   return out;
 }
 
-/**
- * Pastes one mask `[mh, mw]` (row-major, values in [0, 1]) defined over `box` = `[x, y, w, h]`
- * in image pixels onto an `[imageHeight, imageWidth]` canvas. Returns a row-major Uint8Array
- * of 0/1.
- */
-export function pasteInstanceMask(
+/** A resized mask and where it lands: the expanded box's origin and the clipped pixel range. */
+interface PastedRegion {
+  /** `[h, w]` probabilities over the expanded box (row-major). */
+  resized: Float32Array;
+  h: number;
+  w: number;
+  /** The expanded box's top-left pixel (may be outside the image). */
+  rx0: number;
+  ry0: number;
+  /** The pixels it covers inside the image: columns x0..x1-1, rows y0..y1-1. */
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+}
+
+function pasteRegion(
+  what: string,
   mask: ArrayLike<number>,
   mh: number,
   mw: number,
   box: ArrayLike<number>,
   imageHeight: number,
   imageWidth: number,
-): Uint8Array {
+): PastedRegion {
   if (mask.length !== mh * mw) {
-    throw new Error(`pasteInstanceMask: mask has ${mask.length} values, expected ${mh}x${mw}`);
+    throw new Error(`${what}: mask has ${mask.length} values, expected ${mh}x${mw}`);
   }
   // Float32 arithmetic, as MG's numpy code on float32 boxes (a Python float scalar does not
   // widen a float32 array), so the truncated box matches at integer boundaries.
@@ -99,16 +112,79 @@ export function pasteInstanceMask(
   for (let y = 0; y < mh; y++) {
     for (let x = 0; x < mw; x++) padded[(y + 1) * (mw + 2) + x + 1] = mask[y * mw + x];
   }
-  const resized = resizeBilinearCv(padded, mh + 2, mw + 2, h, w);
+  return {
+    resized: resizeBilinearCv(padded, mh + 2, mw + 2, h, w),
+    h,
+    w,
+    rx0,
+    ry0,
+    x0: Math.min(Math.max(rx0, 0), imageWidth),
+    x1: Math.min(Math.max(rx1 + 1, 0), imageWidth),
+    y0: Math.min(Math.max(ry0, 0), imageHeight),
+    y1: Math.min(Math.max(ry1 + 1, 0), imageHeight),
+  };
+}
+
+/**
+ * Pastes one mask `[mh, mw]` (row-major, values in [0, 1]) defined over `box` = `[x, y, w, h]`
+ * in image pixels onto an `[imageHeight, imageWidth]` canvas. Returns a row-major Uint8Array
+ * of 0/1.
+ */
+export function pasteInstanceMask(
+  mask: ArrayLike<number>,
+  mh: number,
+  mw: number,
+  box: ArrayLike<number>,
+  imageHeight: number,
+  imageWidth: number,
+): Uint8Array {
+  const r = pasteRegion('pasteInstanceMask', mask, mh, mw, box, imageHeight, imageWidth);
   const out = new Uint8Array(imageHeight * imageWidth);
-  const x0 = Math.min(Math.max(rx0, 0), imageWidth);
-  const x1 = Math.min(Math.max(rx1 + 1, 0), imageWidth);
-  const y0 = Math.min(Math.max(ry0, 0), imageHeight);
-  const y1 = Math.min(Math.max(ry1 + 1, 0), imageHeight);
-  for (let y = y0; y < y1; y++) {
-    for (let x = x0; x < x1; x++) {
-      out[y * imageWidth + x] = resized[(y - ry0) * w + (x - rx0)] > 0.5 ? 1 : 0;
+  for (let y = r.y0; y < r.y1; y++) {
+    for (let x = r.x0; x < r.x1; x++) {
+      out[y * imageWidth + x] = r.resized[(y - r.ry0) * r.w + (x - r.rx0)] > 0.5 ? 1 : 0;
     }
   }
   return out;
+}
+
+/**
+ * {@link pasteInstanceMask} straight to COCO's column-major RLE (what `encodeMask` of the pasted
+ * canvas gives), without the canvas: the columns outside the mask's region are one zero run
+ * each, so the work is the region's pixels plus one step per image column.
+ */
+export function pasteInstanceMaskRle(
+  mask: ArrayLike<number>,
+  mh: number,
+  mw: number,
+  box: ArrayLike<number>,
+  imageHeight: number,
+  imageWidth: number,
+): Rle {
+  const r = pasteRegion('pasteInstanceMaskRle', mask, mh, mw, box, imageHeight, imageWidth);
+  const runs: number[] = [];
+  let value = 0;
+  let run = 0;
+  const add = (v: number, n: number) => {
+    if (n === 0) return;
+    if (v !== value) {
+      runs.push(run);
+      run = 0;
+      value = v;
+    }
+    run += n;
+  };
+  for (let x = 0; x < imageWidth; x++) {
+    if (x < r.x0 || x >= r.x1) {
+      add(0, imageHeight);
+      continue;
+    }
+    add(0, r.y0);
+    for (let y = r.y0; y < r.y1; y++) {
+      add(r.resized[(y - r.ry0) * r.w + (x - r.rx0)] > 0.5 ? 1 : 0, 1);
+    }
+    add(0, imageHeight - r.y1);
+  }
+  runs.push(run);
+  return { h: imageHeight, w: imageWidth, counts: Uint32Array.from(runs) };
 }

@@ -30,8 +30,7 @@ import { cocoLabels } from '../../data/label_maps/coco.js';
 import { computePaddedSize } from '../../data/ops/resize_and_crop.js';
 import { l2Regularization } from '../../losses/l2.js';
 import { rleToJson } from '../../ops/masks/coco_segmentation.js';
-import { pasteInstanceMask } from '../../ops/masks/paste.js';
-import { encodeMask } from '../../ops/masks/rle.js';
+import { pasteInstanceMaskRle } from '../../ops/masks/paste.js';
 import { buildBackbone } from '../../modeling/backbones/factory.js';
 import { buildDecoder } from '../../modeling/decoders/factory.js';
 import {
@@ -456,8 +455,9 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
             // As the evaluation: the unclipped box in original pixels, [x, y, w, h].
             const [y0, x0, y1, x1] = [box[0] / sy, box[1] / sx, box[2] / sy, box[3] / sx];
             const mask = masks.data.subarray(i * mh * mw, (i + 1) * mh * mw);
-            const pasted = pasteInstanceMask(mask, mh, mw, [x0, y0, x1 - x0, y1 - y0], h, w);
-            d.mask = rleToJson(encodeMask(pasted, h, w));
+            d.mask = rleToJson(
+              pasteInstanceMaskRle(mask, mh, mw, [x0, y0, x1 - x0, y1 - y0], h, w),
+            );
           }
           detections.push(d);
         }

@@ -3,13 +3,15 @@
  * a box by hand derivation, and random 28x28 probability masks in float boxes (some crossing the
  * image border, one whose expanded box truncates differently in float32 and float64) against the
  * pixels of MG's algorithm run with OpenCV
- * (test/fixtures/maskrcnn_eval/make_golden.py).
+ * (test/fixtures/maskrcnn_eval/make_golden.py); the direct RLE paste equals the canvas's RLE.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { REPO_ROOT } from '../../helpers.js';
-import { pasteInstanceMask } from '../../../src/ops/masks/paste.js';
+import { pasteInstanceMask, pasteInstanceMaskRle } from '../../../src/ops/masks/paste.js';
+import { encodeMask } from '../../../src/ops/masks/rle.js';
+import { Rng } from '../../../src/core/random.js';
 
 interface PasteCase {
   box: [number, number, number, number];
@@ -67,5 +69,24 @@ test("random 28x28 masks pasted into float boxes equal Model Garden's paste (Ope
       pasted.reduce((a, v) => a + v, 0),
       c.area,
     );
+  }
+});
+
+test('pasteInstanceMaskRle equals the RLE of the pasted canvas (boxes inside, across and outside the image)', () => {
+  const rng = new Rng(21);
+  const [H, W] = [37, 53];
+  for (let t = 0; t < 200; t++) {
+    const [mh, mw] = t % 2 ? [28, 28] : [5, 9];
+    const mask = Float32Array.from({ length: mh * mw }, () => rng.uniform());
+    if (t % 3 === 0) mask.fill(1);
+    const box = [
+      80 * rng.uniform() - 20,
+      60 * rng.uniform() - 15,
+      40 * rng.uniform(),
+      30 * rng.uniform(),
+    ];
+    const canvas = encodeMask(pasteInstanceMask(mask, mh, mw, box, H, W), H, W);
+    const direct = pasteInstanceMaskRle(mask, mh, mw, box, H, W);
+    assert.deepEqual(direct, canvas, `box ${box.join(', ')}`);
   }
 });
