@@ -27,7 +27,7 @@ import { createModel, loadModel, saveModel, toOnnx, type VisionModel } from '../
 import { initBackend } from '../../../src/core/backend/index.js';
 import type { DetectionPrediction } from '../../../src/core/inference.js';
 import { Rng } from '../../../src/core/random.js';
-import { predictImages } from '../../../src/cli/predict.js';
+import { formatPredictions, predictImages } from '../../../src/cli/predict.js';
 import { segmentationToRle } from '../../../src/ops/masks/coco_segmentation.js';
 import { decodeMask, rleArea, rleToBbox } from '../../../src/ops/masks/rle.js';
 
@@ -184,6 +184,10 @@ test('Mask R-CNN predicts boxes in original pixels and masks pasted at the origi
       a.detections.map((d) => d.mask),
     );
     assert.deepEqual(JSON.parse(JSON.stringify(rows[0].mask)), a.detections[0].mask);
+    // The printed table gives each mask's area (pixels).
+    const areas = a.detections.map((d) => rleArea(segmentationToRle(d.mask, H, W, 'mask')));
+    const printed = [...formatPredictions(result).matchAll(/ mask (\d+) px$/gm)].map((m) => +m[1]);
+    assert.deepEqual(printed, areas);
     // The masks are blended in: most pixels inside a mask differ from the input.
     const drawn = await sharp(out).raw().toBuffer({ resolveWithObject: true });
     const input = await sharp(png).raw().toBuffer();
