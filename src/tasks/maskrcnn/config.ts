@@ -203,11 +203,16 @@ export const maskrcnnTaskConfig = taskConfig({
   init_checkpoint_modules: z.union([z.string(), z.array(z.string())]).default('all'),
   /**
    * COCO instances JSON of the validation images (box and mask ground truth). Unset: with
-   * include_mask the ground truth is scanned from validation_data's TFRecords (full-resolution
-   * masks), without masks it comes from the evaluated examples, as Model Garden does.
+   * include_mask (or per_category_metrics) the ground truth is scanned from validation_data's
+   * TFRecords (full-resolution masks), else it comes from the evaluated examples, as Model
+   * Garden does.
    */
   annotation_file: optStr(),
-  per_category_metrics: notSupported(bool(false)),
+  /**
+   * Also report MG's per-category metrics (`Precision mAP ByCategory/<name>`, ... and their
+   * `mask ` twins); the ground truth then comes from annotation_file or the scanned records.
+   */
+  per_category_metrics: bool(false),
   allowed_mask_class_ids: notSupported(optList(z.int())),
   use_coco_metrics: notSupported(bool(true), [true]),
   use_wod_metrics: notSupported(bool(false)),

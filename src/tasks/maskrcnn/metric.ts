@@ -18,6 +18,8 @@ export interface CocoInstanceMetricOptions {
   includeMask: boolean;
   /** maxDets[2] (Model Garden's COCOEvaluator: 100). */
   maxDetections: number;
+  /** Add MG's per-category entries (`Precision mAP ByCategory/<name>`, ...). */
+  perCategoryMetrics?: boolean;
 }
 
 type Tensors = Record<string, unknown>;
@@ -50,6 +52,7 @@ export class CocoInstanceMetric implements Metric<Tensors, Tensors> {
       groundTruth: await this.opts.groundTruth(),
       includeMask: this.opts.includeMask,
       maxDetections: this.opts.maxDetections,
+      perCategoryMetrics: this.opts.perCategoryMetrics,
     });
     await this.evaluator.updateFromTensors(tensors);
   }

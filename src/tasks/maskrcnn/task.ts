@@ -347,8 +347,8 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
 
   /**
    * The evaluation ground truth as MG's `_build_coco_metrics` chooses it: `annotation_file` when
-   * set, else with include_mask a scan of validation_data's TFRecords (MG writes it to
-   * annotation.json; it is kept in memory here, read once per task).
+   * set, else a scan of validation_data's TFRecords (MG writes it to annotation.json; it is kept
+   * in memory here, read once per task).
    */
   private groundTruth(): Promise<CocoGroundTruth> {
     if (this.gtPromise) return this.gtPromise;
@@ -362,7 +362,8 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
         new Error('task.validation_data.input_path: a mapping of named inputs is not supported'),
       );
     } else {
-      load = cocoInstancesFromTfRecords(path, { includeMask: true }).then(
+      const includeMask = this.config.model.include_mask;
+      load = cocoInstancesFromTfRecords(path, { includeMask }).then(
         (ds) => new CocoGroundTruth(ds, `ground truth scanned from ${String(path)}`),
       );
     }
@@ -379,12 +380,14 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
     // MG's COCOEvaluator for Mask R-CNN: COCO's maxDets [1, 10, 100].
     const maxDetections = 100;
     const includeMask = this.config.model.include_mask;
+    const perCategoryMetrics = this.config.per_category_metrics;
     const metric =
-      includeMask || this.config.annotation_file
+      includeMask || perCategoryMetrics || this.config.annotation_file
         ? new CocoInstanceMetric({
             groundTruth: () => this.groundTruth(),
             includeMask,
             maxDetections,
+            perCategoryMetrics,
           })
         : // Boxes only, no annotation file: the ground truth of the evaluated examples.
           new CocoDetectionMetric(maxDetections);
