@@ -20,14 +20,7 @@ import type {
   Metric,
   Task,
 } from '../../core/task.js';
-import {
-  boxToOriginal,
-  labelOf,
-  type Detection,
-  type TaskInference,
-} from '../../core/inference.js';
-import { cocoLabels } from '../../data/label_maps/coco.js';
-import { computePaddedSize } from '../../data/ops/resize_and_crop.js';
+import type { TaskInference } from '../../core/inference.js';
 import { l2Regularization } from '../../losses/l2.js';
 import { rleToJson } from '../../ops/masks/coco_segmentation.js';
 import { pasteInstanceMaskRle } from '../../ops/masks/paste.js';
@@ -48,6 +41,11 @@ import { cocoInstancesFromTfRecords } from '../../data/converters/tfrecord_to_co
 import { CocoGroundTruth } from '../../evaluation/coco/dataset.js';
 import { CocoDetectionMetric } from '../retinanet/task.js';
 import { TensorBatchInput } from '../tensor_batch_input.js';
+import {
+  decodeDetections,
+  detectionPreprocessing,
+  detectorLabels,
+} from '../detection_inference.js';
 import type { MaskRCNNDataConfig, MaskRCNNTaskConfig } from './config.js';
 import { maskrcnnTaskLosses } from './losses.js';
 import { CocoInstanceMetric } from './metric.js';
@@ -411,60 +409,31 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
       );
     }
     const parser = this.parserOptionsFor(this.config.validation_data);
-    const desired = parser.output_size;
-    const includeMask = m.include_mask;
     const names = ['detection_boxes', 'detection_scores', 'detection_classes', 'num_detections'];
-    if (includeMask) names.push('detection_masks');
+    if (m.include_mask) names.push('detection_masks');
     return {
       kind: 'detection',
-      preprocessing: {
-        input_size: [desired[0], desired[1], 3],
-        method: 'resize_pad',
-        center_crop_fraction: null,
-        padded_size: parser.pad !== false ? computePaddedSize(desired, 2 ** m.max_level) : desired,
-        interpolation: 'bilinear',
-        mean: [...MEAN_RGB],
-        stddev: [...STDDEV_RGB],
-      },
-      // Model Garden's COCO models: 91 classes, class id = COCO category id.
-      labels: m.num_classes === 91 ? cocoLabels() : null,
-      labelSource: m.num_classes === 91 ? 'COCO category names' : 'class ids (no label map)',
+      preprocessing: detectionPreprocessing(parser.output_size, parser.pad, m.max_level),
+      ...detectorLabels(m.num_classes),
       outputs: (model, inputs) => {
         const out = this.inferenceOutputs(model, inputs.image, { image_shape: inputs.image_shape });
         // The other outputs are freed by the caller's tidy (or left out of the graph).
         return Object.fromEntries(names.map((k) => [k, out[k]]));
       },
       decode: (outputs, frame, labels, opts) => {
-        const n = outputs.num_detections.data[0];
-        const boxes = outputs.detection_boxes.data;
-        const scores = outputs.detection_scores.data;
-        const classes = outputs.detection_classes.data;
         const masks = outputs.detection_masks;
-        const [mh, mw] = masks ? masks.shape.slice(1) : [0, 0];
+        if (!masks) return decodeDetections(outputs, frame, labels, opts);
+        const [mh, mw] = masks.shape.slice(1);
         const [h, w] = frame.original;
         const [sy, sx] = frame.scale;
-        const threshold = opts.scoreThreshold ?? 0;
-        const detections: Detection[] = [];
-        for (let i = 0; i < n; i++) {
-          if (scores[i] < threshold) continue;
-          const box = boxes.subarray(4 * i, 4 * i + 4);
-          const d: Detection = {
-            box: boxToOriginal(box, frame),
-            classId: classes[i],
-            label: labelOf(labels, classes[i]),
-            score: scores[i],
+        return decodeDetections(outputs, frame, labels, opts, (i, box) => {
+          // As the evaluation: the unclipped box in original pixels, [x, y, w, h].
+          const [y0, x0, y1, x1] = [box[0] / sy, box[1] / sx, box[2] / sy, box[3] / sx];
+          const mask = masks.data.subarray(i * mh * mw, (i + 1) * mh * mw);
+          return {
+            mask: rleToJson(pasteInstanceMaskRle(mask, mh, mw, [x0, y0, x1 - x0, y1 - y0], h, w)),
           };
-          if (masks) {
-            // As the evaluation: the unclipped box in original pixels, [x, y, w, h].
-            const [y0, x0, y1, x1] = [box[0] / sy, box[1] / sx, box[2] / sy, box[3] / sx];
-            const mask = masks.data.subarray(i * mh * mw, (i + 1) * mh * mw);
-            d.mask = rleToJson(
-              pasteInstanceMaskRle(mask, mh, mw, [x0, y0, x1 - x0, y1 - y0], h, w),
-            );
-          }
-          detections.push(d);
-        }
-        return { kind: 'detection', detections };
+        });
       },
     };
   }

@@ -18,10 +18,8 @@ import type {
   Metric,
   Task,
 } from '../../core/task.js';
-import { boxToOriginal, labelOf, type TaskInference } from '../../core/inference.js';
+import type { TaskInference } from '../../core/inference.js';
 import { MEAN_RGB, STDDEV_RGB } from '../../data/in_memory.js';
-import { cocoLabels } from '../../data/label_maps/coco.js';
-import { computePaddedSize } from '../../data/ops/resize_and_crop.js';
 import {
   retinaNetParserRef,
   type RetinaNetParserOptions,
@@ -39,6 +37,11 @@ import {
 } from '../../modeling/models/retinanet_model.js';
 import { defaultDataWorkers } from '../image_classification/task.js';
 import { TensorBatchInput } from '../tensor_batch_input.js';
+import {
+  decodeDetections,
+  detectionPreprocessing,
+  detectorLabels,
+} from '../detection_inference.js';
 import type { RetinaNetDataConfig, RetinaNetTaskConfig } from './config.js';
 
 /** Parser features by name: `image`, `image_info`, `cls_targets/<l>`, `groundtruths/...`. */
@@ -430,21 +433,10 @@ export class RetinaNetTask implements Task<RetinaNetModel, RetinaNetBatch, Retin
       );
     }
     const parser = this.parserOptionsFor(this.config.validation_data);
-    const desired = parser.output_size;
     return {
       kind: 'detection',
-      preprocessing: {
-        input_size: [desired[0], desired[1], 3],
-        method: 'resize_pad',
-        center_crop_fraction: null,
-        padded_size: parser.pad !== false ? computePaddedSize(desired, 2 ** m.max_level) : desired,
-        interpolation: 'bilinear',
-        mean: [...MEAN_RGB],
-        stddev: [...STDDEV_RGB],
-      },
-      // Model Garden's COCO detectors: 91 classes, class id = COCO category id.
-      labels: m.num_classes === 91 ? cocoLabels() : null,
-      labelSource: m.num_classes === 91 ? 'COCO category names' : 'class ids (no label map)',
+      preprocessing: detectionPreprocessing(parser.output_size, parser.pad, m.max_level),
+      ...detectorLabels(m.num_classes),
       outputs: (model, inputs) => {
         const out = this.inferenceOutputs(model, inputs.image, { image_shape: inputs.image_shape });
         // The per-level raw outputs are freed by the caller's tidy (or left out of the graph).
@@ -455,24 +447,7 @@ export class RetinaNetTask implements Task<RetinaNetModel, RetinaNetBatch, Retin
           num_detections: out.num_detections,
         };
       },
-      decode: (outputs, frame, names, opts) => {
-        const n = outputs.num_detections.data[0];
-        const boxes = outputs.detection_boxes.data;
-        const scores = outputs.detection_scores.data;
-        const classes = outputs.detection_classes.data;
-        const threshold = opts.scoreThreshold ?? 0;
-        const detections = [];
-        for (let i = 0; i < n; i++) {
-          if (scores[i] < threshold) continue;
-          detections.push({
-            box: boxToOriginal(boxes.subarray(4 * i, 4 * i + 4), frame),
-            classId: classes[i],
-            label: labelOf(names, classes[i]),
-            score: scores[i],
-          });
-        }
-        return { kind: 'detection', detections };
-      },
+      decode: (outputs, frame, labels, opts) => decodeDetections(outputs, frame, labels, opts),
     };
   }
 }
