@@ -18,7 +18,9 @@ import {
   createModel,
   createModelConfig,
   loadModel,
+  PredictionServer,
   saveModel,
+  toOnnx,
   type ModelSpec,
   type RawImage,
   type VisionModel,
@@ -261,6 +263,32 @@ test('a causal MoViNet stream model streamed frame by frame (compiled) ends on t
   }
 });
 
+test('export --format onnx of a video model: views reshaped in the graph, dynamic batch, = eager', async () => {
+  const vm = await createModel(spec({ num_test_clips: 2, num_test_crops: 1 }));
+  perturb(vm);
+  try {
+    const ort = await import('onnxruntime-node');
+    const session = await ort.InferenceSession.create(await toOnnx(vm));
+    assert.deepEqual(session.inputNames, ['image']);
+    const n = 2;
+    const x = Float32Array.from({ length: n * 8 * 32 * 32 * 3 }, (_, i) => (i % 97) / 97);
+    const r = await session.run({ image: new ort.Tensor('float32', x, [n, 8, 32, 32, 3]) });
+    const image = tf.tensor(x, [n, 8, 32, 32, 3]) as unknown as tf.Tensor4D;
+    const shape = tf.ones([n, 2]) as tf.Tensor2D;
+    const out = await vm.run({ image, image_shape: shape });
+    const want = await out.probabilities.data();
+    assert.deepEqual(r.probabilities.dims, [n, 600]);
+    const got = r.probabilities.data as Float32Array;
+    for (let i = 0; i < want.length; i++) {
+      assert.ok(Math.abs(got[i] - want[i]) <= 1e-4 * want[i], `[${i}] ${got[i]} vs ${want[i]}`);
+    }
+    tf.dispose([image, shape, ...Object.values(out)]);
+    await session.release();
+  } finally {
+    await vm.dispose();
+  }
+});
+
 test('models without stream states refuse predictStream; bad inputs are named', async () => {
   const vm = await createModel(spec({}, false));
   try {
@@ -271,6 +299,7 @@ test('models without stream states refuse predictStream; bad inputs are named', 
       /video frame 0: expected/,
     );
     await assert.rejects(vm.predict(join(dir, 'missing.mp4')), /cannot read video/);
+    assert.throws(() => new PredictionServer(vm), /serve: requests carry one image/);
   } finally {
     await vm.dispose();
   }
