@@ -21,7 +21,7 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { createModel, createModelConfig, createModelFromRun, loadModel } from '../api/create.js';
 import { toImage } from '../api/images.js';
-import type { VisionModel } from '../api/vision_model.js';
+import { VisionModel } from '../api/vision_model.js';
 import {
   initBackend,
   isBackendName,
@@ -230,11 +230,18 @@ export async function openModel(opts: PredictOptions): Promise<VisionModel> {
         "predict: --model_dir uses the run's params.yaml; --config_file and --params_override apply to --experiment",
       );
     }
-    return createModelFromRun(opts.modelDir, {
+    const vm = await createModelFromRun(opts.modelDir, {
       experiment: opts.experiment,
       checkpoint: opts.checkpoint,
       useEma: opts.useEma ?? true,
       compiled: opts.compiled,
+    });
+    // The run's runtime.engine_fallback governs its compiled model (eagerly it has no effect).
+    const fallback = vm.info.config.runtime.engine_fallback;
+    if (!opts.compiled || fallback === null) return vm;
+    return new VisionModel(vm.info, vm.task, vm.model, {
+      compiled: true,
+      fallback: resolveEngineFallback(fallback),
     });
   }
   if (!opts.experiment)
