@@ -30,6 +30,9 @@ export interface VideoFileOptions {
   minResize?: number;
   /** The ffmpeg binary; default `$VG_FFMPEG` or `ffmpeg` on the PATH. */
   ffmpeg?: string;
+  /** Refuse videos whose decoded RGB frames pass this many bytes (default 2 GiB): every frame
+   * is held in memory (the evaluation's clip offsets depend on the video's length). */
+  maxBytes?: number;
 }
 
 /** Frame images a folder video may hold. */
@@ -119,6 +122,7 @@ export async function decodeVideoFile(
   }
   const bin = ffmpegBinary(opts);
   const vf = filterChain(opts);
+  const maxBytes = opts.maxBytes ?? 2 ** 31 - 1;
   const args = ['-v', 'error', '-nostdin', '-i', path, '-map', '0:v:0', '-an'];
   if (vf) args.push('-vf', vf);
   args.push('-f', 'image2pipe', '-c:v', 'ppm', '-pix_fmt', 'rgb24', 'pipe:1');
@@ -132,7 +136,21 @@ export async function decodeVideoFile(
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let spawnError: NodeJS.ErrnoException | null = null;
-    child.stdout.on('data', (b: Buffer) => out.push(b));
+    let bytes = 0;
+    child.stdout.on('data', (b: Buffer) => {
+      bytes += b.length;
+      if (bytes > maxBytes && !spawnError) {
+        spawnError = Object.assign(
+          new Error(
+            `the decoded frames pass ${Math.round(maxBytes / 2 ** 20)} MiB; trim the video (start/end), lower its frame rate (fps) or resolution (minResize)`,
+          ),
+          { code: 'ETOOBIG' },
+        );
+        child.kill();
+        return;
+      }
+      out.push(b);
+    });
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => {
       spawnError = e;
@@ -149,6 +167,7 @@ export async function decodeVideoFile(
   });
   if (spawnError) {
     const e = spawnError as NodeJS.ErrnoException;
+    if (e.code === 'ETOOBIG') throw new Error(`cannot read video '${path}': ${e.message}`);
     if (e.code === 'ENOENT') {
       throw new Error(
         `cannot read video '${path}': ffmpeg was not found ('${bin}'); install it (Debian: apt-get install ffmpeg) or set VG_FFMPEG to its path`,
@@ -209,7 +228,9 @@ export async function decodeVideoPath(
     throw fileError(err, 'read video', path);
   }
   if (!isDir) return decodeVideoFile(path, opts);
-  const set = Object.entries(opts).find(([k, v]) => k !== 'ffmpeg' && v !== undefined);
+  const set = Object.entries(opts).find(
+    ([k, v]) => k !== 'ffmpeg' && k !== 'maxBytes' && v !== undefined,
+  );
   if (set) throw new Error(`${path}: ${set[0]} applies to video files, not frame folders`);
   return decodeFrameFolder(path);
 }

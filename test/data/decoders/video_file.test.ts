@@ -121,6 +121,12 @@ test('one-line errors: ffmpeg missing, no such file, not a video', async () => {
     return true;
   });
   await assert.rejects(decodeVideoFile(file, { fps: 0 }), /fps must be > 0/);
+  // 6 frames of 16x24x3 = 6912 bytes: a 5000-byte budget stops ffmpeg.
+  await assert.rejects(
+    decodeVideoFile(file, { maxBytes: 5000 }),
+    /cannot read video '.*exact\.mkv': the decoded frames pass .* MiB; trim the video/,
+  );
+  assert.equal((await decodeVideoFile(file, { maxBytes: 6912 + 6 * 20 })).length, T);
 });
 
 test('PPM stream parsing: frames of different sizes, truncated output refused', () => {
