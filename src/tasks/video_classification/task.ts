@@ -78,8 +78,9 @@ export function videoLabels(task: VideoClassificationTaskConfig): {
 
 /**
  * Mean softmax over each video's views: `image` [B, views * t, H, W, 3] (the views' frames in
- * turn, as the parser stacks them) as `views` clips per video; `states` (stream models) are the
- * clips' stream states. As MG's multi-view evaluation (softmax, then the mean over views).
+ * turn, as the parser stacks them) as `views` clips per video, run by the model or by `step`
+ * (stream models: the clips with their stream states). As MG's multi-view evaluation (softmax,
+ * then the mean over the views).
  */
 function viewProbabilities(
   model: VideoModel,
