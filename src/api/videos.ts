@@ -9,19 +9,6 @@ import type { RawImage } from './images.js';
 
 export type VideoInput = string | URL | readonly RawImage[] | tf.Tensor4D;
 
-/** Whether `input` can only be a video (frames or a 4-D tensor); paths may be either. */
-export function isVideoInput(input: unknown): input is readonly RawImage[] | tf.Tensor4D {
-  return Array.isArray(input) || (input instanceof tf.Tensor && input.rank === 4);
-}
-
-/** A short name of a video input for messages. */
-export function describeVideo(input: VideoInput): string {
-  if (typeof input === 'string') return input;
-  if (input instanceof URL) return input.href;
-  if (input instanceof tf.Tensor) return `video tensor [${input.shape}]`;
-  return `${input.length} video frames`;
-}
-
 /** The video's RGB frames, in order. */
 export async function toVideo(input: unknown): Promise<RawImage[]> {
   if (typeof input === 'string' || input instanceof URL) {

@@ -289,7 +289,7 @@ test('export --format onnx of a video model: views reshaped in the graph, dynami
   }
 });
 
-test('models without stream states refuse predictStream; bad inputs are named', async () => {
+test('models without stream states refuse predictStream; tensor inputs; bad inputs are named', async () => {
   const vm = await createModel(spec({}, false));
   try {
     await assert.rejects(vm.predictStream(frames), /does not stream: it needs a causal MoViNet/);
@@ -300,6 +300,10 @@ test('models without stream states refuse predictStream; bad inputs are named', 
     );
     await assert.rejects(vm.predict(join(dir, 'missing.mp4')), /cannot read video/);
     assert.throws(() => new PredictionServer(vm), /serve: requests carry one image/);
+    // A [T, H, W, 3] tensor of 0..255 values is the same video as its frames.
+    const tensor = tf.tensor4d(Float32Array.from(pixels), [T, H, W, 3]);
+    assertSame(await vm.predict(tensor), await vm.predict(frames), 1e-6, 'tensor input');
+    tensor.dispose();
   } finally {
     await vm.dispose();
   }
