@@ -11,8 +11,11 @@ import type { VisionModel } from './vision_model.js';
 export function exampleInputs(vm: VisionModel): Record<string, tf.Tensor> {
   const p = vm.preprocessing;
   const [h, w] = p.padded_size ?? [p.input_size[0], p.input_size[1]];
+  // Video: one video's views stacked on the frame axis.
+  const v = p.video;
+  const frames = v ? [v.num_test_clips * v.num_test_crops * v.num_frames] : [];
   return {
-    image: tf.zeros([1, h, w, p.input_size[2]]),
+    image: tf.zeros([1, ...frames, h, w, p.input_size[2]]),
     image_shape: tf.tensor2d([[p.input_size[0], p.input_size[1]]], [1, 2], 'float32'),
   };
 }

@@ -16,8 +16,9 @@ export {
   type CreateModelOptions,
 } from './create.js';
 export { toOnnx, exampleInputs } from './export.js';
-export { VisionModel, type ModelInfo, type RunOptions } from './vision_model.js';
+export { VisionModel, type ModelInfo, type ModelInput, type RunOptions } from './vision_model.js';
 export { toImage, type ImageInput, type RawImage } from './images.js';
+export { toVideo, type VideoInput } from './videos.js';
 export { serve, PredictionServer, type ServeOptions, type ServerHealth } from './serve.js';
 export { loadCheckpoint, loadOurCheckpoint, type LoadedCheckpoint } from './weights.js';
 export type {
@@ -31,7 +32,7 @@ export type {
   TaskInference,
   DecodeOptions,
 } from '../core/inference.js';
-export { preprocessImage } from '../data/ops/inference_preprocess.js';
+export { preprocessImage, preprocessVideo } from '../data/ops/inference_preprocess.js';
 export {
   runExperiment,
   resolveExperiment,

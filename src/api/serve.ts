@@ -256,6 +256,11 @@ export class PredictionServer {
     readonly model: VisionModel,
     opts: ServeOptions = {},
   ) {
+    if (model.preprocessing.method === 'video_clip') {
+      throw new Error(
+        'serve: requests carry one image; video models predict through predict or VisionModel.predict',
+      );
+    }
     this.maxBodyBytes = positiveInt('maxBodyBytes', opts.maxBodyBytes ?? 10 * 1024 * 1024);
     this.decode = opts.decode ?? {};
     const batchWaitMs = opts.batchWaitMs ?? 5;

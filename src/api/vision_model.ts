@@ -19,10 +19,14 @@ import type {
 import type { Layer } from '../core/layer.js';
 import type { EngineFallback } from '../core/step_parts.js';
 import type { AnyTask } from '../core/task.js';
-import { preprocessImage } from '../data/ops/inference_preprocess.js';
+import { preprocessImage, preprocessVideo } from '../data/ops/inference_preprocess.js';
 import { CompiledModel } from '../engine/compile_model.js';
 import type { OrtRuntime } from '../engine/session.js';
 import { toImage, type ImageInput } from './images.js';
+import { toVideo, type VideoInput } from './videos.js';
+
+/** A model input: an image, or a video for video models (`preprocessing.method` 'video_clip'). */
+export type ModelInput = ImageInput | VideoInput;
 
 export interface RunOptions {
   /**
@@ -53,6 +57,7 @@ export class VisionModel {
   readonly inference: TaskInference<AnyLayer>;
   private labelNames: Labels;
   private compiledModel: CompiledModel<Record<string, tf.Tensor>> | null = null;
+  private compiledStream: CompiledModel<{ outputs: Record<string, tf.Tensor> }> | null = null;
 
   constructor(
     readonly info: ModelInfo,
@@ -106,34 +111,120 @@ export class VisionModel {
     return this.compiledModel.run(inputs as unknown as Record<string, tf.Tensor>);
   }
 
-  /** Preprocesses images into one batch (what {@link run} takes) and their frames. */
+  /** Preprocesses images (or videos) into one batch (what {@link run} takes) and their frames. */
   async preprocess(
-    images: ImageInput[],
+    images: ModelInput[],
   ): Promise<{ inputs: InferenceInputs; frames: ImageFrame[] }> {
     const p = this.preprocessing;
-    const items = [];
-    for (const input of images)
-      items.push(preprocessImage(await toImage(input, p.input_size[2]), p));
-    const [h, w, c] = items[0].shape;
-    const data = new Float32Array(items.length * h * w * c);
-    items.forEach((it, i) => data.set(it.data, i * h * w * c));
+    const items: { data: Float32Array; shape: number[]; frame: ImageFrame }[] = [];
+    for (const input of images) {
+      items.push(
+        p.method === 'video_clip'
+          ? await preprocessVideo(await toVideo(input), p)
+          : preprocessImage(await toImage(input as ImageInput, p.input_size[2]), p),
+      );
+    }
+    const shape = items[0].shape;
+    const per = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(items.length * per);
+    items.forEach((it, i) => data.set(it.data, i * per));
     const shapes = items.flatMap((it) => it.frame.scaled);
     return {
       inputs: {
-        image: tf.tensor4d(data, [items.length, h, w, c]),
+        // Video: [B, views * frames, H, W, C] (InferenceInputs.image says so).
+        image: tf.tensor(data, [items.length, ...shape], 'float32') as unknown as tf.Tensor4D,
         image_shape: tf.tensor2d(shapes, [items.length, 2], 'float32'),
       },
       frames: items.map((it) => it.frame),
     };
   }
 
-  /** Predicts one image. */
-  async predict(image: ImageInput, opts: DecodeOptions = {}): Promise<Prediction> {
+  /**
+   * Streams one video through a model that streams (`inference.stream`: causal MoViNets with
+   * external states): the preprocessed clip is fed one frame (of every view) per call, each call
+   * given the states of the previous one (compiled: one ONNX graph, `runStream`). Returns the
+   * prediction after each frame; the last equals {@link predict} on the whole clip.
+   */
+  async predictStream(video: VideoInput, opts: DecodeOptions = {}): Promise<Prediction[]> {
+    const stream = this.inference.stream;
+    const v = this.preprocessing.video;
+    if (!stream || !v) {
+      throw new Error(
+        `this ${this.task.type} model does not stream: it needs a causal MoViNet with stream states (task.model.backbone.movinet.causal and use_external_states: true)`,
+      );
+    }
+    const { inputs, frames } = await this.preprocess([video]);
+    const views = v.num_test_clips * v.num_test_crops;
+    const T = v.num_frames;
+    // Frame t of every view: rows v * T + t of the stacked views.
+    const chunks = Array.from({ length: T }, (_, t) => ({
+      image: tf.tidy(() =>
+        tf.gather(
+          inputs.image,
+          Array.from({ length: views }, (_, k) => k * T + t),
+          1,
+        ),
+      ),
+    }));
+    const initial = stream.initialState(this.model, chunks[0].image);
+    const outputs: Record<string, tf.Tensor>[] = [];
+    let state: Record<string, tf.Tensor> = initial;
+    try {
+      if (this.opts.compiled) {
+        this.compiledStream ??= new CompiledModel(
+          (x: Record<string, tf.Tensor>) => stream.step(this.model, x),
+          {
+            variables: this.namedVariables(),
+            fallback: this.opts.fallback,
+            runtime: this.opts.runtime,
+            what: `${this.task.type} streaming inference`,
+          },
+        );
+        const run = await this.compiledStream.runStream(chunks, initial);
+        state = run.state;
+        for (const o of run.outputs) outputs.push(o.outputs);
+      } else {
+        for (const chunk of chunks) {
+          const step = tf.tidy(() => {
+            const r = stream.step(this.model, { ...chunk, ...state });
+            return { outputs: r.outputs, state: r.state };
+          });
+          if (state !== initial) tf.dispose(Object.values(state));
+          state = Object.fromEntries(Object.entries(step.state).map(([k, t]) => [`state/${k}`, t]));
+          outputs.push(step.outputs);
+        }
+      }
+      const predictions: Prediction[] = [];
+      for (const out of outputs) {
+        const row: Record<string, HostTensor> = {};
+        for (const [name, t] of Object.entries(out)) {
+          row[name] = {
+            data: (await t.data()) as Float32Array | Int32Array,
+            shape: t.shape.slice(1),
+          };
+        }
+        predictions.push(this.inference.decode(row, frames[0], this.labels, opts));
+      }
+      return predictions;
+    } finally {
+      tf.dispose([
+        inputs.image,
+        inputs.image_shape,
+        ...chunks.map((c) => c.image),
+        ...Object.values(initial),
+        ...(state !== initial ? Object.values(state) : []),
+        ...outputs.flatMap((o) => Object.values(o)),
+      ]);
+    }
+  }
+
+  /** Predicts one image (a video for video models). */
+  async predict(image: ModelInput, opts: DecodeOptions = {}): Promise<Prediction> {
     return (await this.predictBatch([image], opts))[0];
   }
 
-  /** Predicts several images in one batch. */
-  async predictBatch(images: ImageInput[], opts: DecodeOptions = {}): Promise<Prediction[]> {
+  /** Predicts several images (videos) in one batch. */
+  async predictBatch(images: ModelInput[], opts: DecodeOptions = {}): Promise<Prediction[]> {
     if (images.length === 0) throw new Error('predict: give at least one image');
     const { inputs, frames } = await this.preprocess(images);
     let outputs: Record<string, tf.Tensor> = {};
@@ -160,6 +251,8 @@ export class VisionModel {
   async dispose(): Promise<void> {
     await this.compiledModel?.dispose();
     this.compiledModel = null;
+    await this.compiledStream?.dispose();
+    this.compiledStream = null;
     this.model.dispose();
   }
 }

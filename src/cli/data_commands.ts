@@ -12,8 +12,10 @@
  *                                 --output PREFIX
  *   data shapes-detection --output DIR [--num_train N] [--num_val N] [--image_size S] [--seed K]
  *                         [--min_shapes N] [--max_shapes N] [--num_shards N]
- *   data video-to-tfrecord --input DIR --output PREFIX [--num_shards N]
- *                          (DIR/<class>/<video>/<frame images>: video SequenceExamples)
+ *   data video-to-tfrecord --input DIR | --csv F [--video_root D] --output PREFIX [--num_shards N]
+ *                          [--label_map F] [--fps R] [--min_resize P]
+ *                          (DIR/<class>/<video file or frame folder>, or DMVR's CSV
+ *                          video_path,start,end,label: video SequenceExamples; files via ffmpeg)
  *   data moving-shapes --output PREFIX --num_examples N [--seed S] [--num_frames T]
  *                      [--image_size P] (generated direction x shape videos)
  *
@@ -30,13 +32,21 @@ import {
   type SegmentationLayout,
 } from '../data/converters/segmentation.js';
 import { shapesDetectionToTfRecord } from '../data/converters/shapes_detection.js';
-import { frameFoldersToTfRecord, writeVideoTfRecords } from '../data/converters/video.js';
+import { videosToTfRecord, writeVideoTfRecords } from '../data/converters/video.js';
 import { generateMovingShapes } from '../data/synthetic/shapes.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
     throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  }
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
   }
   return n;
 }
@@ -253,17 +263,50 @@ export function registerDataCommands(program: Command): void {
   data
     .command('video-to-tfrecord')
     .description(
-      "frame folders -> video tf.SequenceExamples (Model Garden's video_input.py layout)",
+      "video files (through ffmpeg) or frame folders -> video tf.SequenceExamples (Model Garden's video_input.py layout)",
     )
-    .requiredOption('--input <dir>', 'root folder: <dir>/<class>/<video>/<frame images, sorted>')
+    .option('--input <dir>', 'root folder: <dir>/<class>/<video file, or folder of frame images>')
+    .option('--csv <file>', 'instead of --input: DMVR CSV with header video_path,start,end,label')
+    .option('--video_root <dir>', "--csv: folder of relative video paths (default: the CSV's)")
     .requiredOption('--output <prefix>', 'output prefix; label map at <prefix>.label_map.pbtxt')
     .option('--num_shards <n>', 'number of output shards', positiveInt, 1)
-    .action(async (flags: FolderFlags) => {
-      const r = await frameFoldersToTfRecord(flags.input, flags.output, flags.num_shards);
-      report({ numExamples: r.records, files: r.files, numAnnotationsSkipped: 0 }, [
-        `${r.classNames.length} classes: ${r.classNames.join(', ')}`,
-      ]);
-    });
+    .option('--label_map <file>', 'class ids from this label map instead of sorted class names')
+    .option('--fps <r>', 'video files: resample to this frame rate (DMVR uses 10)', positiveNumber)
+    .option(
+      '--min_resize <p>',
+      'video files: resize so the short side is this (DMVR uses 256)',
+      positiveInt,
+    )
+    .action(
+      async (flags: {
+        input?: string;
+        csv?: string;
+        video_root?: string;
+        output: string;
+        num_shards: number;
+        label_map?: string;
+        fps?: number;
+        min_resize?: number;
+      }) => {
+        const r = await videosToTfRecord({
+          inputDir: flags.input,
+          csv: flags.csv,
+          videoRoot: flags.video_root,
+          outputPrefix: flags.output,
+          numShards: flags.num_shards,
+          labelMap: flags.label_map,
+          fps: flags.fps,
+          minResize: flags.min_resize,
+        });
+        report({ numExamples: r.records, files: r.files, numAnnotationsSkipped: 0 }, [
+          `${r.classNames.length} classes: ${r.classNames.join(', ')}`,
+          `label map: ${r.labelMapPath}`,
+          ...(r.skipped.length
+            ? [`skipped ${r.skipped.length} file(s) that are not videos: ${r.skipped.join(', ')}`]
+            : []),
+        ]);
+      },
+    );
 
   data
     .command('moving-shapes')

@@ -1,9 +1,15 @@
 /**
- * `vision-garden predict`: predicts on image files with a trained experiment, or a vg model.
+ * `vision-garden predict`: predicts on image files (videos for video models) with a trained
+ * experiment, a training run or a vg model.
  *
  *   vision-garden predict --experiment resnet_imagenet [--config_file f.yaml]
  *     [--params_override a=b] --checkpoint model_dir|ckpt-N.vgckpt|tf_ckpt IMAGE...
+ *   vision-garden predict --model_dir run_dir IMAGE...   (its params.yaml and latest checkpoint)
  *   vision-garden predict --model exported_dir IMAGE...
+ *
+ * Video models take video files (through ffmpeg) or folders of frame images and print the top-k
+ * classes of each; `--stream` (causal MoViNet stream models) feeds the clip frame by frame
+ * through the compiled stream graph and prints the running top-k after every frame.
  *
  * A thin wrapper over the library (src/api): `createModel` / `loadModel`, then `predictBatch`
  * per image, which preprocesses as the task's evaluation does (src/core/inference.ts) and decodes
@@ -15,9 +21,9 @@
  */
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { createModel, createModelConfig, loadModel } from '../api/create.js';
+import { createModel, createModelConfig, createModelFromRun, loadModel } from '../api/create.js';
 import { toImage } from '../api/images.js';
-import type { VisionModel } from '../api/vision_model.js';
+import { VisionModel } from '../api/vision_model.js';
 import {
   initBackend,
   isBackendName,
@@ -133,7 +139,12 @@ export interface PredictOptions extends Partial<ExperimentSpec> {
   checkpoint?: string;
   /** A vg model directory or URL instead of experiment + checkpoint. */
   model?: string;
+  /** A training run (params.yaml and its latest checkpoint, or `checkpoint`). */
+  modelDir?: string;
+  /** Image files, or (video models) video files and frame folders. */
   images: string[];
+  /** Video stream models: the running prediction after every frame. */
+  stream?: boolean;
   /** Classification only: classes to report per image (default 5, capped at num_classes). */
   topK?: number;
   /** Detection only: detections scoring below this are left out (default 0.3). */
@@ -176,6 +187,8 @@ export interface ImagePrediction {
   annotated?: string;
   /** Other tasks: the task's prediction. */
   prediction?: Prediction;
+  /** `--stream`: the top classes after each frame of the clip (the last equals `top`). */
+  frames?: { frame: number; top: RankedClassRow[] }[];
 }
 
 export interface PredictResult {
@@ -216,13 +229,35 @@ function experimentKind(spec: ExperimentSpec): string {
 
 export async function openModel(opts: PredictOptions): Promise<VisionModel> {
   if (opts.model) {
-    if (opts.experiment || opts.checkpoint) {
-      throw new Error('predict: give --model, or --experiment with --checkpoint, not both');
+    if (opts.experiment || opts.checkpoint || opts.modelDir) {
+      throw new Error(
+        'predict: give --model, --model_dir, or --experiment with --checkpoint (one of them)',
+      );
     }
     return loadModel(opts.model, { compiled: opts.compiled });
   }
+  if (opts.modelDir) {
+    if (opts.configFiles?.length || opts.paramsOverrides?.length) {
+      throw new Error(
+        "predict: --model_dir uses the run's params.yaml; --config_file and --params_override apply to --experiment",
+      );
+    }
+    const vm = await createModelFromRun(opts.modelDir, {
+      experiment: opts.experiment,
+      checkpoint: opts.checkpoint,
+      useEma: opts.useEma ?? true,
+      compiled: opts.compiled,
+    });
+    // The run's runtime.engine_fallback governs its compiled model (eagerly it has no effect).
+    const fallback = vm.info.config.runtime.engine_fallback;
+    if (!opts.compiled || fallback === null) return vm;
+    return new VisionModel(vm.info, vm.task, vm.model, {
+      compiled: true,
+      fallback: resolveEngineFallback(fallback),
+    });
+  }
   if (!opts.experiment)
-    throw new Error('predict: give --experiment (with --checkpoint) or --model');
+    throw new Error('predict: give --experiment (with --checkpoint), --model_dir or --model');
   if (!opts.checkpoint) throw new Error('predict: --checkpoint is required with --experiment');
   const spec = {
     experiment: opts.experiment,
@@ -269,21 +304,49 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
     }
     const minScore = opts.minScore ?? 0.3;
     const channels = vm.preprocessing.input_size[2];
+    const video = vm.preprocessing.method === 'video_clip';
+    if (opts.stream && !video) {
+      throw new Error(`--stream applies to video models, not ${vm.info.taskType}`);
+    }
+    if (kind === 'segmentation') {
+      throw new Error(
+        'predict: segmentation models are predicted with --experiment and --checkpoint, or --model',
+      );
+    }
     const predictions: ImagePrediction[] = [];
+    const rows = (p: Prediction): RankedClassRow[] => {
+      if (p.kind !== 'classification') throw new Error(`predict: expected classes, got ${p.kind}`);
+      return (p.classes as RankedClass[]).map((c) => ({
+        id: c.id,
+        name: c.label,
+        probability: c.score,
+      }));
+    };
     for (const file of opts.images) {
       const fail = (err: unknown): never => {
         throw new Error(`predict: ${(err as Error).message}`, { cause: err });
       };
+      if (video) {
+        const decode = { topK: opts.topK ?? 5 };
+        if (opts.stream) {
+          const steps = await vm.predictStream(file, decode).catch(fail);
+          predictions.push({
+            image: file,
+            top: rows(steps[steps.length - 1]),
+            frames: steps.map((p, frame) => ({ frame, top: rows(p) })),
+          });
+        } else {
+          const [prediction] = await vm.predictBatch([file], decode).catch(fail);
+          predictions.push({ image: file, top: rows(prediction) });
+        }
+        continue;
+      }
       const image = await toImage(file, channels).catch(fail);
       const [prediction] = await vm
         .predictBatch([image], { topK: opts.topK ?? 5, scoreThreshold: minScore })
         .catch(fail);
       if (prediction.kind === 'classification') {
-        const classes = prediction.classes as RankedClass[];
-        predictions.push({
-          image: file,
-          top: classes.map((c) => ({ id: c.id, name: c.label, probability: c.score })),
-        });
+        predictions.push({ image: file, top: rows(prediction) });
       } else if (prediction.kind === 'detection') {
         const detections: DetectionRow[] = (prediction.detections as Detection[]).map((d) => ({
           box: d.box,
@@ -340,6 +403,10 @@ export function formatPredictions(result: PredictResult): string {
   for (const p of result.predictions) {
     if (p.top) {
       lines.push(p.image);
+      for (const f of p.frames ?? []) {
+        const running = f.top.map((t) => `${t.name} ${(100 * t.probability).toFixed(2)}%`);
+        lines.push(`  frame ${f.frame + 1}/${p.frames!.length}: ${running.join(' | ')}`);
+      }
       const width = Math.max(...p.top.map((t) => t.name.length));
       p.top.forEach((t, i) => {
         lines.push(
@@ -373,9 +440,12 @@ export function registerPredict(program: Command): void {
   program
     .command('predict')
     .description(
-      'classify image files, detect objects in them and draw the boxes, or write segmentation label maps and overlays, with a trained experiment or an exported vg model',
+      'classify image files or videos, detect objects in images and draw the boxes, or write segmentation label maps and overlays, with a trained experiment, a training run or an exported vg model',
     )
-    .argument('<images...>', 'image files (JPEG, PNG, GIF, WebP, BMP)')
+    .argument(
+      '<inputs...>',
+      'image files (JPEG, PNG, GIF, WebP, BMP); for video models video files (via ffmpeg) or folders of frame images',
+    )
     .option('--experiment <name>', 'registered experiment name (with --checkpoint)')
     .option('--config_file <file>', 'YAML config file; repeatable', collect, [])
     .option('--params_override <overrides>', "overrides 'a.b=1,...'; repeatable", collect, [])
@@ -384,6 +454,14 @@ export function registerPredict(program: Command): void {
       'a .vgckpt file, a model_dir (its latest checkpoint) or a TF checkpoint',
     )
     .option('--model <dir>', 'a vg model (vision-garden export --format vg) instead')
+    .option(
+      '--model_dir <dir>',
+      'a training run instead: its params.yaml and latest checkpoint (or --checkpoint)',
+    )
+    .option(
+      '--stream',
+      'video stream models (causal MoViNet with stream states): print the running top-k after every frame',
+    )
     .option('--top_k <k>', 'classification: classes to print per image (default 5)', (v) =>
       Number.parseInt(v, 10),
     )
@@ -414,6 +492,8 @@ export function registerPredict(program: Command): void {
           params_override: string[];
           checkpoint?: string;
           model?: string;
+          model_dir?: string;
+          stream?: boolean;
           top_k?: number;
           min_score?: number;
           output?: string;
@@ -429,7 +509,7 @@ export function registerPredict(program: Command): void {
         }
         await initBackend(tfjsBackendFor(flags.backend));
         const segmentation =
-          flags.experiment !== undefined
+          flags.model_dir === undefined && flags.experiment !== undefined
             ? experiments.get(flags.experiment).taskType === 'semantic_segmentation'
             : flags.model !== undefined &&
               (await readVgModelJson(flags.model)).task_type === 'semantic_segmentation';
@@ -438,6 +518,7 @@ export function registerPredict(program: Command): void {
             ['top_k', flags.top_k],
             ['min_score', flags.min_score],
             ['output', flags.output],
+            ['stream', flags.stream],
           ] as const) {
             if (set !== undefined)
               throw new Error(`--${f} does not apply to segmentation experiments`);
@@ -466,6 +547,8 @@ export function registerPredict(program: Command): void {
           paramsOverrides: flags.params_override,
           checkpoint: flags.checkpoint,
           model: flags.model,
+          modelDir: flags.model_dir,
+          stream: flags.stream,
           images,
           topK: flags.top_k,
           minScore: flags.min_score,

@@ -17,8 +17,10 @@ export interface Preprocessing {
    * null), then a resize to input_size (Model Garden's classification_input `_parse_eval_image`).
    * 'resize_pad': scaled to fit input_size keeping the aspect ratio, top-left aligned, zero padded
    * to `padded_size` (preprocess_ops.resize_and_crop_image as the detection parsers call it).
+   * 'video_clip': a video's evaluation views as Model Garden's video parser samples them (`video`;
+   * input_size is one frame's crop).
    */
-  method: 'center_crop' | 'resize_pad';
+  method: 'center_crop' | 'resize_pad' | 'video_clip';
   center_crop_fraction: number | null;
   /** 'resize_pad' only: the padded output size (input_size rounded up to 2^max_level). */
   padded_size: [number, number] | null;
@@ -28,6 +30,21 @@ export interface Preprocessing {
    * after ('center_crop') the resize as the parsers do. */
   mean: number[];
   stddev: number[];
+  /** 'video_clip' only: how the clips are sampled (MG video DataConfig fields). */
+  video?: VideoClipPreprocessing;
+}
+
+/** Model Garden's video evaluation sampling (video_input.py with is_training false). */
+export interface VideoClipPreprocessing {
+  /** Frames per clip (feature_shape[0]) and the step between them (temporal_stride). */
+  num_frames: number;
+  temporal_stride: number;
+  /** Clips at linearly spaced offsets (1: the central clip) x crops (1: centre; 3: along the
+   * long side) = the views whose softmax is averaged. */
+  num_test_clips: number;
+  num_test_crops: number;
+  /** Frames are resized so their short side is this before cropping. */
+  min_image_size: number;
 }
 
 /** Where a preprocessed image sits in its original: what maps outputs back to its pixels. */
@@ -108,7 +125,10 @@ export type Prediction =
 
 /** The graph inputs of every inference graph. */
 export interface InferenceInputs {
-  /** Normalised images [B, H, W, C] (float32). */
+  /**
+   * Normalised images [B, H, W, C] (float32). Video ('video_clip'): the views of each video
+   * stacked on one axis, [B, views * frames, H, W, C] (rank 5; the graph checks it).
+   */
   image: tf.Tensor4D;
   /** [B, 2] float32: the scaled image size inside the (padded) input, per image. */
   image_shape: tf.Tensor2D;
@@ -135,6 +155,23 @@ export interface TaskInference<M> {
     labels: Labels,
     opts: DecodeOptions,
   ): Prediction;
+  /** Models that run frame by frame with explicit states (causal MoViNet stream models). */
+  stream?: StreamInference<M>;
+}
+
+/**
+ * Streaming inference: one graph from `image` (a chunk of frames, laid out as the inference
+ * graph's input) and the states `state/<name>` to the outputs `decode` reads and the next
+ * states (the compiled engine's `runStream` convention, src/engine/compile_model.ts).
+ */
+export interface StreamInference<M> {
+  /** Zero states for chunks shaped like `image`, keyed `state/<name>`. */
+  initialState(model: M, image: tf.Tensor): Record<string, tf.Tensor>;
+  /** One chunk: its outputs (named as `outputs` names them) and the next states (`<name>`). */
+  step(
+    model: M,
+    inputs: Record<string, tf.Tensor>,
+  ): { outputs: Record<string, tf.Tensor>; state: Record<string, tf.Tensor> };
 }
 
 /** `labels[id]`, or `class <id>`. */

@@ -4,6 +4,7 @@
  */
 import type { ImageFrame, Preprocessing } from '../../core/inference.js';
 import { Rng } from '../../core/random.js';
+import { evalClipViews, resizeSmallestSize } from '../parsers/video_parser.js';
 import { centerCropImage } from './crop.js';
 import type { Image } from './image.js';
 import { normalizeImage } from './normalize.js';
@@ -51,6 +52,9 @@ export function preprocessImage(image: Image, p: Preprocessing): PreprocessedIma
       },
     };
   }
+  if (p.method === 'video_clip') {
+    throw new Error('preprocess: a video model takes videos (preprocessVideo), not an image');
+  }
   if (p.method === 'resize_pad') {
     const padded = p.padded_size ?? [height, width];
     // Without jitter resize_and_crop_image draws nothing: the stream is never read.
@@ -70,4 +74,64 @@ export function preprocessImage(image: Image, p: Preprocessing): PreprocessedIma
     };
   }
   throw new Error(`preprocess: unknown method '${String(p.method)}' (center_crop, resize_pad)`);
+}
+
+/** A preprocessed video: its views' frames [views * num_frames, H, W, C]. */
+export interface PreprocessedVideo {
+  data: Float32Array;
+  shape: [number, number, number, number];
+  frame: ImageFrame;
+}
+
+/**
+ * A video's evaluation views as Model Garden's video parser makes them (`p.method`
+ * 'video_clip'; the parser's own {@link evalClipViews}): float32 [views * num_frames, H, W, 3],
+ * views crop-major. `frames` are the decoded RGB frames, in order, of one size.
+ */
+export async function preprocessVideo(
+  frames: readonly Image[],
+  p: Preprocessing,
+): Promise<PreprocessedVideo> {
+  const v = p.video;
+  if (p.method !== 'video_clip' || !v) {
+    throw new Error(`preprocessVideo: the model takes images ('${p.method}'), not videos`);
+  }
+  const [height, width, channels] = p.input_size;
+  if (frames.length === 0) throw new Error('preprocess: the video has no frames');
+  const { height: h, width: w } = frames[0];
+  frames.forEach((f, t) => {
+    if (f.channels !== channels) {
+      throw new Error(
+        `preprocess: frame ${t} has ${f.channels} channels, the model takes ${channels}`,
+      );
+    }
+    if (f.height !== h || f.width !== w) {
+      throw new Error(`preprocess: frame ${t} is ${f.height}x${f.width}, frame 0 ${h}x${w}`);
+    }
+  });
+  // MG normalises with one scale and shift ([0, 1] or [-1, 1]): one mean and stddev.
+  const [mean, std] = [p.mean[0], p.stddev[0]];
+  if (!p.mean.every((m) => m === mean) || !p.stddev.every((s) => s === std)) {
+    throw new Error(
+      'preprocess: video normalisation takes one mean and one stddev for all channels',
+    );
+  }
+  const data = await evalClipViews(frames.length, (t) => frames[t], {
+    frames: v.num_frames,
+    height,
+    width,
+    stride: v.temporal_stride,
+    clips: v.num_test_clips,
+    crops: v.num_test_crops,
+    minSize: v.min_image_size,
+    scale: 1 / std,
+    shift: -mean / std,
+    fail: (detail) => new Error(`preprocess: ${detail}`),
+  });
+  const [rh, rw] = resizeSmallestSize(h, w, v.min_image_size);
+  return {
+    data,
+    shape: [v.num_test_clips * v.num_test_crops * v.num_frames, height, width, channels],
+    frame: { original: [h, w], scaled: [height, width], scale: [rh / h, rw / w] },
+  };
 }

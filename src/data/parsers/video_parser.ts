@@ -322,6 +322,50 @@ async function parseWith(
     }
     return { image: { data: out, shape: [T, H, W, 3] }, label };
   }
+  const image = await evalClipViews(length, frame, {
+    frames: T,
+    height: H,
+    width: W,
+    stride: o.stride,
+    clips: o.clips,
+    crops: o.crops,
+    minSize: o.minSize,
+    scale,
+    shift,
+    fail: (detail) => new ExampleDecodeError(record, key, detail),
+  });
+  return { image: { data: image, shape: [o.clips * o.crops * T, H, W, 3] }, label };
+}
+
+/** What {@link evalClipViews} samples and how it normalises (the parser's evaluation fields). */
+export interface EvalClipOptions {
+  frames: number;
+  height: number;
+  width: number;
+  stride: number;
+  clips: number;
+  crops: number;
+  minSize: number;
+  /** Normalisation: value * scale + shift. */
+  scale: number;
+  shift: number;
+  /** The error for a video that cannot give the views. */
+  fail: (detail: string) => Error;
+}
+
+/**
+ * The evaluation views of a video of `length` frames (`frame(t)` decodes frame t): `clips`
+ * clips at {@link evalClipOffsets}, each frame resized so its short side is `minSize`, then
+ * `crops` crops, normalised; float32 [clips * crops * frames, height, width, 3], crop-major.
+ * The parser's evaluation path, and `predict`'s video preprocessing.
+ */
+export async function evalClipViews(
+  length: number,
+  frame: (t: number) => Promise<Image> | Image,
+  o: EvalClipOptions,
+): Promise<Float32Array> {
+  const { frames: T, height: H, width: W } = o;
+  const plane = H * W * 3;
   const offsets = evalClipOffsets(length, T, o.stride, o.clips);
   const views = o.clips * o.crops;
   const out = new Float32Array(views * T * plane);
@@ -334,19 +378,15 @@ async function parseWith(
         img = truncate(cropFlipResizeBilinear(img, rh, rw));
       const windows = evalCropOffsets(rh, rw, H, W, o.crops);
       if (o.crops === 3 && (rh < H || rw < W)) {
-        throw new ExampleDecodeError(
-          record,
-          key,
-          `${rh}x${rw} frames are smaller than the ${H}x${W} crops`,
-        );
+        throw o.fail(`${rh}x${rw} frames are smaller than the ${H}x${W} crops`);
       }
       windows.forEach(([y, x], k) => {
         copyWindow(img, y, x, H, W, out, ((k * o.clips + c) * T + t) * plane);
       });
     }
   }
-  for (let i = 0; i < out.length; i++) out[i] = out[i] * scale + shift;
-  return { image: { data: out, shape: [views * T, H, W, 3] }, label };
+  for (let i = 0; i < out.length; i++) out[i] = out[i] * o.scale + o.shift;
+  return out;
 }
 
 /** The video parser for `options` ({@link VideoParserOptions}, checked with errors naming the field). */

@@ -20,7 +20,14 @@ import type {
   Metric,
   Task,
 } from '../../core/task.js';
-import { labelOf, type TaskInference } from '../../core/inference.js';
+import {
+  labelOf,
+  type ClassificationPrediction,
+  type DecodeOptions,
+  type HostTensor,
+  type Labels,
+  type TaskInference,
+} from '../../core/inference.js';
 import {
   FASHION_MNIST_CLASS_NAMES,
   loadBuiltinSource,
@@ -573,17 +580,7 @@ export class ImageClassificationTask implements Task<
       labels,
       labelSource: source,
       outputs: (model, inputs) => ({ probabilities: this.predict(model, inputs.image) }),
-      decode: (outputs, _frame, names, opts) => {
-        const p = outputs.probabilities.data;
-        const k = Math.min(opts.topK ?? 5, p.length);
-        if (!(Number.isInteger(k) && k > 0)) {
-          throw new Error(`topK must be a positive integer, got ${opts.topK}`);
-        }
-        return {
-          kind: 'classification',
-          classes: topKIndices(p, k).map((id) => ({ id, label: labelOf(names, id), score: p[id] })),
-        };
-      },
+      decode: (outputs, _frame, names, opts) => decodeTopK(outputs, names, opts),
     };
   }
 }
@@ -625,6 +622,23 @@ export function classificationLabels(task: ImageClassificationTaskConfig): {
     };
   }
   return { labels: null, source: 'class ids (no label map)' };
+}
+
+/** The `topK` (default 5) classes of one example's `probabilities` output, named by `labels`. */
+export function decodeTopK(
+  outputs: Record<string, HostTensor>,
+  labels: Labels,
+  opts: DecodeOptions,
+): ClassificationPrediction {
+  const p = outputs.probabilities.data;
+  const k = Math.min(opts.topK ?? 5, p.length);
+  if (!(Number.isInteger(k) && k > 0)) {
+    throw new Error(`topK must be a positive integer, got ${opts.topK}`);
+  }
+  return {
+    kind: 'classification',
+    classes: topKIndices(p, k).map((id) => ({ id, label: labelOf(labels, id), score: p[id] })),
+  };
 }
 
 /** Indices of the k largest values, largest first (ties: lower index first). */

@@ -19,17 +19,88 @@ import type {
 import type { HostBatch } from '../../data/pipeline/index.js';
 import { videoParserRef } from '../../data/parsers/video_parser.js';
 import { aggregateMultiView } from '../../evaluation/video.js';
-import { defaultDataWorkers } from '../image_classification/task.js';
+import { decodeTopK, defaultDataWorkers } from '../image_classification/task.js';
+import type { TaskInference } from '../../core/inference.js';
+import {
+  KINETICS_400_CLASS_NAMES,
+  KINETICS_600_CLASS_NAMES,
+} from '../../data/label_maps/kinetics.js';
 import { TopKAccuracy } from '../../evaluation/classification.js';
 import { softmaxCrossEntropy, sparseSoftmaxCrossEntropy } from '../../losses/classification.js';
 import { l2Regularization } from '../../losses/l2.js';
 import type { States } from '../../modeling/layers/stream_layers.js';
-import { buildMovinetModel, MovinetClassifier } from '../../modeling/models/movinet_model.js';
+import {
+  buildMovinetModel,
+  initialStreamInputs,
+  MovinetClassifier,
+  movinetStreamStep,
+} from '../../modeling/models/movinet_model.js';
 import {
   buildVideoClassificationModel,
   type VideoClassificationModel,
 } from '../../modeling/models/video_classification_model.js';
 import type { VideoClassificationTaskConfig, VideoDataConfig } from './config.js';
+
+/** Kinetics class names by Model Garden's data set names. */
+const KINETICS_NAMES: Record<string, readonly string[]> = {
+  kinetics400: KINETICS_400_CLASS_NAMES,
+  kinetics600: KINETICS_600_CLASS_NAMES,
+};
+
+/**
+ * A video classifier's class names: Kinetics-400/600's when a data config names that data set
+ * (`name`, validation_data first) or, unnamed, when the model has 400 or 600 classes; else none
+ * (class ids; `predict --label_map` gives them).
+ */
+export function videoLabels(task: VideoClassificationTaskConfig): {
+  labels: readonly string[] | null;
+  source: string;
+} {
+  const numClasses = task.train_data.num_classes;
+  for (const [key, data] of [
+    ['validation_data', task.validation_data],
+    ['train_data', task.train_data],
+  ] as const) {
+    const names = data.name ? KINETICS_NAMES[data.name] : undefined;
+    if (!names) continue;
+    if (names.length !== numClasses) {
+      throw new Error(
+        `task.${key}.name is ${data.name} (${names.length} classes) but task.train_data.num_classes is ${numClasses}`,
+      );
+    }
+    return { labels: names, source: `${data.name} class names` };
+  }
+  for (const [name, names] of Object.entries(KINETICS_NAMES)) {
+    if (names.length === numClasses) return { labels: names, source: `${name} class names` };
+  }
+  return { labels: null, source: 'class ids (no label map)' };
+}
+
+/**
+ * Mean softmax over each video's views: `image` [B, views * t, H, W, 3] (the views' frames in
+ * turn, as the parser stacks them) as `views` clips per video, run by the model or by `step`
+ * (stream models: the clips with their stream states). As MG's multi-view evaluation (softmax,
+ * then the mean over the views).
+ */
+function viewProbabilities(
+  model: VideoModel,
+  image: tf.Tensor,
+  views: number,
+  step?: (clips: tf.Tensor) => { logits: tf.Tensor },
+): tf.Tensor {
+  if (image.rank !== 5) {
+    throw new Error(
+      `video inference: expected clips [batch, views * frames, height, width, 3], got [${image.shape}]`,
+    );
+  }
+  const [b, vt, h, w, c] = image.shape;
+  if (vt % views !== 0) {
+    throw new Error(`video inference: ${vt} frames are not ${views} views of equal length`);
+  }
+  const clips = tf.reshape(image, [b * views, vt / views, h, w, c]);
+  const logits = step ? step(clips).logits : clipLogits(model, clips, { training: false });
+  return aggregateMultiView(logits as tf.Tensor2D, views);
+}
 
 export type VideoBatch = { image: tf.Tensor; label: tf.Tensor };
 export type VideoOutputs = { logits: tf.Tensor };
@@ -231,6 +302,89 @@ export class VideoClassificationTask implements Task<VideoModel, VideoBatch, Vid
 
   buildMetrics(): Metric<VideoOutputs, VideoBatch>[] {
     return [new AccuracyMetric(new TopKAccuracy(1)), new AccuracyMetric(new TopKAccuracy(5))];
+  }
+
+  /**
+   * Prediction (src/core/inference.ts): validation_data's clip sampling as MG's video parser
+   * evaluates (feature_shape frames every temporal_stride, num_test_clips x num_test_crops
+   * views, short side resized to min_image_size, [0, 1] or [-1, 1]), the mean softmax over the
+   * views, top-k classes named by {@link videoLabels}. Causal MoViNets with external states also
+   * stream: one frame (of every view) per call, states carried between calls.
+   */
+  inference(): TaskInference<VideoModel> {
+    const dc = this.config.validation_data;
+    const [T, H, W, C] = dc.feature_shape;
+    if (C !== 3) {
+      throw new Error(
+        `task.validation_data.feature_shape: prediction reads RGB frames, got ${C} channels`,
+      );
+    }
+    if (dc.num_test_crops !== 1 && dc.num_test_crops !== 3) {
+      throw new Error(
+        `task.validation_data.num_test_crops must be 1 or 3, got ${dc.num_test_crops}`,
+      );
+    }
+    const views = dc.num_test_clips * dc.num_test_crops;
+    const { labels, source } = videoLabels(this.config);
+    const zc = dc.zero_centering_image;
+    const m = this.config.model;
+    const streams =
+      m.model_type === 'movinet' &&
+      m.backbone.type === 'movinet' &&
+      m.backbone.movinet?.use_external_states === true;
+    return {
+      kind: 'classification',
+      preprocessing: {
+        input_size: [H, W, C],
+        method: 'video_clip',
+        center_crop_fraction: null,
+        padded_size: null,
+        interpolation: 'bilinear',
+        // MG video_input: [0, 1], or [-1, 1] with zero_centering_image.
+        mean: zc ? [127.5, 127.5, 127.5] : [0, 0, 0],
+        stddev: zc ? [127.5, 127.5, 127.5] : [255, 255, 255],
+        video: {
+          num_frames: T,
+          temporal_stride: dc.temporal_stride,
+          num_test_clips: dc.num_test_clips,
+          num_test_crops: dc.num_test_crops,
+          min_image_size: dc.min_image_size,
+        },
+      },
+      labels,
+      labelSource: source,
+      outputs: (model, inputs) => ({
+        probabilities: viewProbabilities(model, inputs.image, views),
+      }),
+      decode: (outputs, _frame, names, opts) => decodeTopK(outputs, names, opts),
+      ...(streams
+        ? {
+            stream: {
+              initialState: (model, image) => {
+                const [b, vt, h, w, c] = image.shape;
+                return initialStreamInputs(movinet(model, 'streaming'), [
+                  b * views,
+                  vt / views,
+                  h,
+                  w,
+                  c,
+                ]);
+              },
+              step: (model, inputs) => {
+                const { image, ...stateInputs } = inputs;
+                const step = movinetStreamStep(movinet(model, 'streaming'));
+                let state: Record<string, tf.Tensor> = {};
+                const probabilities = viewProbabilities(model, image, views, (clips) => {
+                  const out = step({ image: clips, ...stateInputs });
+                  state = out.state;
+                  return out;
+                });
+                return { outputs: { probabilities }, state };
+              },
+            },
+          }
+        : {}),
+    };
   }
 
   inferenceOutputs(
