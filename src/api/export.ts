@@ -1,5 +1,5 @@
 /**
- * Export of a {@link VisionModel}: the vg format (`saveModel`, src/api/create.ts) and ONNX
+ * Export of a {@link VisionModel}: the vg format (`saveModel`, src/api/save.ts) and ONNX
  * (`toOnnx`: the task's inference graph, src/export/onnx_export.ts). Both work for every task
  * that declares `Task.inference`.
  */

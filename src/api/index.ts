@@ -10,11 +10,11 @@ export {
   createModelFromRun,
   createModelConfig,
   loadModel,
-  saveModel,
   modelWeights,
   type ModelSpec,
   type CreateModelOptions,
 } from './create.js';
+export { saveModel } from './save.js';
 export { toOnnx, exampleInputs } from './export.js';
 export { VisionModel, type ModelInfo, type RunOptions } from './vision_model.js';
 export { toImage, type ImageInput, type RawImage } from './images.js';

@@ -5,7 +5,8 @@
  * instead of a run.
  */
 import type { Command } from 'commander';
-import { createModelFromRun, loadModel, saveModel } from '../api/create.js';
+import { createModelFromRun, loadModel } from '../api/create.js';
+import { saveModel } from '../api/save.js';
 import { toOnnx } from '../api/export.js';
 import type { VisionModel } from '../api/vision_model.js';
 import { writeFileAtomic } from '../core/atomic_write.js';

@@ -20,6 +20,7 @@ import type {
   Metric,
   Task,
 } from '../../core/task.js';
+import { cpuCount } from '../../core/host.js';
 import { labelOf, type TaskInference } from '../../core/inference.js';
 import {
   FASHION_MNIST_CLASS_NAMES,
@@ -96,8 +97,7 @@ export async function defaultDataWorkers(): Promise<number> {
     }
     return n;
   }
-  const { availableParallelism } = await import('node:os');
-  return Math.min(4, availableParallelism());
+  return Math.min(4, cpuCount());
 }
 
 /**
