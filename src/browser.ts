@@ -19,6 +19,12 @@ export {
   type CreateModelOptions,
 } from './api/create.js';
 export { VisionModel, type ModelInfo, type RunOptions } from './api/vision_model.js';
+export {
+  loadOnnxModel,
+  OnnxVisionModel,
+  ONNX_METADATA_KEY,
+  type OnnxModelOptions,
+} from './api/onnx_model.js';
 export { toImage, type ImageInput, type RawImage, type HostImage } from './api/images.js';
 export { preprocessImage } from './data/ops/inference_preprocess.js';
 export type {
@@ -41,3 +47,4 @@ export {
 export { experiments, tasks } from './core/registry.js';
 export { encodeVgModel, readVgModelJson, type VgModelJson } from './export/vg_format.js';
 export type { OrtRuntime } from './engine/session.js';
+export { withProviderFallback } from './engine/provider_fallback.js';

@@ -13,7 +13,12 @@ import { setGlobalSeed } from '../core/random.js';
 import { experiments, tasks } from '../core/registry.js';
 import type { AnyTask } from '../core/task.js';
 import '../tasks/index.js';
-import { readVgModelJson, readVgWeights, type VgWeight } from '../export/vg_format.js';
+import {
+  readVgModelJson,
+  readVgWeights,
+  type VgModelMeta,
+  type VgWeight,
+} from '../export/vg_format.js';
 import { VisionModel, type RunOptions } from './vision_model.js';
 
 /** An experiment and how to change its config. */
@@ -241,4 +246,17 @@ export async function modelWeights(vm: VisionModel): Promise<VgWeight[]> {
     });
   }
   return out;
+}
+
+/** What model.json (and an exported ONNX file's metadata) says of `vm` besides its weights. */
+export function modelMeta(vm: VisionModel, generatedBy = 'vision-garden'): VgModelMeta {
+  return {
+    generated_by: generatedBy,
+    task_type: vm.info.taskType,
+    experiment: vm.info.experiment,
+    config: vm.info.config,
+    preprocessing: vm.preprocessing,
+    labels: vm.labels,
+    label_source: vm.inference.labelSource,
+  };
 }

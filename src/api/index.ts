@@ -16,6 +16,14 @@ export {
 } from './create.js';
 export { saveModel } from './save.js';
 export { toOnnx, exampleInputs } from './export.js';
+export {
+  loadOnnxModel,
+  OnnxVisionModel,
+  ONNX_METADATA_KEY,
+  type OnnxModelOptions,
+} from './onnx_model.js';
+export { withProviderFallback } from '../engine/provider_fallback.js';
+export type { OrtRuntime } from '../engine/session.js';
 export { VisionModel, type ModelInfo, type RunOptions } from './vision_model.js';
 export { toImage, type ImageInput, type RawImage } from './images.js';
 export { serve, PredictionServer, type ServeOptions, type ServerHealth } from './serve.js';

@@ -1,7 +1,7 @@
 /** `saveModel`: a model as a vg model directory (Node only: it writes files). */
 import type { VgModelJson } from '../export/vg_format.js';
 import { writeVgModel } from '../export/vg_write.js';
-import { modelWeights } from './create.js';
+import { modelMeta, modelWeights } from './create.js';
 import type { VisionModel } from './vision_model.js';
 
 /** Writes `vm` as a vg model directory (atomically); returns its model.json. */
@@ -12,15 +12,7 @@ export async function saveModel(
 ): Promise<VgModelJson> {
   return writeVgModel(
     outDir,
-    {
-      generated_by: opts.generatedBy ?? 'vision-garden',
-      task_type: vm.info.taskType,
-      experiment: vm.info.experiment,
-      config: vm.info.config,
-      preprocessing: vm.preprocessing,
-      labels: vm.labels,
-      label_source: vm.inference.labelSource,
-    },
+    modelMeta(vm, opts.generatedBy),
     await modelWeights(vm),
     opts.shardBytes,
   );

@@ -110,21 +110,7 @@ export class VisionModel {
   async preprocess(
     images: ImageInput[],
   ): Promise<{ inputs: InferenceInputs; frames: ImageFrame[] }> {
-    const p = this.preprocessing;
-    const items = [];
-    for (const input of images)
-      items.push(preprocessImage(await toImage(input, p.input_size[2]), p));
-    const [h, w, c] = items[0].shape;
-    const data = new Float32Array(items.length * h * w * c);
-    items.forEach((it, i) => data.set(it.data, i * h * w * c));
-    const shapes = items.flatMap((it) => it.frame.scaled);
-    return {
-      inputs: {
-        image: tf.tensor4d(data, [items.length, h, w, c]),
-        image_shape: tf.tensor2d(shapes, [items.length, 2], 'float32'),
-      },
-      frames: items.map((it) => it.frame),
-    };
+    return preprocessBatch(images, this.preprocessing);
   }
 
   /** Predicts one image. */
@@ -139,18 +125,11 @@ export class VisionModel {
     let outputs: Record<string, tf.Tensor> = {};
     try {
       outputs = await this.run(inputs);
-      const host: Record<string, { data: Float32Array | Int32Array; shape: number[] }> = {};
+      const host: Record<string, BatchHostTensor> = {};
       for (const [name, t] of Object.entries(outputs)) {
         host[name] = { data: (await t.data()) as Float32Array | Int32Array, shape: t.shape };
       }
-      return frames.map((frame, b) => {
-        const row: Record<string, HostTensor> = {};
-        for (const [name, t] of Object.entries(host)) {
-          const per = t.shape.slice(1).reduce((a, x) => a * x, 1);
-          row[name] = { data: t.data.subarray(b * per, (b + 1) * per), shape: t.shape.slice(1) };
-        }
-        return this.inference.decode(row, frame, this.labels, opts);
-      });
+      return decodeBatch(this.inference, host, frames, this.labels, opts);
     } finally {
       tf.dispose([inputs.image, inputs.image_shape, ...Object.values(outputs)]);
     }
@@ -162,4 +141,48 @@ export class VisionModel {
     this.compiledModel = null;
     this.model.dispose();
   }
+}
+
+/** A batch output on the host: data and shape with the batch axis. */
+export interface BatchHostTensor {
+  data: Float32Array | Int32Array;
+  shape: number[];
+}
+
+/** Images decoded and preprocessed as `p` says, stacked into one batch, with their frames. */
+export async function preprocessBatch(
+  images: ImageInput[],
+  p: Preprocessing,
+): Promise<{ inputs: InferenceInputs; frames: ImageFrame[] }> {
+  const items = [];
+  for (const input of images) items.push(preprocessImage(await toImage(input, p.input_size[2]), p));
+  const [h, w, c] = items[0].shape;
+  const data = new Float32Array(items.length * h * w * c);
+  items.forEach((it, i) => data.set(it.data, i * h * w * c));
+  const shapes = items.flatMap((it) => it.frame.scaled);
+  return {
+    inputs: {
+      image: tf.tensor4d(data, [items.length, h, w, c]),
+      image_shape: tf.tensor2d(shapes, [items.length, 2], 'float32'),
+    },
+    frames: items.map((it) => it.frame),
+  };
+}
+
+/** Each image's row of the batch outputs, decoded by the task into its prediction. */
+export function decodeBatch(
+  inference: Pick<TaskInference<unknown>, 'decode'>,
+  host: Record<string, BatchHostTensor>,
+  frames: ImageFrame[],
+  labels: Labels,
+  opts: DecodeOptions,
+): Prediction[] {
+  return frames.map((frame, b) => {
+    const row: Record<string, HostTensor> = {};
+    for (const [name, t] of Object.entries(host)) {
+      const per = t.shape.slice(1).reduce((a, x) => a * x, 1);
+      row[name] = { data: t.data.subarray(b * per, (b + 1) * per), shape: t.shape.slice(1) };
+    }
+    return inference.decode(row, frame, labels, opts);
+  });
 }
