@@ -5,14 +5,14 @@
 //   node scripts/install-check.mjs [--online]
 // --online: fetch what the npm cache lacks (a machine whose cache `npm ci` did not fill).
 //
-// onnxruntime-node's postinstall downloads its CUDA/TensorRT providers from NuGet on Linux x64
-// (the engine runs the CPU provider bundled in its tarball and never loads them). A dependency
-// cannot switch that off for its dependant, so the install sets ONNXRUNTIME_NODE_INSTALL=skip
-// (onnxruntime-node's own switch), as README's install section tells users to.
+// Nothing in the install downloads: onnxruntime-node (whose postinstall fetches CUDA/TensorRT
+// providers from NuGet on Linux x64, and fails offline) is an optional peer dependency, not
+// installed with the package; the engine then runs onnxruntime-web's Node build (wasm). The check
+// installs with scripts on and no ONNXRUNTIME_NODE_INSTALL, and fails if onnxruntime-node got in.
 import { spawnSync } from 'node:child_process';
 import console from 'node:console';
 import process from 'node:process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,12 +22,20 @@ const work = mkdtempSync(join(tmpdir(), 'vg-install-'));
 const project = join(work, 'project');
 mkdirSync(project);
 
+/** The environment without onnxruntime-node's install switches (the install must not need them). */
+function cleanEnv(env) {
+  for (const k of Object.keys(env)) {
+    if (/^(npm_config_)?onnxruntime_node_install/i.test(k)) delete env[k];
+  }
+  return env;
+}
+
 function run(cmd, args, cwd, env = {}) {
   console.log(`$ ${cmd} ${args.join(' ')}`);
   const r = spawnSync(cmd, args, {
     cwd,
     stdio: 'inherit',
-    env: { ...process.env, CI: 'true', ...env },
+    env: cleanEnv({ ...process.env, CI: 'true', ...env }),
   });
   if (r.status !== 0) {
     console.error(`install-check: '${cmd} ${args.join(' ')}' failed (status ${r.status})`);
@@ -44,8 +52,8 @@ writeFileSync(
     private: true,
     type: 'module',
     // npm 11.19 (here) runs a dependency's install scripts only when allowScripts allows them:
-    // allow the two that have one, so that they run as under npm 10 (which ignores the field).
-    allowScripts: { koffi: true, 'onnxruntime-node': true },
+    // allow every one that has one, so that they run as under npm 10 (which ignores the field).
+    allowScripts: { koffi: true },
   }),
 );
 // The project's own .npmrc: scripts run (the repository's ignore-scripts does not apply here).
@@ -53,8 +61,11 @@ writeFileSync(join(project, '.npmrc'), 'ignore-scripts=false\n');
 const cacheMode = process.argv.includes('--online') ? '--prefer-offline' : '--offline';
 run('npm', ['install', cacheMode, '--no-audit', '--no-fund', join(work, tarball)], project, {
   npm_config_ignore_scripts: 'false',
-  ONNXRUNTIME_NODE_INSTALL: 'skip',
 });
+if (existsSync(join(project, 'node_modules', 'onnxruntime-node'))) {
+  console.error('install-check: onnxruntime-node was installed (its postinstall downloads)');
+  process.exit(1);
+}
 run('npx', ['--offline', 'vision-garden', '--version'], project);
 run('npx', ['--offline', 'vision-garden', 'demo', '--model_dir', 'run'], project);
 run(

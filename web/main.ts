@@ -1,5 +1,6 @@
 /**
- * The demo page (`npm run web`, scripts/web.mjs): load a vg model (by URL) or an ONNX file,
+ * The demo page (`npm run web` = `vision-garden web`, src/cli/web.ts; built by
+ * scripts/build-web.mjs): load a vg model (by URL) or an ONNX file,
  * pick an image or use the webcam, and show the prediction; boxes are drawn for detection.
  * tfjs runs on its wasm backend where it loads, else cpu; "ONNX Runtime Web" runs the engine's
  * compiled graph (or the ONNX file) on onnxruntime-web, the first of WebGPU, WebGL and wasm that

@@ -1,5 +1,5 @@
 /**
- * The demo page (`npm run web`, scripts/web.mjs + web/main.ts) end to end in headless Chromium
+ * The demo page (`vision-garden web`, src/cli/web.ts serving web/ as built into dist/web) end to end in headless Chromium
  * (Debian's `chromium`, driven by playwright-core; VG_CHROMIUM names another binary): a small
  * classifier exported to the vg format and to ONNX here, one PNG, and the page's top-5 labels
  * and scores must equal the Node library's to 1e-4 — eagerly on tfjs, compiled by the engine on
@@ -17,6 +17,13 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createModel, saveModel, toOnnx, type ClassificationPrediction } from '../../src/index.js';
 import { initBackend } from '../../src/core/backend/index.js';
 import { REPO_ROOT } from '../helpers.js';
+
+// The page.evaluate callbacks run in the page: its DOM globals, typed as far as they are used.
+declare const document: {
+  body: { dataset: Record<string, string | undefined> };
+  getElementById(id: string): { textContent: string | null } | null;
+};
+declare const window: unknown;
 
 const CHROMIUM = process.env.VG_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -43,19 +50,23 @@ async function writePng(path: string): Promise<void> {
     .toFile(path);
 }
 
-/** Starts scripts/web.mjs on a free port; resolves with its URL. */
+/** Starts `vision-garden web` on a free port; resolves with its URL. */
 function startServer(model: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['scripts/web.mjs', '--port', '0', '--model', model], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['bin/vision-garden.js', 'web', '--port', '0', '--model', model],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     server = child;
     let out = '';
     let err = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /vision-garden demo: (http:\/\/\S+)/.exec(out);
+      const m = /vision-garden web: (http:\/\/\S+)/.exec(out);
       if (m) resolve(m[1]);
     });
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
