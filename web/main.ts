@@ -7,6 +7,7 @@
  * runs it. `window.vgDemo` exposes the state for the end-to-end test (test/browser/page.test.ts).
  */
 import * as ort from 'onnxruntime-web/all';
+import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as vg from '../dist/src/browser.js';
 
@@ -58,6 +59,9 @@ function fail(err: unknown): void {
 /** tfjs backend: wasm where it loads, else cpu (`?backend=` picks one). */
 async function startTfjs(): Promise<void> {
   setWasmPaths('/tfjs-wasm/');
+  // tfjs-backend-wasm's threaded build starts its workers from its own function source, which a
+  // bundler's renaming breaks ("u is not defined"): the page runs its single-threaded SIMD build.
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   ort.env.wasm.wasmPaths = '/ort/';
   const wanted = params.get('backend');
   for (const name of wanted ? [wanted] : ['wasm', 'cpu']) {
