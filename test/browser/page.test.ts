@@ -88,7 +88,11 @@ before(async () => {
   want = (await vm.predict(png())) as ClassificationPrediction;
   await vm.dispose();
   baseUrl = await startServer(join(work, 'model'));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    // A fake camera (a test pattern) answers getUserMedia without asking.
+    args: ['--no-sandbox', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+  });
 });
 
 after(async () => {
@@ -100,7 +104,7 @@ after(async () => {
 /** Opens the page, optionally loads the ONNX file, predicts the PNG; returns the prediction. */
 async function predictOnPage(
   query: string,
-  opts: { onnx?: boolean; screenshot?: string } = {},
+  opts: { onnx?: boolean; screenshot?: string; webcam?: boolean } = {},
 ): Promise<ClassificationPrediction> {
   const page: Page = await browser!.newPage();
   const logs: string[] = [];
@@ -128,7 +132,13 @@ async function predictOnPage(
       );
       await waitFor(['ready']);
     }
-    await page.setInputFiles('#image-file', png());
+    if (opts.webcam) {
+      await page.click('#webcam');
+      await page.waitForSelector('#snap:not([disabled])');
+      await page.click('#snap');
+    } else {
+      await page.setInputFiles('#image-file', png());
+    }
     await waitFor(['done']);
     if (opts.screenshot) await page.screenshot({ path: opts.screenshot });
     return (await page.evaluate(
@@ -167,4 +177,17 @@ test('compiled by the engine on onnxruntime-web (tfjs on wasm), the page predict
 
 test('from the exported ONNX file on onnxruntime-web, the page predicts as Node does', async () => {
   assertSame(await predictOnPage('backend=cpu', { onnx: true }), 'ONNX file');
+});
+
+test("the webcam: a frame of Chromium's fake camera is classified (an ImageBitmap input)", async () => {
+  const shot = join(process.env.VG_SCREENSHOT_DIR ?? work, 'web-webcam.png');
+  const got = await predictOnPage('backend=cpu', { webcam: true, screenshot: shot });
+  assert.equal(got.kind, 'classification');
+  assert.equal(got.classes.length, 5);
+  const scores = got.classes.map((c) => c.score);
+  assert.ok(
+    scores.every((v, i) => v > 0 && (i === 0 || v <= scores[i - 1])),
+    `${scores}`,
+  );
+  assert.ok(scores.reduce((a, b) => a + b, 0) <= 1 + 1e-6);
 });
