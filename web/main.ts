@@ -2,7 +2,7 @@
  * The demo page (`npm run web` = `vision-garden web`, src/cli/web.ts; built by
  * scripts/build-web.mjs): load a vg model (by URL) or an ONNX file,
  * pick an image or use the webcam, and show the prediction; boxes are drawn for detection.
- * tfjs runs on its wasm backend where it loads, else cpu; "ONNX Runtime Web" runs the engine's
+ * tfjs runs on its wasm backend where it loads, else webgl, else cpu (`?backend=`); "ONNX Runtime Web" runs the engine's
  * compiled graph (or the ONNX file) on onnxruntime-web, the first of WebGPU, WebGL and wasm that
  * runs it. `window.vgDemo` exposes the state for the end-to-end test (test/browser/page.test.ts).
  */
@@ -56,7 +56,11 @@ function fail(err: unknown): void {
   console.error(err);
 }
 
-/** tfjs backend: wasm where it loads, else cpu (`?backend=` picks one). */
+/**
+ * tfjs backend: wasm where it loads, then webgl, then cpu (`?backend=` picks one). wasm comes
+ * first because the custom vision kernels (padded NMS, grouped 3-D convolution) exist for wasm
+ * and cpu only (src/core/backend/custom): a detector runs eagerly there, a classifier anywhere.
+ */
 async function startTfjs(): Promise<void> {
   setWasmPaths('/tfjs-wasm/');
   // tfjs-backend-wasm's threaded build starts its workers from its own function source, which a
@@ -64,7 +68,7 @@ async function startTfjs(): Promise<void> {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   ort.env.wasm.wasmPaths = '/ort/';
   const wanted = params.get('backend');
-  for (const name of wanted ? [wanted] : ['wasm', 'cpu']) {
+  for (const name of wanted ? [wanted] : ['wasm', 'webgl', 'cpu']) {
     try {
       demo.backend = await vg.initBackend(name);
       return;

@@ -1,10 +1,11 @@
 /**
- * The demo page (`vision-garden web`, src/cli/web.ts serving web/ as built into dist/web) end to end in headless Chromium
- * (Debian's `chromium`, driven by playwright-core; VG_CHROMIUM names another binary): a small
- * classifier exported to the vg format and to ONNX here, one PNG, and the page's top-5 labels
- * and scores must equal the Node library's to 1e-4 — eagerly on tfjs, compiled by the engine on
- * onnxruntime-web, and from the ONNX file. A screenshot of the page is written to
- * VG_SCREENSHOT_DIR (default: the test's temporary directory, removed afterwards).
+ * The demo page (`vision-garden web`, src/cli/web.ts serving web/ as built into dist/web) end to
+ * end in headless Chromium (Debian's `chromium`, driven by playwright-core; VG_CHROMIUM names
+ * another binary): a small classifier exported to the vg format and to ONNX here, one PNG, and
+ * the page's top-5 labels and scores must equal the Node library's to 1e-4 — eagerly on tfjs
+ * (cpu, webgl), compiled by the engine on onnxruntime-web, and from the ONNX file; and a frame of
+ * the fake camera is classified. Screenshots of the page are written to VG_SCREENSHOT_DIR
+ * (default: the test's temporary directory, removed afterwards).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -168,6 +169,10 @@ function assertSame(got: ClassificationPrediction, what: string): void {
 test('the page classifies a PNG with a vg model on tfjs as Node does (top-5 to 1e-4)', async () => {
   const shot = join(process.env.VG_SCREENSHOT_DIR ?? work, 'web-demo.png');
   assertSame(await predictOnPage('backend=cpu', { screenshot: shot }), 'tfjs cpu');
+});
+
+test('on the webgl tfjs backend (the browser GPU), the page predicts as Node does', async () => {
+  assertSame(await predictOnPage('backend=webgl'), 'tfjs webgl');
 });
 
 test('compiled by the engine on onnxruntime-web (tfjs on wasm), the page predicts as Node does', async () => {

@@ -95,3 +95,12 @@ test('Node-only stand-ins say what needs Node', async () => {
   assert.equal(await defaultWorkerCount(), 0);
   assert.throws(() => tfrecordSource('d/*.tfrecord'), /reading TFRecord files 'd\/\*\.tfrecord'/);
 });
+
+test("tfjs's webgl backend is a dependency; in Node it says it needs a browser", async () => {
+  const { initBackend, BackendError } = await import('../../src/core/backend/index.js');
+  await assert.rejects(initBackend('webgl'), (err: Error) => {
+    assert.ok(err instanceof BackendError);
+    assert.equal(err.message, "backend 'webgl' needs a WebGL-capable browser");
+    return true;
+  });
+});
