@@ -1,10 +1,11 @@
 /**
- * `createModel` (any registered experiment, optionally with a checkpoint), `loadModel` (a vg
- * model directory or URL, src/export/vg_format.ts) and `saveModel` (writes one).
+ * `createModel` (any registered experiment, optionally with a checkpoint) and `loadModel` (a vg
+ * model directory or URL, src/export/vg_format.ts); `saveModel` (Node only) is in ./save.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../core/backend/index.js';
-import { resolveConfig } from '../core/config/index.js';
+import { loadYamlFile, resolveConfig } from '../core/config/index.js';
+import { joinPath } from '../core/host.js';
 import type { ExperimentConfigBase } from '../core/config/definitions.js';
 import type { ConfigTree } from '../core/config/merge.js';
 import { withShapeOnlyBuild, type Layer } from '../core/layer.js';
@@ -15,8 +16,7 @@ import '../tasks/index.js';
 import {
   readVgModelJson,
   readVgWeights,
-  writeVgModel,
-  type VgModelJson,
+  type VgModelMeta,
   type VgWeight,
 } from '../export/vg_format.js';
 import { VisionModel, type RunOptions } from './vision_model.js';
@@ -149,9 +149,7 @@ export async function createModelFromRun(
   opts: CreateModelOptions & { experiment?: string } = {},
 ): Promise<VisionModel> {
   await ensureBackend();
-  const { join } = await import('node:path');
-  const { loadYamlFile } = await import('../core/config/load.js');
-  const paramsFile = join(modelDir, 'params.yaml');
+  const paramsFile = joinPath(modelDir, 'params.yaml');
   if (opts.experiment) {
     return createModel(
       { experiment: opts.experiment, configFiles: [paramsFile] },
@@ -250,24 +248,15 @@ export async function modelWeights(vm: VisionModel): Promise<VgWeight[]> {
   return out;
 }
 
-/** Writes `vm` as a vg model directory (atomically); returns its model.json. */
-export async function saveModel(
-  vm: VisionModel,
-  outDir: string,
-  opts: { generatedBy?: string; shardBytes?: number } = {},
-): Promise<VgModelJson> {
-  return writeVgModel(
-    outDir,
-    {
-      generated_by: opts.generatedBy ?? 'vision-garden',
-      task_type: vm.info.taskType,
-      experiment: vm.info.experiment,
-      config: vm.info.config,
-      preprocessing: vm.preprocessing,
-      labels: vm.labels,
-      label_source: vm.inference.labelSource,
-    },
-    await modelWeights(vm),
-    opts.shardBytes,
-  );
+/** What model.json (and an exported ONNX file's metadata) says of `vm` besides its weights. */
+export function modelMeta(vm: VisionModel, generatedBy = 'vision-garden'): VgModelMeta {
+  return {
+    generated_by: generatedBy,
+    task_type: vm.info.taskType,
+    experiment: vm.info.experiment,
+    config: vm.info.config,
+    preprocessing: vm.preprocessing,
+    labels: vm.labels,
+    label_source: vm.inference.labelSource,
+  };
 }

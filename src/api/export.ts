@@ -1,10 +1,13 @@
 /**
- * Export of a {@link VisionModel}: the vg format (`saveModel`, src/api/create.ts) and ONNX
+ * Export of a {@link VisionModel}: the vg format (`saveModel`, src/api/save.ts) and ONNX
  * (`toOnnx`: the task's inference graph, src/export/onnx_export.ts). Both work for every task
  * that declares `Task.inference`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { exportOnnx, type OnnxExportOptions } from '../export/onnx_export.js';
+import { appendOnnxMetadata } from '../export/onnx_metadata.js';
+import { modelMeta } from './create.js';
+import { ONNX_METADATA_KEY } from './onnx_model.js';
 import type { VisionModel } from './vision_model.js';
 
 /** One-image example inputs of a model's inference graph (zeros of the input size). */
@@ -24,14 +27,24 @@ export function exampleInputs(vm: VisionModel): Record<string, tf.Tensor> {
  * The model's inference graph as ONNX bytes: inputs `image` [batch, H, W, C] (normalised as
  * `vm.preprocessing` says) and, where the graph reads it, `image_shape` [batch, 2]; outputs
  * named as the task's inference outputs (e.g. `probabilities`; `detection_boxes`,
- * `detection_scores`, `detection_classes`, `num_detections`).
+ * `detection_scores`, `detection_classes`, `num_detections`). The file's metadata_props hold
+ * `vision_garden`: model.json's fields but the weights manifest (task, config, preprocessing,
+ * labels), read by `loadOnnxModel`.
  */
-export async function toOnnx(vm: VisionModel, opts: OnnxExportOptions = {}): Promise<Uint8Array> {
+export async function toOnnx(
+  vm: VisionModel,
+  opts: OnnxExportOptions & { generatedBy?: string } = {},
+): Promise<Uint8Array> {
+  const { generatedBy, ...exportOpts } = opts;
   const example = exampleInputs(vm);
   try {
-    return await exportOnnx(vm.graph(), example, vm.namedVariables(), {
+    const bytes = await exportOnnx(vm.graph(), example, vm.namedVariables(), {
       docString: `vision-garden ${vm.info.taskType} model (${vm.info.experiment ?? 'run'}); preprocessing: ${JSON.stringify(vm.preprocessing)}`,
-      ...opts,
+      ...exportOpts,
+    });
+    // The model's description, so that loadOnnxModel (./onnx_model.ts) preprocesses and decodes.
+    return appendOnnxMetadata(bytes, {
+      [ONNX_METADATA_KEY]: JSON.stringify(modelMeta(vm, generatedBy)),
     });
   } finally {
     tf.dispose(Object.values(example));

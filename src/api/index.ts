@@ -10,12 +10,20 @@ export {
   createModelFromRun,
   createModelConfig,
   loadModel,
-  saveModel,
   modelWeights,
   type ModelSpec,
   type CreateModelOptions,
 } from './create.js';
+export { saveModel } from './save.js';
 export { toOnnx, exampleInputs } from './export.js';
+export {
+  loadOnnxModel,
+  OnnxVisionModel,
+  ONNX_METADATA_KEY,
+  type OnnxModelOptions,
+} from './onnx_model.js';
+export { withProviderFallback } from '../engine/provider_fallback.js';
+export type { OrtRuntime } from '../engine/session.js';
 export { VisionModel, type ModelInfo, type ModelInput, type RunOptions } from './vision_model.js';
 export { toImage, type ImageInput, type RawImage } from './images.js';
 export { toVideo, type VideoInput } from './videos.js';

@@ -115,28 +115,7 @@ export class VisionModel {
   async preprocess(
     images: ModelInput[],
   ): Promise<{ inputs: InferenceInputs; frames: ImageFrame[] }> {
-    const p = this.preprocessing;
-    const items: { data: Float32Array; shape: number[]; frame: ImageFrame }[] = [];
-    for (const input of images) {
-      items.push(
-        p.method === 'video_clip'
-          ? await preprocessVideo(await toVideo(input), p)
-          : preprocessImage(await toImage(input as ImageInput, p.input_size[2]), p),
-      );
-    }
-    const shape = items[0].shape;
-    const per = shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(items.length * per);
-    items.forEach((it, i) => data.set(it.data, i * per));
-    const shapes = items.flatMap((it) => it.frame.scaled);
-    return {
-      inputs: {
-        // Video: [B, views * frames, H, W, C] (InferenceInputs.image says so).
-        image: tf.tensor(data, [items.length, ...shape], 'float32') as unknown as tf.Tensor4D,
-        image_shape: tf.tensor2d(shapes, [items.length, 2], 'float32'),
-      },
-      frames: items.map((it) => it.frame),
-    };
+    return preprocessBatch(images, this.preprocessing);
   }
 
   /**
@@ -230,18 +209,11 @@ export class VisionModel {
     let outputs: Record<string, tf.Tensor> = {};
     try {
       outputs = await this.run(inputs);
-      const host: Record<string, { data: Float32Array | Int32Array; shape: number[] }> = {};
+      const host: Record<string, BatchHostTensor> = {};
       for (const [name, t] of Object.entries(outputs)) {
         host[name] = { data: (await t.data()) as Float32Array | Int32Array, shape: t.shape };
       }
-      return frames.map((frame, b) => {
-        const row: Record<string, HostTensor> = {};
-        for (const [name, t] of Object.entries(host)) {
-          const per = t.shape.slice(1).reduce((a, x) => a * x, 1);
-          row[name] = { data: t.data.subarray(b * per, (b + 1) * per), shape: t.shape.slice(1) };
-        }
-        return this.inference.decode(row, frame, this.labels, opts);
-      });
+      return decodeBatch(this.inference, host, frames, this.labels, opts);
     } finally {
       tf.dispose([inputs.image, inputs.image_shape, ...Object.values(outputs)]);
     }
@@ -255,4 +227,59 @@ export class VisionModel {
     this.compiledStream = null;
     this.model.dispose();
   }
+}
+
+/** A batch output on the host: data and shape with the batch axis. */
+export interface BatchHostTensor {
+  data: Float32Array | Int32Array;
+  shape: number[];
+}
+
+/**
+ * Images (or videos, for `video_clip` preprocessing) decoded and preprocessed as `p` says, stacked
+ * into one batch, with their frames. Video batches are [B, views * frames, H, W, C]
+ * (InferenceInputs.image says so).
+ */
+export async function preprocessBatch(
+  inputs: ModelInput[],
+  p: Preprocessing,
+): Promise<{ inputs: InferenceInputs; frames: ImageFrame[] }> {
+  const items: { data: Float32Array; shape: number[]; frame: ImageFrame }[] = [];
+  for (const input of inputs) {
+    items.push(
+      p.method === 'video_clip'
+        ? await preprocessVideo(await toVideo(input), p)
+        : preprocessImage(await toImage(input as ImageInput, p.input_size[2]), p),
+    );
+  }
+  const shape = items[0].shape;
+  const per = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(items.length * per);
+  items.forEach((it, i) => data.set(it.data, i * per));
+  const shapes = items.flatMap((it) => it.frame.scaled);
+  return {
+    inputs: {
+      image: tf.tensor(data, [items.length, ...shape], 'float32') as unknown as tf.Tensor4D,
+      image_shape: tf.tensor2d(shapes, [items.length, 2], 'float32'),
+    },
+    frames: items.map((it) => it.frame),
+  };
+}
+
+/** Each image's row of the batch outputs, decoded by the task into its prediction. */
+export function decodeBatch(
+  inference: Pick<TaskInference<unknown>, 'decode'>,
+  host: Record<string, BatchHostTensor>,
+  frames: ImageFrame[],
+  labels: Labels,
+  opts: DecodeOptions,
+): Prediction[] {
+  return frames.map((frame, b) => {
+    const row: Record<string, HostTensor> = {};
+    for (const [name, t] of Object.entries(host)) {
+      const per = t.shape.slice(1).reduce((a, x) => a * x, 1);
+      row[name] = { data: t.data.subarray(b * per, (b + 1) * per), shape: t.shape.slice(1) };
+    }
+    return inference.decode(row, frame, labels, opts);
+  });
 }

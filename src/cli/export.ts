@@ -5,7 +5,8 @@
  * instead of a run.
  */
 import type { Command } from 'commander';
-import { createModelFromRun, loadModel, saveModel } from '../api/create.js';
+import { createModelFromRun, loadModel } from '../api/create.js';
+import { saveModel } from '../api/save.js';
 import { toOnnx } from '../api/export.js';
 import type { VisionModel } from '../api/vision_model.js';
 import { writeFileAtomic } from '../core/atomic_write.js';
@@ -54,7 +55,7 @@ export async function exportModel(opts: ExportOptions): Promise<string> {
       const shards = json.weightsManifest.reduce((a, g) => a + g.paths.length, 0);
       return `exported ${vm.info.taskType} model from ${vm.info.weightsSource}${vm.info.usedEma ? ' (EMA weights)' : ''} to ${opts.out} (model.json + ${shards} weight shard${shards === 1 ? '' : 's'})`;
     }
-    const bytes = await toOnnx(vm);
+    const bytes = await toOnnx(vm, { generatedBy: `vision-garden ${packageVersion()}` });
     await writeFileAtomic(opts.out, async (fh) => {
       await fh.writeFile(bytes);
     });

@@ -26,6 +26,7 @@ import { runDemo } from './demo.js';
 import { registerExport } from './export.js';
 import { registerPredict } from './predict.js';
 import { registerServe } from './serve.js';
+import { registerWeb } from './web.js';
 import { packageVersion } from './version.js';
 import { registerSummary } from './summary.js';
 import { formatMetrics, progressEvents } from './progress.js';
@@ -275,6 +276,7 @@ function buildProgram(): Command {
   registerPredict(program);
   registerExport(program);
   registerServe(program);
+  registerWeb(program);
   registerForward(program);
   registerConvertCheckpoint(program);
   registerInspectCheckpoint(program);

@@ -8,13 +8,7 @@
  *   then d uint32 dimension sizes, then the elements in row-major order.
  * Files may be gzip-compressed (first bytes 1f 8b); this is detected from the content, not the name.
  */
-import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
-
-const gunzipAsync = promisify(gunzip);
+import { gunzipBytes, isFile, joinPath, readFileBytes } from '../core/host.js';
 
 export type IdxDtype = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 export type IdxTypedArray =
@@ -148,10 +142,10 @@ function decodeElements(
  * @throws IdxFormatError naming the file for bad magic, unknown type, truncation or corrupt gzip
  */
 export async function readIdxFile(path: string): Promise<IdxArray> {
-  let bytes: Uint8Array = await readFile(path);
+  let bytes: Uint8Array = await readFileBytes(path);
   if (isGzip(bytes)) {
     try {
-      bytes = await gunzipAsync(bytes);
+      bytes = await gunzipBytes(bytes);
     } catch (err) {
       throw new IdxFormatError(
         `${path}: corrupt gzip stream (${(err as Error).message}); re-download the file`,
@@ -186,8 +180,8 @@ function findIdxFile(dir: string, prefix: string, kind: string, ndims: number): 
   const stems = [`${prefix}-${kind}-idx${ndims}-ubyte`, `${prefix}-${kind}.idx${ndims}-ubyte`];
   for (const stem of stems) {
     for (const name of [stem, `${stem}.gz`]) {
-      const p = join(dir, name);
-      if (existsSync(p) && statSync(p).isFile()) return p;
+      const p = joinPath(dir, name);
+      if (isFile(p)) return p;
     }
   }
   return null;

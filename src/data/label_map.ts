@@ -6,9 +6,8 @@
  *   - JSON: `{"1": "person", ...}`, `[{"id": 1, "name": "person"}, ...]` (also a COCO
  *     `{"categories": [...]}` file), or a list of names `["cat", "dog"]` (ids 0, 1, ...).
  */
-import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
 import { writeFileAtomic } from '../core/atomic_write.js';
+import { extName, readTextFile } from '../core/host.js';
 
 export interface LabelMapItem {
   id: number;
@@ -248,7 +247,7 @@ export function parseLabelMap(text: string, format: LabelMapFormat, where = 'lab
 
 /** The format implied by a file name: .pbtxt/.txt/.pbtext, .csv, .json. */
 export function labelMapFormatOf(path: string): LabelMapFormat {
-  const ext = extname(path).toLowerCase();
+  const ext = extName(path).toLowerCase();
   if (ext === '.pbtxt' || ext === '.pbtext' || ext === '.txt') return 'pbtxt';
   if (ext === '.csv') return 'csv';
   if (ext === '.json') return 'json';
@@ -259,7 +258,7 @@ export function labelMapFormatOf(path: string): LabelMapFormat {
 
 /** Reads a label map file; the format comes from the extension unless given. */
 export async function readLabelMap(path: string, format?: LabelMapFormat): Promise<LabelMap> {
-  const text = await readFile(path, 'utf8');
+  const text = await readTextFile(path);
   return parseLabelMap(text, format ?? labelMapFormatOf(path), path);
 }
 

@@ -33,6 +33,8 @@ export interface OrtSessionOptions {
   profileFilePrefix?: string;
   /** Where ORT writes the graph after its optimisations (the ONNX export uses it). */
   optimizedModelFilePath?: string;
+  /** ORT's execution providers in order of preference (./provider_fallback.ts sets them). */
+  executionProviders?: string[];
 }
 
 /** What the engine uses of an onnxruntime JavaScript package (`onnxruntime-node`, `-web`). */

@@ -220,6 +220,15 @@ export async function exportOnnx(
 
 /** ONNX Runtime's 'basic' (hardware-independent) optimisations, written back as a model. */
 async function optimize(bytes: Uint8Array, runtime?: OrtRuntime): Promise<Uint8Array> {
+  if (!runtime) {
+    // onnxruntime-web (Node's fallback runtime) cannot write the optimised model.
+    const { nodeRuntimeName } = await import('../engine/node_runtime.js');
+    if (nodeRuntimeName !== 'onnxruntime-node') {
+      throw new Error(
+        'ONNX export needs onnxruntime-node to optimise the graph (npm i onnxruntime-node)',
+      );
+    }
+  }
   const ort = await ortRuntime({ runtime });
   const { mkdtemp, readFile, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');

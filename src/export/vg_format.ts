@@ -7,10 +7,12 @@
  *
  * `weightsManifest` is tfjs's layout (`[{paths, weights: [{name, shape, dtype}]}]`), each group
  * with `sha256` (one hex digest per path) added; readers check every shard's size and digest
- * before using it. docs/formats.md describes the format. Node-only parts (the file system) are
- * imported when a path, not a URL, is read or written.
+ * before using it. docs/formats.md describes the format. Writing is Node-only (./vg_write.ts);
+ * reading a path goes through ../core/host.ts (the browser reads URLs).
  */
 
+import { fileError } from '../core/fs_errors.js';
+import { joinPath, readFileBytes } from '../core/host.js';
 import type { Labels } from '../core/inference.js';
 
 export const VG_FORMAT = 'vision-garden-model';
@@ -117,56 +119,6 @@ export async function encodeVgModel(
   return { json, files };
 }
 
-/**
- * Writes a vg model directory atomically: everything goes to a temporary sibling directory that
- * is renamed to `outDir` (an existing `outDir` is replaced only once the new one is complete).
- */
-export async function writeVgModel(
-  outDir: string,
-  meta: VgModelMeta,
-  weights: VgWeight[],
-  shardBytes = DEFAULT_SHARD_BYTES,
-): Promise<VgModelJson> {
-  const { json, files } = await encodeVgModel(meta, weights, shardBytes);
-  const fs = await import('node:fs/promises');
-  const { fileError } = await import('../core/fs_errors.js');
-  const tmp = `${outDir.replace(/\/+$/, '')}.tmp-${process.pid}`;
-  const old = `${outDir.replace(/\/+$/, '')}.old-${process.pid}`;
-  try {
-    await fs.rm(tmp, { recursive: true, force: true });
-    await fs.mkdir(tmp, { recursive: true });
-    for (const [name, bytes] of files) await writeSynced(fs, `${tmp}/${name}`, bytes);
-    await writeSynced(fs, `${tmp}/model.json`, new TextEncoder().encode(JSON.stringify(json)));
-    let replaced = false;
-    try {
-      await fs.rename(outDir, old);
-      replaced = true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    await fs.rename(tmp, outDir);
-    if (replaced) await fs.rm(old, { recursive: true, force: true });
-  } catch (err) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw fileError(err, 'write the model', outDir);
-  }
-  return json;
-}
-
-async function writeSynced(
-  fs: typeof import('node:fs/promises'),
-  path: string,
-  bytes: Uint8Array,
-): Promise<void> {
-  const fh = await fs.open(path, 'w');
-  try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 function isUrl(source: string): boolean {
   return /^(https?|file|blob|data):/i.test(source);
 }
@@ -179,11 +131,8 @@ async function readPart(source: string, name: string): Promise<Uint8Array> {
     if (!res.ok) throw new Error(`model ${source}: cannot fetch '${name}' (HTTP ${res.status})`);
     return new Uint8Array(await res.arrayBuffer());
   }
-  const { readFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const { fileError } = await import('../core/fs_errors.js');
   try {
-    return new Uint8Array(await readFile(join(source, name)));
+    return await readFileBytes(joinPath(source, name));
   } catch (err) {
     throw fileError(err, `read model file '${name}' of`, source);
   }

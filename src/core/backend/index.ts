@@ -76,11 +76,11 @@ const loaders: Record<Exclude<BackendName, 'onnx'>, (opts: BackendOptions) => Pr
     }
   },
   webgl: async () => {
-    const pkg = '@tensorflow/tfjs-backend-webgl';
-    try {
-      await import(pkg);
-    } catch {
-      throw new BackendError(`backend 'webgl' needs ${pkg} and a WebGL-capable browser.`);
+    // A dependency (the browser build's GPU backend); it registers itself on import, in a
+    // browser only.
+    await import('@tensorflow/tfjs-backend-webgl');
+    if (!tf.findBackendFactory('webgl')) {
+      throw new BackendError("backend 'webgl' needs a WebGL-capable browser");
     }
   },
 };

@@ -5,8 +5,6 @@
  * Files are read as YAML 1.2 (core schema), which also reads JSON. Model Garden's files parse the
  * same way: they use `true`/`false`, plain numbers such as `1e-4`, and quoted or plain strings.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   Document,
   isPair,
@@ -19,6 +17,7 @@ import {
 } from 'yaml';
 import { writeAllSync, writeFileAtomicSync } from '../atomic_write.js';
 import { fileError, refuseCloudPath } from '../fs_errors.js';
+import { joinPath, makeDirs, readTextFileSync } from '../host.js';
 import { ConfigError } from './errors.js';
 import { isPlainObject, type ConfigTree } from './merge.js';
 
@@ -95,7 +94,7 @@ export function loadYamlFile(path: string): ConfigTree {
   refuseCloudPath(path, 'config file');
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
@@ -134,11 +133,11 @@ export function configToYaml(config: object): string {
  */
 export function writeParamsYaml(modelDir: string, config: object): string {
   try {
-    mkdirSync(modelDir, { recursive: true });
+    makeDirs(modelDir);
   } catch (err) {
     throw fileError(err, 'create model_dir', modelDir);
   }
-  const target = join(modelDir, 'params.yaml');
+  const target = joinPath(modelDir, 'params.yaml');
   try {
     writeFileAtomicSync(target, (fd) => writeAllSync(fd, configToYaml(config)));
   } catch (err) {

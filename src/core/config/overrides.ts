@@ -7,7 +7,7 @@
  * Values in assignments are YAML scalars or flow collections (numbers, true/false, null, quoted
  * strings, `[1, 2]`, `{a: 1}`); commas inside brackets, braces or quotes do not split.
  */
-import { existsSync } from 'node:fs';
+import { fileExists } from '../host.js';
 import { ConfigError } from './errors.js';
 import { loadYamlFile, parseYamlValue } from './load.js';
 import { isPlainObject, setOwn, type ConfigTree } from './merge.js';
@@ -38,7 +38,7 @@ export function parseOverride(text: string): ParsedOverride {
     yamlProblem = err.message;
   }
   const path = text.trim();
-  if (path !== '' && existsSync(path)) {
+  if (path !== '' && fileExists(path)) {
     const fileSource = `override file '${path}'`;
     return { kind: 'file', value: loadYamlFile(path), source: fileSource };
   }

@@ -7,6 +7,7 @@
  * without close() does not keep the process alive.
  */
 import type { Worker } from 'node:worker_threads';
+import { spawnWorker } from './spawn_worker.js';
 import {
   CONCURRENT_MAPS,
   loadMapFn,
@@ -18,6 +19,8 @@ import {
 } from './map_runner.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import type { HostBatch, MapFnRef, PaddingSpec } from './types.js';
+
+export { defaultWorkerCount } from './spawn_worker.js';
 
 /** Runs the map function on batches of examples, wherever it runs. */
 export interface Mapper {
@@ -67,47 +70,6 @@ function batchFailure(
 function settle(items: readonly BatchItem[], out: BatchOutcome): HostBatch {
   if ('batch' in out) return out.batch;
   throw batchFailure(items, out.slot, out.error);
-}
-
-const HERE = import.meta.url;
-
-/**
- * The parent's Node options minus those that only make sense for the main script (`-e`, `-p`
- * with their code, `--input-type`): inherited as they are, they stop a worker from starting.
- */
-function workerExecArgv(): string[] {
-  const argv = process.execArgv;
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (['-e', '--eval', '-p', '--print', '--input-type'].includes(a)) i++;
-    else if (!/^--(eval|print|input-type)=/.test(a)) out.push(a);
-  }
-  return out;
-}
-
-/**
- * Starts one worker on ./worker.js, or on ./worker.ts when this module itself runs as
- * TypeScript (tests under tsx). Loader hooks registered with `--import` do not reach worker
- * threads on Node 20, so there the worker first registers tsx's loader, then imports the entry.
- */
-async function spawnWorker(): Promise<Worker> {
-  const { Worker } = await import('node:worker_threads');
-  const runningTs = /\.[cm]?ts$/.test(new URL(HERE).pathname);
-  const entry = new URL(runningTs ? './worker.ts' : './worker.js', HERE);
-  const execArgv = workerExecArgv();
-  if (!runningTs) return new Worker(entry, { execArgv });
-  let tsxApi: string | undefined;
-  try {
-    tsxApi = import.meta.resolve('tsx/esm/api');
-  } catch {
-    tsxApi = undefined; // some other TypeScript loader: hope it covers workers
-  }
-  if (!tsxApi) return new Worker(entry, { execArgv });
-  const boot =
-    `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); ` +
-    `return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(boot, { eval: true, execArgv });
 }
 
 /** How long close() lets a worker finish its maps in flight before terminating it. */
@@ -281,15 +243,5 @@ export class WorkerPool implements Mapper {
           }),
       ),
     );
-  }
-}
-
-/** Default worker count: os.availableParallelism() in Node, 0 where node:os is unavailable. */
-export async function defaultWorkerCount(): Promise<number> {
-  try {
-    const os = await import('node:os');
-    return os.availableParallelism();
-  } catch {
-    return 0;
   }
 }

@@ -13,7 +13,7 @@
  * Where pycocotools would fail later (unknown image id, missing score, malformed box or mask),
  * the result is rejected with an error naming the entry.
  */
-import { readFileSync } from 'node:fs';
+import { readTextFileSync } from '../../core/host.js';
 import { rleArea, rleToBbox } from '../../ops/masks/rle.js';
 import { segmentationToRle } from '../../ops/masks/coco_segmentation.js';
 import { parsePythonJson, stringifyPythonJson } from './python_json.js';
@@ -179,7 +179,7 @@ export class CocoGroundTruth {
   static fromFile(path: string): CocoGroundTruth {
     let json: unknown;
     try {
-      json = parsePythonJson(readFileSync(path, 'utf8'));
+      json = parsePythonJson(readTextFileSync(path));
     } catch (err) {
       throw new CocoFormatError(
         `${path}: cannot read ground truth JSON (${(err as Error).message})`,
@@ -315,7 +315,7 @@ export class CocoGroundTruth {
   loadResultsFile(path: string): AnnotationArrays {
     let json: unknown;
     try {
-      json = parsePythonJson(readFileSync(path, 'utf8'));
+      json = parsePythonJson(readTextFileSync(path));
     } catch (err) {
       throw new CocoFormatError(`${path}: cannot read results JSON (${(err as Error).message})`);
     }

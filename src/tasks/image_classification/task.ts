@@ -20,6 +20,7 @@ import type {
   Metric,
   Task,
 } from '../../core/task.js';
+import { cpuCount } from '../../core/host.js';
 import {
   labelOf,
   type ClassificationPrediction,
@@ -103,8 +104,7 @@ export async function defaultDataWorkers(): Promise<number> {
     }
     return n;
   }
-  const { availableParallelism } = await import('node:os');
-  return Math.min(4, availableParallelism());
+  return Math.min(4, cpuCount());
 }
 
 /**
