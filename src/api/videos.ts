@@ -1,23 +1,18 @@
 /**
  * What `predict` accepts as a video: a path or `file:` URL (Node) of a video file (decoded by the
- * system ffmpeg, src/data/decoders/video_file.ts) or of a folder of frame images, decoded RGB
+ * system ffmpeg, src/data/decoders/video_file.ts) or of a folder of frame images (Node only: ./video_source.ts), decoded RGB
  * frames (`{data, height, width, channels}` uint8 HWC, in order), or a [T, H, W, 3] tfjs tensor
  * of 0..255 values. The file system and ffmpeg are reached only when a path is given.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { RawImage } from './images.js';
+import { readVideoPath } from './video_source.js';
 
 export type VideoInput = string | URL | readonly RawImage[] | tf.Tensor4D;
 
 /** The video's RGB frames, in order. */
 export async function toVideo(input: unknown): Promise<RawImage[]> {
-  if (typeof input === 'string' || input instanceof URL) {
-    const { decodeVideoPath } = await import('../data/decoders/video_file.js');
-    if (typeof input === 'string') return decodeVideoPath(input);
-    if (input.protocol !== 'file:') throw new Error(`${input.href}: only file: URLs of videos`);
-    const { fileURLToPath } = await import('node:url');
-    return decodeVideoPath(fileURLToPath(input));
-  }
+  if (typeof input === 'string' || input instanceof URL) return readVideoPath(input);
   if (input instanceof tf.Tensor) {
     if (input.rank !== 4 || input.shape[3] !== 3) {
       throw new Error(`video tensor [${input.shape}]: expected [frames, height, width, 3]`);
