@@ -31,7 +31,8 @@
  *    heads then turn feature noise of that size into the end-to-end differences below: MG's
  *    decoder features plus Gaussian noise at the per-level RMS of (ours − MG) give detection
  *    scores 2.2e-4 … 4.6e-4 off, corners 0.02 … 0.06 px, masks 7.8e-3 … 1.4e-2 (3 seeds;
- *    cascade 1.5e-3 … 1.1e-2, 0.08 … 0.34 px, 1.0e-2 … 3.9e-2), the size of ours. (From MG's
+ *    cascade 1.5e-3 … 1.1e-2, 0.08 … 0.34 px, 1.0e-2 … 3.9e-2), the size of ours
+ *    (scripts/maskrcnn_noise_sensitivity.mjs, input.npy, wasm). (From MG's
  *    features, check 2, scores agree to 5.9e-6 … 8.9e-5 and corners to 2e-4 … 4e-3 px; the
  *    masks' 5e-5 … 7e-4 there come from those corners alone: from MG's own detection boxes the
  *    mask branch agrees to 4e-6, checked to 1e-4.) The backbone differences move the RPN box
