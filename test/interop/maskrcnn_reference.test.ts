@@ -27,7 +27,9 @@
  *    3.7e-5 … 7.0e-5 (wasm; cpu 3.7e-5 … 7.6e-5), while ours differ from MG's by 3.0e-5 …
  *    6.5e-5 and the same mirror run in float32 differs from MG by 2.3e-5 … 5.7e-5: three float32
  *    implementations, each as far from the others as from exact arithmetic (the features'
- *    conditioning: the error grows from 1.2e-6 at level 2 to 5.5e-5 at level 5 in MG too). The
+ *    conditioning: the error grows from 1.2e-6 at level 2 to 5.5e-5 at level 5 in MG too). For
+ *    the cascade's SpineNet-49S (no mirror) our 'wasm' and 'cpu' backends differ from each other
+ *    by relative RMS 1.2e-5 … 2.2e-5 per level, and from MG by 1.6e-5 … 3.6e-5. The
  *    heads then turn feature noise of that size into the end-to-end differences below: MG's
  *    decoder features plus Gaussian noise at the per-level RMS of (ours − MG) give detection
  *    scores 2.2e-4 … 4.6e-4 off, corners 0.02 … 0.06 px, masks 7.8e-3 … 1.4e-2 (3 seeds;
