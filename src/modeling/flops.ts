@@ -4,6 +4,8 @@
  *
  * - Conv2D / Conv3D (also FusedConv2D): output elements × (kernel volume · input channels)
  * - DepthwiseConv2dNative (also FusedDepthwiseConv2D): output elements × kernel area
+ * - Conv2DBackpropInput (Conv2DTranspose): input elements × kernel area · output channels (each
+ *   input element scatters one kernel-sized patch into every output channel)
  * - BatchMatMul / _FusedMatMul (Dense, EinsumDense, attention): output elements × contracted size
  *
  * FLOPs are reported as 2 × multiply-adds (one multiply and one add each), the convention of
@@ -29,6 +31,8 @@ export function kernelMultiplyAdds(
 ): number {
   let out = outputShapes[0];
   if (!out) return 0;
+  const batchOne = (shape: number[]) =>
+    opts.emptyBatch && shape.includes(0) ? [1, ...shape.slice(1)] : shape;
   if (opts.emptyBatch && out.includes(0)) {
     if (name === 'BatchMatMul' || name === '_FusedMatMul') {
       throw new Error(
@@ -46,6 +50,12 @@ export function kernelMultiplyAdds(
       if (!filter) return 0;
       // filter [...kernel, in, out]: each output element needs kernel volume · in products.
       return outSize * filter.slice(0, -1).reduce((n, d) => n * d, 1);
+    }
+    case 'Conv2DBackpropInput': {
+      // inputs (dy, filter [kh, kw, out channels, in channels]).
+      const dy = inputShapes[0];
+      if (!dy || !filter) return 0;
+      return batchOne(dy).reduce((n, d) => n * d, 1) * filter[0] * filter[1] * filter[2];
     }
     case 'DepthwiseConv2dNative':
     case 'FusedDepthwiseConv2D': {

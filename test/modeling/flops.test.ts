@@ -84,3 +84,28 @@ test('matmul and depthwise kernels count output elements times the contracted si
   );
   assert.equal(kernelMultiplyAdds('Relu', [[1, 8]], [[1, 8]]), 0);
 });
+
+test('a transposed conv counts input elements times kernel area and output channels', async () => {
+  // Mask R-CNN's mask upsampling: 2×2 stride 2, 3 → 5 channels on a 4×4 input: each of the
+  // 4·4·3 input elements scatters a 2×2 patch into 5 output channels.
+  const x = tf.zeros([2, 4, 4, 3]);
+  const k = tf.zeros([2, 2, 5, 3]);
+  const rep = await countFlops(() =>
+    tf.conv2dTranspose(x as tf.Tensor4D, k as tf.Tensor4D, [2, 8, 8, 5], 2, 'same'),
+  );
+  assert.equal(rep.multiplyAdds, 2 * 4 * 4 * 3 * 2 * 2 * 5);
+  assert.deepEqual(Object.keys(rep.byKernel), ['Conv2DBackpropInput']);
+  const empty = await countFlops(
+    () =>
+      tf.conv2dTranspose(
+        tf.zeros([0, 4, 4, 3]) as tf.Tensor4D,
+        k as tf.Tensor4D,
+        [0, 8, 8, 5],
+        2,
+        'same',
+      ),
+    { emptyBatch: true },
+  );
+  assert.equal(empty.multiplyAdds, rep.multiplyAdds / 2);
+  tf.dispose([x, k]);
+});

@@ -63,3 +63,34 @@ test('bad input names the argument', () => {
   assert.throws(() => multilevelCropAndResize({ '2': f }, boxes, 0), /outputSize/);
   tf.dispose([f, boxes]);
 });
+
+test('gradient w.r.t. the features: each sample scatters its bilinear weights, by hand', () => {
+  // One level (2) of 8×8, one channel; every box goes to it. Box A [6, 6, 20, 22] px → level
+  // coords [1.5, 1.5, 5, 5.5], one bin: sample (3.25, 3.5) → neighbours rows 3, 4 (weights 0.75,
+  // 0.25), cols 3, 4 (0.5, 0.5). Box B [24, 24, 40, 40] → [6, 6, 10, 10], 2×2 bins at {7, 9}:
+  // row / col 9 lies past the boundary 7, both neighbours clamp to 7 with weights −1 and 2, so
+  // every sample of B lands on (7, 7) with total weight 1.
+  const f = tf.zeros([1, 8, 8, 1]);
+  const grad = (boxes: number[][], size: number, upstream: number[]) =>
+    tf.grad((x: tf.Tensor) =>
+      tf.sum(
+        tf.mul(
+          multilevelCropAndResize({ '2': x }, tf.tensor3d([boxes]), size),
+          tf.tensor(upstream, [1, boxes.length, size, size, 1]),
+        ),
+      ),
+    )(f);
+  const expected = new Array(64).fill(0);
+  expected[3 * 8 + 3] = 0.375;
+  expected[3 * 8 + 4] = 0.375;
+  expected[4 * 8 + 3] = 0.125;
+  expected[4 * 8 + 4] = 0.125;
+  assertClose(grad([[6, 6, 20, 22]], 1, [1]).dataSync(), expected, { atol: 1e-6, msg: 'box A' });
+  const clamped = new Array(64).fill(0);
+  clamped[7 * 8 + 7] = 1 + 2 + 3 + 4;
+  assertClose(grad([[24, 24, 40, 40]], 2, [1, 2, 3, 4]).dataSync(), clamped, {
+    atol: 1e-5,
+    msg: 'box B',
+  });
+  f.dispose();
+});

@@ -2,7 +2,8 @@
  * Model Garden's `MultilevelROIGenerator` (official/vision/modeling/layers/roi_generator.py
  * `_multilevel_propose_rois`) in tfjs ops with static shapes:
  *
- *  1. per level (increasing): RPN logits [B, H, W, A] → sigmoid scores [B, N], box codes
+ *  1. per level (increasing): RPN logits [B, H, W, A] → sigmoid scores [B, N] (exactly 1 where
+ *     TF's float32 sigmoid saturates, ops/score_sigmoid.ts), box codes
  *     [B, H, W, 4·A] decoded against the level's anchors (no coder weights), clipped to each
  *     image's [height, width];
  *  2. per level: the min(N, pre_nms_top_k) best scores, NMS at `nms_iou_threshold`, keeping
@@ -19,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { clipBoxesTensor, decodeBoxesTensor } from '../../ops/box_ops.js';
 import { nmsPadded } from '../../ops/nms_padded.js';
+import { scoreSigmoid } from '../../ops/score_sigmoid.js';
 
 /** One mode's settings (Model Garden's `ROIGenerator` config, train or `test_` fields). */
 export interface ROIProposalSettings {
@@ -146,7 +148,8 @@ export class MultilevelROIGenerator {
             `roi generator: level ${key} scores [${sc.shape}], boxes [${bx.shape}] and anchors [${an.shape}] do not match`,
           );
         }
-        const levelScores = tf.sigmoid(tf.reshape(sc, [batch, n]));
+        // TF's float32 sigmoid, whose saturation at 1 makes the ties MG's top-k orders by index.
+        const levelScores = scoreSigmoid(tf.reshape(sc, [batch, n]));
         const anchors = tf.reshape(an, [an.size === n * 4 ? 1 : batch, n, 4]);
         const decoded = clipBoxesTensor(
           decodeBoxesTensor(tf.reshape(bx, [batch, n, 4]), anchors),

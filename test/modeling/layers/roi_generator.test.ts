@@ -117,6 +117,27 @@ test("Model Garden's tiled-NMS rules: a box clipped to all zeros is padding, IoU
   assertClose(top2.scores, [sig(2), 0, 0, 0], { atol: 1e-6 });
 });
 
+test("scores saturate to 1 where TF's float32 sigmoid does, so those ties keep index order", () => {
+  // Four disjoint level-3 anchors with logits 16.7, 17.5, 16.63553, 20. TensorFlow 2.21's
+  // sigmoid (measured) is exactly 1 from 16.635532 up and 0.99999994 just below it, so Model
+  // Garden's scores are [1, 1, 0.99999994, 1] and top_k orders the ties by index: 0, 1, 3, 2.
+  // The correctly rounded sigmoid is 0.99999994 at 16.7 (it reaches 1 only at ~17.33), which
+  // would order them 1, 3, 0, 2.
+  const anchors = [0, 0, 10, 10, 0, 20, 10, 30, 20, 0, 30, 10, 20, 20, 30, 30];
+  const gen = new MultilevelROIGenerator({ test: { numProposals: 4 } });
+  const r = gen.apply(
+    { '3': tf.zeros([1, 2, 2, 4]) },
+    { '3': tf.tensor4d([16.7, 17.5, 16.63553, 20], [1, 2, 2, 1]) },
+    { '3': tf.tensor3d(anchors, [2, 2, 4]) },
+    tf.tensor2d([[40, 40]]),
+    false,
+  );
+  const box = (i: number) => anchors.slice(4 * i, 4 * i + 4);
+  assert.deepEqual(r.rois.arraySync(), [[box(0), box(1), box(3), box(2)]]);
+  assert.deepEqual(Array.from(r.scores.dataSync()), [1, 1, 1, Math.fround(1 - 2 ** -24)]);
+  tf.dispose([r.rois, r.scores]);
+});
+
 test('settings Model Garden has and this port does not are rejected by name', () => {
   assert.throws(
     () => new MultilevelROIGenerator({ useBatchedNms: true }),

@@ -239,3 +239,45 @@ test('MaskSampler: first foreground RoIs in order, their classes, targets from t
     1e-5,
   );
 });
+
+test('MaskSampler: each target is its GT mask re-sampled inside that RoI, by hand', () => {
+  // One GT: box [0, 0, 8, 8], its 4×4 cropped mask m[y][x] = 10y + x (linear, so bilinear
+  // samples are exact). RoI A = the GT's top-left quarter [0, 0, 4, 4] → mask coordinates
+  // [0, 0, 2, 2], 2×2 bin centres at {0.5, 1.5}; RoI B = [2, 2, 6, 6] → [1, 1, 3, 3], centres
+  // {1.5, 2.5}. Swapping the RoI and GT boxes, or sampling at the bin corners, would change them.
+  const m = Array.from({ length: 4 }, (_, y) => Array.from({ length: 4 }, (_, x) => 10 * y + x));
+  const rois = tf.tensor3d([
+    [
+      [0, 0, 4, 4],
+      [1, 1, 2, 2],
+      [2, 2, 6, 6],
+    ],
+  ]);
+  const gtBoxes = tf.tensor3d([
+    [
+      [0, 0, 8, 8],
+      [0, 0, 0, 0],
+      [0, 0, 8, 8],
+    ],
+  ]);
+  const out = new MaskSampler(2, 2).apply(
+    rois,
+    gtBoxes,
+    tf.tensor2d([[4, 0, 4]]),
+    tf.tensor2d([[0, -1, 0]], undefined, 'int32'),
+    tf.tensor4d([[m]]),
+  );
+  assert.deepEqual(out.classes.arraySync(), [[4, 4]]);
+  near(out.masks, [
+    [
+      [
+        [5.5, 6.5],
+        [15.5, 16.5],
+      ],
+      [
+        [16.5, 17.5],
+        [26.5, 27.5],
+      ],
+    ],
+  ]);
+});
