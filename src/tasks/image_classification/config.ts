@@ -65,6 +65,8 @@ export const classificationDataConfig = extendConfig(dataConfig, {
   randaug_magnitude: notSupported(optInt(10)),
   center_crop_fraction: optFloat(0.875),
   tf_resize_method: str('bilinear'),
+  /** Repeated augmentation, a later Model Garden field (its params dumps carry null): not ported. */
+  repeated_augment: notSupported(optInt()),
 });
 
 export const imageClassificationModelConfig = config({
@@ -105,6 +107,8 @@ export const imageClassificationTaskConfig = taskConfig({
   model_output_keys: notSupported(optList(z.int()).default([])),
   /** The backbone is frozen as Keras `trainable = False`: no gradients, batch norm in inference. */
   freeze_backbone: bool(false),
+  train_input_partition_dims: noEffect(list(z.int(), []), 'TPU spatial partitioning'),
+  eval_input_partition_dims: noEffect(list(z.int(), []), 'TPU spatial partitioning'),
 });
 
 export const imageClassificationExperimentConfig = experimentConfigSchema(

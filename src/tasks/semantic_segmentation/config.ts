@@ -58,6 +58,11 @@ export const segmentationDataConfig = extendConfig(dataConfig, {
   /** The segmentation tf.Example decoder with MG's keys; other decoders are not ported. */
   decoder: notSupported(sub(dataDecoderConfig)),
   additional_dense_features: notSupported(list(z.unknown(), [])),
+  /**
+   * A later Model Garden addition to this DataConfig (its params dumps carry it, false): a
+   * centred instead of a corner/random placement of the image in the parser's crop. Not ported.
+   */
+  centered_crop: notSupported(bool(false)),
 });
 
 /** MG `semantic_segmentation.Losses`. */
