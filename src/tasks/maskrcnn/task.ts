@@ -33,9 +33,8 @@ import {
   maskRCNNParserRef,
   type MaskRCNNParserOptions,
 } from '../../data/parsers/maskrcnn_parser.js';
-import { defaultDataWorkers } from '../image_classification/task.js';
 import { CocoDetectionMetric } from '../retinanet/task.js';
-import { TensorBatchInput } from '../tensor_batch_input.js';
+import { tfRecordBatchInput } from '../tensor_batch_input.js';
 import type { MaskRCNNDataConfig, MaskRCNNTaskConfig } from './config.js';
 import { maskrcnnTaskLosses } from './losses.js';
 
@@ -231,51 +230,17 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
     };
   }
 
-  async buildInputs(
+  buildInputs(
     which: 'train' | 'validation',
     opts: InputOptions,
   ): Promise<InputPipeline<MaskRCNNBatch>> {
-    const key = which === 'train' ? 'train_data' : 'validation_data';
-    const dc = this.config[key];
-    if (!(dc.global_batch_size > 0)) {
-      throw new Error(`task.${key}.global_batch_size must be > 0, got ${dc.global_batch_size}`);
-    }
-    if (dc.is_training !== opts.training) {
-      throw new Error(
-        `task.${key}.is_training: ${dc.is_training} is not supported (the ${which} input runs with is_training ${opts.training})`,
-      );
-    }
-    if (dc.tfds_name) {
-      throw new Error(
-        `task.${key}.tfds_name: built-in datasets are not supported for detection; use input_path`,
-      );
-    }
-    if (dc.file_type !== 'tfrecord') {
-      throw new Error(
-        `task.${key}.file_type '${dc.file_type}' is not readable here (only 'tfrecord')`,
-      );
-    }
-    const path = dc.input_path;
-    if (typeof path !== 'string' && !Array.isArray(path)) {
-      throw new Error(`task.${key}.input_path: a mapping of named inputs is not supported here`);
-    }
-    if ((Array.isArray(path) && path.length === 0) || path === '') {
-      throw new Error(
-        `task.${key}.input_path: set it to TFRecord files of detection tf.Examples (with masks: data coco-to-tfrecord --include_masks)`,
-      );
-    }
-    const { ParallelPipeline, tfrecordSource } = await import('../../data/pipeline/index.js');
-    const pipeline = new ParallelPipeline({
-      source: tfrecordSource(path),
-      map: maskRCNNParserRef(this.parserOptionsFor(dc)),
-      training: opts.training,
-      batchSize: dc.global_batch_size,
-      seed: (dc.seed ?? opts.seed) >>> 0,
-      shuffleBufferSize: dc.shuffle_buffer_size,
-      workers: await defaultDataWorkers(),
-      dropRemainder: dc.drop_remainder,
+    const dc = this.config[which === 'train' ? 'train_data' : 'validation_data'];
+    return tfRecordBatchInput<MaskRCNNBatch>(which, dc, opts, {
+      family: 'detection',
+      records: 'detection tf.Examples (with masks: data coco-to-tfrecord --include_masks)',
+      parser: () => maskRCNNParserRef(this.parserOptionsFor(dc)),
+      kind: 'tfrecord_maskrcnn',
     });
-    return new TensorBatchInput(pipeline, 'tfrecord_maskrcnn');
   }
 
   forward(
