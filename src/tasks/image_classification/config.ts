@@ -25,7 +25,13 @@ import {
   sub,
   subWith,
 } from '../../core/config/schema.js';
-import { dataConfig, experimentConfigSchema, taskConfig } from '../../core/config/definitions.js';
+import {
+  dataConfig,
+  dataSplits,
+  experimentConfigSchema,
+  initCheckpointModules,
+  taskConfig,
+} from '../../core/config/definitions.js';
 import {
   augmentationConfig,
   dataDecoderConfig,
@@ -97,13 +103,11 @@ export const classificationEvaluationConfig = config({
 
 export const imageClassificationTaskConfig = taskConfig({
   model: sub(imageClassificationModelConfig),
-  train_data: subWith(classificationDataConfig, { is_training: true }),
-  validation_data: subWith(classificationDataConfig, { is_training: false }),
+  ...dataSplits(classificationDataConfig),
   losses: sub(classificationLossesConfig),
   evaluation: sub(classificationEvaluationConfig),
   init_checkpoint: optStr(),
-  /** 'all', 'backbone', or a list of them (as Model Garden's detection tasks accept). */
-  init_checkpoint_modules: z.union([z.string(), z.array(z.string())]).default('all'),
+  init_checkpoint_modules: initCheckpointModules(),
   model_output_keys: notSupported(optList(z.int()).default([])),
   /** The backbone is frozen as Keras `trainable = False`: no gradients, batch norm in inference. */
   freeze_backbone: bool(false),
