@@ -28,12 +28,11 @@ import {
   type MaskRCNNModel,
   type MaskRCNNOutputs,
 } from '../../modeling/models/maskrcnn_model.js';
-import { MEAN_RGB, STDDEV_RGB } from '../../data/in_memory.js';
 import {
   maskRCNNParserRef,
   type MaskRCNNParserOptions,
 } from '../../data/parsers/maskrcnn_parser.js';
-import { CocoDetectionMetric } from '../retinanet/task.js';
+import { CocoDetectionMetric, detectionParserGeometry } from '../retinanet/task.js';
 import { tfRecordBatchInput } from '../tensor_batch_input.js';
 import type { MaskRCNNDataConfig, MaskRCNNTaskConfig } from './config.js';
 import { maskrcnnTaskLosses } from './losses.js';
@@ -195,9 +194,7 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
   parserOptionsFor(dc: MaskRCNNDataConfig): MaskRCNNParserOptions {
     const m = this.config.model;
     const p = dc.parser;
-    if (p.num_channels !== 3) {
-      throw new Error(`parser.num_channels: only 3 (RGB) is supported, got ${p.num_channels}`);
-    }
+    const geometry = detectionParserGeometry(m, p);
     if (!p.keep_aspect_ratio) {
       throw new Error(
         'parser.keep_aspect_ratio: false is not supported (resize_and_crop keeps the aspect ratio)',
@@ -207,26 +204,13 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
     // RoIs are matched in the model's ROI sampler); they are accepted for that reason.
     void [p.match_threshold, p.unmatched_threshold];
     return {
-      output_size: [m.input_size[0], m.input_size[1]],
-      pad: p.pad,
-      min_level: m.min_level,
-      max_level: m.max_level,
-      num_scales: m.anchor.num_scales,
-      aspect_ratios: [...m.anchor.aspect_ratios],
-      anchor_size: m.anchor.anchor_size,
+      ...geometry,
       rpn_match_threshold: p.rpn_match_threshold,
       rpn_unmatched_threshold: p.rpn_unmatched_threshold,
       rpn_batch_size_per_im: p.rpn_batch_size_per_im,
       rpn_fg_fraction: p.rpn_fg_fraction,
-      aug_rand_hflip: p.aug_rand_hflip,
-      aug_scale_min: p.aug_scale_min,
-      aug_scale_max: p.aug_scale_max,
-      skip_crowd_during_training: p.skip_crowd_during_training,
-      max_num_instances: p.max_num_instances,
       include_mask: m.include_mask,
       mask_crop_size: p.mask_crop_size,
-      mean: [...MEAN_RGB],
-      stddev: [...STDDEV_RGB],
     };
   }
 
