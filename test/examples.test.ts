@@ -6,23 +6,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
-import * as tf from '@tensorflow/tfjs-core';
 import {
   createModel,
   loadModel,
   saveModel,
   type ClassificationPrediction,
   type DetectionPrediction,
-  type VisionModel,
 } from '../src/index.js';
 import { initBackend } from '../src/core/backend/index.js';
-import { Rng } from '../src/core/random.js';
 import { writeCheckpointFile, type StoredTensor } from '../src/train/checkpoint.js';
 import { REPO_ROOT } from './helpers.js';
+import { noisePng, randomizeWeights } from './fixture_writers.js';
 
 await initBackend('cpu');
 
@@ -37,38 +34,10 @@ function example(name: string, args: string[]): string[] {
   return r.stdout.trim().split('\n');
 }
 
-async function noisePng(file: string, height: number, width: number, seed: number): Promise<void> {
-  const rng = new Rng(seed);
-  const raw = Uint8Array.from({ length: height * width * 3 }, () =>
-    Math.floor(256 * rng.uniform()),
-  );
-  writeFileSync(
-    file,
-    await sharp(raw, { raw: { width, height, channels: 3 } })
-      .png()
-      .toBuffer(),
-  );
-}
-
-function randomize(vm: VisionModel, seed: number): void {
-  const rng = new Rng(seed);
-  for (const w of vm.model.weights()) {
-    const fanIn = w.variable.shape.slice(0, -1).reduce((a, b) => a * b, 1) || 1;
-    const positive = /moving_variance|gamma/.test(w.path);
-    const scale = w.path.endsWith('kernel') ? Math.sqrt(3 / fanIn) : 0.3;
-    const values = Float32Array.from({ length: w.variable.size }, () =>
-      positive ? 0.5 + rng.uniform() : scale * (2 * rng.uniform() - 1),
-    );
-    const t = tf.tensor(values, w.variable.shape);
-    w.variable.assign(t);
-    t.dispose();
-  }
-}
-
 test('examples/classify.mjs prints the library top-5', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vg-example-classify-'));
   const vm = await createModel('compact_resnet_shapes');
-  randomize(vm, 1);
+  randomizeWeights(vm, 1);
   await saveModel(vm, join(dir, 'model'));
   await vm.dispose();
   const png = join(dir, 'x.png');
@@ -103,7 +72,7 @@ test('examples/detect.mjs prints the library detections', async () => {
       },
     },
   });
-  randomize(vm, 3);
+  randomizeWeights(vm, 3);
   await saveModel(vm, join(dir, 'model'));
   await vm.dispose();
   const png = join(dir, 'x.png');
@@ -124,7 +93,7 @@ test('examples/detect.mjs prints the library detections', async () => {
 test('examples/fine_tune.mjs trains on from the checkpoint and exports a model', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vg-example-finetune-'));
   const init = await createModel('compact_resnet_shapes');
-  randomize(init, 5);
+  randomizeWeights(init, 5);
   const tensors = new Map<string, StoredTensor>();
   const initial = new Map<string, Float32Array>();
   for (const w of init.model.weights()) {

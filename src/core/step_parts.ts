@@ -201,6 +201,8 @@ export interface StepParts<M extends Layer<unknown, unknown>, B extends Batch, O
   ema: StepEmaState | null;
   /** Random stream for dropout and stochastic depth (checkpointed by the trainer). */
   rng: Rng;
+  /** Receives the step's warnings (the trainer's message channel); default: none shown. */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -245,10 +247,31 @@ export function keepAll<T>(x: T): T {
   return x;
 }
 
+/** The lists of weights without a gradient already reported, per step parts. */
+const reportedNoGradient = new WeakMap<object, Set<string>>();
+
+/**
+ * Reports, once per step parts and list, trainable weights that `total_loss` does not depend on
+ * (e.g. a backbone level above the decoder's `max_level`). Keras skips them in `apply_gradients`
+ * with a warning (`filter_empty_gradients` in keras/optimizers/utils.py), and so does the step.
+ */
+function reportNoGradient(parts: { warn?: (message: string) => void }, paths: string[]): void {
+  const list = paths.join(', ');
+  let seen = reportedNoGradient.get(parts);
+  if (!seen) reportedNoGradient.set(parts, (seen = new Set()));
+  if (seen.has(list)) return;
+  seen.add(list);
+  parts.warn?.(
+    `${paths.length} trainable weight(s) get no gradient from the loss and are not updated: ${list}`,
+  );
+}
+
 /**
  * One training step as values: forward (training, state updates collected), gradients of
- * `total_loss` for every trainable weight, the optimizer update, state updates and EMA. Every
- * returned tensor is kept (`tf.keep`), so the call can sit in a `tf.tidy` that frees the rest.
+ * `total_loss` for every trainable weight, the optimizer update of the weights that have a
+ * gradient (the others are skipped, as Keras skips them, and reported once through
+ * `parts.warn`), state updates and EMA. Every returned tensor is kept (`tf.keep`), so the call can
+ * sit in a `tf.tidy` that frees the rest.
  */
 export function trainStepValues<M extends Layer<unknown, unknown>, B extends Batch, O>(
   parts: StepParts<M, B, O>,
@@ -271,12 +294,15 @@ export function trainStepValues<M extends Layer<unknown, unknown>, B extends Bat
     params.map((p) => p.variable),
   );
   const f = forward as unknown as { losses: Losses; outputs: O };
-  const gradList = params.map((p) => {
-    const g = grads[p.variable.name];
-    if (!g) throw new Error(`no gradient for ${p.path}`);
-    return g;
-  });
-  const updates = optimizerUpdates(optimizer, params, gradList, scalars.lr, scalars.step);
+  const updated = params.filter((p) => grads[p.variable.name]);
+  if (updated.length < params.length) {
+    reportNoGradient(
+      parts,
+      params.filter((p) => !grads[p.variable.name]).map((p) => p.path),
+    );
+  }
+  const gradList = updated.map((p) => grads[p.variable.name]);
+  const updates = optimizerUpdates(optimizer, updated, gradList, scalars.lr, scalars.step);
   for (const u of stateUpdates) updates.push({ variable: u.variable, value: u.value });
   if (ema) {
     const newValue = new Map(updates.map((u) => [u.variable, u.value]));

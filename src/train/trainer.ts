@@ -186,6 +186,7 @@ export class Trainer<M extends Layer<unknown, unknown>, B extends Batch, O> {
       optimizer: this.optimizer,
       ema: this.ema,
       rng: this.rng,
+      warn: (m) => this.message(m),
     };
     this.runner = opts.stepRunnerFactory
       ? opts.stepRunnerFactory(parts)

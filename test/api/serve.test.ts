@@ -14,44 +14,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  createModel,
-  saveModel,
-  type ClassificationPrediction,
-  type VisionModel,
-} from '../../src/index.js';
+import { createModel, saveModel, type ClassificationPrediction } from '../../src/index.js';
 import { multipartFile, PredictionServer } from '../../src/api/serve.js';
 import { initBackend } from '../../src/core/backend/index.js';
-import { Rng } from '../../src/core/random.js';
 import { REPO_ROOT } from '../helpers.js';
+import { noiseImage, randomizeWeights } from '../fixture_writers.js';
 
 await initBackend('cpu');
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-
-async function noiseImage(h: number, w: number, seed: number, jpeg = false): Promise<Buffer> {
-  const rng = new Rng(seed);
-  const raw = Uint8Array.from({ length: h * w * 3 }, () => Math.floor(256 * rng.uniform()));
-  const img = sharp(raw, { raw: { width: w, height: h, channels: 3 } });
-  return jpeg ? img.jpeg().toBuffer() : img.png().toBuffer();
-}
-
-function randomize(vm: VisionModel, seed: number): void {
-  const rng = new Rng(seed);
-  for (const w of vm.model.weights()) {
-    const fanIn = w.variable.shape.slice(0, -1).reduce((a, b) => a * b, 1) || 1;
-    const positive = /moving_variance|gamma/.test(w.path);
-    const scale = w.path.endsWith('kernel') ? Math.sqrt(3 / fanIn) : 0.3;
-    const values = Float32Array.from({ length: w.variable.size }, () =>
-      positive ? 0.5 + rng.uniform() : scale * (2 * rng.uniform() - 1),
-    );
-    const t = tf.tensor(values, w.variable.shape);
-    w.variable.assign(t);
-    t.dispose();
-  }
-}
 
 function multipart(file: Buffer, boundary: string): Buffer {
   return Buffer.concat([
@@ -117,7 +89,7 @@ const quantile = (xs: number[], q: number) =>
 test('a burst of 400 requests, 32 concurrent, valid and bad: answers, 4xx, flat memory', async () => {
   // Compiled on ONNX Runtime, as `vision-garden serve` runs by default.
   const vm = await createModel('compact_resnet_shapes', { compiled: true });
-  randomize(vm, 7);
+  randomizeWeights(vm, 7);
   const images = await Promise.all([
     noiseImage(32, 32, 1),
     noiseImage(40, 56, 2),
@@ -126,7 +98,7 @@ test('a burst of 400 requests, 32 concurrent, valid and bad: answers, 4xx, flat 
   ]);
   // Expected: the same weights predicting eagerly on the tfjs backend, one image at a time.
   const eager = await createModel('compact_resnet_shapes');
-  randomize(eager, 7);
+  randomizeWeights(eager, 7);
   const expected: ClassificationPrediction[] = [];
   for (const img of images) {
     const p = await eager.predict(new Uint8Array(img), { topK: 3 });
@@ -314,7 +286,7 @@ test('a chunked body (no Content-Length) is refused with 413 once it passes the 
 test('vision-garden serve: SIGTERM finishes the request in flight, then exits 0', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vg-serve-'));
   const vm = await createModel('compact_resnet_shapes');
-  randomize(vm, 3);
+  randomizeWeights(vm, 3);
   await saveModel(vm, join(dir, 'model'));
   const img = await noiseImage(40, 40, 6);
   const want = (await vm.predict(new Uint8Array(img), { topK: 5 })) as ClassificationPrediction;

@@ -10,10 +10,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
-import { registerDataCommands } from '../../src/cli/data_commands.js';
 import { encodePng } from '../../src/data/decoders/image.js';
 import { readTFRecords } from '../../src/data/tfrecord/index.js';
+import { runData } from './run_data.js';
 
 let dir: string;
 let images: string;
@@ -34,23 +33,6 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function runData(args: string[]): Promise<string> {
-  const program = new Command('vision-garden').exitOverride();
-  registerDataCommands(program);
-  const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string | Uint8Array) => {
-    chunks.push(String(s));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(['data', ...args], { from: 'user' });
-  } finally {
-    process.stdout.write = write;
-  }
-  return chunks.join('');
-}
 
 const image = (id: number, file_name: string) => ({ id, file_name, height: 4, width: 6 });
 const ann = (id: number, image_id: number) => ({

@@ -7,9 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import sharp from 'sharp';
-import { registerDataCommands } from '../../src/cli/data_commands.js';
 import { decodeExample } from '../../src/core/proto/index.js';
 import { ClassificationDecoder } from '../../src/data/decoders/classification.js';
 import { TfExampleDecoder } from '../../src/data/decoders/detection.js';
@@ -17,6 +15,7 @@ import { encodePng } from '../../src/data/decoders/image.js';
 import { readLabelMap } from '../../src/data/label_map.js';
 import { readImageFolder } from '../../src/data/readers/image_folder.js';
 import { readTFRecords } from '../../src/data/tfrecord/index.js';
+import { runData } from './run_data.js';
 
 let dir: string;
 before(async () => {
@@ -25,24 +24,6 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Runs `vision-garden data ...args`, returning what it printed. */
-async function runData(args: string[]): Promise<string> {
-  const program = new Command('vision-garden').exitOverride();
-  registerDataCommands(program);
-  const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string | Uint8Array) => {
-    chunks.push(String(s));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(['data', ...args], { from: 'user' });
-  } finally {
-    process.stdout.write = write;
-  }
-  return chunks.join('');
-}
 
 /** A solid h x w RGB image. */
 function solid(h: number, w: number, rgb: [number, number, number]): Uint8Array {

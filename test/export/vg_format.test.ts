@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   createModel,
@@ -21,46 +20,17 @@ import {
   type ClassificationPrediction,
   type DetectionPrediction,
   type SegmentationPrediction,
-  type VisionModel,
 } from '../../src/index.js';
 import { exportModel } from '../../src/cli/export.js';
 import { formatPredictions, predictImages } from '../../src/cli/predict.js';
 import { initBackend } from '../../src/core/backend/index.js';
 import { writeParamsYaml } from '../../src/core/config/load.js';
-import { Rng } from '../../src/core/random.js';
 import { writeCheckpointFile, type StoredTensor } from '../../src/train/checkpoint.js';
+import { noisePng, randomizeWeights } from '../fixture_writers.js';
 
 await initBackend('cpu');
 
 /** A PNG of seeded noise. */
-async function noisePng(file: string, height: number, width: number, seed: number): Promise<void> {
-  const rng = new Rng(seed);
-  const raw = Uint8Array.from({ length: height * width * 3 }, () =>
-    Math.floor(256 * rng.uniform()),
-  );
-  writeFileSync(
-    file,
-    await sharp(raw, { raw: { width, height, channels: 3 } })
-      .png()
-      .toBuffer(),
-  );
-}
-
-/** Every weight of `vm` set to seeded values (kernels scaled by fan-in). */
-function randomize(vm: VisionModel, seed: number): void {
-  const rng = new Rng(seed);
-  for (const w of vm.model.weights()) {
-    const fanIn = w.variable.shape.slice(0, -1).reduce((a, b) => a * b, 1) || 1;
-    const positive = /moving_variance|gamma/.test(w.path);
-    const scale = w.path.endsWith('kernel') ? Math.sqrt(3 / fanIn) : 0.3;
-    const values = Float32Array.from({ length: w.variable.size }, () =>
-      positive ? 0.5 + rng.uniform() : scale * (2 * rng.uniform() - 1),
-    );
-    const t = tf.tensor(values, w.variable.shape);
-    w.variable.assign(t);
-    t.dispose();
-  }
-}
 
 test('export --format vg of a run, loadModel, predict: the checkpoint EMA weights and its predictions', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vg-format-'));
@@ -69,7 +39,7 @@ test('export --format vg of a run, loadModel, predict: the checkpoint EMA weight
   const config = createModelConfig('compact_resnet_shapes');
   writeParamsYaml(runDir, config);
   const source = await createModel('compact_resnet_shapes');
-  randomize(source, 1);
+  randomizeWeights(source, 1);
   const tensors = new Map<string, StoredTensor>();
   const ema = new Map<string, Float32Array>();
   for (const w of source.model.weights()) {
@@ -159,7 +129,7 @@ test('a RetinaNet round trip predicts the same boxes, in the original image pixe
       },
     },
   });
-  randomize(vm, 4);
+  randomizeWeights(vm, 4);
   await saveModel(vm, join(dir, 'm'));
   assert.ok(existsSync(join(dir, 'm', 'model.json')));
   const loaded = await loadModel(join(dir, 'm'));
@@ -232,7 +202,7 @@ test('a DeepLabV3+ round trip predicts the same label map, at the original image
       },
     },
   });
-  randomize(vm, 8);
+  randomizeWeights(vm, 8);
   await saveModel(vm, join(dir, 'm'));
   const loaded = await loadModel(join(dir, 'm'));
   const png = join(dir, 'wide.png');

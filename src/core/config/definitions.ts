@@ -26,6 +26,7 @@ import {
   optSub,
   str,
   sub,
+  subWith,
   type ConfigSchema,
 } from './schema.js';
 
@@ -193,6 +194,22 @@ export const baseTaskConfig = config(taskConfigShape);
  */
 export function taskConfig<E extends z.ZodRawShape>(extra: E) {
   return extendConfig(baseTaskConfig, extra);
+}
+
+/**
+ * A task's `train_data` and `validation_data` sections, both of its DataConfig with is_training
+ * true and false by default, as Model Garden's task dataclasses declare them.
+ */
+export function dataSplits<T extends ConfigSchema>(data: T) {
+  return {
+    train_data: subWith(data, { is_training: true } as unknown as Partial<z.input<T>>),
+    validation_data: subWith(data, { is_training: false } as unknown as Partial<z.input<T>>),
+  };
+}
+
+/** `init_checkpoint_modules`: 'all', 'backbone' and/or 'decoder' (one string or a list). */
+export function initCheckpointModules() {
+  return z.union([z.string(), z.array(z.string())]).default('all');
 }
 
 /**

@@ -21,7 +21,27 @@ import {
   optStr,
   optSub,
   str,
+  sub,
+  type ConfigSchema,
 } from './schema.js';
+
+/**
+ * The detection tasks' DataConfig (Model Garden's retinanet.py and maskrcnn.py declare it alike)
+ * around the task's `parser` section.
+ */
+export function detectionDataConfig<P extends ConfigSchema>(parser: P) {
+  return extendConfig(dataConfig, {
+    weights: z.null().default(null),
+    global_batch_size: z.int().nonnegative().default(0),
+    is_training: bool(false),
+    dtype: noEffect(str('bfloat16'), 'reduced-precision input images; float32 here'),
+    /** The detection tf.Example decoder with MG's default keys; other decoders are not ported. */
+    decoder: notSupported(sub(dataDecoderConfig)),
+    parser: sub(parser),
+    shuffle_buffer_size: int(10000),
+    file_type: str('tfrecord'),
+  });
+}
 
 /** TfExampleDecoder: plain tf.Example decoding. */
 export const tfExampleDecoderConfig = config({

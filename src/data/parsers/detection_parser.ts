@@ -1,7 +1,8 @@
 /**
  * The image and box part of Model Garden's RetinaNet parser
  * (official/vision/dataloaders/retinanet_input.py `_parse_train_data` / `_parse_eval_data`, with
- * `resize_first` off) as a pipeline map function; ./retinanet_parser.ts adds the anchor labels.
+ * `resize_first` off) as a pipeline map function; ./retinanet_parser.ts and ./maskrcnn_parser.ts
+ * add the anchor labels, reading their anchors through {@link readAnchorSettings}.
  *
  * Training: decode (decoders/detection.ts) → drop crowd objects (`skip_crowd_during_training`)
  * → normalise with MEAN_RGB / STDDEV_RGB → random left-right flip of image and boxes
@@ -33,6 +34,7 @@ import {
   resizeAndCropImage,
 } from '../ops/resize_and_crop.js';
 import { Rng } from '../../core/random.js';
+import { generateAnchors, unpackLabels, type Anchors } from '../../ops/anchor.js';
 import {
   OptionReader,
   type ParsedFeatures,
@@ -111,6 +113,90 @@ export function readDetectionSettings(r: OptionReader): DetectionSettings {
     stddev,
     decoder: new TfExampleDecoder(),
   };
+}
+
+/** The anchor option names {@link readAnchorSettings} reads. */
+export const ANCHOR_OPTION_NAMES: readonly string[] = [
+  'min_level',
+  'num_scales',
+  'aspect_ratios',
+  'anchor_size',
+  'max_num_instances',
+];
+
+/** A family's defaults of the anchor fields (its configs' `Anchor` and the model's min_level). */
+export interface AnchorDefaults {
+  minLevel: number;
+  numScales: number;
+  anchorSize: number;
+}
+
+/**
+ * Reads the {@link ANCHOR_OPTION_NAMES} fields of `r` with the family's defaults and builds Model
+ * Garden's multilevel anchors for the padded image (errors name `<what>.<field>`, or `<what>:`
+ * for a combination the anchor generator refuses).
+ */
+export function readAnchorSettings(
+  r: OptionReader,
+  det: DetectionSettings,
+  defaults: AnchorDefaults,
+): { anchors: Anchors; maxNumInstances: number } {
+  const int = (v: number) => Number.isInteger(v);
+  const minLevel = r.number(
+    'min_level',
+    defaults.minLevel,
+    (v) => int(v) && v >= 0 && v <= det.maxLevel,
+    `an integer in [0, max_level ${det.maxLevel}]`,
+  );
+  const numScales = r.number(
+    'num_scales',
+    defaults.numScales,
+    (v) => int(v) && v >= 1,
+    'an integer >= 1',
+  );
+  const aspectRatios = r.numbers('aspect_ratios', [0.5, 1.0, 2.0]) as number[];
+  const anchorSize = r.number(
+    'anchor_size',
+    defaults.anchorSize,
+    (v) => v > 0,
+    'a positive number',
+  );
+  const maxNumInstances = r.number(
+    'max_num_instances',
+    100,
+    (v) => int(v) && v >= 1,
+    'an integer >= 1',
+  );
+  try {
+    const anchors = generateAnchors({
+      minLevel,
+      maxLevel: det.maxLevel,
+      numScales,
+      aspectRatios,
+      anchorSize,
+      imageSize: det.padded,
+    });
+    return { anchors, maxNumInstances };
+  } catch (err) {
+    throw new RangeError(`${r.what}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Adds the `<name>/<level>` features of a flat per-anchor array with `depth` values per anchor;
+ * `copy` for arrays shared between examples (a batch may take over a feature's array).
+ */
+export function perLevelFeatures(
+  out: ParsedFeatures,
+  name: string,
+  values: Float32Array | Int32Array,
+  anchors: Anchors,
+  depth: number,
+  copy = false,
+): void {
+  for (const [level, view] of Object.entries(unpackLabels(values, anchors, depth))) {
+    out[`${name}/${level}`] = { data: copy ? view.data.slice() : view.data, shape: view.shape };
+  }
 }
 
 const WHAT = 'detection parser options';

@@ -23,12 +23,15 @@
  */
 import type { DetectionExample } from '../decoders/detection.js';
 import { TfExampleDecoder } from '../decoders/detection.js';
-import { generateAnchors, unpackLabels, type Anchors } from '../../ops/anchor.js';
+import type { Anchors } from '../../ops/anchor.js';
 import { cropAndResizeMask } from '../../ops/masks/crop_and_resize.js';
 import { RpnAnchorLabeler } from '../../ops/rpn_anchor_labeler.js';
 import {
+  ANCHOR_OPTION_NAMES,
   DETECTION_OPTION_NAMES,
   parseDetectionGeometry,
+  perLevelFeatures,
+  readAnchorSettings,
   readDetectionSettings,
   type DetectionParserOptions,
   type DetectionSettings,
@@ -60,15 +63,11 @@ const WHAT = 'maskrcnn parser options';
 
 const OPTION_NAMES = [
   ...DETECTION_OPTION_NAMES,
-  'min_level',
-  'num_scales',
-  'aspect_ratios',
-  'anchor_size',
+  ...ANCHOR_OPTION_NAMES,
   'rpn_match_threshold',
   'rpn_unmatched_threshold',
   'rpn_batch_size_per_im',
   'rpn_fg_fraction',
-  'max_num_instances',
   'include_mask',
   'mask_crop_size',
 ];
@@ -86,34 +85,16 @@ function resolve(options: unknown): Resolved {
   const r = new OptionReader(WHAT, options);
   r.onlyKnown(OPTION_NAMES);
   const det = readDetectionSettings(r);
+  const { anchors, maxNumInstances } = readAnchorSettings(r, det, {
+    minLevel: 2,
+    numScales: 1,
+    anchorSize: 8.0,
+  });
   const int = (v: number) => Number.isInteger(v);
-  const minLevel = r.number(
-    'min_level',
-    2,
-    (v) => int(v) && v >= 0 && v <= det.maxLevel,
-    `an integer in [0, max_level ${det.maxLevel}]`,
-  );
-  const numScales = r.number('num_scales', 1, (v) => int(v) && v >= 1, 'an integer >= 1');
-  const aspectRatios = r.numbers('aspect_ratios', [0.5, 1.0, 2.0]) as number[];
-  const anchorSize = r.number('anchor_size', 8.0, (v) => v > 0, 'a positive number');
-  const maxNumInstances = r.number(
-    'max_num_instances',
-    100,
-    (v) => int(v) && v >= 1,
-    'an integer >= 1',
-  );
   const includeMask = r.bool('include_mask', true);
   const maskCropSize = r.number('mask_crop_size', 112, (v) => int(v) && v >= 1, 'an integer >= 1');
   det.decoder = new TfExampleDecoder({ includeMask });
   try {
-    const anchors = generateAnchors({
-      minLevel,
-      maxLevel: det.maxLevel,
-      numScales,
-      aspectRatios,
-      anchorSize,
-      imageSize: det.padded,
-    });
     const labeler = new RpnAnchorLabeler({
       matchThreshold: r.number('rpn_match_threshold', 0.7),
       unmatchedThreshold: r.number('rpn_unmatched_threshold', 0.3),
@@ -123,19 +104,6 @@ function resolve(options: unknown): Resolved {
     return { det, anchors, labeler, maxNumInstances, includeMask, maskCropSize };
   } catch (err) {
     throw new RangeError(`${WHAT}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/** `<name>/<level>` features of a flat per-anchor array with `depth` values per anchor. */
-function perLevel(
-  out: ParsedFeatures,
-  name: string,
-  values: Float32Array | Int32Array,
-  anchors: Anchors,
-  depth: number,
-): void {
-  for (const [level, view] of Object.entries(unpackLabels(values, anchors, depth))) {
-    out[`${name}/${level}`] = { data: view.data, shape: view.shape };
   }
 }
 
@@ -190,8 +158,8 @@ async function parseWith(
     return out;
   }
   const labels = o.labeler.labelAnchors(o.anchors, g.boxes, g.classes, ctx.rng);
-  perLevel(out, 'rpn_score_targets', labels.scoreTargets, o.anchors, 1);
-  perLevel(out, 'rpn_box_targets', labels.boxTargets, o.anchors, 4);
+  perLevelFeatures(out, 'rpn_score_targets', labels.scoreTargets, o.anchors, 1);
+  perLevelFeatures(out, 'rpn_box_targets', labels.boxTargets, o.anchors, 4);
   out.gt_boxes = clipOrPad(g.boxes, 4, max, -1);
   out.gt_classes = clipOrPad(g.classes, 1, max, -1);
   if (o.includeMask) {

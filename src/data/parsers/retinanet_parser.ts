@@ -31,13 +31,16 @@
  */
 import { ExampleDecodeError } from '../decoders/errors.js';
 import type { DetectionExample } from '../decoders/detection.js';
-import { generateAnchors, unpackLabels, type Anchors } from '../../ops/anchor.js';
+import type { Anchors } from '../../ops/anchor.js';
 import { AnchorLabeler } from '../../ops/anchor_labeler.js';
 import { denormalizeBoxes, type BoxCoderWeights } from '../../ops/box_ops.js';
 import type { Image } from '../ops/image.js';
 import {
+  ANCHOR_OPTION_NAMES,
   DETECTION_OPTION_NAMES,
   detectionEvalImage,
+  perLevelFeatures,
+  readAnchorSettings,
   parseDetectionGeometry,
   readDetectionSettings,
   type DetectionParserOptions,
@@ -80,14 +83,10 @@ const WHAT = 'retinanet parser options';
 
 const RETINANET_OPTION_NAMES = [
   ...DETECTION_OPTION_NAMES,
-  'min_level',
-  'num_scales',
-  'aspect_ratios',
-  'anchor_size',
+  ...ANCHOR_OPTION_NAMES,
   'match_threshold',
   'unmatched_threshold',
   'box_coder_weights',
-  'max_num_instances',
   'keep_aspect_ratio',
 ];
 
@@ -102,39 +101,20 @@ function resolve(options: unknown): Resolved {
   const r = new OptionReader(WHAT, options);
   r.onlyKnown(RETINANET_OPTION_NAMES);
   const det = readDetectionSettings(r);
-  const int = (v: number) => Number.isInteger(v);
-  const minLevel = r.number(
-    'min_level',
-    3,
-    (v) => int(v) && v >= 0 && v <= det.maxLevel,
-    `an integer in [0, max_level ${det.maxLevel}]`,
-  );
-  const numScales = r.number('num_scales', 3, (v) => int(v) && v >= 1, 'an integer >= 1');
-  const aspectRatios = r.numbers('aspect_ratios', [0.5, 1.0, 2.0]) as number[];
-  const anchorSize = r.number('anchor_size', 4.0, (v) => v > 0, 'a positive number');
+  const { anchors, maxNumInstances } = readAnchorSettings(r, det, {
+    minLevel: 3,
+    numScales: 3,
+    anchorSize: 4.0,
+  });
   const weights = r.numbers('box_coder_weights', undefined, 4);
   if (!r.bool('keep_aspect_ratio', true)) {
     throw new TypeError(
       `${WHAT}.keep_aspect_ratio: false is not supported (resize_and_crop keeps the aspect ratio)`,
     );
   }
-  const maxNumInstances = r.number(
-    'max_num_instances',
-    100,
-    (v) => int(v) && v >= 1,
-    'an integer >= 1',
-  );
   const matchThreshold = r.number('match_threshold', 0.5);
   const unmatchedThreshold = r.number('unmatched_threshold', 0.5);
   try {
-    const anchors = generateAnchors({
-      minLevel,
-      maxLevel: det.maxLevel,
-      numScales,
-      aspectRatios,
-      anchorSize,
-      imageSize: det.padded,
-    });
     const labeler = new AnchorLabeler({
       matchThreshold,
       unmatchedThreshold,
@@ -143,20 +123,6 @@ function resolve(options: unknown): Resolved {
     return { det, anchors, labeler, maxNumInstances };
   } catch (err) {
     throw new RangeError(`${WHAT}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/** `<name>/<level>` features of a flat per-anchor array with `depth` values per anchor. */
-function perLevel(
-  out: ParsedFeatures,
-  name: string,
-  values: Float32Array | Int32Array,
-  anchors: Anchors,
-  depth: number,
-  copy = false,
-): void {
-  for (const [level, view] of Object.entries(unpackLabels(values, anchors, depth))) {
-    out[`${name}/${level}`] = { data: copy ? view.data.slice() : view.data, shape: view.shape };
   }
 }
 
@@ -220,10 +186,10 @@ async function parseWith(
     image: { data: g.image, shape: [h, w, 3] },
     image_info: { data: g.imageInfo, shape: [4, 2] },
   };
-  perLevel(out, 'cls_targets', labels.clsTargets, o.anchors, 1);
-  perLevel(out, 'box_targets', labels.boxTargets, o.anchors, 4);
+  perLevelFeatures(out, 'cls_targets', labels.clsTargets, o.anchors, 1);
+  perLevelFeatures(out, 'box_targets', labels.boxTargets, o.anchors, 4);
   // Copied: the anchors are shared by every example, and a batch may take over its arrays.
-  perLevel(out, 'anchor_boxes', o.anchors.boxes, o.anchors, 4, true);
+  perLevelFeatures(out, 'anchor_boxes', o.anchors.boxes, o.anchors, 4, true);
   out.cls_weights = { data: labels.clsWeights, shape: [o.anchors.numAnchors] };
   out.box_weights = { data: labels.boxWeights, shape: [o.anchors.numAnchors] };
   out.num_positives = { data: Float32Array.of(labels.numPositives), shape: [] };

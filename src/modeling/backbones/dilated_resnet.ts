@@ -21,43 +21,22 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Layer, type CallArgs } from '../../core/layer.js';
 import { getInitializer } from '../../core/initializers.js';
 import { getActivation } from '../layers/activations.js';
-import { Conv2D } from '../layers/conv.js';
-import { BatchNormalization } from '../layers/normalization.js';
-import { MaxPool2D } from '../layers/pooling.js';
 import { getStochasticDepthRate } from '../layers/dropout.js';
 import { BottleneckBlock, BOTTLENECK_EXPANSION } from '../blocks/bottleneck_block.js';
 import type { Backbone, BackboneOutputSpecs } from './contract.js';
+import { applyResNetStem, buildResNetStem, RESNET_SPECS } from './resnet.js';
 
 /** One block group: [block type, filters, repeats]. */
 export type DilatedResNetGroupSpec = [blockFn: 'bottleneck', filters: number, repeats: number];
 
-/** Model Garden's resnet_deeplab RESNET_SPECS, keyed by depth. */
-export const DILATED_RESNET_SPECS: Readonly<Record<number, readonly DilatedResNetGroupSpec[]>> = {
-  50: [
-    ['bottleneck', 64, 3],
-    ['bottleneck', 128, 4],
-    ['bottleneck', 256, 6],
-    ['bottleneck', 512, 3],
-  ],
-  101: [
-    ['bottleneck', 64, 3],
-    ['bottleneck', 128, 4],
-    ['bottleneck', 256, 23],
-    ['bottleneck', 512, 3],
-  ],
-  152: [
-    ['bottleneck', 64, 3],
-    ['bottleneck', 128, 8],
-    ['bottleneck', 256, 36],
-    ['bottleneck', 512, 3],
-  ],
-  200: [
-    ['bottleneck', 64, 3],
-    ['bottleneck', 128, 24],
-    ['bottleneck', 256, 36],
-    ['bottleneck', 512, 3],
-  ],
-};
+/**
+ * Model Garden's resnet_deeplab RESNET_SPECS, keyed by depth: the bottleneck depths of resnet.py's
+ * table, row for row.
+ */
+export const DILATED_RESNET_SPECS: Readonly<Record<number, readonly DilatedResNetGroupSpec[]>> =
+  Object.fromEntries(
+    [50, 101, 152, 200].map((depth) => [depth, RESNET_SPECS[depth] as DilatedResNetGroupSpec[]]),
+  );
 
 export interface DilatedResNetOptions {
   /** Depth: a key of {@link DILATED_RESNET_SPECS}. */
@@ -93,7 +72,7 @@ export class DilatedResNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> i
   readonly modelId: number;
   readonly outputStride: number;
   readonly outputSpecs: BackboneOutputSpecs = {};
-  private readonly stem: Layer[] = [];
+  private readonly stem: Layer[];
   private readonly stemActivation: (x: tf.Tensor) => tf.Tensor;
   /** Block groups and the endpoint each writes (the last group overwrites the deepest one). */
   private readonly groups: { blocks: BottleneckBlock[]; endpoint: string | null }[] = [];
@@ -134,39 +113,19 @@ export class DilatedResNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> i
       normEpsilon: opts.normEpsilon ?? 0.001,
     };
     this.stemActivation = getActivation(norm.activation);
-    const stemConv = (filters: number, kernelSize: number, strides: number) => {
-      this.stem.push(
-        this.addWeighted(
-          new Conv2D({
-            filters,
-            kernelSize,
-            strides,
-            padding: 'same',
-            useBias: false,
-            kernelInitializer: init,
-          }),
-        ),
-      );
-      this.stem.push(
-        this.addWeighted(
-          new BatchNormalization({ momentum: norm.normMomentum, epsilon: norm.normEpsilon }),
-        ),
-      );
-    };
-    if (stemType === 'v0') {
-      stemConv(64, 7, 2);
-    } else {
-      stemConv(64, 3, 2);
-      stemConv(64, 3, 1);
-      stemConv(128, 3, 1);
-    }
-    if (opts.replaceStemMaxPool) {
-      stemConv(64, 3, 2);
-    } else {
-      this.stem.push(
-        this.add('_stem_max_pool', new MaxPool2D({ poolSize: 3, strides: 2, padding: 'same' })),
-      );
-    }
+    // resnet_deeplab's v1 stem is twice as wide as resnet.py's.
+    this.stem = buildResNetStem(
+      {
+        stemType,
+        filters: { v0: 64, v1: [64, 64, 128], pool: 64 },
+        replaceStemMaxPool: opts.replaceStemMaxPool ?? false,
+        kernelInitializer: init,
+        normMomentum: norm.normMomentum,
+        normEpsilon: norm.normEpsilon,
+      },
+      (layer) => this.addWeighted(layer),
+      (attr, layer) => this.add(attr, layer),
+    );
 
     const normal = Math.log2(os) - 2;
     const numGroups = 3 + lastStageRepeats;
@@ -232,11 +191,7 @@ export class DilatedResNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> i
     if (x.rank !== 4) {
       throw new Error(`${this.fullPath()}: expected [batch, h, w, c] input, got [${x.shape}]`);
     }
-    let y = x;
-    for (const layer of this.stem) {
-      y = layer.apply(y, args);
-      if (layer instanceof BatchNormalization) y = this.stemActivation(y);
-    }
+    let y = applyResNetStem(this.stem, this.stemActivation, x, args);
     const endpoints: Record<string, tf.Tensor> = {};
     for (const { blocks, endpoint } of this.groups) {
       for (const block of blocks) y = block.apply(y, args);

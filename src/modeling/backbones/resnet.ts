@@ -17,7 +17,7 @@
  * creation order), as a TF2 checkpoint of the Keras model stores them.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Layer, type CallArgs } from '../../core/layer.js';
+import { Layer, type CallArgs, type Initializer } from '../../core/layer.js';
 import { getInitializer } from '../../core/initializers.js';
 import { getActivation } from '../layers/activations.js';
 import { Conv2D } from '../layers/conv.js';
@@ -105,6 +105,80 @@ export const RESNET_SPECS: Readonly<Record<number, readonly ResNetGroupSpec[]>> 
 export const RESNET_STEM_TYPES = ['v0', 'v1'] as const;
 export type ResNetStemType = (typeof RESNET_STEM_TYPES)[number];
 
+/** A ResNet stem (MG resnet.py and resnet_deeplab.py build it alike, with their own widths). */
+export interface ResNetStemOptions {
+  stemType: ResNetStemType;
+  /** Filters of the v0 7×7/2 conv, of the three v1 3×3 convs, and of the max pool's replacement. */
+  filters: { v0: number; v1: readonly [number, number, number]; pool: number };
+  replaceStemMaxPool: boolean;
+  kernelInitializer: Initializer;
+  normMomentum: number;
+  normEpsilon: number;
+  bnTrainable?: boolean;
+}
+
+/**
+ * The stem's layers in call order: conv + BN per stem conv, then a 3×3/2 max pool (`add`ed as
+ * `_stem_max_pool`) or a 3×3/2 conv + BN. Weighted layers go through `addWeighted`, so they take
+ * the owner's next Keras functional-model numbers.
+ */
+export function buildResNetStem(
+  o: ResNetStemOptions,
+  addWeighted: <L extends Layer>(layer: L) => L,
+  add: (attr: string, layer: Layer) => Layer,
+): Layer[] {
+  const stem: Layer[] = [];
+  const conv = (filters: number, kernelSize: number, strides: number) => {
+    stem.push(
+      addWeighted(
+        new Conv2D({
+          filters,
+          kernelSize,
+          strides,
+          padding: 'same',
+          useBias: false,
+          kernelInitializer: o.kernelInitializer,
+        }),
+      ),
+    );
+    stem.push(
+      addWeighted(
+        new BatchNormalization({
+          momentum: o.normMomentum,
+          epsilon: o.normEpsilon,
+          trainable: o.bnTrainable ?? true,
+        }),
+      ),
+    );
+  };
+  if (o.stemType === 'v0') {
+    conv(o.filters.v0, 7, 2);
+  } else {
+    for (const [i, filters] of o.filters.v1.entries()) conv(filters, 3, i === 0 ? 2 : 1);
+  }
+  if (o.replaceStemMaxPool) {
+    conv(o.filters.pool, 3, 2);
+  } else {
+    stem.push(add('_stem_max_pool', new MaxPool2D({ poolSize: 3, strides: 2, padding: 'same' })));
+  }
+  return stem;
+}
+
+/** Runs a {@link buildResNetStem} stem: each batch norm is followed by `activation`. */
+export function applyResNetStem(
+  stem: readonly Layer[],
+  activation: (x: tf.Tensor) => tf.Tensor,
+  x: tf.Tensor,
+  args: CallArgs,
+): tf.Tensor {
+  let y = x;
+  for (const layer of stem) {
+    y = layer.apply(y, args) as tf.Tensor;
+    if (layer instanceof BatchNormalization) y = activation(y);
+  }
+  return y;
+}
+
 export interface ResNetOptions {
   /** Depth: a key of {@link RESNET_SPECS}. */
   modelId: number;
@@ -138,7 +212,7 @@ export class ResNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> implemen
   readonly spec: readonly ResNetGroupSpec[];
   /** Channels and stride of each endpoint, keyed by level '2'..'5'. */
   readonly outputSpecs: BackboneOutputSpecs = {};
-  private readonly stem: Layer[] = [];
+  private readonly stem: Layer[];
   private readonly stemActivation: (x: tf.Tensor) => tf.Tensor;
   private readonly groups: Block[][] = [];
   private weightLayerCount = 0;
@@ -173,43 +247,23 @@ export class ResNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> implemen
     };
     this.stemActivation = getActivation(norm.activation);
 
-    const stemConv = (filters: number, kernelSize: number, strides: number) => {
-      this.stem.push(
-        this.addWeighted(
-          new Conv2D({
-            filters,
-            kernelSize,
-            strides,
-            padding: 'same',
-            useBias: false,
-            kernelInitializer: init,
-          }),
-        ),
-      );
-      this.stem.push(
-        this.addWeighted(
-          new BatchNormalization({
-            momentum: norm.normMomentum,
-            epsilon: norm.normEpsilon,
-            trainable: bnTrainable,
-          }),
-        ),
-      );
-    };
-    if (stemType === 'v0') {
-      stemConv(Math.trunc(64 * stemM), 7, 2);
-    } else {
-      stemConv(Math.trunc(32 * stemM), 3, 2);
-      stemConv(Math.trunc(32 * stemM), 3, 1);
-      stemConv(Math.trunc(64 * stemM), 3, 1);
-    }
-    if (opts.replaceStemMaxPool) {
-      stemConv(Math.trunc(64 * m), 3, 2);
-    } else {
-      this.stem.push(
-        this.add('_stem_max_pool', new MaxPool2D({ poolSize: 3, strides: 2, padding: 'same' })),
-      );
-    }
+    this.stem = buildResNetStem(
+      {
+        stemType: stemType as ResNetStemType,
+        filters: {
+          v0: Math.trunc(64 * stemM),
+          v1: [Math.trunc(32 * stemM), Math.trunc(32 * stemM), Math.trunc(64 * stemM)],
+          pool: Math.trunc(64 * m),
+        },
+        replaceStemMaxPool: opts.replaceStemMaxPool ?? false,
+        kernelInitializer: init,
+        normMomentum: norm.normMomentum,
+        normEpsilon: norm.normEpsilon,
+        bnTrainable,
+      },
+      (layer) => this.addWeighted(layer),
+      (attr, layer) => this.add(attr, layer),
+    );
 
     let stride = 4;
     let dilation = 1;
@@ -269,11 +323,7 @@ export class ResNet extends Layer<tf.Tensor, Record<string, tf.Tensor>> implemen
     if (x.rank !== 4) {
       throw new Error(`${this.fullPath()}: expected [batch, h, w, c] input, got [${x.shape}]`);
     }
-    let y = x;
-    for (const layer of this.stem) {
-      y = layer.apply(y, args);
-      if (layer instanceof BatchNormalization) y = this.stemActivation(y);
-    }
+    let y = applyResNetStem(this.stem, this.stemActivation, x, args);
     const endpoints: Record<string, tf.Tensor> = {};
     this.groups.forEach((group, i) => {
       for (const block of group) y = block.apply(y, args);

@@ -25,7 +25,13 @@ import {
   sub,
   subWith,
 } from '../../core/config/schema.js';
-import { dataConfig, experimentConfigSchema, taskConfig } from '../../core/config/definitions.js';
+import {
+  dataConfig,
+  dataSplits,
+  experimentConfigSchema,
+  initCheckpointModules,
+  taskConfig,
+} from '../../core/config/definitions.js';
 import {
   augmentationConfig,
   dataDecoderConfig,
@@ -65,6 +71,8 @@ export const classificationDataConfig = extendConfig(dataConfig, {
   randaug_magnitude: notSupported(optInt(10)),
   center_crop_fraction: optFloat(0.875),
   tf_resize_method: str('bilinear'),
+  /** Repeated augmentation, a later Model Garden field (its params dumps carry null): not ported. */
+  repeated_augment: notSupported(optInt()),
 });
 
 export const imageClassificationModelConfig = config({
@@ -95,16 +103,16 @@ export const classificationEvaluationConfig = config({
 
 export const imageClassificationTaskConfig = taskConfig({
   model: sub(imageClassificationModelConfig),
-  train_data: subWith(classificationDataConfig, { is_training: true }),
-  validation_data: subWith(classificationDataConfig, { is_training: false }),
+  ...dataSplits(classificationDataConfig),
   losses: sub(classificationLossesConfig),
   evaluation: sub(classificationEvaluationConfig),
   init_checkpoint: optStr(),
-  /** 'all', 'backbone', or a list of them (as Model Garden's detection tasks accept). */
-  init_checkpoint_modules: z.union([z.string(), z.array(z.string())]).default('all'),
+  init_checkpoint_modules: initCheckpointModules(),
   model_output_keys: notSupported(optList(z.int()).default([])),
   /** The backbone is frozen as Keras `trainable = False`: no gradients, batch norm in inference. */
   freeze_backbone: bool(false),
+  train_input_partition_dims: noEffect(list(z.int(), []), 'TPU spatial partitioning'),
+  eval_input_partition_dims: noEffect(list(z.int(), []), 'TPU spatial partitioning'),
 });
 
 export const imageClassificationExperimentConfig = experimentConfigSchema(

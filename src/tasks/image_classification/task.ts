@@ -20,7 +20,6 @@ import type {
   Metric,
   Task,
 } from '../../core/task.js';
-import { cpuCount } from '../../core/host.js';
 import {
   labelOf,
   type ClassificationPrediction,
@@ -66,6 +65,7 @@ import {
   type ClassificationDataConfig,
   type ImageClassificationTaskConfig,
 } from './config.js';
+import { defaultDataWorkers } from '../tensor_batch_input.js';
 
 export interface ClassificationOutputs {
   /** [B, num_classes] */
@@ -94,18 +94,8 @@ class AccuracyMetric implements Metric<ClassificationOutputs, Batch> {
 /** Which pipeline wrote a {@link TfRecordClassificationInput} state. */
 const TFRECORD_STATE_KIND = 'tfrecord_image_classification';
 
-/** Worker threads of the TFRecord input: VG_DATA_WORKERS when set, else min(4, cores). */
-export async function defaultDataWorkers(): Promise<number> {
-  const env = typeof process !== 'undefined' ? process.env.VG_DATA_WORKERS : undefined;
-  if (env !== undefined && env !== '') {
-    const n = Number(env);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new Error(`VG_DATA_WORKERS must be a non-negative integer, got '${env}'`);
-    }
-    return n;
-  }
-  return Math.min(4, cpuCount());
-}
+// Re-exported for the tasks that import it from here.
+export { defaultDataWorkers };
 
 /**
  * Classification batches from a {@link ParallelPipeline} running the classification parser:

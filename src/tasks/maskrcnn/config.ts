@@ -23,10 +23,15 @@ import {
   sub,
   subWith,
 } from '../../core/config/schema.js';
-import { dataConfig, experimentConfigSchema, taskConfig } from '../../core/config/definitions.js';
+import {
+  dataSplits,
+  experimentConfigSchema,
+  initCheckpointModules,
+  taskConfig,
+} from '../../core/config/definitions.js';
 import {
   augmentationConfig,
-  dataDecoderConfig,
+  detectionDataConfig,
   normActivationConfig,
 } from '../../core/config/vision_common.js';
 import { backboneConfig } from '../../modeling/backbones/config.js';
@@ -179,28 +184,17 @@ export const maskrcnnParserConfig = config({
 });
 
 /** MG `maskrcnn.DataConfig`. */
-export const maskrcnnDataConfig = extendConfig(dataConfig, {
-  weights: z.null().default(null),
-  global_batch_size: z.int().nonnegative().default(0),
-  is_training: bool(false),
-  dtype: noEffect(str('bfloat16'), 'reduced-precision input images; float32 here'),
-  /** The detection tf.Example decoder with MG's default keys; other decoders are not ported. */
-  decoder: notSupported(sub(dataDecoderConfig)),
-  parser: sub(maskrcnnParserConfig),
-  shuffle_buffer_size: int(10000),
-  file_type: str('tfrecord'),
+export const maskrcnnDataConfig = extendConfig(detectionDataConfig(maskrcnnParserConfig), {
   num_examples: noEffect(int(-1), 'tf.data cardinality hint'),
 });
 
 /** MG `maskrcnn.MaskRCNNTask`. */
 export const maskrcnnTaskConfig = taskConfig({
   model: sub(maskrcnnModelConfig),
-  train_data: subWith(maskrcnnDataConfig, { is_training: true }),
-  validation_data: subWith(maskrcnnDataConfig, { is_training: false }),
+  ...dataSplits(maskrcnnDataConfig),
   losses: sub(maskrcnnLossesConfig),
   init_checkpoint: optStr(),
-  /** 'all', 'backbone' and/or 'decoder'. */
-  init_checkpoint_modules: z.union([z.string(), z.array(z.string())]).default('all'),
+  init_checkpoint_modules: initCheckpointModules(),
   /**
    * COCO instances JSON of the validation images (box and mask ground truth). Unset: with
    * include_mask (or per_category_metrics) the ground truth is scanned from validation_data's

@@ -31,16 +31,14 @@ import {
   type MaskRCNNModel,
   type MaskRCNNOutputs,
 } from '../../modeling/models/maskrcnn_model.js';
-import { MEAN_RGB, STDDEV_RGB } from '../../data/in_memory.js';
 import {
   maskRCNNParserRef,
   type MaskRCNNParserOptions,
 } from '../../data/parsers/maskrcnn_parser.js';
-import { defaultDataWorkers } from '../image_classification/task.js';
+import { CocoDetectionMetric, detectionParserGeometry } from '../retinanet/task.js';
+import { tfRecordBatchInput } from '../tensor_batch_input.js';
 import { cocoInstancesFromTfRecords } from '../../data/converters/tfrecord_to_coco.js';
 import { CocoGroundTruth } from '../../evaluation/coco/dataset.js';
-import { CocoDetectionMetric } from '../retinanet/task.js';
-import { TensorBatchInput } from '../tensor_batch_input.js';
 import {
   decodeDetections,
   detectionPreprocessing,
@@ -208,9 +206,7 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
   parserOptionsFor(dc: MaskRCNNDataConfig): MaskRCNNParserOptions {
     const m = this.config.model;
     const p = dc.parser;
-    if (p.num_channels !== 3) {
-      throw new Error(`parser.num_channels: only 3 (RGB) is supported, got ${p.num_channels}`);
-    }
+    const geometry = detectionParserGeometry(m, p);
     if (!p.keep_aspect_ratio) {
       throw new Error(
         'parser.keep_aspect_ratio: false is not supported (resize_and_crop keeps the aspect ratio)',
@@ -220,74 +216,27 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
     // RoIs are matched in the model's ROI sampler); they are accepted for that reason.
     void [p.match_threshold, p.unmatched_threshold];
     return {
-      output_size: [m.input_size[0], m.input_size[1]],
-      pad: p.pad,
-      min_level: m.min_level,
-      max_level: m.max_level,
-      num_scales: m.anchor.num_scales,
-      aspect_ratios: [...m.anchor.aspect_ratios],
-      anchor_size: m.anchor.anchor_size,
+      ...geometry,
       rpn_match_threshold: p.rpn_match_threshold,
       rpn_unmatched_threshold: p.rpn_unmatched_threshold,
       rpn_batch_size_per_im: p.rpn_batch_size_per_im,
       rpn_fg_fraction: p.rpn_fg_fraction,
-      aug_rand_hflip: p.aug_rand_hflip,
-      aug_scale_min: p.aug_scale_min,
-      aug_scale_max: p.aug_scale_max,
-      skip_crowd_during_training: p.skip_crowd_during_training,
-      max_num_instances: p.max_num_instances,
       include_mask: m.include_mask,
       mask_crop_size: p.mask_crop_size,
-      mean: [...MEAN_RGB],
-      stddev: [...STDDEV_RGB],
     };
   }
 
-  async buildInputs(
+  buildInputs(
     which: 'train' | 'validation',
     opts: InputOptions,
   ): Promise<InputPipeline<MaskRCNNBatch>> {
-    const key = which === 'train' ? 'train_data' : 'validation_data';
-    const dc = this.config[key];
-    if (!(dc.global_batch_size > 0)) {
-      throw new Error(`task.${key}.global_batch_size must be > 0, got ${dc.global_batch_size}`);
-    }
-    if (dc.is_training !== opts.training) {
-      throw new Error(
-        `task.${key}.is_training: ${dc.is_training} is not supported (the ${which} input runs with is_training ${opts.training})`,
-      );
-    }
-    if (dc.tfds_name) {
-      throw new Error(
-        `task.${key}.tfds_name: built-in datasets are not supported for detection; use input_path`,
-      );
-    }
-    if (dc.file_type !== 'tfrecord') {
-      throw new Error(
-        `task.${key}.file_type '${dc.file_type}' is not readable here (only 'tfrecord')`,
-      );
-    }
-    const path = dc.input_path;
-    if (typeof path !== 'string' && !Array.isArray(path)) {
-      throw new Error(`task.${key}.input_path: a mapping of named inputs is not supported here`);
-    }
-    if ((Array.isArray(path) && path.length === 0) || path === '') {
-      throw new Error(
-        `task.${key}.input_path: set it to TFRecord files of detection tf.Examples (with masks: data coco-to-tfrecord --include_masks)`,
-      );
-    }
-    const { ParallelPipeline, tfrecordSource } = await import('../../data/pipeline/index.js');
-    const pipeline = new ParallelPipeline({
-      source: tfrecordSource(path),
-      map: maskRCNNParserRef(this.parserOptionsFor(dc)),
-      training: opts.training,
-      batchSize: dc.global_batch_size,
-      seed: (dc.seed ?? opts.seed) >>> 0,
-      shuffleBufferSize: dc.shuffle_buffer_size,
-      workers: await defaultDataWorkers(),
-      dropRemainder: dc.drop_remainder,
+    const dc = this.config[which === 'train' ? 'train_data' : 'validation_data'];
+    return tfRecordBatchInput<MaskRCNNBatch>(which, dc, opts, {
+      family: 'detection',
+      records: 'detection tf.Examples (with masks: data coco-to-tfrecord --include_masks)',
+      parser: () => maskRCNNParserRef(this.parserOptionsFor(dc)),
+      kind: 'tfrecord_maskrcnn',
     });
-    return new TensorBatchInput(pipeline, 'tfrecord_maskrcnn');
   }
 
   forward(

@@ -8,7 +8,6 @@ import { z } from 'zod';
 import {
   bool,
   config,
-  extendConfig,
   float,
   int,
   list,
@@ -23,10 +22,15 @@ import {
   sub,
   subWith,
 } from '../../core/config/schema.js';
-import { dataConfig, experimentConfigSchema, taskConfig } from '../../core/config/definitions.js';
+import {
+  dataSplits,
+  experimentConfigSchema,
+  initCheckpointModules,
+  taskConfig,
+} from '../../core/config/definitions.js';
 import {
   augmentationConfig,
-  dataDecoderConfig,
+  detectionDataConfig,
   normActivationConfig,
   tflitePostProcessingConfig,
 } from '../../core/config/vision_common.js';
@@ -52,17 +56,7 @@ export const retinanetParserConfig = config({
 });
 
 /** MG `retinanet.DataConfig`. */
-export const retinanetDataConfig = extendConfig(dataConfig, {
-  weights: z.null().default(null),
-  global_batch_size: z.int().nonnegative().default(0),
-  is_training: bool(false),
-  dtype: noEffect(str('bfloat16'), 'reduced-precision input images; float32 here'),
-  /** The detection tf.Example decoder with MG's default keys; other decoders are not ported. */
-  decoder: notSupported(sub(dataDecoderConfig)),
-  parser: sub(retinanetParserConfig),
-  shuffle_buffer_size: int(10000),
-  file_type: str('tfrecord'),
-});
+export const retinanetDataConfig = detectionDataConfig(retinanetParserConfig);
 
 /** MG `retinanet.Anchor`. */
 export const anchorConfig = config({
@@ -133,12 +127,10 @@ export const retinanetExportConfig = config({
 /** MG `retinanet.RetinaNetTask`. */
 export const retinanetTaskConfig = taskConfig({
   model: sub(retinanetModelConfig),
-  train_data: subWith(retinanetDataConfig, { is_training: true }),
-  validation_data: subWith(retinanetDataConfig, { is_training: false }),
+  ...dataSplits(retinanetDataConfig),
   losses: sub(retinanetLossesConfig),
   init_checkpoint: optStr(),
-  /** 'all', 'backbone' and/or 'decoder'. */
-  init_checkpoint_modules: z.union([z.string(), z.array(z.string())]).default('all'),
+  init_checkpoint_modules: initCheckpointModules(),
   /** Ground truth comes from the examples themselves; an annotation file is not read. */
   annotation_file: notSupported(optStr()),
   per_category_metrics: notSupported(bool(false)),

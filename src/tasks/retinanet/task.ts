@@ -35,8 +35,7 @@ import {
   type RetinaNetModel,
   type RetinaNetOutputs,
 } from '../../modeling/models/retinanet_model.js';
-import { defaultDataWorkers } from '../image_classification/task.js';
-import { TensorBatchInput } from '../tensor_batch_input.js';
+import { tfRecordBatchInput } from '../tensor_batch_input.js';
 import {
   decodeDetections,
   detectionPreprocessing,
@@ -179,6 +178,52 @@ export class CocoDetectionMetric implements Metric<RetinaNetOutputs, RetinaNetBa
   }
 }
 
+/** What {@link detectionParserGeometry} reads of a detection model config. */
+interface DetectionModelFields {
+  input_size: number[];
+  min_level: number;
+  max_level: number;
+  anchor: { num_scales: number; aspect_ratios: number[]; anchor_size: number };
+}
+
+/** What {@link detectionParserGeometry} reads of a detection parser config. */
+interface DetectionParserFields {
+  num_channels: number;
+  pad: boolean;
+  aug_rand_hflip: boolean;
+  aug_scale_min: number;
+  aug_scale_max: number;
+  skip_crowd_during_training: boolean;
+  max_num_instances: number;
+}
+
+/**
+ * The image, box and anchor options that the RetinaNet and Mask R-CNN tasks pass their parsers
+ * alike (MG `build_inputs` of both tasks): the model's input size, levels and anchors, the parser
+ * section's augmentation and instance limit, ImageNet normalisation.
+ */
+export function detectionParserGeometry(m: DetectionModelFields, p: DetectionParserFields) {
+  if (p.num_channels !== 3) {
+    throw new Error(`parser.num_channels: only 3 (RGB) is supported, got ${p.num_channels}`);
+  }
+  return {
+    output_size: [m.input_size[0], m.input_size[1]] as [number, number],
+    pad: p.pad,
+    min_level: m.min_level,
+    max_level: m.max_level,
+    num_scales: m.anchor.num_scales,
+    aspect_ratios: [...m.anchor.aspect_ratios],
+    anchor_size: m.anchor.anchor_size,
+    aug_rand_hflip: p.aug_rand_hflip,
+    aug_scale_min: p.aug_scale_min,
+    aug_scale_max: p.aug_scale_max,
+    skip_crowd_during_training: p.skip_crowd_during_training,
+    max_num_instances: p.max_num_instances,
+    mean: [...MEAN_RGB],
+    stddev: [...STDDEV_RGB],
+  };
+}
+
 export class RetinaNetTask implements Task<RetinaNetModel, RetinaNetBatch, RetinaNetOutputs> {
   readonly type = 'retinanet';
   readonly defaultEvalMetric = 'AP';
@@ -283,75 +328,27 @@ export class RetinaNetTask implements Task<RetinaNetModel, RetinaNetBatch, Retin
   parserOptionsFor(dc: RetinaNetDataConfig): RetinaNetParserOptions {
     const m = this.config.model;
     const p = dc.parser;
-    if (p.num_channels !== 3) {
-      throw new Error(`parser.num_channels: only 3 (RGB) is supported, got ${p.num_channels}`);
-    }
     const weights = m.detection_generator.box_coder_weights;
     return {
-      output_size: [m.input_size[0], m.input_size[1]],
-      pad: p.pad,
-      min_level: m.min_level,
-      max_level: m.max_level,
-      num_scales: m.anchor.num_scales,
-      aspect_ratios: [...m.anchor.aspect_ratios],
-      anchor_size: m.anchor.anchor_size,
+      ...detectionParserGeometry(m, p),
       match_threshold: p.match_threshold,
       unmatched_threshold: p.unmatched_threshold,
-      aug_rand_hflip: p.aug_rand_hflip,
-      aug_scale_min: p.aug_scale_min,
-      aug_scale_max: p.aug_scale_max,
-      skip_crowd_during_training: p.skip_crowd_during_training,
-      max_num_instances: p.max_num_instances,
       keep_aspect_ratio: p.keep_aspect_ratio,
       box_coder_weights: weights ? (weights as [number, number, number, number]) : null,
-      mean: [...MEAN_RGB],
-      stddev: [...STDDEV_RGB],
     };
   }
 
-  async buildInputs(
+  buildInputs(
     which: 'train' | 'validation',
     opts: InputOptions,
   ): Promise<InputPipeline<RetinaNetBatch>> {
-    const key = which === 'train' ? 'train_data' : 'validation_data';
-    const dc = this.config[key];
-    if (!(dc.global_batch_size > 0)) {
-      throw new Error(`task.${key}.global_batch_size must be > 0, got ${dc.global_batch_size}`);
-    }
-    if (dc.is_training !== opts.training) {
-      throw new Error(
-        `task.${key}.is_training: ${dc.is_training} is not supported (the ${which} input runs with is_training ${opts.training})`,
-      );
-    }
-    if (dc.tfds_name) {
-      throw new Error(
-        `task.${key}.tfds_name: built-in datasets are not supported for detection; use input_path`,
-      );
-    }
-    if (dc.file_type !== 'tfrecord') {
-      throw new Error(
-        `task.${key}.file_type '${dc.file_type}' is not readable here (only 'tfrecord')`,
-      );
-    }
-    const path = dc.input_path;
-    if (typeof path !== 'string' && !Array.isArray(path)) {
-      throw new Error(`task.${key}.input_path: a mapping of named inputs is not supported here`);
-    }
-    if ((Array.isArray(path) && path.length === 0) || path === '') {
-      throw new Error(`task.${key}.input_path: set it to TFRecord files of detection tf.Examples`);
-    }
-    const { ParallelPipeline, tfrecordSource } = await import('../../data/pipeline/index.js');
-    const pipeline = new ParallelPipeline({
-      source: tfrecordSource(path),
-      map: retinaNetParserRef(this.parserOptionsFor(dc)),
-      training: opts.training,
-      batchSize: dc.global_batch_size,
-      seed: (dc.seed ?? opts.seed) >>> 0,
-      shuffleBufferSize: dc.shuffle_buffer_size,
-      workers: await defaultDataWorkers(),
-      dropRemainder: dc.drop_remainder,
+    const dc = this.config[which === 'train' ? 'train_data' : 'validation_data'];
+    return tfRecordBatchInput<RetinaNetBatch>(which, dc, opts, {
+      family: 'detection',
+      records: 'detection tf.Examples',
+      parser: () => retinaNetParserRef(this.parserOptionsFor(dc)),
+      kind: 'tfrecord_retinanet',
     });
-    return new TensorBatchInput(pipeline, 'tfrecord_retinanet');
   }
 
   forward(

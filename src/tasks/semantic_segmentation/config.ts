@@ -18,9 +18,14 @@ import {
   optStr,
   str,
   sub,
-  subWith,
 } from '../../core/config/schema.js';
-import { dataConfig, experimentConfigSchema, taskConfig } from '../../core/config/definitions.js';
+import {
+  dataConfig,
+  dataSplits,
+  experimentConfigSchema,
+  initCheckpointModules,
+  taskConfig,
+} from '../../core/config/definitions.js';
 import { dataDecoderConfig } from '../../core/config/vision_common.js';
 import { MEAN_RGB, STDDEV_RGB } from '../../data/in_memory.js';
 import { semanticSegmentationModelConfig } from '../../modeling/models/segmentation_model.js';
@@ -58,6 +63,11 @@ export const segmentationDataConfig = extendConfig(dataConfig, {
   /** The segmentation tf.Example decoder with MG's keys; other decoders are not ported. */
   decoder: notSupported(sub(dataDecoderConfig)),
   additional_dense_features: notSupported(list(z.unknown(), [])),
+  /**
+   * A later Model Garden addition to this DataConfig (its params dumps carry it, false): a
+   * centred instead of a corner/random placement of the image in the parser's crop. Not ported.
+   */
+  centered_crop: notSupported(bool(false)),
 });
 
 /** MG `semantic_segmentation.Losses`. */
@@ -89,16 +99,14 @@ export const segmentationExportConfig = config({
 /** MG `semantic_segmentation.SemanticSegmentationTask`. */
 export const semanticSegmentationTaskConfig = taskConfig({
   model: sub(semanticSegmentationModelConfig),
-  train_data: subWith(segmentationDataConfig, { is_training: true }),
-  validation_data: subWith(segmentationDataConfig, { is_training: false }),
+  ...dataSplits(segmentationDataConfig),
   losses: sub(segmentationLossesConfig),
   evaluation: sub(segmentationEvaluationConfig),
   /** TPU spatial partitioning. */
   train_input_partition_dims: noEffect(list(z.int(), []), 'TPU spatial partitioning'),
   eval_input_partition_dims: noEffect(list(z.int(), []), 'TPU spatial partitioning'),
   init_checkpoint: optStr(),
-  /** 'all', 'backbone' and/or 'decoder'. */
-  init_checkpoint_modules: z.union([z.string(), z.array(z.string())]).default('all'),
+  init_checkpoint_modules: initCheckpointModules(),
   export_config: sub(segmentationExportConfig),
 });
 

@@ -32,8 +32,7 @@ import {
   buildSegmentationModel,
   type SegmentationModel,
 } from '../../modeling/models/segmentation_model.js';
-import { defaultDataWorkers } from '../image_classification/task.js';
-import { TensorBatchInput } from '../tensor_batch_input.js';
+import { tfRecordBatchInput } from '../tensor_batch_input.js';
 import type { SegmentationDataConfig, SemanticSegmentationTaskConfig } from './config.js';
 
 /** Parser features: `image` [B, h, w, 3], `masks` / `valid_masks` [B, H, W, 1], `image_info`. */
@@ -183,51 +182,18 @@ export class SemanticSegmentationTask implements Task<
     };
   }
 
-  async buildInputs(
+  buildInputs(
     which: 'train' | 'validation',
     opts: InputOptions,
   ): Promise<InputPipeline<SegmentationBatch>> {
     const key = which === 'train' ? 'train_data' : 'validation_data';
     const dc = this.config[key];
-    if (!(dc.global_batch_size > 0)) {
-      throw new Error(`task.${key}.global_batch_size must be > 0, got ${dc.global_batch_size}`);
-    }
-    if (dc.is_training !== opts.training) {
-      throw new Error(
-        `task.${key}.is_training: ${dc.is_training} is not supported (the ${which} input runs with is_training ${opts.training})`,
-      );
-    }
-    if (dc.tfds_name) {
-      throw new Error(
-        `task.${key}.tfds_name: built-in datasets are not supported for segmentation; use input_path`,
-      );
-    }
-    if (dc.file_type !== 'tfrecord') {
-      throw new Error(
-        `task.${key}.file_type '${dc.file_type}' is not readable here (only 'tfrecord')`,
-      );
-    }
-    const path = dc.input_path;
-    if (typeof path !== 'string' && !Array.isArray(path)) {
-      throw new Error(`task.${key}.input_path: a mapping of named inputs is not supported here`);
-    }
-    if ((Array.isArray(path) && path.length === 0) || path === '') {
-      throw new Error(
-        `task.${key}.input_path: set it to TFRecord files of segmentation tf.Examples`,
-      );
-    }
-    const { ParallelPipeline, tfrecordSource } = await import('../../data/pipeline/index.js');
-    const pipeline = new ParallelPipeline({
-      source: tfrecordSource(path),
-      map: segmentationParserRef(this.parserOptionsFor(dc, key)),
-      training: opts.training,
-      batchSize: dc.global_batch_size,
-      seed: (dc.seed ?? opts.seed) >>> 0,
-      shuffleBufferSize: dc.shuffle_buffer_size,
-      workers: await defaultDataWorkers(),
-      dropRemainder: dc.drop_remainder,
+    return tfRecordBatchInput<SegmentationBatch>(which, dc, opts, {
+      family: 'segmentation',
+      records: 'segmentation tf.Examples',
+      parser: () => segmentationParserRef(this.parserOptionsFor(dc, key)),
+      kind: 'tfrecord_segmentation',
     });
-    return new TensorBatchInput(pipeline, 'tfrecord_segmentation');
   }
 
   forward(

@@ -23,9 +23,13 @@ import {
   optSub,
   str,
   sub,
-  subWith,
 } from '../../core/config/schema.js';
-import { dataConfig, experimentConfigSchema, taskConfig } from '../../core/config/definitions.js';
+import {
+  dataConfig,
+  dataSplits,
+  experimentConfigSchema,
+  taskConfig,
+} from '../../core/config/definitions.js';
 import { augmentationConfig, mixupAndCutmixConfig } from '../../core/config/vision_common.js';
 import { movinetModelConfig } from '../../modeling/models/movinet_model.js';
 import { videoClassificationModelConfig } from '../../modeling/models/video_classification_config.js';
@@ -113,8 +117,7 @@ export const videoMetricsConfig = config({
 
 export const videoClassificationTaskConfig = taskConfig({
   model: videoModelConfig,
-  train_data: subWith(videoDataConfig, { is_training: true }),
-  validation_data: subWith(videoDataConfig, { is_training: false }),
+  ...dataSplits(videoDataConfig),
   losses: sub(videoLossesConfig),
   metrics: sub(videoMetricsConfig),
   init_checkpoint: notSupported(optStr()),

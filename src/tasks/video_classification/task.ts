@@ -5,7 +5,7 @@
  * label smoothing plus l2 weight decay, top-1 / top-5 accuracy, inference logits, and the
  * streaming outputs of causal models (`streamOutputs`, used by `forward --stream`).
  */
-import { TensorBatchInput } from '../tensor_batch_input.js';
+import { tfRecordBatchInput } from '../tensor_batch_input.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CallArgs } from '../../core/layer.js';
 import type {
@@ -19,7 +19,7 @@ import type {
 import type { HostBatch } from '../../data/pipeline/index.js';
 import { videoParserRef } from '../../data/parsers/video_parser.js';
 import { aggregateMultiView } from '../../evaluation/video.js';
-import { decodeTopK, defaultDataWorkers } from '../image_classification/task.js';
+import { decodeTopK } from '../image_classification/task.js';
 import type { TaskInference } from '../../core/inference.js';
 import {
   KINETICS_400_CLASS_NAMES,
@@ -220,44 +220,19 @@ export class VideoClassificationTask implements Task<VideoModel, VideoBatch, Vid
   ): Promise<InputPipeline<VideoBatch>> {
     const key = which === 'train' ? 'train_data' : 'validation_data';
     const dc = this.config[key];
-    if (dc.tfds_name !== '') {
-      throw new Error(`task.${key}.tfds_name: no built-in video data sets; set input_path`);
-    }
-    const path = dc.input_path;
-    if (typeof path !== 'string' && !Array.isArray(path)) {
-      throw new Error(`task.${key}.input_path: a mapping of named inputs is not supported here`);
-    }
-    if ((Array.isArray(path) ? path.length : path.length) === 0) {
-      throw new Error(`task.${key}.input_path: set it to TFRecord files of tf.SequenceExamples`);
-    }
-    if (!(dc.global_batch_size > 0)) {
-      throw new Error(`task.${key}.global_batch_size must be > 0, got ${dc.global_batch_size}`);
-    }
-    if (dc.is_training !== opts.training) {
-      throw new Error(
-        `task.${key}.is_training: ${dc.is_training} is not supported (the ${which} input runs with is_training ${opts.training})`,
-      );
-    }
     if (!opts.training && dc.num_test_clips * dc.num_test_crops !== this.views) {
       throw new Error(
         `task.${key}: num_test_clips x num_test_crops must be validation_data's (${this.views}) views`,
       );
     }
-    const { ParallelPipeline, tfrecordSource } = await import('../../data/pipeline/index.js');
-    const pipeline = new ParallelPipeline({
-      source: tfrecordSource(path),
-      map: videoParserRef(videoParserOptions(dc)),
-      training: opts.training,
-      batchSize: dc.global_batch_size,
-      seed: (dc.seed ?? opts.seed) >>> 0,
-      shuffleBufferSize: dc.shuffle_buffer_size,
-      workers: await defaultDataWorkers(),
-      dropRemainder: dc.drop_remainder,
-    });
     const [T] = dc.feature_shape;
-    return new TensorBatchInput(pipeline, 'tfrecord_video_classification', (hb) =>
-      videoBatchTensors(hb, T),
-    );
+    return tfRecordBatchInput<VideoBatch>(which, dc, opts, {
+      family: 'video',
+      records: 'tf.SequenceExamples',
+      parser: () => videoParserRef(videoParserOptions(dc)),
+      kind: 'tfrecord_video_classification',
+      toTensors: (hb) => videoBatchTensors(hb, T),
+    });
   }
 
   /** Views per evaluation video: validation_data's num_test_clips x num_test_crops. */

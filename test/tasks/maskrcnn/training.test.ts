@@ -12,66 +12,20 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '../../../src/tasks/index.js';
-import { Rng } from '../../../src/core/random.js';
 import { cocoToTfRecord } from '../../../src/data/converters/coco.js';
-import { encodePng } from '../../../src/data/decoders/image.js';
 import { createCompiledStepRunner } from '../../../src/engine/compiled_step.js';
 import { readJsonlLog } from '../../../src/train/jsonl_log.js';
 import { disposeRun, runExperiment } from '../../../src/train/run_experiment.js';
+import { writeCocoRectangles } from '../../fixture_writers.js';
 
 const SIZE = 32;
-const COLORS: Record<number, [number, number, number]> = { 1: [220, 40, 40], 2: [40, 60, 220] };
-
-/** `n` images with 1–2 filled rectangles each (8–15 px a side); COCO annotations beside them. */
-async function writeDataset(dir: string, n: number): Promise<string> {
-  const rng = new Rng(7);
-  const images = [];
-  const annotations = [];
-  for (let id = 1; id <= n; id++) {
-    const data = new Uint8Array(SIZE * SIZE * 3).fill(128);
-    const count = 1 + Math.floor(rng.uniform() * 2);
-    for (let k = 0; k < count; k++) {
-      const cls = 1 + Math.floor(rng.uniform() * 2);
-      const w = 8 + Math.floor(rng.uniform() * 8);
-      const h = 8 + Math.floor(rng.uniform() * 8);
-      const x = k * 16 + Math.floor(rng.uniform() * (16 - Math.min(w, 15)));
-      const y = Math.floor(rng.uniform() * (SIZE - h));
-      const bw = Math.min(SIZE, x + w) - x;
-      for (let yy = y; yy < y + h; yy++) {
-        for (let xx = x; xx < x + bw; xx++) data.set(COLORS[cls], (yy * SIZE + xx) * 3);
-      }
-      annotations.push({
-        id: annotations.length + 1,
-        image_id: id,
-        category_id: cls,
-        bbox: [x, y, bw, h],
-        area: bw * h,
-        iscrowd: 0,
-        segmentation: [[x, y, x + bw, y, x + bw, y + h, x, y + h]],
-      });
-    }
-    const file = `${id}.png`;
-    writeFileSync(
-      join(dir, file),
-      await encodePng({ data, height: SIZE, width: SIZE, channels: 3 }),
-    );
-    images.push({ id, file_name: file, height: SIZE, width: SIZE });
-  }
-  const path = join(dir, 'instances.json');
-  const categories = [
-    { id: 1, name: 'red' },
-    { id: 2, name: 'blue' },
-  ];
-  writeFileSync(path, JSON.stringify({ images, annotations, categories }));
-  return path;
-}
 
 test('Mask R-CNN trains compiled through the task on a generated TFRecord with masks and evaluates COCO box and mask AP', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vg-maskrcnn-'));
   try {
     const imagesDir = join(dir, 'images');
     mkdirSync(imagesDir);
-    const annotationsPath = await writeDataset(imagesDir, 8);
+    const annotationsPath = await writeCocoRectangles(imagesDir, 8, { size: SIZE, polygons: true });
     await cocoToTfRecord({
       annotationsPath,
       imagesDir,
