@@ -2,11 +2,12 @@
  * The video experiments (src/tasks/video_classification/experiments.ts): Model Garden's
  * add_trainer schedule derived by hand, the model types, and every shipped video YAML resolving
  * through its experiment (ResNet-3D rows through video_classification_kinetics400/600, MoViNet
- * rows through movinet_kinetics600).
+ * rows through movinet_kinetics600), and the moving-shapes training YAMLs through the experiment
+ * their header's run command names.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import '../../../src/tasks/index.js';
 import { resolveExperiment } from '../../../src/train/run_experiment.js';
@@ -65,6 +66,34 @@ test('every shipped video YAML resolves through its experiment', () => {
       // MG's MoViNet YAMLs write aug_type: 'autoaug' (the policy's defaults).
       assert.equal((cfg.task.train_data.aug_type as { type: string }).type, 'autoaug', f);
     }
+  }
+});
+
+test('each moving-shapes YAML resolves through the experiment its run command names', () => {
+  const dir = join(REPO_ROOT, 'configs', 'experiments', 'video_classification', 'moving_shapes');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+  assert.deepEqual(
+    files.map((f) => f.split('_')[0]).sort(),
+    ['movinet', 'r3d'],
+    `one R3D and one MoViNet YAML: ${files.join(', ')}`,
+  );
+  for (const f of files) {
+    const path = join(dir, f);
+    const experiment = /--experiment (\S+)/.exec(readFileSync(path, 'utf8'))?.[1];
+    assert.ok(experiment, `${f}: the header names no --experiment`);
+    const cfg = resolveExperiment({ experiment, configFiles: [path] }).config as unknown as Cfg & {
+      runtime: { engine_fallback: string };
+    };
+    assert.equal(
+      cfg.task.model.model_type,
+      f.startsWith('movinet_') ? 'movinet' : 'video_classification',
+      f,
+    );
+    // Compiled training only, on the generated 8-class clips of 8 frames of 32x32.
+    assert.equal(cfg.runtime.engine_fallback, 'error', f);
+    assert.equal(cfg.task.train_data.num_classes, 8, f);
+    assert.deepEqual(cfg.task.train_data.feature_shape, [8, 32, 32, 3], f);
+    assert.deepEqual(cfg.task.validation_data.feature_shape, [8, 32, 32, 3], f);
   }
 });
 
