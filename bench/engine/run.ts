@@ -68,7 +68,7 @@ import { initBackend, prepareTfjsBackend } from '../../src/core/backend/index.js
 import { Rng, setGlobalSeed } from '../../src/core/random.js';
 import { disposeOutputs } from '../../src/core/step.js';
 import { compileFunction } from '../../src/engine/compile.js';
-import { compileModel } from '../../src/engine/compile_model.js';
+import { compileModel, emptyPhaseTimes } from '../../src/engine/compile_model.js';
 import { CompiledStepRunner } from '../../src/engine/compiled_step.js';
 import '../../src/tasks/index.js';
 import type { ImageClassificationTaskConfig } from '../../src/tasks/image_classification/config.js';
@@ -708,14 +708,11 @@ async function streamRow(
   const variables = model.weights().map((w) => ({ name: `model/${w.path}`, variable: w.variable }));
   let state = initialStreamInputs(model, frame.shape);
   const names = Object.keys(state);
+  const times = emptyPhaseTimes();
   const compiled = await compileModel(
     movinetStreamStep(model),
     { image: frame, ...state },
-    {
-      variables,
-      intraOpNumThreads: THREADS,
-      fallback: 'error',
-    },
+    { variables, intraOpNumThreads: THREADS, fallback: 'error', times },
   );
   const oursOnce = async () => {
     const out = await compiled.run({ image: frame, ...state });
@@ -729,9 +726,12 @@ async function streamRow(
   const ref = referencePeer(peers);
   const params = model.countTrainableParams();
   console.log(`  ours: ${params.toLocaleString('en-US')} trainable parameters`);
+  const before = { ...times };
   const [onnx, , torch] = await alternate(oursOnce, null, peers);
   const fps = (ms: number) => `${fmtMs(ms)} (${(1000 / ms).toFixed(1)} frames/s)`;
-  console.log(`  onnx: ${fps(onnx)}; pytorch: ${torch.map(fps).join(', ')}`);
+  const perFrame = (k: 'runMs' | 'feedMs' | 'fetchMs') => (times[k] - before[k]) / STEPS;
+  const split = `mean ORT run ${fmtMs(perFrame('runMs'))}, feed ${fmtMs(perFrame('feedMs'))}, fetch ${fmtMs(perFrame('fetchMs'))} per frame`;
+  console.log(`  onnx: ${fps(onnx)} (${split}); pytorch: ${torch.map(fps).join(', ')}`);
   await compiled.dispose();
   tf.dispose([frame, ...Object.values(state)]);
   results.push({
@@ -747,6 +747,7 @@ async function streamRow(
     notes: [
       `${params.toLocaleString('en-US')} parameters${ref.meta.params === params ? ', equal to the peer' : ` (peer ${ref.meta.params.toLocaleString('en-US')}: MISMATCH)`}`,
       `${names.length} state tensors in and out of each run`,
+      split,
       lastPeakRss,
     ],
   });
