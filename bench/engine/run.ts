@@ -880,6 +880,13 @@ interface InferSubject {
    */
   flop?: number;
   notes?: string[];
+  /**
+   * The model's weights, for compiling with `compileModel` (a shape-only capture on
+   * tfjs-backend-cpu, the weights fed as graph inputs) instead of `compileFunction`'s full eager
+   * trace on the active backend (wasm): tfjs-backend-wasm has no fast 3-D convolution, and a
+   * full trace of R3D-50 on a 32×224×224 clip computed it for minutes.
+   */
+  variables?: NamedVariable[];
 }
 
 /** A classification model's inference subject (logits). */
@@ -903,26 +910,66 @@ async function inferRow(
   // One image [size, size, 3], or any example shape (a clip [T, H, W, 3]).
   const example = typeof size === 'number' ? [size, size, 3] : size;
   const x = tf.randomNormal([batchSize, ...example], 0, 1, 'float32', 1);
-  const compiled = await compileFunction({ image: x }, (i) => subject.forward(i.image), {
-    intraOpNumThreads: THREADS,
-  });
+  const ortTensor = (t: tf.Tensor) =>
+    new ort.Tensor('float32', Float32Array.from(t.dataSync()), t.shape);
+  let compiled: {
+    run(i: { image: tf.Tensor }): Promise<tf.Tensor[] | Record<string, tf.Tensor>>;
+    dispose(): Promise<void>;
+  };
+  let bytes: Uint8Array;
+  const feeds: Record<string, ort.Tensor> = {};
+  if (subject.variables) {
+    // Outputs named out0, out1, ... (compileModel names outputs by their path in the result).
+    const forward = (i: Record<string, tf.Tensor>) =>
+      Object.fromEntries(subject.forward(i.image).map((t, k) => [`out${k}`, t]));
+    const model = await compileModel(
+      forward,
+      { image: x },
+      {
+        variables: subject.variables,
+        intraOpNumThreads: THREADS,
+        fallback: 'error',
+      },
+    );
+    await model.prepare({ image: x });
+    const lowered = model.loweredFor({ image: x });
+    bytes = lowered.bytes;
+    const byName = new Map(subject.variables.map((v) => [v.name, v.variable as tf.Tensor]));
+    byName.set('image', x);
+    for (const gi of lowered.inputs) {
+      const t = gi.kind === 'input' ? byName.get(gi.name) : undefined;
+      if (!t)
+        throw new Error(`(${row}) the inference graph has an unexpected input ${gi.onnxName}`);
+      feeds[gi.onnxName] = ortTensor(t);
+    }
+    compiled = model;
+  } else {
+    const fn = await compileFunction({ image: x }, (i) => subject.forward(i.image), {
+      intraOpNumThreads: THREADS,
+    });
+    bytes = fn.model;
+    compiled = fn;
+  }
   // Bare ORT: a plain session on the engine's model bytes, with the engine's session options.
-  const session = await ort.InferenceSession.create(compiled.model, {
+  const session = await ort.InferenceSession.create(bytes, {
     intraOpNumThreads: THREADS,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
   });
-  if (session.inputNames.length !== 1) {
-    throw new Error(
-      `(${row}) the inference graph has inputs ${session.inputNames.join(', ')}; expected one image`,
-    );
+  if (!subject.variables) {
+    if (session.inputNames.length !== 1) {
+      throw new Error(
+        `(${row}) the inference graph has inputs ${session.inputNames.join(', ')}; expected one image`,
+      );
+    }
+    feeds[session.inputNames[0]] = ortTensor(x);
   }
-  const feeds = {
-    [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(x.dataSync()), x.shape),
-  };
   // Ours, bare ORT and the peers alternate run by run, so the machine's drifts fall on all alike.
-  const oursOnce = async () => tf.dispose(await compiled.run({ image: x }));
+  const oursOnce = async () => {
+    const out = await compiled.run({ image: x });
+    tf.dispose(Array.isArray(out) ? out : Object.values(out));
+  };
   const bareOnce = async () => void (await session.run(feeds));
   for (let i = 0; i < 2; i++) {
     await oursOnce();
@@ -1331,6 +1378,7 @@ async function runRow(row: string): Promise<void> {
         forward: (x) => [model.apply(x, { training: false })],
         params: model.countTrainableParams(),
         flop: flops,
+        variables: model.weights().map((w) => ({ name: `model/${w.path}`, variable: w.variable })),
         notes: [
           `different depths: ours R3D-50 ${(flops / 1e9).toFixed(1)} GFLOP per clip; the peer is torchvision's r3d_18`,
         ],
