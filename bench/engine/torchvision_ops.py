@@ -162,14 +162,14 @@ def _python_ops():
     _lib.impl("nms", _nms, "CPU")
     _lib.impl("roi_align", _roi_align, "CompositeImplicitAutograd")
     import torchvision.extension
-    import torchvision.ops.roi_align as roi_align_module
 
     torchvision.extension._has_ops = lambda: True
     # torchvision 0.29's roi_align binds _has_ops at import and, without the C++ ops, runs its own
     # pure-PyTorch RoIAlign under torch.compile: inductor then builds C++ with the system compiler
     # inside the peer's first steps (minutes on this machine, and again as RoI counts change).
     # The registered kernel above stands in instead, as for NMS.
-    roi_align_module._has_ops = torchvision.extension._has_ops
+    # (The module from sys.modules: `torchvision.ops.roi_align` is also the name of the function.)
+    sys.modules["torchvision.ops.roi_align"]._has_ops = torchvision.extension._has_ops
 
 
 # "native" where torchvision's compiled ops load (e.g. Debian's torchvision with its torch 1.13),
