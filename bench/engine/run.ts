@@ -1,7 +1,7 @@
 /**
  * The engine benchmark (issue 11 item 6, issue 17 item 7) in one command and one process tree:
  *
- *   npx tsx bench/engine/run.ts [--rows a,b,...,p] [--steps 10] [--wasm-steps 2]
+ *   npx tsx bench/engine/run.ts [--rows a,b,...,p] [--steps N] [--wasm-steps 2]
  *                               [--skip-wasm] [--threads 2] [--python PY]... [--force]
  *                               [--settle 60]
  *
@@ -40,7 +40,7 @@
  * `torch.set_num_threads(--threads)`, OMP_WAIT_POLICY=PASSIVE for ViT): it builds and warms up,
  * then ours, bare ORT (inference) and each peer take one timed iteration in turn, round by round,
  * so the machine's drifts fall on all sides alike. Each figure is the median of `--steps` rounds
- * after a warm-up (training: the compiling first step, then 1 more; peers: 1, inference 2).
+ * (default: ROW_STEPS per row, else 10) after a warm-up (training: the compiling first step, then 1 more; peers: 1, inference 2).
  *
  * Machine facts: the CPU model (/proc/cpuinfo), a same-run SGEMM peak (a 2048x2048 MatMul compiled
  * by the engine on ORT, and torch.mm in each peer, `--threads` threads; the peak is the best of
@@ -575,8 +575,9 @@ function maskrcnnDetectionsOf(task: MaskRCNNTask, model: MaskRCNNModel): InferSu
  * boxes of 32–160 pixels, classes 1..90, each mask the ellipse inscribed in its box, cropped to
  * `mask_crop_size` as the parser crops) and RPN targets as the parser samples them (256 anchors
  * per image, about 40 positive with small box targets, the rest negative; all others ignored).
- * The peer gets the same instances as full-image masks; torchvision labels its anchors and crops
- * its mask targets inside its training step, ours in the input pipeline (Model Garden's parser).
+ * The peer gets 8 instances per image of the same kind (its own random boxes, the ellipses as
+ * full-image masks); torchvision labels its anchors and crops its mask targets inside its training
+ * step, ours come from the input pipeline (Model Garden's parser).
  */
 function maskrcnnSubject(
   task: MaskRCNNTask,
