@@ -1,7 +1,7 @@
 /**
  * The engine benchmark (issue 11 item 6, issue 17 item 7) in one command and one process tree:
  *
- *   npx tsx bench/engine/run.ts [--rows a,b,c,d,e,f,g,h] [--steps 10] [--wasm-steps 2]
+ *   npx tsx bench/engine/run.ts [--rows a,b,...,p] [--steps N] [--wasm-steps 2]
  *                               [--skip-wasm] [--threads 2] [--python PY]... [--force]
  *                               [--settle 60]
  *
@@ -20,6 +20,14 @@
  *   (k) DeepLabV3 R101 512 inference (seg_deeplabv3_pascal: output stride 16, multigrid, v1 stem),
  *       batch 1, against torchvision's DeepLabV3 with ResNet-101 at the same output stride
  *   (l) DeepLabV3 R101 512 train step (softmax cross-entropy + l2), batch 2, same peer
+ *   (m) Mask R-CNN R50-FPN 640 inference (maskrcnn_resnetfpn_coco + the seed row's YAML: RPN, RoI
+ *       generator, box and mask heads, detection generator in the graph), batch 1, against
+ *       torchvision's maskrcnn_resnet50_fpn (100 detections, 28x28 masks on both sides)
+ *   (n) Mask R-CNN R50-FPN 640 train step (RPN, Fast R-CNN, mask losses + l2), batch 2, same peer
+ *   (o) MoViNet-A0 stream inference (movinet_a0_stream: causal, states in and out of one compiled
+ *       graph), one 172x172 frame per step, against peer.py's MoViNet-A0 stream model
+ *   (p) R3D-50 clip inference (k400_3d-resnet50 YAML), 32x224x224 clip, batch 1, against
+ *       torchvision's r3d_18 (a shallower model: GFLOP/s is each side's own count)
  *
  * Each row runs in its own child node process (fresh wasm heap, its own RSS); the parent prints
  * the table. Columns: vision-garden `onnx` (compiled steps / compiled forward on ONNX Runtime,
@@ -32,7 +40,7 @@
  * `torch.set_num_threads(--threads)`, OMP_WAIT_POLICY=PASSIVE for ViT): it builds and warms up,
  * then ours, bare ORT (inference) and each peer take one timed iteration in turn, round by round,
  * so the machine's drifts fall on all sides alike. Each figure is the median of `--steps` rounds
- * after a warm-up (training: the compiling first step, then 1 more; peers: 1, inference 2).
+ * (default: ROW_STEPS per row, else 10) after a warm-up (training: the compiling first step, then 1 more; peers: 1, inference 2).
  *
  * Machine facts: the CPU model (/proc/cpuinfo), a same-run SGEMM peak (a 2048x2048 MatMul compiled
  * by the engine on ORT, and torch.mm in each peer, `--threads` threads; the peak is the best of
@@ -56,10 +64,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
-import { initBackend } from '../../src/core/backend/index.js';
+import { initBackend, prepareTfjsBackend } from '../../src/core/backend/index.js';
 import { Rng, setGlobalSeed } from '../../src/core/random.js';
 import { disposeOutputs } from '../../src/core/step.js';
 import { compileFunction } from '../../src/engine/compile.js';
+import { compileModel, emptyPhaseTimes } from '../../src/engine/compile_model.js';
 import { CompiledStepRunner } from '../../src/engine/compiled_step.js';
 import '../../src/tasks/index.js';
 import type { ImageClassificationTaskConfig } from '../../src/tasks/image_classification/config.js';
@@ -76,6 +85,20 @@ import type {
   RetinaNetOutputs,
 } from '../../src/modeling/models/retinanet_model.js';
 import type { Layer } from '../../src/core/layer.js';
+import { countFlops } from '../../src/modeling/flops.js';
+import type { MaskRCNNModel, MaskRCNNOutputs } from '../../src/modeling/models/maskrcnn_model.js';
+import {
+  buildMovinetModel,
+  initialStreamInputs,
+  movinetStreamStep,
+  parseMovinetModelConfig,
+  type MovinetClassifier,
+} from '../../src/modeling/models/movinet_model.js';
+import type { VideoClassificationModel } from '../../src/modeling/models/video_classification_model.js';
+import type { MaskRCNNTaskConfig } from '../../src/tasks/maskrcnn/config.js';
+import { MaskRCNNTask, type MaskRCNNBatch } from '../../src/tasks/maskrcnn/task.js';
+import type { VideoClassificationTaskConfig } from '../../src/tasks/video_classification/config.js';
+import { VideoClassificationTask } from '../../src/tasks/video_classification/task.js';
 import type { Batch, Task } from '../../src/core/task.js';
 import type { NamedVariable } from '../../src/core/step_parts.js';
 import { exportOnnx } from '../../src/export/onnx_export.js';
@@ -96,8 +119,8 @@ import { median, opTypeProfile, timeIterations } from './timing.js';
 
 const { values } = parseArgs({
   options: {
-    rows: { type: 'string', default: 'a,b,c,d,e,f,g,h,i,j,k,l' },
-    steps: { type: 'string', default: '10' },
+    rows: { type: 'string', default: 'a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p' },
+    steps: { type: 'string' },
     'wasm-steps': { type: 'string', default: '2' },
     'skip-wasm': { type: 'boolean', default: false },
     threads: { type: 'string', default: '2' },
@@ -114,8 +137,19 @@ const positiveInt = (name: string, v: string | undefined): number => {
     throw new Error(`--${name} must be a positive integer, got '${v}'`);
   return n;
 };
-const ALL_ROWS = ['a', 'e', 'b', 'c', 'd', 'f', 'g', 'h', 'i', 'j', 'k', 'l'];
-const STEPS = positiveInt('steps', values.steps);
+// Run order; n (Mask R-CNN training) last: its compile took more than 12 GiB on the loaded 24 GiB
+// machine (README "Memory"), so the other rows' results come first.
+const ALL_ROWS = ['a', 'e', 'b', 'c', 'd', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'o', 'p', 'n'];
+/** `--steps` when given (every row), else each row's own default (ROW_STEPS, or 10). */
+const STEPS_FLAG = values.steps === undefined ? null : positiveInt('steps', values.steps);
+/**
+ * Rounds of the rows whose iterations take seconds to tens of seconds (on an idle 2-core machine),
+ * so that rows k-p together take under 15 minutes; the others take 10.
+ */
+const ROW_STEPS: Record<string, number> = { k: 3, l: 2, m: 3, n: 2, o: 20, p: 2 };
+const rowSteps = (row: string) => STEPS_FLAG ?? ROW_STEPS[row] ?? 10;
+/** Rounds of this process (a row's child gets its row's count from the parent). */
+const STEPS = STEPS_FLAG ?? 10;
 const WASM_STEPS = positiveInt('wasm-steps', values['wasm-steps']);
 const THREADS = positiveInt('threads', values.threads);
 const SETTLE_S = Number(values.settle);
@@ -130,6 +164,18 @@ for (const r of ROWS) {
 const SKIP_WASM = values['skip-wasm'] ?? false;
 const FORCE = values.force ?? false;
 const PYTHONS = values.python?.length ? values.python : ['/usr/bin/python3'];
+/**
+ * Training rows whose step graphs hold gigabytes of activations (DeepLabV3 R101 at 512, Mask
+ * R-CNN at 640, batch 2). Two settings keep their process's memory at its live data (README,
+ * "Memory"): ORT's CPU arena is off, so a run's intermediates go back to the system when it ends
+ * instead of staying in an arena that only grows (the second run's memory-pattern block came on
+ * top of the first run's blocks); and glibc serves every allocation of MMAP_THRESHOLD bytes or
+ * more with its own mmap (MALLOC_MMAP_THRESHOLD_, which also stops glibc from raising the
+ * threshold as big blocks are freed), so what the shape-only capture and the lowering free is
+ * unmapped instead of kept in the heap, and the capture's zero-filled outputs are never touched.
+ */
+const LARGE_GRAPH_ROWS = new Set(['l', 'n']);
+const MMAP_THRESHOLD = 1 << 20;
 /** 1-minute load average above which a row's ratios are withheld (or marked with --force). */
 const LOAD_GATE = 1.2;
 const LR = 0.01;
@@ -148,7 +194,11 @@ interface Result {
   torch: number[];
   /** FLOPs of one iteration (training: 3x the forward count), from the peer's per-layer count. */
   flop: number;
+  /** Our own count where the peer's model differs in depth (`flop` is then the peer's). */
+  ourFlop?: number;
   notes: string[];
+  /** Timed rounds (medians of this many iterations per side). */
+  rounds?: number;
   /** 1-minute load average when the row started and ended (set by the parent). */
   loadStart?: number;
   loadEnd?: number;
@@ -191,8 +241,11 @@ class Peer {
   ) {
     const args = [PEER, '--serve', '--row', row, '--batch', String(batch)];
     args.push('--warmup', String(warmup), '--threads', String(THREADS));
+    // The peers keep glibc's default allocator settings (LARGE_GRAPH_ROWS changes ours only).
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.MALLOC_MMAP_THRESHOLD_;
     this.child = spawn(python, args, {
-      env: { ...process.env, ...(passiveOmp ? { OMP_WAIT_POLICY: 'PASSIVE' } : {}) },
+      env: { ...env, ...(passiveOmp ? { OMP_WAIT_POLICY: 'PASSIVE' } : {}) },
     });
     let pending = '';
     let stderr = '';
@@ -260,6 +313,13 @@ class Peer {
     return ms;
   }
 
+  /** The peer process's peak RSS so far, in MiB (NaN where the peer cannot run the row). */
+  async peakRssMiB(): Promise<number> {
+    if (this.meta.unavailable) return NaN;
+    this.child.stdin.write('rss\n');
+    return Number(await this.next());
+  }
+
   close(): void {
     this.child.stdin.end('quit\n');
   }
@@ -285,6 +345,13 @@ function referencePeer(peers: Peer[]): Peer {
   return ref;
 }
 
+const gib = (mib: number) => `${(mib / 1024).toFixed(1)} GiB`;
+/**
+ * The peak resident set sizes of the last {@link alternate}: this row's process (all it did
+ * so far: tracing, lowering, sessions, runs) and each peer process; a note of the row.
+ */
+let lastPeakRss = '';
+
 /**
  * Runs `ours` (and `bare`, if given) and one iteration of each peer in turn, `STEPS` rounds;
  * returns the medians in ms: [ours, bare | null, per peer].
@@ -305,7 +372,14 @@ async function alternate(
     if (bare) t[1].push(await timed(bare));
     for (const [k, p] of peers.entries()) t[2 + k].push(await p.step());
   }
-  for (const p of peers) p.close();
+  const rss = [`ours ${gib(process.resourceUsage().maxRSS / 1024)}`];
+  for (const p of peers) {
+    const mib = await p.peakRssMiB();
+    if (Number.isFinite(mib)) rss.push(`PT ${p.meta.torch.split('+')[0]} ${gib(mib)}`);
+    p.close();
+  }
+  lastPeakRss = `peak RSS ${rss.join(', ')}`;
+  console.log(`  ${lastPeakRss}`);
   return [median(t[0]), bare ? median(t[1]) : null, t.slice(2).map(median)];
 }
 
@@ -453,6 +527,235 @@ function deeplabSubject(
   };
 }
 
+const CONFIGS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'configs', 'experiments');
+
+/**
+ * Mask R-CNN as the seed row builds it: `maskrcnn_resnetfpn_coco` with Model Garden's
+ * r50fpn_640_coco_scratch_tpu4x4.yaml (ResNet-50, FPN levels 3–7, 3 anchors per location of size
+ * 3, 91 classes, 640×640; RPN, RoI generator, 7×7 RoIAlign box head, 14×14 mask head, detection
+ * generator with 100 detections).
+ */
+function maskrcnnTask(): MaskRCNNTask {
+  const config = resolveExperiment({
+    experiment: 'maskrcnn_resnetfpn_coco',
+    configFiles: [join(CONFIGS, 'maskrcnn', 'r50fpn_640_coco_scratch_tpu4x4.yaml')],
+  }).config.task as unknown as MaskRCNNTaskConfig;
+  return new MaskRCNNTask(config);
+}
+
+const MASKRCNN_DETECTIONS = [
+  'detection_boxes',
+  'detection_scores',
+  'detection_classes',
+  'num_detections',
+  'detection_masks',
+];
+
+/** Mask R-CNN inference: detections (padded to 100) with their 28×28 masks. */
+function maskrcnnDetectionsOf(task: MaskRCNNTask, model: MaskRCNNModel): InferSubject {
+  return {
+    forward: (x) => {
+      const out = task.inferenceOutputs(model, x, {});
+      const keep = MASKRCNN_DETECTIONS.map((k) => out[k]);
+      if (keep.some((t) => t === undefined)) {
+        throw new Error('maskrcnn bench: the inference outputs have no detections or masks');
+      }
+      // Features, RPN outputs and RoIs are not needed beyond the detections.
+      tf.dispose(
+        Object.entries(out)
+          .filter(([k]) => !MASKRCNN_DETECTIONS.includes(k))
+          .map(([, t]) => t),
+      );
+      return keep;
+    },
+    params: model.countTrainableParams(),
+  };
+}
+
+/**
+ * The Mask R-CNN training subject: the parser's feature shapes with 8 instances per image (random
+ * boxes of 32–160 pixels, classes 1..90, each mask the ellipse inscribed in its box, cropped to
+ * `mask_crop_size` as the parser crops) and RPN targets as the parser samples them (256 anchors
+ * per image, about 40 positive with small box targets, the rest negative; all others ignored).
+ * The peer gets 8 instances per image of the same kind (its own random boxes, the ellipses as
+ * full-image masks); torchvision labels its anchors and crops its mask targets inside its training
+ * step, ours come from the input pipeline (Model Garden's parser).
+ */
+function maskrcnnSubject(
+  task: MaskRCNNTask,
+): TrainSubject<MaskRCNNModel, MaskRCNNBatch, MaskRCNNOutputs> {
+  return {
+    task,
+    build: (model) => model.buildWeights(),
+    batch: (n) => {
+      const batch = task.dummyBatch(n);
+      const rng = new Rng(7);
+      const image = tf.randomNormal(batch.image.shape, 0, 1, 'float32', 3);
+      const [, m, s] = batch.gt_masks.shape as number[];
+      const boxes = new Float32Array(n * m * 4).fill(-1);
+      const classes = new Int32Array(n * m).fill(-1);
+      const masks = new Float32Array(n * m * s * s);
+      for (let b = 0; b < n; b++) {
+        for (let i = 0; i < 8; i++) {
+          const [y, x] = [rng.uniform() * 480, rng.uniform() * 480];
+          const [h, w] = [32 + rng.uniform() * 128, 32 + rng.uniform() * 128];
+          boxes.set([y, x, y + h, x + w], 4 * (b * m + i));
+          classes[b * m + i] = 1 + Math.floor(rng.uniform() * 90);
+          for (let r = 0; r < s; r++) {
+            for (let c = 0; c < s; c++) {
+              const dy = (r + 0.5) / s - 0.5;
+              const dx = (c + 0.5) / s - 0.5;
+              masks[(b * m + i) * s * s + r * s + c] = dy * dy + dx * dx <= 0.25 ? 1 : 0;
+            }
+          }
+        }
+      }
+      const anchors = Object.keys(batch)
+        .filter((k) => k.startsWith('rpn_score_targets/'))
+        .reduce((sum, k) => sum + batch[k].size / n, 0);
+      const pPos = 40 / anchors;
+      const pNeg = 216 / anchors;
+      let positives = 0;
+      for (const key of Object.keys(batch)) {
+        if (!key.startsWith('rpn_score_targets/')) continue;
+        const level = key.slice('rpn_score_targets/'.length);
+        const size = batch[key].size;
+        const score = new Int32Array(size).fill(-1);
+        const box = new Float32Array(size * 4);
+        for (let i = 0; i < size; i++) {
+          const u = rng.uniform();
+          if (u < pPos) {
+            score[i] = 1;
+            for (let k = 0; k < 4; k++) box[4 * i + k] = rng.uniform() - 0.5;
+            positives++;
+          } else if (u < pPos + pNeg) score[i] = 0;
+        }
+        const shape = batch[key].shape;
+        const boxKey = `rpn_box_targets/${level}`;
+        const boxShape = batch[boxKey].shape;
+        tf.dispose([batch[key], batch[boxKey]]);
+        batch[key] = tf.tensor(score, shape, 'int32');
+        batch[boxKey] = tf.tensor(box, boxShape);
+      }
+      if (positives === 0) throw new Error('maskrcnn bench batch: no positive anchors');
+      tf.dispose([batch.image, batch.gt_boxes, batch.gt_classes, batch.gt_masks]);
+      batch.image = image;
+      batch.gt_boxes = tf.tensor(boxes, [n, m, 4]);
+      batch.gt_classes = tf.tensor(classes, [n, m], 'int32');
+      batch.gt_masks = tf.tensor(masks, [n, m, s, s]);
+      return batch;
+    },
+  };
+}
+
+/**
+ * R3D-50 as the seed row builds it: `video_classification_kinetics400` with Model Garden's
+ * k400_3d-resnet50_tpu.yaml (ResNet-3D-50, stem temporal kernel 5 stride 2, temporal kernels 3
+ * in the last two stages, 400 classes), on its 32×224×224 training clip.
+ */
+function r3dModel(): VideoClassificationModel {
+  const config = resolveExperiment({
+    experiment: 'video_classification_kinetics400',
+    configFiles: [join(CONFIGS, 'video_classification', 'k400_3d-resnet50_tpu.yaml')],
+  }).config.task as unknown as VideoClassificationTaskConfig;
+  setGlobalSeed(0);
+  const model = new VideoClassificationTask(config).buildModel() as VideoClassificationModel;
+  tf.tidy(() => void model.apply(tf.zeros([1, 8, 32, 32, 3]), { training: false }));
+  return model;
+}
+
+/**
+ * MoViNet-A0 as Model Garden's movinet_a0_stream_k600_8x8.yaml builds it: causal, '3d_2plus1d'
+ * convolutions, SE '2plus3d', hard-swish / hard-sigmoid, 600 classes, states in and out.
+ */
+function movinetA0Stream(): MovinetClassifier {
+  setGlobalSeed(0);
+  const model = buildMovinetModel(
+    parseMovinetModelConfig({
+      backbone: {
+        movinet: {
+          model_id: 'a0',
+          causal: true,
+          conv_type: '3d_2plus1d',
+          se_type: '2plus3d',
+          activation: 'hard_swish',
+          gating_activation: 'hard_sigmoid',
+          use_external_states: true,
+        },
+      },
+      activation: 'hard_swish',
+      output_states: true,
+    }),
+    600,
+  );
+  tf.tidy(() => void model.apply({ image: tf.zeros([1, 1, 32, 32, 3]) }, { training: false }));
+  // ReZero scalars start at 0, which would leave every block's branch dead (as the peer's 0.5).
+  for (const w of model.weights()) if (w.variable.rank === 0) w.variable.assign(tf.scalar(0.5));
+  return model;
+}
+
+/**
+ * Streaming inference, one frame [1, 1, size, size, 3] per iteration through the compiled stream
+ * graph (`compileModel` of `movinetStreamStep`: image and `state/*` in, logits and `state/*`
+ * out), each run's states fed to the next, against the peer's stream model.
+ */
+async function streamRow(
+  row: string,
+  what: string,
+  model: MovinetClassifier,
+  size: number,
+  peerRow: string,
+): Promise<void> {
+  console.log(`(${row}) ${what}, 1 frame per step`);
+  const frame = tf.randomNormal([1, 1, size, size, 3], 0, 1, 'float32', 1);
+  const variables = model.weights().map((w) => ({ name: `model/${w.path}`, variable: w.variable }));
+  let state = initialStreamInputs(model, frame.shape);
+  const names = Object.keys(state);
+  const times = emptyPhaseTimes();
+  const compiled = await compileModel(
+    movinetStreamStep(model),
+    { image: frame, ...state },
+    { variables, intraOpNumThreads: THREADS, fallback: 'error', times },
+  );
+  const oursOnce = async () => {
+    const out = await compiled.run({ image: frame, ...state });
+    const next: Record<string, tf.Tensor> = {};
+    for (const k of names) next[k] = out.state[k.slice('state/'.length)];
+    tf.dispose([...Object.values(state), out.logits]);
+    state = next;
+  };
+  for (let i = 0; i < 2; i++) await oursOnce();
+  const peers = await startPeers(peerRow, 1, 2, false);
+  const ref = referencePeer(peers);
+  const params = model.countTrainableParams();
+  console.log(`  ours: ${params.toLocaleString('en-US')} trainable parameters`);
+  const before = { ...times };
+  const [onnx, , torch] = await alternate(oursOnce, null, peers);
+  const fps = (ms: number) => `${fmtMs(ms)} (${(1000 / ms).toFixed(1)} frames/s)`;
+  const perFrame = (k: 'runMs' | 'feedMs' | 'fetchMs') => (times[k] - before[k]) / STEPS;
+  const split = `mean ORT run ${fmtMs(perFrame('runMs'))}, feed ${fmtMs(perFrame('feedMs'))}, fetch ${fmtMs(perFrame('fetchMs'))} per frame`;
+  console.log(`  onnx: ${fps(onnx)} (${split}); pytorch: ${torch.map(fps).join(', ')}`);
+  await compiled.dispose();
+  tf.dispose([frame, ...Object.values(state)]);
+  results.push({
+    row,
+    what,
+    batch: 1,
+    kind: 'infer',
+    onnx,
+    wasm: null,
+    bare: null,
+    torch,
+    flop: ref.meta.fwd_flop,
+    notes: [
+      `${params.toLocaleString('en-US')} parameters${ref.meta.params === params ? ', equal to the peer' : ` (peer ${ref.meta.params.toLocaleString('en-US')}: MISMATCH)`}`,
+      `${names.length} state tensors in and out of each run`,
+      split,
+      lastPeakRss,
+    ],
+  });
+}
+
 /** A training row: compiled steps on ORT, eager wasm steps, the PyTorch peer. */
 async function trainRow<M extends Layer<unknown, unknown>, B extends Batch, O>(
   row: string,
@@ -471,7 +774,10 @@ async function trainRow<M extends Layer<unknown, unknown>, B extends Batch, O>(
   console.log(`  ours: ${notes.join(', ')}`);
   const batch = subject.batch(batchSize);
   const parts = { task, model, optimizer: sgd(), ema: null, rng: new Rng(1) };
-  const runner = new CompiledStepRunner<M, B, O>(parts, { intraOpNumThreads: THREADS });
+  const runner = new CompiledStepRunner<M, B, O>(parts, {
+    intraOpNumThreads: THREADS,
+    ...(LARGE_GRAPH_ROWS.has(row) ? { enableCpuMemArena: false } : {}),
+  });
   let step = 1;
   const trainOnce = async (r: { trainStep: CompiledStepRunner<M, B, O>['trainStep'] }) => {
     const out = await r.trainStep(batch, LR, step++);
@@ -487,7 +793,10 @@ async function trainRow<M extends Layer<unknown, unknown>, B extends Batch, O>(
   );
   if (runner.modeFor('train', batch) !== 'compiled')
     throw new Error(`(${row}) the step did not compile`);
+  // The peak so far is the capture's and compile's; the steps' own memory comes after.
+  const compiledRss = `RSS after the compiling step ${gib(process.memoryUsage().rss / 2 ** 20)} (peak ${gib(process.resourceUsage().maxRSS / 1024)})`;
   await trainOnce(runner);
+  console.log(`  ${compiledRss}; after one more step ${gib(process.memoryUsage().rss / 2 ** 20)}`);
   const peers = await startPeers(peerRow, batchSize, 1);
   const ref = referencePeer(peers);
   if (ref.meta.params !== params) {
@@ -503,7 +812,7 @@ async function trainRow<M extends Layer<unknown, unknown>, B extends Batch, O>(
   console.log(
     `  onnx: ${fmtMs(onnx)} per step (mean ORT run ${fmtMs(ortRun)}, feed+fetch ${fmtMs(feedFetch)}); pytorch: ${torch.map(fmtMs).join(', ')}`,
   );
-  notes.push(`ORT run ${ortRun.toFixed(0)} ms of the step`);
+  notes.push(`ORT run ${ortRun.toFixed(0)} ms of the step`, lastPeakRss);
   runner.dispose();
   let wasm: number | null = null;
   if (!SKIP_WASM) {
@@ -568,6 +877,19 @@ async function profileRow(task: ClassifierTrainTask, batchSize: number): Promise
 interface InferSubject {
   forward(images: tf.Tensor): tf.Tensor[];
   params: number;
+  /**
+   * FLOPs of our forward pass where the peer's model differs in depth (R3D-50 vs r3d_18), so
+   * our GFLOP/s is ours, not the peer's count over our time; default: the peer's count.
+   */
+  flop?: number;
+  notes?: string[];
+  /**
+   * The model's weights, for compiling with `compileModel` (a shape-only capture on
+   * tfjs-backend-cpu, the weights fed as graph inputs) instead of `compileFunction`'s full eager
+   * trace on the active backend (wasm): tfjs-backend-wasm has no fast 3-D convolution, and a
+   * full trace of R3D-50 on a 32×224×224 clip computed it for minutes.
+   */
+  variables?: NamedVariable[];
 }
 
 /** A classification model's inference subject (logits). */
@@ -582,33 +904,75 @@ async function inferRow(
   row: string,
   what: string,
   subject: InferSubject,
-  size: number,
+  size: number | number[],
   batchSize: number,
   peerRow: string,
   passiveOmp: boolean,
 ): Promise<void> {
   console.log(`(${row}) ${what}, batch ${batchSize}`);
-  const x = tf.randomNormal([batchSize, size, size, 3], 0, 1, 'float32', 1);
-  const compiled = await compileFunction({ image: x }, (i) => subject.forward(i.image), {
-    intraOpNumThreads: THREADS,
-  });
+  // One image [size, size, 3], or any example shape (a clip [T, H, W, 3]).
+  const example = typeof size === 'number' ? [size, size, 3] : size;
+  const x = tf.randomNormal([batchSize, ...example], 0, 1, 'float32', 1);
+  const ortTensor = (t: tf.Tensor) =>
+    new ort.Tensor('float32', Float32Array.from(t.dataSync()), t.shape);
+  let compiled: {
+    run(i: { image: tf.Tensor }): Promise<tf.Tensor[] | Record<string, tf.Tensor>>;
+    dispose(): Promise<void>;
+  };
+  let bytes: Uint8Array;
+  const feeds: Record<string, ort.Tensor> = {};
+  if (subject.variables) {
+    // Outputs named out0, out1, ... (compileModel names outputs by their path in the result).
+    const forward = (i: Record<string, tf.Tensor>) =>
+      Object.fromEntries(subject.forward(i.image).map((t, k) => [`out${k}`, t]));
+    const model = await compileModel(
+      forward,
+      { image: x },
+      {
+        variables: subject.variables,
+        intraOpNumThreads: THREADS,
+        fallback: 'error',
+      },
+    );
+    await model.prepare({ image: x });
+    const lowered = model.loweredFor({ image: x });
+    bytes = lowered.bytes;
+    const byName = new Map(subject.variables.map((v) => [v.name, v.variable as tf.Tensor]));
+    byName.set('image', x);
+    for (const gi of lowered.inputs) {
+      const t = gi.kind === 'input' ? byName.get(gi.name) : undefined;
+      if (!t)
+        throw new Error(`(${row}) the inference graph has an unexpected input ${gi.onnxName}`);
+      feeds[gi.onnxName] = ortTensor(t);
+    }
+    compiled = model;
+  } else {
+    const fn = await compileFunction({ image: x }, (i) => subject.forward(i.image), {
+      intraOpNumThreads: THREADS,
+    });
+    bytes = fn.model;
+    compiled = fn;
+  }
   // Bare ORT: a plain session on the engine's model bytes, with the engine's session options.
-  const session = await ort.InferenceSession.create(compiled.model, {
+  const session = await ort.InferenceSession.create(bytes, {
     intraOpNumThreads: THREADS,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
   });
-  if (session.inputNames.length !== 1) {
-    throw new Error(
-      `(${row}) the inference graph has inputs ${session.inputNames.join(', ')}; expected one image`,
-    );
+  if (!subject.variables) {
+    if (session.inputNames.length !== 1) {
+      throw new Error(
+        `(${row}) the inference graph has inputs ${session.inputNames.join(', ')}; expected one image`,
+      );
+    }
+    feeds[session.inputNames[0]] = ortTensor(x);
   }
-  const feeds = {
-    [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(x.dataSync()), x.shape),
-  };
   // Ours, bare ORT and the peers alternate run by run, so the machine's drifts fall on all alike.
-  const oursOnce = async () => tf.dispose(await compiled.run({ image: x }));
+  const oursOnce = async () => {
+    const out = await compiled.run({ image: x });
+    tf.dispose(Array.isArray(out) ? out : Object.values(out));
+  };
   const bareOnce = async () => void (await session.run(feeds));
   for (let i = 0; i < 2; i++) {
     await oursOnce();
@@ -650,7 +1014,10 @@ async function inferRow(
     flop: referencePeer(peers).meta.fwd_flop,
     notes: [
       `${subject.params.toLocaleString('en-US')} parameters (peer ${referencePeer(peers).meta.params.toLocaleString('en-US')})`,
+      ...(subject.notes ?? []),
+      lastPeakRss,
     ],
+    ...(subject.flop !== undefined ? { ourFlop: subject.flop } : {}),
   });
 }
 
@@ -704,6 +1071,7 @@ async function exportedInferRow(
     flop: referencePeer(peers).meta.fwd_flop,
     notes: [
       'the exported ONNX model: a one-image graph in a Scan over the batch (tracing batch 8 at 640 overflows the wasm heap)',
+      lastPeakRss,
     ],
   });
 }
@@ -787,7 +1155,7 @@ function printTable(): void {
       if (!loaded) return (ref / ours).toFixed(3);
       return FORCE ? `${(ref / ours).toFixed(3)} (loaded)` : 'loaded';
     };
-    const gflops = r.onnx === null ? null : r.flop / r.onnx / 1e6;
+    const gflops = r.onnx === null ? null : (r.ourFlop ?? r.flop) / r.onnx / 1e6;
     rows.push([
       `(${r.row}) ${r.what}`,
       String(r.batch),
@@ -806,7 +1174,7 @@ function printTable(): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  console.log(`\nCPU: ${cpuModel()}; ${THREADS} threads for ORT and PyTorch; ${STEPS} rounds`);
+  console.log(`\nCPU: ${cpuModel()}; ${THREADS} threads for ORT and PyTorch`);
   for (const [k, v] of Object.entries(peaks))
     console.log(`SGEMM peak, ${k}: ${v.toFixed(1)} GFLOP/s`);
   console.log([line(header), ...rows.map(line)].join('\n'));
@@ -818,7 +1186,17 @@ function printTable(): void {
   );
   for (const r of results) {
     const load = `load ${r.loadStart?.toFixed(2)} → ${r.loadEnd?.toFixed(2)}`;
-    console.log(`  (${r.row}) batch ${r.batch}: ${[load, ...r.notes].join('; ')}`);
+    const notes = [`${r.rounds} rounds`, load, ...r.notes];
+    if (r.ourFlop !== undefined) {
+      // The peer's own GFLOP/s (its model, its count) beside ours in the GFLOP/s column.
+      const theirs = torchVersions.map(
+        (v, k) => `PT ${v.split('+')[0]} ${(r.flop / (r.torch[k] ?? NaN) / 1e6).toFixed(1)}`,
+      );
+      notes.push(
+        `the peer's GFLOP/s (${(r.flop / 1e9).toFixed(1)} GFLOP per iteration): ${theirs.join(', ')}`,
+      );
+    }
+    console.log(`  (${r.row}) batch ${r.batch}: ${notes.join('; ')}`);
   }
   for (const l of extraLines) console.log(l);
 }
@@ -954,6 +1332,66 @@ async function runRow(row: string): Promise<void> {
       'deeplabv3_r101_train',
     );
     m.dispose();
+  } else if (row === 'm') {
+    setGlobalSeed(0);
+    const task = maskrcnnTask();
+    const model = task.buildModel();
+    model.buildWeights();
+    await inferRow(
+      'm',
+      'Mask R-CNN R50-FPN 640 inference',
+      maskrcnnDetectionsOf(task, model),
+      640,
+      1,
+      'maskrcnn_r50fpn_infer',
+      false,
+    );
+    model.dispose();
+  } else if (row === 'n') {
+    const subject = maskrcnnSubject(maskrcnnTask());
+    const m = await trainRow(
+      'n',
+      'Mask R-CNN R50-FPN 640 train',
+      subject,
+      2,
+      'maskrcnn_r50fpn_train',
+    );
+    m.dispose();
+  } else if (row === 'o') {
+    const model = movinetA0Stream();
+    await streamRow('o', 'MoViNet-A0 stream 172 inference', model, 172, 'movinet_a0_stream_infer');
+    model.dispose();
+  } else if (row === 'p') {
+    const model = r3dModel();
+    const clip = [32, 224, 224, 3];
+    // The backbone's convolutions counted from shapes on an empty batch, on the cpu backend
+    // (wasm's Mean refuses an empty tensor), plus the classifier's 2048 x classes (the peer
+    // counts convolutions and linear layers the same way).
+    await prepareTfjsBackend('cpu');
+    await tf.setBackend('cpu');
+    const backbone = await countFlops(() => model.backbone.apply(tf.zeros([0, ...clip])), {
+      emptyBatch: true,
+    });
+    await tf.setBackend('wasm');
+    const flops = backbone.flops + 2 * 2048 * model.numClasses;
+    await inferRow(
+      'p',
+      'R3D-50 32x224 clip inference (peer: r3d_18)',
+      {
+        forward: (x) => [model.apply(x, { training: false })],
+        params: model.countTrainableParams(),
+        flop: flops,
+        variables: model.weights().map((w) => ({ name: `model/${w.path}`, variable: w.variable })),
+        notes: [
+          `different depths: ours R3D-50 ${(flops / 1e9).toFixed(1)} GFLOP per clip; the peer is torchvision's r3d_18`,
+        ],
+      },
+      clip,
+      1,
+      'r3d18_infer',
+      false,
+    );
+    model.dispose();
   } else if (row === 'peak') {
     await peakRow();
   } else if (row === 'd') {
@@ -992,7 +1430,7 @@ async function spawnRow(row: string): Promise<void> {
     '--child-row',
     row,
     '--steps',
-    String(STEPS),
+    String(rowSteps(row)),
     '--wasm-steps',
     String(WASM_STEPS),
     '--threads',
@@ -1001,7 +1439,10 @@ async function spawnRow(row: string): Promise<void> {
     ...(SKIP_WASM ? ['--skip-wasm'] : []),
   ];
   await new Promise<void>((resolve) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const env = LARGE_GRAPH_ROWS.has(row)
+      ? { ...process.env, MALLOC_MMAP_THRESHOLD_: String(MMAP_THRESHOLD) }
+      : process.env;
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
     let pending = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
@@ -1036,7 +1477,9 @@ async function spawnRow(row: string): Promise<void> {
     });
   });
   const loadEnd = load1();
-  for (const r of results.slice(first)) Object.assign(r, { loadStart, loadEnd });
+  for (const r of results.slice(first)) {
+    Object.assign(r, { loadStart, loadEnd, rounds: rowSteps(row) });
+  }
   console.log(`[row ${row}] 1-min load at end ${loadEnd.toFixed(2)}`);
 }
 
@@ -1047,7 +1490,7 @@ async function main(): Promise<void> {
     return;
   }
   console.log(
-    `CPU: ${cpuModel()}; ${THREADS} threads for ORT and PyTorch; ${STEPS} rounds; peers: ${PYTHONS.join(', ')}`,
+    `CPU: ${cpuModel()}; ${THREADS} threads for ORT and PyTorch; ${STEPS_FLAG ?? 'default'} rounds; peers: ${PYTHONS.join(', ')}`,
   );
   await spawnRow('peak');
   for (const row of ALL_ROWS) if (ROWS.has(row)) await spawnRow(row);

@@ -6,7 +6,8 @@ missing schemas. `import torchvision_ops` (in place of `import torchvision`) imp
 and, where that fails on the missing ops, declares their schemas with torch.library, registers
 Python CPU kernels for the ones the peer rows call (NMS: the greedy loop of torchvision's C++
 kernel, one iteration per kept box over a precomputed IoU matrix; RoIAlign with torchvision's
-bilinear sampling), and marks the ops as loaded. These Python kernels are slower
+bilinear sampling, vectorised over the RoIs for a fixed sampling ratio as the detection models
+use), and marks the ops as loaded. These Python kernels are slower
 than the C++ ones: a handicap of the peer, which the benchmark README states.
 """
 import sys
@@ -80,8 +81,53 @@ def _bilinear(feat, y, x):
     return v * valid
 
 
+def _roi_align_fixed(inp, rois, spatial_scale, ph, pw, sr, aligned, chunk=256):
+    """_roi_align for a fixed sampling ratio sr > 0 (what torchvision's MultiScaleRoIAlign uses),
+    vectorised over the RoIs (chunks of `chunk`): the same sample points and weights as the loop
+    below, gathered from the feature map in one indexing per corner."""
+    n, c, h, w = inp.shape
+    offset = 0.5 if aligned else 0.0
+    flat = inp.permute(0, 2, 3, 1).reshape(n * h * w, c)
+    iy = (torch.arange(ph * sr, dtype=inp.dtype) + 0.5) / sr
+    ix = (torch.arange(pw * sr, dtype=inp.dtype) + 0.5) / sr
+    out = []
+    for r in rois.split(chunk):
+        x1, y1 = r[:, 1] * spatial_scale - offset, r[:, 2] * spatial_scale - offset
+        rh = r[:, 4] * spatial_scale - offset - y1
+        rw = r[:, 3] * spatial_scale - offset - x1
+        if not aligned:
+            rh, rw = rh.clamp(min=1.0), rw.clamp(min=1.0)
+        k = r.shape[0]
+        y = (y1[:, None] + iy[None] * (rh / ph)[:, None])[:, :, None].expand(k, ph * sr, pw * sr)
+        x = (x1[:, None] + ix[None] * (rw / pw)[:, None])[:, None, :].expand(k, ph * sr, pw * sr)
+        valid = (y >= -1.0) & (y <= h) & (x >= -1.0) & (x <= w)
+        y, x = y.clamp(min=0), x.clamp(min=0)
+        y0 = y.floor().long().clamp(max=h - 1)
+        x0 = x.floor().long().clamp(max=w - 1)
+        y1i, x1i = (y0 + 1).clamp(max=h - 1), (x0 + 1).clamp(max=w - 1)
+        y = torch.where(y0 >= h - 1, y0.to(y.dtype), y)
+        x = torch.where(x0 >= w - 1, x0.to(x.dtype), x)
+        ly, lx = y - y0, x - x0
+        hy, hx = 1 - ly, 1 - lx
+        base = r[:, 0].long()[:, None, None] * (h * w)
+
+        def at(yy, xx):
+            return flat[(base + yy * w + xx).reshape(-1)].reshape(k, ph * sr, pw * sr, c)
+
+        v = (
+            at(y0, x0) * (hy * hx)[..., None] + at(y0, x1i) * (hy * lx)[..., None]
+            + at(y1i, x0) * (ly * hx)[..., None] + at(y1i, x1i) * (ly * lx)[..., None]
+        ) * valid[..., None]
+        out.append(v.reshape(k, ph, sr, pw, sr, c).mean(dim=(2, 4)).permute(0, 3, 1, 2))
+    if not out:
+        return inp.new_zeros((0, c, ph, pw))
+    return torch.cat(out)
+
+
 def _roi_align(inp, rois, spatial_scale, ph, pw, sampling_ratio, aligned):
     """torchvision.ops.roi_align in torch ops (differentiable through autograd)."""
+    if sampling_ratio > 0:
+        return _roi_align_fixed(inp, rois, spatial_scale, ph, pw, sampling_ratio, aligned)
     out = []
     offset = 0.5 if aligned else 0.0
     for r in rois:
@@ -118,6 +164,12 @@ def _python_ops():
     import torchvision.extension
 
     torchvision.extension._has_ops = lambda: True
+    # torchvision 0.29's roi_align binds _has_ops at import and, without the C++ ops, runs its own
+    # pure-PyTorch RoIAlign under torch.compile: inductor then builds C++ with the system compiler
+    # inside the peer's first steps (minutes on this machine, and again as RoI counts change).
+    # The registered kernel above stands in instead, as for NMS.
+    # (The module from sys.modules: `torchvision.ops.roi_align` is also the name of the function.)
+    sys.modules["torchvision.ops.roi_align"]._has_ops = torchvision.extension._has_ops
 
 
 # "native" where torchvision's compiled ops load (e.g. Debian's torchvision with its torch 1.13),

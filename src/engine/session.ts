@@ -35,6 +35,8 @@ export interface OrtSessionOptions {
   optimizedModelFilePath?: string;
   /** ORT's execution providers in order of preference (./provider_fallback.ts sets them). */
   executionProviders?: string[];
+  enableCpuMemArena?: boolean;
+  enableMemPattern?: boolean;
 }
 
 /** What the engine uses of an onnxruntime JavaScript package (`onnxruntime-node`, `-web`). */
@@ -67,6 +69,18 @@ export interface SessionOptions {
    * session profiles every run and writes `<prefix>_<date>.json` on `session.endProfiling()`.
    */
   profileFilePrefix?: string;
+  /**
+   * ORT's CPU memory arena (default true): a BFC arena that keeps every block it ever allocated
+   * and grows by powers of two, so a session's RSS stays at (and rounds up) its high-water mark.
+   * false allocates and frees each tensor through the system allocator: for graphs whose
+   * activations are large next to the machine's memory (a DeepLabV3 R101 512 training step).
+   */
+  enableCpuMemArena?: boolean;
+  /**
+   * ORT's memory pattern (default true): after the first run, one pre-planned block per run for
+   * all intermediates instead of one allocation each.
+   */
+  enableMemPattern?: boolean;
 }
 
 /** The runtime of `opts`, or onnxruntime-node. */
@@ -97,6 +111,8 @@ export async function createSession(
     ...(opts.profileFilePrefix !== undefined
       ? { enableProfiling: true, profileFilePrefix: opts.profileFilePrefix }
       : {}),
+    ...(opts.enableCpuMemArena !== undefined ? { enableCpuMemArena: opts.enableCpuMemArena } : {}),
+    ...(opts.enableMemPattern !== undefined ? { enableMemPattern: opts.enableMemPattern } : {}),
   });
 }
 

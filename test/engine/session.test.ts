@@ -90,3 +90,47 @@ testOnEachBackend('a compiled training step runs on the injected runtime', async
   assert.ok(counts.tensors > 2 * compiledParts.model.weights().length, `${counts.tensors} feeds`);
   compiled.dispose();
 });
+
+testOnEachBackend('memory options reach the session and leave the steps unchanged', async () => {
+  // enableCpuMemArena / enableMemPattern (the large-graph setting of bench/engine/run.ts) are
+  // passed to ORT as given, and training steps with both off equal the eager steps.
+  const { runtime, options } = countingRuntime();
+  const parts = () => {
+    setGlobalSeed(7);
+    const task = new BlockTask('bottleneck');
+    const model = task.buildModel();
+    tf.tidy(() => void task.forward(model, task.batch(2), { training: false }));
+    const optimizer = new OptimizerState(buildOptimizer({ type: 'sgd', sgd: { momentum: 0.9 } }));
+    return { task, model, optimizer, ema: null, rng: new Rng(3) };
+  };
+  const eagerParts = parts();
+  const compiledParts = parts();
+  const eager = new EagerStepRunner(eagerParts);
+  const compiled = createCompiledStepRunner(compiledParts, {
+    runtime,
+    intraOpNumThreads: 1,
+    enableCpuMemArena: false,
+    enableMemPattern: false,
+  });
+  for (let step = 1; step <= 3; step++) {
+    const batch = eagerParts.task.batch(2, step);
+    const e = await eager.trainStep(batch, 0.05, step);
+    const c = await compiled.trainStep(batch, 0.05, step);
+    assertClose([c.logs.total_loss], [e.logs.total_loss], { rtol: 1e-4 });
+    tf.dispose([e.outputs.logits, c.outputs.logits]);
+  }
+  assert.equal(options.length, 1);
+  assert.equal(options[0].enableCpuMemArena, false);
+  assert.equal(options[0].enableMemPattern, false);
+  compiled.dispose();
+  // Left unset, ORT's defaults apply: the engine passes neither option.
+  const plain = countingRuntime();
+  const a = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+  const f = await compileFunction({ a }, (x) => [tf.relu(x.a)], { runtime: plain.runtime });
+  tf.dispose(await f.run({ a }));
+  assert.ok(
+    !('enableCpuMemArena' in plain.options[0]) && !('enableMemPattern' in plain.options[0]),
+  );
+  await f.dispose();
+  a.dispose();
+});
