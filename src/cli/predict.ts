@@ -9,7 +9,9 @@
  * per image, which preprocesses as the task's evaluation does (src/core/inference.ts) and decodes
  * with the task's own hook. Classification prints the top-k classes (`--top_k`); detection the
  * boxes in the original image's pixels with their class names and scores (`--min_score`), and
- * `--output` draws them on the image (./draw_detections.ts). Flags of the other kind are refused.
+ * `--output` draws them on the image (./draw_detections.ts); instance segmentation models
+ * (Mask R-CNN) add each detection's mask as COCO RLE (`--json`) and draw it translucent.
+ * Flags of the other kind are refused.
  */
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
@@ -23,7 +25,13 @@ import {
   tfjsBackendFor,
   usesCompiledSteps,
 } from '../core/backend/index.js';
-import type { Detection, Prediction, Preprocessing, RankedClass } from '../core/inference.js';
+import type {
+  Detection,
+  Prediction,
+  Preprocessing,
+  RankedClass,
+  RleMask,
+} from '../core/inference.js';
 import { experiments, tasks } from '../core/registry.js';
 import type { AnyTask } from '../core/task.js';
 import { preprocessImage } from '../data/ops/inference_preprocess.js';
@@ -34,6 +42,8 @@ import { classificationLabels } from '../tasks/image_classification/task.js';
 import { formatSegmentationPredictions, predictSegmentation } from './predict_segmentation.js';
 import type { ExperimentSpec } from '../train/run_experiment.js';
 import { drawDetections } from './draw_detections.js';
+import { segmentationToRle } from '../ops/masks/coco_segmentation.js';
+import { decodeMask, rleArea } from '../ops/masks/rle.js';
 import { readVgModelJson } from '../export/vg_format.js';
 
 export { topKIndices } from '../tasks/image_classification/task.js';
@@ -150,6 +160,8 @@ export interface DetectionRow {
   classId: number;
   name: string;
   score: number;
+  /** Instance segmentation: the mask over the original image, COCO RLE. */
+  mask?: RleMask;
 }
 
 export interface ImagePrediction {
@@ -273,11 +285,12 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
           top: classes.map((c) => ({ id: c.id, name: c.label, probability: c.score })),
         });
       } else if (prediction.kind === 'detection') {
-        const detections = (prediction.detections as Detection[]).map((d) => ({
+        const detections: DetectionRow[] = (prediction.detections as Detection[]).map((d) => ({
           box: d.box,
           classId: d.classId,
           name: d.label,
           score: d.score,
+          ...(d.mask ? { mask: d.mask } : {}),
         }));
         const entry: ImagePrediction = {
           image: file,
@@ -286,7 +299,15 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
           detections,
         };
         if (opts.output !== undefined) {
-          await drawDetections(image, detections, opts.output);
+          const drawn = detections.map((d, i) => ({
+            ...d,
+            mask: d.mask
+              ? decodeMask(
+                  segmentationToRle(d.mask, image.height, image.width, `detection ${i}'s mask`),
+                )
+              : undefined,
+          }));
+          await drawDetections(image, drawn, opts.output);
           entry.annotated = opts.output;
         }
         predictions.push(entry);
@@ -308,7 +329,7 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
 
 /**
  * The printed form: per image its path, then `rank. name (id N)  xx.xx%` lines (classification)
- * or its size and `name (id N)  score  [box]` lines (detection).
+ * or its size and `name (id N)  score  [box]` lines (detection; `mask N px` with masks).
  */
 export function formatPredictions(result: PredictResult): string {
   const lines = [
@@ -331,8 +352,10 @@ export function formatPredictions(result: PredictResult): string {
       );
       const width = Math.max(0, ...p.detections.map((d) => d.name.length));
       for (const d of p.detections) {
+        const m = d.mask;
+        const area = m ? `  mask ${rleArea(segmentationToRle(m, ...m.size, 'mask'))} px` : '';
         lines.push(
-          `  ${d.name.padEnd(width)}  (id ${d.classId})  ${d.score.toFixed(3)}  [ymin ${px(d.box[0])}, xmin ${px(d.box[1])}, ymax ${px(d.box[2])}, xmax ${px(d.box[3])}]`,
+          `  ${d.name.padEnd(width)}  (id ${d.classId})  ${d.score.toFixed(3)}  [ymin ${px(d.box[0])}, xmin ${px(d.box[1])}, ymax ${px(d.box[2])}, xmax ${px(d.box[3])}]${area}`,
         );
       }
       if (p.annotated) lines.push(`  annotated image: ${p.annotated}`);

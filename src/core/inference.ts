@@ -61,12 +61,21 @@ export interface RankedClass {
   score: number;
 }
 
+/** A binary mask as COCO's compressed RLE (pycocotools `mask.encode`, `counts` a string). */
+export interface RleMask {
+  /** [height, width] of the image the mask covers. */
+  size: [number, number];
+  counts: string;
+}
+
 export interface Detection {
   /** [ymin, xmin, ymax, xmax] in the original image's pixels. */
   box: [number, number, number, number];
   classId: number;
   label: string;
   score: number;
+  /** Instance segmentation models: the instance's mask over the original image. */
+  mask?: RleMask;
 }
 
 export interface ClassificationPrediction {

@@ -174,7 +174,7 @@ export function clipOrPad<T extends Float32Array | Int32Array>(
 }
 
 /** Model Garden's process_source_id: the string id as a number (int32 here). */
-function sourceIdNumber(ex: DetectionExample, where: string): number {
+export function sourceIdNumber(ex: DetectionExample, where: string): number {
   const id = ex.sourceId.trim();
   const v = id === '' ? -1 : /^[-+]?\d+$/.test(id) ? Number(id) : NaN;
   if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) {

@@ -79,16 +79,20 @@ export function pasteInstanceMask(
   if (mask.length !== mh * mw) {
     throw new Error(`pasteInstanceMask: mask has ${mask.length} values, expected ${mh}x${mw}`);
   }
-  const scale = Math.max((mw + 2) / mw, (mh + 2) / mh);
-  const wHalf = box[2] * 0.5 * scale;
-  const hHalf = box[3] * 0.5 * scale;
-  const xc = box[0] + box[2] * 0.5;
-  const yc = box[1] + box[3] * 0.5;
+  // Float32 arithmetic, as MG's numpy code on float32 boxes (a Python float scalar does not
+  // widen a float32 array), so the truncated box matches at integer boundaries.
+  const f = Math.fround;
+  const scale = f(Math.max((mw + 2) / mw, (mh + 2) / mh));
+  const [bx, by, bw, bh] = [f(box[0]), f(box[1]), f(box[2]), f(box[3])];
+  const xc = f(bx + f(bw * 0.5));
+  const yc = f(by + f(bh * 0.5));
+  const wHalf = f(f(bw * 0.5) * scale);
+  const hHalf = f(f(bh * 0.5) * scale);
   // numpy astype(int32) truncates toward zero.
-  const rx0 = Math.trunc(xc - wHalf);
-  const ry0 = Math.trunc(yc - hHalf);
-  const rx1 = Math.trunc(xc + wHalf);
-  const ry1 = Math.trunc(yc + hHalf);
+  const rx0 = Math.trunc(f(xc - wHalf));
+  const ry0 = Math.trunc(f(yc - hHalf));
+  const rx1 = Math.trunc(f(xc + wHalf));
+  const ry1 = Math.trunc(f(yc + hHalf));
   const w = Math.max(rx1 - rx0 + 1, 1);
   const h = Math.max(ry1 - ry0 + 1, 1);
   const padded = new Float32Array((mh + 2) * (mw + 2));

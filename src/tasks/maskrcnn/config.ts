@@ -201,8 +201,12 @@ export const maskrcnnTaskConfig = taskConfig({
   init_checkpoint: optStr(),
   /** 'all', 'backbone' and/or 'decoder'. */
   init_checkpoint_modules: z.union([z.string(), z.array(z.string())]).default('all'),
-  /** Ground truth comes from the examples themselves; an annotation file is not read. */
-  annotation_file: notSupported(optStr()),
+  /**
+   * COCO instances JSON of the validation images (box and mask ground truth). Unset: with
+   * include_mask the ground truth is scanned from validation_data's TFRecords (full-resolution
+   * masks), without masks it comes from the evaluated examples, as Model Garden does.
+   */
+  annotation_file: optStr(),
   per_category_metrics: notSupported(bool(false)),
   allowed_mask_class_ids: notSupported(optList(z.int())),
   use_coco_metrics: notSupported(bool(true), [true]),

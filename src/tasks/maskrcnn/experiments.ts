@@ -1,8 +1,9 @@
 /**
  * Registered R-CNN experiments (Model Garden `configs/maskrcnn.py`: `fasterrcnn_resnetfpn_coco`,
  * `maskrcnn_resnetfpn_coco`, `maskrcnn_spinenet_coco`, `cascadercnn_spinenet_coco`) with MG's
- * models (./model_defaults.ts), data and schedules. MG's `annotation_file` is left unset: the
- * ground truth comes from the evaluated examples here.
+ * models (./model_defaults.ts), data and schedules. MG's `annotation_file`
+ * (coco/instances_val2017.json) is left unset: the evaluation ground truth is then scanned from
+ * validation_data's TFRecords (with masks) or taken from the evaluated examples (boxes only).
  */
 import { registerExperiment } from '../../core/registry.js';
 import { maskrcnnExperimentConfig, type MaskRCNNExperimentConfig } from './config.js';

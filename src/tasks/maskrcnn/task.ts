@@ -2,7 +2,7 @@
  * Mask R-CNN / Faster R-CNN / Cascade RCNN-RS task (Model Garden
  * `official/vision/tasks/maskrcnn.py`): builds the model from the backbone and decoder factories
  * and `buildMaskRCNN`, runs the training forward (RPN targets and cropped GT masks from the parser)
- * with MG's losses, and evaluates boxes with the streaming COCO evaluator.
+ * with MG's losses, and evaluates boxes and masks with the streaming COCO evaluator (./metric.ts).
  *
  * Batch features (MG's parser labels): `image` [B, H, W, 3], `image_info` [B, 4, 2];
  * training: `rpn_score_targets/<l>` [B, H_l, W_l, A], `rpn_box_targets/<l>` [B, H_l, W_l, 4A],
@@ -20,7 +20,18 @@ import type {
   Metric,
   Task,
 } from '../../core/task.js';
+import {
+  boxToOriginal,
+  labelOf,
+  type Detection,
+  type TaskInference,
+} from '../../core/inference.js';
+import { cocoLabels } from '../../data/label_maps/coco.js';
+import { computePaddedSize } from '../../data/ops/resize_and_crop.js';
 import { l2Regularization } from '../../losses/l2.js';
+import { rleToJson } from '../../ops/masks/coco_segmentation.js';
+import { pasteInstanceMask } from '../../ops/masks/paste.js';
+import { encodeMask } from '../../ops/masks/rle.js';
 import { buildBackbone } from '../../modeling/backbones/factory.js';
 import { buildDecoder } from '../../modeling/decoders/factory.js';
 import {
@@ -34,10 +45,13 @@ import {
   type MaskRCNNParserOptions,
 } from '../../data/parsers/maskrcnn_parser.js';
 import { defaultDataWorkers } from '../image_classification/task.js';
+import { cocoInstancesFromTfRecords } from '../../data/converters/tfrecord_to_coco.js';
+import { CocoGroundTruth } from '../../evaluation/coco/dataset.js';
 import { CocoDetectionMetric } from '../retinanet/task.js';
 import { TensorBatchInput } from '../tensor_batch_input.js';
 import type { MaskRCNNDataConfig, MaskRCNNTaskConfig } from './config.js';
 import { maskrcnnTaskLosses } from './losses.js';
+import { CocoInstanceMetric } from './metric.js';
 
 export type MaskRCNNBatch = Record<string, tf.Tensor>;
 
@@ -65,6 +79,7 @@ export function flattenOutputs(out: MaskRCNNOutputs): Record<string, tf.Tensor> 
 export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNNOutputs> {
   readonly type = 'maskrcnn';
   readonly defaultEvalMetric = 'AP';
+  private gtPromise: Promise<CocoGroundTruth> | null = null;
 
   constructor(readonly config: MaskRCNNTaskConfig) {
     const m = config.model;
@@ -331,11 +346,123 @@ export class MaskRCNNTask implements Task<MaskRCNNModel, MaskRCNNBatch, MaskRCNN
     return { losses, outputs };
   }
 
+  /**
+   * The evaluation ground truth as MG's `_build_coco_metrics` chooses it: `annotation_file` when
+   * set, else with include_mask a scan of validation_data's TFRecords (MG writes it to
+   * annotation.json; it is kept in memory here, read once per task).
+   */
+  private groundTruth(): Promise<CocoGroundTruth> {
+    if (this.gtPromise) return this.gtPromise;
+    const file = this.config.annotation_file;
+    const path = this.config.validation_data.input_path;
+    let load: Promise<CocoGroundTruth>;
+    if (file) {
+      load = Promise.resolve().then(() => CocoGroundTruth.fromFile(file));
+    } else if (typeof path !== 'string' && !Array.isArray(path)) {
+      load = Promise.reject(
+        new Error('task.validation_data.input_path: a mapping of named inputs is not supported'),
+      );
+    } else {
+      load = cocoInstancesFromTfRecords(path, { includeMask: true }).then(
+        (ds) => new CocoGroundTruth(ds, `ground truth scanned from ${String(path)}`),
+      );
+    }
+    this.gtPromise = load;
+    // A failed read is not kept, so the next evaluation reads again.
+    load.catch(() => {
+      if (this.gtPromise === load) this.gtPromise = null;
+    });
+    return load;
+  }
+
   buildMetrics(training: boolean): Metric<MaskRCNNOutputs, MaskRCNNBatch>[] {
     if (training) return [];
     // MG's COCOEvaluator for Mask R-CNN: COCO's maxDets [1, 10, 100].
-    const metric = new CocoDetectionMetric(100);
-    // The metric reads the generator's detection tensors and the batch's ground truth only.
+    const maxDetections = 100;
+    const includeMask = this.config.model.include_mask;
+    const metric =
+      includeMask || this.config.annotation_file
+        ? new CocoInstanceMetric({
+            groundTruth: () => this.groundTruth(),
+            includeMask,
+            maxDetections,
+          })
+        : // Boxes only, no annotation file: the ground truth of the evaluated examples.
+          new CocoDetectionMetric(maxDetections);
+    // The metrics read the generator's detection tensors and the batch's ground truth only.
     return [metric as unknown as Metric<MaskRCNNOutputs, MaskRCNNBatch>];
+  }
+
+  /**
+   * Prediction (src/core/inference.ts): the Mask R-CNN parser's evaluation preprocessing of
+   * `validation_data` (normalise, aspect-preserving fit into input_size, zero padding to
+   * 2^max_level), the model's RPN, RoI heads and detection generator in one graph, detections in
+   * the original image's pixels; with include_mask each detection's 28x28 mask pasted at the
+   * original resolution as the COCO evaluation does (box / image_info scale, paste_instance_masks,
+   * > 0.5) and given as COCO RLE.
+   */
+  inference(): TaskInference<MaskRCNNModel> {
+    const m = this.config.model;
+    if (!m.detection_generator.apply_nms) {
+      throw new Error(
+        'task.model.detection_generator.apply_nms: prediction needs NMS (set it true)',
+      );
+    }
+    const parser = this.parserOptionsFor(this.config.validation_data);
+    const desired = parser.output_size;
+    const includeMask = m.include_mask;
+    const names = ['detection_boxes', 'detection_scores', 'detection_classes', 'num_detections'];
+    if (includeMask) names.push('detection_masks');
+    return {
+      kind: 'detection',
+      preprocessing: {
+        input_size: [desired[0], desired[1], 3],
+        method: 'resize_pad',
+        center_crop_fraction: null,
+        padded_size: parser.pad !== false ? computePaddedSize(desired, 2 ** m.max_level) : desired,
+        interpolation: 'bilinear',
+        mean: [...MEAN_RGB],
+        stddev: [...STDDEV_RGB],
+      },
+      // Model Garden's COCO models: 91 classes, class id = COCO category id.
+      labels: m.num_classes === 91 ? cocoLabels() : null,
+      labelSource: m.num_classes === 91 ? 'COCO category names' : 'class ids (no label map)',
+      outputs: (model, inputs) => {
+        const out = this.inferenceOutputs(model, inputs.image, { image_shape: inputs.image_shape });
+        // The other outputs are freed by the caller's tidy (or left out of the graph).
+        return Object.fromEntries(names.map((k) => [k, out[k]]));
+      },
+      decode: (outputs, frame, labels, opts) => {
+        const n = outputs.num_detections.data[0];
+        const boxes = outputs.detection_boxes.data;
+        const scores = outputs.detection_scores.data;
+        const classes = outputs.detection_classes.data;
+        const masks = outputs.detection_masks;
+        const [mh, mw] = masks ? masks.shape.slice(1) : [0, 0];
+        const [h, w] = frame.original;
+        const [sy, sx] = frame.scale;
+        const threshold = opts.scoreThreshold ?? 0;
+        const detections: Detection[] = [];
+        for (let i = 0; i < n; i++) {
+          if (scores[i] < threshold) continue;
+          const box = boxes.subarray(4 * i, 4 * i + 4);
+          const d: Detection = {
+            box: boxToOriginal(box, frame),
+            classId: classes[i],
+            label: labelOf(labels, classes[i]),
+            score: scores[i],
+          };
+          if (masks) {
+            // As the evaluation: the unclipped box in original pixels, [x, y, w, h].
+            const [y0, x0, y1, x1] = [box[0] / sy, box[1] / sx, box[2] / sy, box[3] / sx];
+            const mask = masks.data.subarray(i * mh * mw, (i + 1) * mh * mw);
+            const pasted = pasteInstanceMask(mask, mh, mw, [x0, y0, x1 - x0, y1 - y0], h, w);
+            d.mask = rleToJson(encodeMask(pasted, h, w));
+          }
+          detections.push(d);
+        }
+        return { kind: 'detection', detections };
+      },
+    };
   }
 }

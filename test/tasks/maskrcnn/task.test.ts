@@ -41,7 +41,7 @@ test("the registered experiments carry Model Garden's defaults", () => {
 test('unimplemented fields are rejected by name', () => {
   for (const [section, value] of [
     [{ losses: { class_weights: [1, 2] } }, /class_weights/],
-    [{ annotation_file: 'coco/instances_val2017.json' }, /annotation_file/],
+    [{ per_category_metrics: true }, /per_category_metrics/],
     [{ train_data: { parser: { aug_rand_vflip: true } } }, /aug_rand_vflip/],
     [{ model: { roi_generator: { use_batched_nms: true } } }, /use_batched_nms/],
   ] as const) {

@@ -4,7 +4,7 @@
  * detection TFRecord with masks (src/data's COCO converter, include_masks); a compact ResNet +
  * FPN Mask R-CNN trains on it through the Mask R-CNN parser, compiled (the onnx step runner;
  * engine_fallback 'error', so no eager fallback), with finite and falling losses, then one
- * evaluation reports Model Garden's COCO box metrics.
+ * evaluation reports Model Garden's COCO box and mask metrics (ground truth scanned from the records).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,7 +66,7 @@ async function writeDataset(dir: string, n: number): Promise<string> {
   return path;
 }
 
-test('Mask R-CNN trains compiled through the task on a generated TFRecord with masks and evaluates COCO box AP', async () => {
+test('Mask R-CNN trains compiled through the task on a generated TFRecord with masks and evaluates COCO box and mask AP', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vg-maskrcnn-'));
   try {
     const imagesDir = join(dir, 'images');
@@ -162,7 +162,18 @@ test('Mask R-CNN trains compiled through the task on a generated TFRecord with m
       assert.ok(s[s.length - 1] < s[0], `${k} did not fall: ${s.join(', ')}`);
     }
     assert.ok(r.eval, 'train_and_eval returns eval results');
-    for (const key of ['AP', 'AP50', 'AP75', 'APs', 'ARmax1', 'ARmax10', 'ARmax100']) {
+    for (const key of [
+      'AP',
+      'AP50',
+      'AP75',
+      'APs',
+      'ARmax1',
+      'ARmax10',
+      'ARmax100',
+      'mask_AP',
+      'mask_AP50',
+      'mask_ARmax100',
+    ]) {
       const v = r.eval[key];
       assert.ok(typeof v === 'number' && v >= 0 && v <= 1, `${key} = ${v}`);
     }
