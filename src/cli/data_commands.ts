@@ -11,7 +11,7 @@
  *   data segmentation-to-tfrecord --layout shapes --num_examples N [--image_size S] [--seed K]
  *                                 --output PREFIX
  *   data shapes-detection --output DIR [--num_train N] [--num_val N] [--image_size S] [--seed K]
- *                         [--min_shapes N] [--max_shapes N] [--num_shards N]
+ *                         [--min_shapes N] [--max_shapes N] [--num_shards N] [--include_masks]
  *   data video-to-tfrecord --input DIR | --csv F [--video_root D] --output PREFIX [--num_shards N]
  *                          [--label_map F] [--fps R] [--min_resize P]
  *                          (DIR/<class>/<video file or frame folder>, or DMVR's CSV
@@ -102,6 +102,7 @@ interface ShapesFlags {
   min_shapes: number;
   max_shapes: number;
   num_shards: number;
+  include_masks: boolean;
 }
 interface IdxFlags {
   images: string;
@@ -239,6 +240,7 @@ export function registerDataCommands(program: Command): void {
     .option('--min_shapes <n>', 'fewest shapes per scene', positiveInt, 1)
     .option('--max_shapes <n>', 'most shapes per scene', positiveInt, 4)
     .option('--num_shards <n>', 'output shards per split', positiveInt, 1)
+    .option('--include_masks', "write each shape's instance mask (image/object/mask)", false)
     .action(async (flags: ShapesFlags) => {
       const s = await shapesDetectionToTfRecord({
         outputDir: flags.output,
@@ -249,6 +251,7 @@ export function registerDataCommands(program: Command): void {
         minShapes: flags.min_shapes,
         maxShapes: flags.max_shapes,
         numShards: flags.num_shards,
+        includeMasks: flags.include_masks,
       });
       const lines = [
         ...(['train', 'val'] as const).map(

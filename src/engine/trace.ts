@@ -237,6 +237,19 @@ const broadcastOutShape: ShapeRule = (inputs) => {
 
 const sameAsX: ShapeRule = (inputs) => (inputs.x ? [...inputs.x.shape] : null);
 
+/**
+ * UnsortedSegmentSum (the gradient of GatherV2): [numSegments, ...x.shape after the ids' rank].
+ * tfjs-backend-cpu computes it as one masked sum per segment, quadratic in the data: the
+ * gradient of a gather from a large table (RoIAlign's gather-based crop over all pyramid levels)
+ * took minutes per trace.
+ */
+const segmentSumOutShape: ShapeRule = (inputs, attrs) => {
+  const x = inputs.x?.shape;
+  const ids = inputs.segmentIds?.shape;
+  const n = attrs.numSegments;
+  return x && ids && typeof n === 'number' ? [n, ...x.slice(ids.length)] : null;
+};
+
 const reductionOutShape: ShapeRule = (inputs, attrs) => {
   const x = inputs.x?.shape;
   if (!x) return null;
@@ -260,7 +273,7 @@ const UNARY = [
  * The kernels a shape-only trace does not run: float32 kernels whose output shape follows from
  * their input shapes and attributes alone (the heavy ones: convolutions and their gradients,
  * matrix products; and the elementwise and reduction work around them, which tfjs-backend-cpu
- * does slowly through generic broadcasting loops). Everything else runs for real, including
+ * does slowly through generic broadcasting loops; and gather gradients). Everything else runs for real, including
  * every kernel whose output shape or dtype depends on values or that is not float32.
  */
 const SHAPE_ONLY_RULES: Readonly<Record<string, ShapeRule>> = {
@@ -286,7 +299,11 @@ const SHAPE_ONLY_RULES: Readonly<Record<string, ShapeRule>> = {
   [CONV3D_GROUPED_BACKPROP_FILTER]: fromAttr('filterShape'),
   BatchMatMul: matMulOutShape,
   _FusedMatMul: matMulOutShape,
+  UnsortedSegmentSum: segmentSumOutShape,
 };
+
+/** Integer index inputs a shape-only kernel takes beside its float32 data (which sets its dtype). */
+const INDEX_INPUTS: ReadonlySet<string> = new Set(['segmentIds']);
 
 interface TensorMaker {
   /** tfjs-backend-cpu. */
@@ -303,8 +320,10 @@ function shapeOnlyOutput(
 ): tf.TensorInfo | null {
   const rule = SHAPE_ONLY_RULES[kernelName];
   if (!rule) return null;
-  const inputs = Object.values(params.inputs);
-  if (inputs.length === 0 || inputs.some((t) => !t || t.dtype !== 'float32')) return null;
+  const inputs = Object.entries(params.inputs);
+  const dataIsFloat = ([name, t]: [string, tf.TensorInfo | undefined]) =>
+    t !== undefined && (t.dtype === 'float32' || INDEX_INPUTS.has(name));
+  if (inputs.length === 0 || !inputs.every(dataIsFloat)) return null;
   const shape = rule(params.inputs, params.attrs ?? {});
   if (!shape) return null;
   const backend = params.backend as unknown as TensorMaker;

@@ -235,3 +235,47 @@ testOnEachBackend(
     tf.dispose([x, w, d, m]);
   },
 );
+
+testOnEachBackend(
+  'a shape-only trace records the gradient of a gather (UnsortedSegmentSum) without computing it',
+  () => {
+    const table = tf.variable(tf.randomNormal([6, 3], 0, 1, 'float32', 5));
+    const indices = tf.tensor1d([4, 0, 4, 2], 'int32');
+    const rows = tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [4, 3]);
+    const step = (trace: Trace) => {
+      trace.bindInput('table', table);
+      trace.bindInput('indices', indices);
+      trace.bindInput('rows', rows);
+      let summed: number[] = [];
+      tf.tidy(() =>
+        trace.run(() => {
+          tf.variableGrads(() => tf.sum(tf.mul(tf.gather(table, indices), rows)));
+          // The gradient's kernel on inputs with values (bound, not computed in the trace).
+          summed = Array.from(tf.unsortedSegmentSum(rows, indices, 6).dataSync());
+        }),
+      );
+      return summed;
+    };
+    const full = new Trace();
+    const fullSum = step(full);
+    const shapes = new Trace({ shapeOnly: true });
+    const shapeSum = step(shapes);
+    const describe = (c: KernelCall) => ({
+      kernel: c.kernelName,
+      attrs: c.attrs,
+      ins: c.inputs.map((i) => [i.name, i.value.shape, i.value.dtype]),
+      outs: c.outputs.map((o) => [o.shape, o.dtype]),
+    });
+    assert.deepEqual(shapes.calls.map(describe), full.calls.map(describe));
+    const segment = shapes.calls.filter((c) => c.kernelName === 'UnsortedSegmentSum');
+    assert.equal(segment.length, 2, 'the gather gradient and the direct call');
+    for (const c of segment) assert.deepEqual(c.outputs[0].shape, [6, 3]);
+    // Rows 0 and 2 gather once, row 4 twice: (1,2,3) + (7,8,9).
+    assert.deepEqual(fullSum, [4, 5, 6, 0, 0, 0, 10, 11, 12, 0, 0, 0, 8, 10, 12, 0, 0, 0]);
+    assert.ok(
+      shapeSum.every((v) => v === 0),
+      'shape-only: not computed',
+    );
+    tf.dispose([table, indices, rows]);
+  },
+);

@@ -48,6 +48,8 @@ const loaders: Record<Exclude<BackendName, 'onnx'>, (opts: BackendOptions) => Pr
     registerCpuDilatedConvKernels();
     const { registerCpuResizeGradKernels } = await import('./cpu_resize_grad.js');
     registerCpuResizeGradKernels();
+    const { registerCpuSegmentSumKernel } = await import('./cpu_segment_sum.js');
+    registerCpuSegmentSumKernel();
   },
   wasm: async (opts) => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');

@@ -23,7 +23,7 @@ import {
   int64Feature,
   type FeatureMapInput,
 } from '../../core/proto/index.js';
-import { encodeGrayPng, imageSize, sniffImageFormat } from '../decoders/image.js';
+import { imageSize, sniffImageFormat } from '../decoders/image.js';
 import {
   CocoFormatError,
   cocoObjectMask,
@@ -32,7 +32,12 @@ import {
   type CocoDataset,
   type CocoImageInfo,
 } from './coco_annotations.js';
-import { detectionObjectFeatures, orderedMap, type ConversionSummary } from './common.js';
+import {
+  detectionObjectFeatures,
+  instanceMaskFeatures,
+  orderedMap,
+  type ConversionSummary,
+} from './common.js';
 import { ShardedTFRecordWriter } from './sharded_writer.js';
 
 export interface CocoToTfRecordOptions {
@@ -113,12 +118,9 @@ export async function cocoImageToFeatures(
   };
   const { objects, skipped } = cocoObjectsForImage(dataset, image);
   Object.assign(features, detectionObjectFeatures(objects));
-  if (includeMasks && objects.length > 0) {
-    const pngs: Uint8Array[] = [];
-    for (const o of objects) {
-      pngs.push(await encodeGrayPng(cocoObjectMask(dataset, image, o), image.height, image.width));
-    }
-    features['image/object/mask'] = bytesFeature(...pngs);
+  if (includeMasks) {
+    const masks = objects.map((o) => cocoObjectMask(dataset, image, o));
+    Object.assign(features, await instanceMaskFeatures(masks, image.height, image.width));
   }
   return { features, skipped };
 }

@@ -5,6 +5,7 @@ import {
   int64Feature,
   type FeatureMapInput,
 } from '../../core/proto/index.js';
+import { encodeGrayPng } from '../decoders/image.js';
 
 /** What a converter wrote. */
 export interface ConversionSummary {
@@ -75,4 +76,20 @@ export function detectionObjectFeatures(
     'image/object/is_crowd': int64Feature(...objects.map((o) => (o.isCrowd ? 1 : 0))),
     'image/object/area': floatFeature(...objects.map((o) => o.area)),
   };
+}
+
+/**
+ * Model Garden's `image/object/mask` feature (`create_coco_tf_record.py` with include_masks): one
+ * 8-bit greyscale PNG of 0/1 per object, in the objects' order. Empty for an image without
+ * objects.
+ */
+export async function instanceMaskFeatures(
+  masks: readonly Uint8Array[],
+  height: number,
+  width: number,
+): Promise<FeatureMapInput> {
+  if (masks.length === 0) return {};
+  const pngs: Uint8Array[] = [];
+  for (const m of masks) pngs.push(await encodeGrayPng(m, height, width));
+  return { 'image/object/mask': bytesFeature(...pngs) };
 }

@@ -4,7 +4,9 @@
  * `<dir>/train-*.tfrecord` and `<dir>/val-*.tfrecord` (held out: scenes from other streams of the
  * same seed), plus `<dir>/label_map.pbtxt`. Class ids are 1 + the index into the class names
  * (0 is the background of RetinaNet's num_classes), images are lossless PNGs, and source ids
- * count 1, 2, ... within each split.
+ * count 1, 2, ... within each split. With `includeMasks`, each object's exact instance mask (the
+ * shape's pixels; shapes never overlap) is written as `image/object/mask`, as
+ * `coco-to-tfrecord --include_masks` does.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -13,11 +15,12 @@ import { encodePng } from '../decoders/image.js';
 import { labelMapFromNames, writeLabelMap } from '../label_map.js';
 import {
   resolveSceneOptions,
+  shapeMask,
   shapeSceneAt,
   type ShapeScene,
   type ShapeSceneOptions,
 } from '../synthetic/shapes.js';
-import { detectionObjectFeatures, orderedMap } from './common.js';
+import { detectionObjectFeatures, instanceMaskFeatures, orderedMap } from './common.js';
 import { ShardedTFRecordWriter } from './sharded_writer.js';
 
 export const SHAPES_DETECTION_SPLITS = ['train', 'val'] as const;
@@ -31,6 +34,8 @@ export interface ShapesDetectionOptions extends ShapeSceneOptions {
   /** Shards per split (capped at the split's size). Default 1. */
   numShards?: number;
   concurrency?: number;
+  /** Write each object's instance mask (Model Garden's `image/object/mask`). Default false. */
+  includeMasks?: boolean;
 }
 
 export interface ShapesDetectionSummary {
@@ -45,8 +50,10 @@ export async function shapeSceneExample(
   scene: ShapeScene,
   sourceId: number,
   classNames: readonly string[],
+  includeMasks = false,
 ): Promise<Uint8Array> {
   const s = scene.imageSize;
+  const masks = includeMasks ? scene.objects.map((o) => shapeMask(o.params, s)) : [];
   const png = await encodePng({ data: scene.image, height: s, width: s, channels: 3 });
   return encodeExample({
     'image/height': int64Feature(s),
@@ -68,6 +75,7 @@ export async function shapeSceneExample(
         area: o.area,
       })),
     ),
+    ...(await instanceMaskFeatures(masks, s, s)),
   });
 }
 
@@ -103,7 +111,7 @@ export async function shapesDetectionToTfRecord(
         async (i) => {
           const scene = shapeSceneAt(seed, split, i, sceneOpts);
           summary.numObjects[split] += scene.objects.length;
-          return shapeSceneExample(scene, i + 1, sceneOpts.classNames);
+          return shapeSceneExample(scene, i + 1, sceneOpts.classNames, opts.includeMasks);
         },
         (record) => writer.write(record),
       );

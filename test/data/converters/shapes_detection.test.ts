@@ -66,3 +66,63 @@ test('shapes-detection rejects a bad count before writing', async () => {
     /num_train must be a positive integer, got 0/,
   );
 });
+
+test('shapes-detection with includeMasks writes each shape as image/object/mask', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vg-shapes-det-masks-'));
+  const size = 40;
+  const summary = await shapesDetectionToTfRecord({
+    outputDir: dir,
+    numTrain: 4,
+    numVal: 1,
+    imageSize: size,
+    seed: 3,
+    includeMasks: true,
+  });
+  const decoder = new TfExampleDecoder({ includeMask: true });
+  let objects = 0;
+  for await (const rec of readTFRecords(summary.files.train)) {
+    const ex = await decoder.decode(rec.data);
+    const i = Number(ex.sourceId) - 1;
+    const scene = shapeSceneAt(3, 'train', i, { imageSize: size });
+    assert.equal(ex.masksPng!.length, scene.objects.length);
+    const plane = size * size;
+    scene.objects.forEach((o, k) => {
+      const mask = ex.masks!.subarray(k * plane, (k + 1) * plane);
+      // The mask's pixel count and tight box are the painted shape's area and box, and every
+      // mask pixel lies on the shape's clean colour (noise is at most 8 per channel).
+      let area = 0;
+      const box = [size, size, -1, -1];
+      for (let y = 0; y < size; y++) {
+        for (let x = 0; x < size; x++) {
+          const v = mask[y * size + x];
+          assert.ok(v === 0 || v === 1, 'binary mask');
+          if (!v) continue;
+          area++;
+          box[0] = Math.min(box[0], y);
+          box[1] = Math.min(box[1], x);
+          box[2] = Math.max(box[2], y + 1);
+          box[3] = Math.max(box[3], x + 1);
+          for (let c = 0; c < 3; c++) {
+            const got = scene.image[3 * (y * size + x) + c];
+            assert.ok(Math.abs(got - o.params.foreground[c]) <= 8, `${i}/${k} pixel colour`);
+          }
+        }
+      }
+      assert.equal(area, o.area, `${i}/${k} mask area`);
+      assert.deepEqual(box, o.box, `${i}/${k} mask box`);
+      objects++;
+    });
+  }
+  assert.equal(objects, summary.numObjects.train);
+  // Without includeMasks no mask feature is written.
+  const plain = await shapesDetectionToTfRecord({
+    outputDir: mkdtempSync(join(tmpdir(), 'vg-shapes-det-plain-')),
+    numTrain: 1,
+    numVal: 1,
+    imageSize: size,
+    seed: 3,
+  });
+  for await (const rec of readTFRecords(plain.files.train)) {
+    await assert.rejects(decoder.decode(rec.data), /image\/object\/mask/);
+  }
+});
