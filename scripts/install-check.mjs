@@ -121,6 +121,9 @@ async function checkPage(label, score) {
       cwd: project,
       env: cleanEnv({ ...process.env, CI: 'true' }),
       stdio: ['ignore', 'pipe', 'inherit'],
+      // Its own process group: npx runs the server as a child of its own, and killing npx alone
+      // left that server holding our stdout pipe open (the check never exited).
+      detached: true,
     },
   );
   let browser;
@@ -162,7 +165,12 @@ async function checkPage(label, score) {
     process.exit(1);
   } finally {
     await browser?.close();
-    server.kill('SIGTERM');
+    try {
+      process.kill(-server.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    server.stdout.destroy();
   }
 }
 
