@@ -8,31 +8,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
-import { registerDataCommands } from '../../src/cli/data_commands.js';
 import { VideoDecoder } from '../../src/data/decoders/video.js';
 import { readTFRecords } from '../../src/data/tfrecord/index.js';
 import { generatedFrames, writeVideo } from '../video_fixtures.js';
+import { runData } from './run_data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vg-video-cli-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-
-async function runData(args: string[]): Promise<string> {
-  const program = new Command('vision-garden').exitOverride();
-  registerDataCommands(program);
-  const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string | Uint8Array) => {
-    chunks.push(String(s));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(['data', ...args], { from: 'user' });
-  } finally {
-    process.stdout.write = write;
-  }
-  return chunks.join('');
-}
 
 async function frameCounts(prefix: string, shards: number) {
   const files = Array.from(
