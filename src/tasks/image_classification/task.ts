@@ -94,9 +94,6 @@ class AccuracyMetric implements Metric<ClassificationOutputs, Batch> {
 /** Which pipeline wrote a {@link TfRecordClassificationInput} state. */
 const TFRECORD_STATE_KIND = 'tfrecord_image_classification';
 
-// Re-exported for the tasks that import it from here.
-export { defaultDataWorkers };
-
 /**
  * Classification batches from a {@link ParallelPipeline} running the classification parser:
  * `image` [B, H, W, C] float32 and `label` [B] int32 (or [B, num_classes] float32 for
